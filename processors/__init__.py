@@ -1,0 +1,1 @@
+"""Switchboard's own pipecat frame processors, one concept per module."""
