@@ -1,0 +1,154 @@
+"""One phone call: from the WebSocket's first message to the pipeline's end.
+
+`CallSession.run()`:
+1. waits (bounded) for Twilio's `connected` and `start`; anything else before `start` is
+   dropped and counted; a socket that never sends `start` is closed;
+2. picks the graph from `start.customParameters.graph` (else DEFAULT_GRAPH) and builds it
+   (`agent.graph.build_graph`) between our Twilio transport's input and output;
+3. runs the pipeline worker until the caller hangs up (`stop` / socket closed → cancel),
+   the agent ends the call (EndFrame → REST hang-up → close), the maximum call duration is
+   reached, or the server drains;
+4. records the outcome in metrics and leaves no task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from loguru import logger
+
+from agent import twilio_protocol as tp
+from agent.errors import SwitchboardError, TwilioProtocolError
+from agent.metrics import Metrics
+from agent.ws_bridge import WebSocketBridge
+
+START_TIMEOUT_S = 10.0
+
+
+@dataclass
+class CallOutcome:
+    """How a call ended: caller_hung_up, agent_hung_up, timeout, drained, error, no_start."""
+
+    outcome: str
+    call_sid: str | None = None
+    graph: str | None = None
+    duration_s: float = 0.0
+    detail: str = ""
+
+
+async def wait_for_start(
+    bridge: WebSocketBridge, metrics: Metrics, timeout: float = START_TIMEOUT_S
+) -> tp.Start | None:
+    """Read messages until `start`; None if the socket closes or `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            data = await bridge.receive(timeout=remaining)
+        except TimeoutError:
+            return None
+        if data is None:
+            return None
+        try:
+            event = tp.parse_message(data, started=False)
+        except TwilioProtocolError as exc:
+            metrics.twilio_dropped.labels(exc.reason).inc()
+            continue
+        metrics.twilio_messages.labels(type(event).__name__.lower()).inc()
+        if isinstance(event, tp.Start):
+            return event
+        if isinstance(event, tp.Stop):
+            return None
+        if not isinstance(event, tp.Connected):
+            metrics.twilio_dropped.labels("before_start").inc()
+
+
+class CallSession:
+    """A live call; the server keeps these in a registry to count and drain them."""
+
+    def __init__(self, bridge: WebSocketBridge, services):
+        self.bridge = bridge
+        self.services = services  # agent.server.Services: config, graphs, metrics, shared
+        self.start_event: tp.Start | None = None
+        self.worker = None
+        self.transport = None
+        self.graph_name: str | None = None
+        self._ending_reason: str | None = None
+        self._started_at = time.monotonic()
+
+    @property
+    def call_sid(self) -> str | None:
+        return self.start_event.call_sid if self.start_event else None
+
+    async def run(self) -> CallOutcome:
+        metrics: Metrics = self.services.metrics
+        start = await wait_for_start(self.bridge, metrics)
+        if start is None:
+            metrics.calls_rejected.labels("no_start").inc()
+            await self.bridge.close(code=1008, message=b"no start message")
+            return CallOutcome("no_start")
+        self.start_event = start
+        with logger.contextualize(call=start.call_sid[-12:]):
+            outcome = await self._run_started(start)
+        outcome.duration_s = time.monotonic() - self._started_at
+        metrics.calls.labels(outcome.outcome).inc()
+        logger.info(
+            f"call ended: {outcome.outcome} after {outcome.duration_s:.1f}s {outcome.detail}"
+        )
+        return outcome
+
+    async def _run_started(self, start: tp.Start) -> CallOutcome:
+        from agent.pipeline_factory import build_call_pipeline
+
+        graph = self.services.graph_for(start.custom_parameters.get("graph"))
+        self.graph_name = graph.name
+        logger.info(
+            f"call started: graph={graph.name} from={start.custom_parameters.get('from', '?')}"
+        )
+        try:
+            built = build_call_pipeline(self, graph, start)
+        except SwitchboardError as exc:
+            logger.error(f"cannot build graph {graph.name}: {exc}")
+            await self.bridge.close(code=1011, message=b"graph build failed")
+            return CallOutcome("error", start.call_sid, graph.name, detail=str(exc))
+        self.worker, self.transport = built.worker, built.transport
+
+        @self.transport.event_handler("on_caller_hung_up")
+        async def _on_caller_hung_up(_transport, reason):
+            self._ending_reason = self._ending_reason or "caller_hung_up"
+            await self.worker.cancel(reason=f"caller hung up ({reason})")
+
+        limit = graph.call.max_duration_s
+        timer = asyncio.get_running_loop().call_later(
+            limit, lambda: asyncio.ensure_future(self.end("timeout"))
+        )
+        try:
+            await built.run()
+        except Exception as exc:  # the call ends; the server goes on
+            logger.exception(f"call pipeline failed: {exc.__class__.__name__}")
+            self._ending_reason = "error"
+        finally:
+            timer.cancel()
+            await self.bridge.close()
+        return CallOutcome(self._ending_reason or "agent_hung_up", start.call_sid, graph.name)
+
+    async def end(self, reason: str) -> None:
+        """End the call from our side (max duration, drain): flush, hang up, close."""
+        if self._ending_reason or self.worker is None:
+            return
+        self._ending_reason = reason
+        from pipecat.frames.frames import EndFrame
+
+        await self.worker.queue_frame(EndFrame(reason=reason))
+
+    async def cancel(self, reason: str) -> None:
+        """Stop at once (drain deadline passed)."""
+        if self.worker is None:
+            await self.bridge.close()
+            return
+        self._ending_reason = self._ending_reason or reason
+        await self.worker.cancel(reason=reason)

@@ -1,0 +1,135 @@
+"""`python -m agent`: serve, graph check|show|schema, doctor, config example|table.
+
+Every command prints one clear line per problem and exits non-zero on failure; no command
+prints a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+
+from agent.errors import ConfigError, GraphError
+
+
+def _load_config():
+    from agent.config import Config
+
+    try:
+        return Config.load()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _serve(config, started_at: float) -> int:
+    from aiohttp import web
+    from loguru import logger
+
+    from agent.server import create_app, drain
+
+    try:
+        app = create_app(config)
+    except (GraphError, ConfigError) as exc:
+        logger.error(f"refusing to start:\n{exc}")
+        return 2
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()
+    except Exception as exc:  # provider checks on startup (e.g. unknown Groq model)
+        logger.error(f"refusing to start: {exc}")
+        return 2
+    site = web.TCPSite(runner, config.host, config.port, reuse_port=True)
+    await site.start()
+    logger.info(
+        f"switchboard listening on {config.host}:{config.port} "
+        f"(graphs: {_graph_list(app)}; "
+        f"ready in {time.monotonic() - started_at:.2f}s)"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    logger.info("signal received: draining")
+    await drain(app)
+    await runner.cleanup()
+    logger.info("stopped")
+    return 0
+
+
+def _graph_list(app) -> str:
+    from agent.server import SERVICES
+
+    return ", ".join(sorted(app[SERVICES].graphs))
+
+
+def cmd_serve(args) -> int:
+    started_at = time.monotonic()
+    config = _load_config()
+    if args.port is not None:
+        config = config.with_overrides(port=args.port)
+    from agent.logging_setup import setup_logging
+
+    setup_logging(config.log_format, config.log_level, config.secret_values())
+    return asyncio.run(_serve(config, started_at))
+
+
+def cmd_graph(args) -> int:
+    from agent.graph import commands
+
+    config = _load_config()
+    if args.graph_cmd == "check":
+        return commands.check(args.files, config)
+    if args.graph_cmd == "show":
+        return commands.show(args.name, args.format, config)
+    return commands.schema()
+
+
+def cmd_doctor(args) -> int:
+    from agent.doctor import run_doctor
+
+    config = _load_config()
+    return asyncio.run(run_doctor(config))
+
+
+def cmd_config(args) -> int:
+    from agent.config import render_env_example, render_markdown_table
+
+    print(render_env_example() if args.what == "example" else render_markdown_table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m agent", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP/WebSocket server")
+    serve.add_argument("--port", type=int, default=None, help="port (default: $PORT or 8080)")
+    serve.set_defaults(func=cmd_serve)
+
+    graph = sub.add_parser("graph", help="check, draw or describe graph files")
+    gsub = graph.add_subparsers(dest="graph_cmd", required=True)
+    check = gsub.add_parser("check", help="validate graph files (default: all in GRAPHS_DIR)")
+    check.add_argument("files", nargs="*")
+    show = gsub.add_parser("show", help="draw a graph")
+    show.add_argument("name", help="graph name or file")
+    show.add_argument("--format", choices=("text", "mermaid"), default="text")
+    gsub.add_parser("schema", help="print the graph file JSON Schema")
+    graph.set_defaults(func=cmd_graph)
+
+    doctor = sub.add_parser("doctor", help="check configuration and provider credentials")
+    doctor.set_defaults(func=cmd_doctor)
+
+    config = sub.add_parser("config", help="print .env.example or the README config table")
+    config.add_argument("what", choices=("example", "table"))
+    config.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)

@@ -1,0 +1,361 @@
+"""Typed configuration: environment first, then `.env`, then defaults.
+
+Every setting is declared once in `SETTINGS` (name, type, default, what it is for, whether
+it is a secret). That one table drives loading, validation, `.env.example`, the README's
+configuration table and secret masking, so they cannot drift apart.
+
+Secrets are held in `Secret`, whose repr and str never show the value; `secret_values()`
+feeds the log filter (agent/logging_setup.py) that masks them in every log line.
+
+A value that is missing or invalid raises `ConfigError`, one message naming the variable
+and what it is for. Provider keys are optional here; the graphs that use a provider say
+which keys they need (`Config.require`), so only what the loaded graphs need is required.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from agent.errors import ConfigError
+
+
+class Secret:
+    """A string that never shows itself in reprs, logs or error messages."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise ValueError("expected a port number 0-65535")
+    return port
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("expected a positive whole number")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("expected a positive number")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _url(*schemes: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().rstrip("/")
+        parsed = urlparse(value)
+        if parsed.scheme not in schemes or not parsed.netloc:
+            raise ValueError(
+                f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
+        return value
+
+    return parse
+
+
+def _host(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    for prefix in ("https://", "http://", "wss://", "ws://"):
+        if value.startswith(prefix):
+            value = value[len(prefix) :]
+    if not value or "/" in value or " " in value:
+        raise ValueError("expected a host name such as abc123.ngrok.app (no path)")
+    return value
+
+
+def _str(raw: str) -> str:
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: how to parse it and what it is for."""
+
+    name: str
+    help: str
+    default: str | None = None
+    parse: Callable[[str], Any] = _str
+    secret: bool = False
+    group: str = "server"
+
+    @property
+    def attr(self) -> str:
+        return self.name.lower()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "PUBLIC_HOST",
+        "public host name Twilio reaches this server at (e.g. abc123.ngrok.app); used in TwiML stream URLs and signature checks",
+        None,
+        _host,
+    ),
+    Setting("PORT", "port the HTTP server listens on", "8080", _parse_port),
+    Setting("HOST", "interface the HTTP server binds to", "0.0.0.0"),
+    Setting("DEFAULT_GRAPH", "graph used when a call does not name one", "receptionist"),
+    Setting("GRAPHS_DIR", "folder holding the graph files", "graphs"),
+    Setting("LOG_FORMAT", "log line format: json or text", "text", _choice("json", "text")),
+    Setting(
+        "LOG_LEVEL",
+        "minimum log level",
+        "INFO",
+        _choice("trace", "debug", "info", "success", "warning", "error"),
+    ),
+    Setting(
+        "MAX_HISTORY_TURNS",
+        "conversation turns (user + assistant pairs) kept in the LLM context",
+        "20",
+        _positive_int,
+    ),
+    Setting(
+        "DRAIN_SECONDS",
+        "on SIGTERM, how long live calls may continue before they are ended",
+        "20",
+        _positive_float,
+    ),
+    Setting(
+        "TWILIO_ACCOUNT_SID",
+        "Twilio account SID (AC...), used to hang up calls over REST",
+        None,
+        group="twilio",
+    ),
+    Setting(
+        "TWILIO_AUTH_TOKEN",
+        "Twilio auth token: validates X-Twilio-Signature and authorises REST hang-ups",
+        None,
+        secret=True,
+        group="twilio",
+    ),
+    Setting(
+        "TWILIO_API_BASE_URL",
+        "Twilio REST API root",
+        "https://api.twilio.com",
+        _url("https", "http"),
+        group="twilio",
+    ),
+    Setting(
+        "DEEPGRAM_API_KEY",
+        "Deepgram API key for speech-to-text",
+        None,
+        secret=True,
+        group="providers",
+    ),
+    Setting(
+        "DEEPGRAM_BASE_URL",
+        "Deepgram scheme and host; the live socket is /v1/listen (Flux: /v2/listen)",
+        "https://api.deepgram.com",
+        _url("https", "http", "wss", "ws"),
+        group="providers",
+    ),
+    Setting(
+        "USE_DEEPGRAM_FLUX",
+        "switch the default graph's STT to Deepgram Flux (its own end-of-turn detection)",
+        "false",
+        _parse_bool,
+        group="providers",
+    ),
+    Setting("GROQ_API_KEY", "Groq API key for the LLM", None, secret=True, group="providers"),
+    Setting("GROQ_MODEL", "Groq chat model", "llama-3.3-70b-versatile", group="providers"),
+    Setting(
+        "GROQ_BASE_URL",
+        "Groq OpenAI-compatible API root",
+        "https://api.groq.com/openai/v1",
+        _url("https", "http"),
+        group="providers",
+    ),
+    Setting(
+        "CARTESIA_API_KEY",
+        "Cartesia API key for text-to-speech",
+        None,
+        secret=True,
+        group="providers",
+    ),
+    Setting(
+        "CARTESIA_VOICE_ID",
+        "Cartesia voice id",
+        "f786b574-daa5-4673-aa0c-cbe3e8534c02",
+        group="providers",
+    ),
+    Setting(
+        "CARTESIA_BASE_URL",
+        "Cartesia WebSocket root; the socket is /tts/websocket",
+        "wss://api.cartesia.ai",
+        _url("wss", "ws"),
+        group="providers",
+    ),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The loaded configuration. Attribute names are the variable names in lower case."""
+
+    public_host: str | None
+    port: int
+    host: str
+    default_graph: str
+    graphs_dir: str
+    log_format: str
+    log_level: str
+    max_history_turns: int
+    drain_seconds: float
+    twilio_account_sid: str | None
+    twilio_auth_token: Secret | None
+    twilio_api_base_url: str
+    deepgram_api_key: Secret | None
+    deepgram_base_url: str
+    use_deepgram_flux: bool
+    groq_api_key: Secret | None
+    groq_model: str
+    groq_base_url: str
+    cartesia_api_key: Secret | None
+    cartesia_voice_id: str
+    cartesia_base_url: str
+    # Raw variables as loaded (env over .env), for `${env:VAR}` in graph files. Secrets wrapped.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def load(
+        cls, env: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+    ) -> Config:
+        """Load from `env` (default: os.environ), then the `.env` file, then defaults.
+
+        All invalid values are collected and reported in one ConfigError.
+        """
+        source = dict(os.environ if env is None else env)
+        file_values: dict[str, str] = {}
+        if dotenv_path and Path(dotenv_path).is_file():
+            file_values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+        merged = {**file_values, **source}
+
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for setting in SETTINGS:
+            raw = merged.get(setting.name)
+            if raw is None or raw.strip() == "":
+                raw = setting.default
+            if raw is None:
+                values[setting.attr] = None
+                continue
+            try:
+                parsed = setting.parse(raw)
+            except ValueError as exc:
+                # A parser's message may quote the value, so secrets get no detail at all.
+                shown, why = ("****", "") if setting.secret else (repr(raw), f" ({exc})")
+                problems.append(f"{setting.name}={shown} is invalid{why}; it is the {setting.help}")
+                continue
+            values[setting.attr] = Secret(parsed) if setting.secret else parsed
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return cls(**values, environ=merged)
+
+    def require(self, name: str, needed_for: str) -> Any:
+        """Return a setting's value, or fail naming the variable, what it is and who needs it."""
+        setting = SETTINGS_BY_NAME[name]
+        value = getattr(self, setting.attr)
+        if value is None or (isinstance(value, Secret) and not value):
+            raise ConfigError(
+                f"{name} is not set: it is the {setting.help} (needed by {needed_for})"
+            )
+        return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret's plain value, longest first, for log masking."""
+        found = [
+            getattr(self, s.attr).reveal()
+            for s in SETTINGS
+            if s.secret and getattr(self, s.attr) is not None
+        ]
+        return sorted((v for v in found if len(v) >= 4), key=len, reverse=True)
+
+    def provider_keys_present(self) -> bool:
+        return all(
+            getattr(self, attr) for attr in ("deepgram_api_key", "groq_api_key", "cartesia_api_key")
+        )
+
+    def with_overrides(self, **changes: Any) -> Config:
+        """A copy with some attributes replaced (tests and the CLI's --port)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def render_env_example() -> str:
+    """The text of `.env.example`, generated from SETTINGS (a test keeps the file in sync)."""
+    lines = [
+        "# Switchboard configuration. Copy to .env and fill in; the environment overrides .env.",
+        "# Generated from agent/config.py SETTINGS (python -m agent config example).",
+        "",
+    ]
+    group = None
+    for s in SETTINGS:
+        if s.group != group:
+            group = s.group
+            lines.append(f"# --- {group} ---")
+        lines.append(f"# {s.help[0].upper()}{s.help[1:]}.{' Secret.' if s.secret else ''}")
+        lines.append(f"{s.name}={'' if s.default is None else s.default}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_markdown_table() -> str:
+    """The README configuration table."""
+    rows = ["| variable | default | what it is for |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(unset)"
+        rows.append(f"| `{s.name}` | {default} | {s.help}{' (secret)' if s.secret else ''} |")
+    return "\n".join(rows)

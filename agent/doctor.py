@@ -1,0 +1,190 @@
+"""`python -m agent doctor`: check the configuration and every provider the graphs use.
+
+One line per check: `ok`, `FAIL` (with what to fix) or `skip`. Each provider is checked the
+way the real client uses it: Groq's `/models` lists the configured model, Deepgram's live
+socket and Cartesia's TTS socket accept the key at the handshake, Twilio's Account resource
+accepts the SID and token, PUBLIC_HOST resolves. Exit code 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from agent.config import Config
+from agent.errors import GraphError
+
+TIMEOUT = aiohttp.ClientTimeout(total=8)
+CARTESIA_VERSION = "2025-04-16"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: str  # ok | FAIL | skip
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status:<4} {self.name}: {self.detail}"
+
+
+def _ws_url(base: str, path: str) -> str:
+    if base.startswith("https://"):
+        base = "wss://" + base[len("https://") :]
+    elif base.startswith("http://"):
+        base = "ws://" + base[len("http://") :]
+    return base.rstrip("/") + path
+
+
+async def _ws_handshake(url: str, headers: dict[str, str]) -> tuple[bool, str]:
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        try:
+            async with session.ws_connect(url, headers=headers) as ws:
+                await ws.close()
+                return True, "accepted"
+        except aiohttp.WSServerHandshakeError as exc:
+            return False, f"handshake refused with HTTP {exc.status}"
+
+
+async def check_groq(config: Config, models: set[str]) -> CheckResult:
+    key = config.groq_api_key
+    if not key:
+        return CheckResult(
+            "groq", "FAIL", "GROQ_API_KEY is not set; fix: put your Groq key in .env"
+        )
+    headers = {"Authorization": f"Bearer {key.reveal()}"}
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with session.get(f"{config.groq_base_url}/models", headers=headers) as resp:
+            if resp.status == 401:
+                return CheckResult("groq", "FAIL", "key rejected (401); fix: check GROQ_API_KEY")
+            if resp.status != 200:
+                return CheckResult("groq", "FAIL", f"/models answered HTTP {resp.status}")
+            available = {m.get("id") for m in (await resp.json()).get("data", [])}
+    missing = sorted(models - available)
+    if missing:
+        return CheckResult(
+            "groq",
+            "FAIL",
+            f"model(s) {', '.join(missing)} not available; fix: set GROQ_MODEL to one of "
+            f"{', '.join(sorted(a for a in available if a))}",
+        )
+    return CheckResult("groq", "ok", f"key accepted; model(s) {', '.join(sorted(models))} listed")
+
+
+async def check_deepgram(config: Config) -> CheckResult:
+    key = config.deepgram_api_key
+    if not key:
+        return CheckResult(
+            "deepgram", "FAIL", "DEEPGRAM_API_KEY is not set; fix: put your Deepgram key in .env"
+        )
+    url = _ws_url(config.deepgram_base_url, "/v1/listen?encoding=linear16&sample_rate=8000")
+    ok, detail = await _ws_handshake(url, {"Authorization": f"Token {key.reveal()}"})
+    return CheckResult(
+        "deepgram",
+        "ok" if ok else "FAIL",
+        detail if ok else f"{detail}; fix: check DEEPGRAM_API_KEY",
+    )
+
+
+async def check_cartesia(config: Config) -> CheckResult:
+    key = config.cartesia_api_key
+    if not key:
+        return CheckResult(
+            "cartesia", "FAIL", "CARTESIA_API_KEY is not set; fix: put your Cartesia key in .env"
+        )
+    url = f"{config.cartesia_base_url}/tts/websocket?cartesia_version={CARTESIA_VERSION}"
+    ok, detail = await _ws_handshake(
+        url, {"X-API-Key": key.reveal(), "Cartesia-Version": CARTESIA_VERSION}
+    )
+    return CheckResult(
+        "cartesia",
+        "ok" if ok else "FAIL",
+        detail if ok else f"{detail}; fix: check CARTESIA_API_KEY",
+    )
+
+
+async def check_twilio(config: Config) -> CheckResult:
+    sid, token = config.twilio_account_sid, config.twilio_auth_token
+    if not (sid and token):
+        return CheckResult(
+            "twilio",
+            "FAIL",
+            "TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set: signatures are not checked and calls "
+            "cannot be hung up over REST; fix: set both from the Twilio console",
+        )
+    url = f"{config.twilio_api_base_url}/2010-04-01/Accounts/{sid}.json"
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with session.get(url, auth=aiohttp.BasicAuth(sid, token.reveal())) as resp:
+            if resp.status == 200:
+                return CheckResult("twilio", "ok", f"account {sid} accepted the credentials")
+            return CheckResult(
+                "twilio",
+                "FAIL",
+                f"HTTP {resp.status}; fix: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+            )
+
+
+async def check_public_host(config: Config) -> CheckResult:
+    host = config.public_host
+    if not host:
+        return CheckResult(
+            "public_host",
+            "FAIL",
+            "PUBLIC_HOST is not set; fix: set it to your tunnel or app host name",
+        )
+    name = host.split(":")[0]
+    try:
+        await asyncio.get_running_loop().getaddrinfo(name, 443)
+    except socket.gaierror as exc:
+        return CheckResult("public_host", "FAIL", f"{name} does not resolve ({exc.strerror})")
+    return CheckResult("public_host", "ok", f"{name} resolves")
+
+
+async def _guarded(name: str, check: Callable[[], Awaitable[CheckResult]]) -> CheckResult:
+    try:
+        return await check()
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return CheckResult(
+            name, "FAIL", f"unreachable ({exc.__class__.__name__}); check the base URL and network"
+        )
+
+
+async def run_doctor(config: Config, out=print) -> int:
+    """Run every check, print one line each, return the exit code."""
+    from agent.graph import load_graphs
+
+    results: list[CheckResult] = [CheckResult("config", "ok", "configuration loaded")]
+    types: set[str] = set()
+    models: set[str] = set()
+    try:
+        graphs = load_graphs(config.graphs_dir, config, strict=False)
+        for graph in graphs.values():
+            for spec in graph.nodes.values():
+                types.add(spec.type)
+                if spec.type == "groq_llm":
+                    models.add(spec.params.model)
+        results.append(
+            CheckResult("graphs", "ok", f"{len(graphs)} valid: {', '.join(sorted(graphs))}")
+        )
+    except GraphError as exc:
+        results.append(CheckResult("graphs", "FAIL", str(exc)))
+
+    checks: list[tuple[str, Callable[[], Awaitable[CheckResult]]]] = []
+    if "groq_llm" in types:
+        checks.append(("groq", lambda: check_groq(config, models)))
+    if types & {"deepgram_stt", "deepgram_flux_stt"}:
+        checks.append(("deepgram", lambda: check_deepgram(config)))
+    if "cartesia_tts" in types:
+        checks.append(("cartesia", lambda: check_cartesia(config)))
+    checks.append(("twilio", lambda: check_twilio(config)))
+    checks.append(("public_host", lambda: check_public_host(config)))
+    results += await asyncio.gather(*(_guarded(name, fn) for name, fn in checks))
+    for result in results:
+        out(result.line())
+    failed = [r for r in results if r.status == "FAIL"]
+    out(f"{len(results) - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0

@@ -1,0 +1,59 @@
+"""pipecat's pipeline/worker/runner API, imported in exactly one place.
+
+pipecat renamed PipelineTask → PipelineWorker and PipelineRunner → WorkerRunner in 1.3; the
+next rename should touch only this file. A server runs many calls in one process, so each
+call's worker is driven directly with its own TaskManager (no per-call runner, bus or signal
+handlers: the server owns signals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pipecat.observers.base_observer import BaseObserver
+from pipecat.pipeline.parallel_pipeline import ParallelPipeline
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.utils.asyncio.task_manager import TaskManager
+from pipecat.workers.base_worker import WorkerParams
+
+__all__ = [
+    "BaseObserver",
+    "ParallelPipeline",
+    "Pipeline",
+    "PipelineParams",
+    "PipelineWorker",
+    "make_worker",
+    "run_worker",
+]
+
+SAMPLE_RATE = 8000
+
+
+def make_worker(
+    processors: list, *, observers: list[BaseObserver] | None = None, name: str | None = None
+) -> PipelineWorker:
+    """A pipeline worker for one call: 8 kHz in and out, metrics on, no idle auto-cancel.
+
+    Idle handling belongs to the call (idle prompts, max duration), not to pipecat's generic
+    idle timeout, which would cancel a call whose caller is merely thinking.
+    """
+    return PipelineWorker(
+        Pipeline(processors),
+        params=PipelineParams(
+            audio_in_sample_rate=SAMPLE_RATE,
+            audio_out_sample_rate=SAMPLE_RATE,
+            enable_metrics=True,
+            send_initial_empty_metrics=False,
+        ),
+        observers=observers or [],
+        idle_timeout_secs=None,
+        cancel_on_idle_timeout=False,
+        enable_rtvi=False,
+        name=name,
+    )
+
+
+async def run_worker(worker: PipelineWorker) -> None:
+    """Run a worker to completion in the current event loop."""
+    await worker.run(WorkerParams(task_manager=TaskManager(loop=asyncio.get_running_loop())))

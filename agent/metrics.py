@@ -1,0 +1,70 @@
+"""Prometheus metrics for one server process (`GET /metrics`).
+
+Each app gets its own `CollectorRegistry`, so tests can run many apps in one process
+without "duplicated timeseries" errors and read exact values back.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+TURN_LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+
+
+class Metrics:
+    """The server's counters, gauges and histograms."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.active_calls = Gauge("switchboard_active_calls", "Calls in progress", registry=r)
+        self.calls = Counter(
+            "switchboard_calls", "Finished calls by outcome", ["outcome"], registry=r
+        )
+        self.calls_rejected = Counter(
+            "switchboard_calls_rejected",
+            "Calls refused before a pipeline was built, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.twilio_messages = Counter(
+            "switchboard_twilio_messages_received",
+            "Twilio media-stream messages received, by event",
+            ["event"],
+            registry=r,
+        )
+        self.twilio_dropped = Counter(
+            "switchboard_twilio_messages_dropped",
+            "Twilio media-stream messages dropped, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.webhook_requests = Counter(
+            "switchboard_webhook_requests",
+            "TwiML webhook requests, by result",
+            ["result"],
+            registry=r,
+        )
+        self.turn_latency = Histogram(
+            "switchboard_turn_latency_seconds",
+            "Caller stopped speaking to agent audio started",
+            buckets=TURN_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.provider_errors = Counter(
+            "switchboard_provider_errors",
+            "Errors reported by provider services",
+            ["service"],
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def value(self, name: str, **labels: str) -> float:
+        """Current value of a sample (tests and /health use it); 0 when absent."""
+        found = self.registry.get_sample_value(name, labels or None)
+        return float(found or 0.0)

@@ -1,0 +1,98 @@
+"""Twilio serializer: pipecat's `TwilioFrameSerializer` with strict parsing, marks and a hang-up policy.
+
+What it adds to pipecat's serializer:
+- inbound messages go through `agent.twilio_protocol.parse_message` (strict, typed, reasons
+  for every drop) instead of a lenient `json.loads`;
+- a fast path for the common case, 8 kHz PCM in and out: one `audioop` call per 20 ms frame,
+  no resampler objects touched;
+- `OutputMarkFrame` becomes a Twilio `mark`; the marks still waiting for their echo are
+  tracked so an echo caused by `clear` is reported as not played;
+- the REST hang-up on `EndFrame` happens only when the agent ends the call (`hang_up_on_end`),
+  not when the caller already hung up, and only with Twilio credentials; 20404 is success.
+"""
+
+from __future__ import annotations
+
+import audioop  # deprecated in 3.13; pipecat itself uses it (audioop-lts there)
+
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import (
+    AudioRawFrame,
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    InterruptionFrame,
+)
+from pipecat.serializers.twilio import TwilioFrameSerializer
+
+from agent import twilio_protocol as tp
+from processors.frames import OutputMarkFrame, TwilioMarkFrame
+
+TWILIO_RATE = 8000
+
+
+class TwilioSerializer(TwilioFrameSerializer):
+    """Serializer for one Twilio media stream (one call)."""
+
+    def __init__(
+        self,
+        start: tp.Start,
+        *,
+        account_sid: str | None,
+        auth_token: str | None,
+        api_base_url: str,
+    ):
+        can_hang_up = bool(account_sid and auth_token)
+        super().__init__(
+            stream_sid=start.stream_sid,
+            call_sid=start.call_sid,
+            account_sid=account_sid,
+            auth_token=auth_token,
+            base_url=api_base_url,
+            params=TwilioFrameSerializer.InputParams(auto_hang_up=can_hang_up),
+        )
+        self.start_event = start
+        self.hang_up_on_end = False
+        self._pending_marks: dict[str, bool] = {}  # name -> still playable (False once cleared)
+
+    # -- outbound -------------------------------------------------------------------------
+
+    async def serialize(self, frame: Frame) -> str | bytes | None:
+        if isinstance(frame, AudioRawFrame) and frame.sample_rate == TWILIO_RATE:
+            if not frame.audio:
+                return None
+            return tp.media_message(self._stream_sid, audioop.lin2ulaw(frame.audio, 2))
+        if isinstance(frame, OutputMarkFrame):
+            self._pending_marks[frame.mark_name] = True
+            return tp.mark_message(self._stream_sid, frame.mark_name)
+        if isinstance(frame, InterruptionFrame):
+            # Twilio will echo every pending mark at once: none of that audio is heard.
+            for name in self._pending_marks:
+                self._pending_marks[name] = False
+            return tp.clear_message(self._stream_sid)
+        if isinstance(frame, (EndFrame, CancelFrame)):
+            if self.hang_up_on_end and self._params.auto_hang_up and not self._hangup_attempted:
+                self._hangup_attempted = True
+                await self._hang_up_call()
+            return None
+        return await super().serialize(frame)
+
+    # -- inbound --------------------------------------------------------------------------
+
+    def frame_for(self, event: tp.TwilioEvent) -> Frame | None:
+        """The pipecat frame for a parsed Twilio event (None for events with no frame)."""
+        if isinstance(event, tp.Media):
+            pcm = audioop.ulaw2lin(event.payload, 2)
+            return InputAudioRawFrame(audio=pcm, sample_rate=TWILIO_RATE, num_channels=1)
+        if isinstance(event, tp.Mark):
+            played = self._pending_marks.pop(event.name, True)
+            return TwilioMarkFrame(mark_name=event.name, played=played)
+        if isinstance(event, tp.Dtmf):
+            return InputDTMFFrame(KeypadEntry(event.digit))
+        return None
+
+    async def deserialize(self, data: str | bytes) -> Frame | None:
+        """pipecat's entry point; raises TwilioProtocolError for messages to drop."""
+        return self.frame_for(tp.parse_message(data, started=True))

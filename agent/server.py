@@ -1,0 +1,199 @@
+"""The aiohttp application: TwiML webhooks, the Twilio media stream, health and metrics.
+
+Routes
+    GET  /health                  JSON status, active calls, version (503 while draining)
+    GET  /metrics                 Prometheus text format
+    GET|POST /twiml, /incoming-call   TwiML <Connect><Stream> for a call (signed by Twilio)
+    GET  /ws                      the Twilio media stream WebSocket (signed upgrade)
+
+`create_app(config)` validates every graph (strictly: the keys they need must be set) and
+refuses to build an app with an invalid one. On startup it checks the Groq models the graphs
+name. `drain(app)` is what SIGTERM runs: stop taking calls, let live ones finish for up to
+DRAIN_SECONDS, then end them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from loguru import logger
+from twilio.twiml.voice_response import Connect, Hangup, Say, Stream, VoiceResponse
+
+from agent import __version__, signatures
+from agent.call_session import CallSession
+from agent.config import Config
+from agent.graph import Graph, load_graphs
+from agent.metrics import Metrics
+from agent.twilio_protocol import MAX_MESSAGE_BYTES
+from agent.ws_bridge import WebSocketBridge
+
+BUSY_MESSAGE = "Sorry, we can't take your call right now. Please call back in a minute."
+
+
+@dataclass
+class Services:
+    """Everything a call needs from the process, shared by all calls."""
+
+    config: Config
+    graphs: dict[str, Graph]
+    metrics: Metrics = field(default_factory=Metrics)
+    shared: dict = field(default_factory=dict)  # process-wide caches (models, sessions)
+    calls: set[CallSession] = field(default_factory=set)
+    draining: bool = False
+
+    def graph_for(self, name: str | None) -> Graph:
+        """The named graph, or the default one (an unknown name is logged and counted)."""
+        if name and name in self.graphs:
+            return self.graphs[name]
+        if name:
+            logger.warning(f"stream asked for unknown graph {name!r}; using the default")
+            self.metrics.calls_rejected.labels("unknown_graph_defaulted").inc()
+        return self.graphs[self.config.default_graph]
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def _twiml_response(xml: str) -> web.Response:
+    return web.Response(text=xml, content_type="application/xml")
+
+
+async def handle_health(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = {
+        "status": "draining" if services.draining else "ok",
+        "version": __version__,
+        "active_calls": len(services.calls),
+        "graphs": sorted(services.graphs),
+    }
+    return web.json_response(body, status=503 if services.draining else 200)
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    services.metrics.active_calls.set(len(services.calls))
+    return web.Response(
+        body=services.metrics.render(), headers={"Content-Type": Metrics.content_type}
+    )
+
+
+async def handle_twiml(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    config = services.config
+    form = dict(await request.post()) if request.method == "POST" else {}
+    if not signatures.is_valid(request, config, form):
+        services.metrics.webhook_requests.labels("bad_signature").inc()
+        logger.warning(f"webhook {request.path}: missing or invalid X-Twilio-Signature")
+        raise web.HTTPForbidden(text="invalid Twilio signature")
+
+    graph = request.query.get("graph") or config.default_graph
+    if graph not in services.graphs:
+        from agent.graph import find_graph_hint
+
+        services.metrics.webhook_requests.labels("unknown_graph").inc()
+        hint = find_graph_hint(graph, list(services.graphs))
+        raise web.HTTPBadRequest(
+            text=f"unknown graph {graph!r}{hint}; available: {', '.join(sorted(services.graphs))}"
+        )
+
+    response = VoiceResponse()
+    if services.draining:
+        services.metrics.webhook_requests.labels("busy").inc()
+        response.append(Say(BUSY_MESSAGE))
+        response.append(Hangup())
+        return _twiml_response(str(response))
+
+    query = request.query
+    caller = str(form.get("From") or query.get("From") or "")
+    called = str(form.get("To") or query.get("To") or "")
+    stream = Stream(url=f"{signatures.public_base(request, config, websocket=True)}/ws")
+    stream.parameter(name="graph", value=graph)
+    stream.parameter(name="from", value=caller)
+    stream.parameter(name="to", value=called)
+    connect = Connect()
+    connect.append(stream)
+    response.append(connect)  # nothing follows <Connect>: when the stream ends, the call ends
+    services.metrics.webhook_requests.labels("ok").inc()
+    return _twiml_response(str(response))
+
+
+async def handle_ws(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    if not signatures.is_valid(request, services.config, {}, websocket=True):
+        services.metrics.calls_rejected.labels("bad_signature").inc()
+        logger.warning("media stream upgrade: missing or invalid X-Twilio-Signature")
+        raise web.HTTPForbidden(text="invalid Twilio signature")
+    if services.draining:
+        services.metrics.calls_rejected.labels("draining").inc()
+        raise web.HTTPServiceUnavailable(text="draining")
+
+    # Frames larger than the limit are refused by aiohttp itself (close 1009), so a hostile
+    # peer cannot make us buffer megabytes; the protocol parser enforces the same limit.
+    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES * 4, heartbeat=None)
+    await ws.prepare(request)
+    session = CallSession(WebSocketBridge(ws), services)
+    services.calls.add(session)
+    services.metrics.active_calls.set(len(services.calls))
+    try:
+        await session.run()
+    finally:
+        services.calls.discard(session)
+        services.metrics.active_calls.set(len(services.calls))
+    return ws
+
+
+async def drain(app: web.Application, grace_s: float | None = None) -> None:
+    """Stop taking calls; let live calls finish for up to `grace_s`; then end the rest."""
+    services = app[SERVICES]
+    services.draining = True
+    grace = services.config.drain_seconds if grace_s is None else grace_s
+    logger.info(f"draining: {len(services.calls)} live call(s), up to {grace:.0f}s")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while services.calls and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+    for session in list(services.calls):
+        await session.end("drained")
+    deadline = loop.time() + 3.0
+    while services.calls and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    for session in list(services.calls):
+        await session.cancel("drained")
+
+
+async def _check_providers(app: web.Application) -> None:
+    from agent.graph import provider_checks
+
+    for check in provider_checks(app[SERVICES].graphs, app[SERVICES].config):
+        await check()
+
+
+async def _end_calls_on_shutdown(app: web.Application) -> None:
+    if app[SERVICES].calls:
+        await drain(app, grace_s=0)
+
+
+def create_app(
+    config: Config, *, graphs: dict[str, Graph] | None = None, check_providers: bool = True
+) -> web.Application:
+    """The aiohttp app. Raises GraphError (every problem) if a graph is invalid."""
+    if graphs is None:
+        graphs = load_graphs(config.graphs_dir, config, strict=True)
+    if config.default_graph not in graphs:
+        from agent.errors import GraphNotFound
+
+        raise GraphNotFound(config.default_graph, sorted(graphs))
+    app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
+    app[SERVICES] = Services(config=config, graphs=graphs)
+    app.router.add_get("/health", handle_health)
+    app.router.add_get("/metrics", handle_metrics)
+    for path in ("/twiml", "/incoming-call"):
+        app.router.add_route("GET", path, handle_twiml)
+        app.router.add_route("POST", path, handle_twiml)
+    app.router.add_get("/ws", handle_ws)
+    if check_providers:
+        app.on_startup.append(_check_providers)
+    app.on_shutdown.append(_end_calls_on_shutdown)
+    return app

@@ -1,0 +1,228 @@
+"""A pipecat transport for one Twilio media stream carried by an aiohttp WebSocket.
+
+pipecat's own WebSocket transports are FastAPI- or websockets-server-only; this one subclasses
+pipecat's `BaseInputTransport` / `BaseOutputTransport` over `agent.ws_bridge.WebSocketBridge`.
+
+Input: reads Twilio messages, parses them strictly (`agent.twilio_protocol`), drops and counts
+bad ones (`on_dropped(reason)`), pushes caller audio (8 kHz PCM), DTMF and mark echoes as
+frames. A `stop` message or a closed socket fires the transport's `on_caller_hung_up` event.
+
+Output: 20 ms chunks of 8 kHz PCM become Twilio `media` messages, paced against an absolute
+play-out clock so Twilio's buffer holds at most `lead_ms` of audio: enough to ride out event
+loop stalls, little enough that a `clear` on barge-in silences the agent at once. After a
+stall the clock catches up instead of resetting, so a stall never becomes a permanent gap.
+`InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the audio queued
+before it. When the pipeline ends the socket is closed (and, if the agent ended the call, the
+serializer hangs it up over REST first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from loguru import logger
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    OutputTransportMessageFrame,
+    OutputTransportMessageUrgentFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+
+from agent import twilio_protocol as tp
+from agent.errors import TwilioProtocolError
+from agent.serializer import TwilioSerializer
+from agent.ws_bridge import WebSocketBridge
+from processors.frames import OutputMarkFrame
+
+SAMPLE_RATE = 8000
+BYTES_PER_SECOND_PCM = SAMPLE_RATE * 2
+
+
+class TwilioTransportParams(TransportParams):
+    """Transport settings; audio is 8 kHz mono both ways, sent in 20 ms chunks."""
+
+    audio_in_enabled: bool = True
+    audio_out_enabled: bool = True
+    audio_in_sample_rate: int | None = SAMPLE_RATE
+    audio_out_sample_rate: int | None = SAMPLE_RATE
+    audio_out_10ms_chunks: int = 2
+    lead_ms: int = 80
+
+
+class TwilioInputTransport(BaseInputTransport):
+    """Caller → pipeline."""
+
+    def __init__(self, transport: TwilioTransport, params: TwilioTransportParams, **kwargs):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+        self._receive_task: asyncio.Task | None = None
+
+    async def start(self, frame: StartFrame):
+        await super().start(frame)
+        if not self._receive_task:
+            self._receive_task = self.create_task(self._receive_loop(), name="twilio-receive")
+        await self.set_transport_ready(frame)
+
+    async def _stop_receiving(self):
+        if self._receive_task:
+            await self.cancel_task(self._receive_task)
+            self._receive_task = None
+
+    async def stop(self, frame: EndFrame):
+        await super().stop(frame)
+        await self._stop_receiving()
+
+    async def cancel(self, frame: CancelFrame):
+        await super().cancel(frame)
+        await self._stop_receiving()
+
+    async def _receive_loop(self):
+        t = self._transport
+        serializer = t.serializer
+        reason = "socket_closed"
+        while True:
+            data = await t.bridge.receive()
+            if data is None:
+                break
+            try:
+                event = tp.parse_message(data, started=True)
+            except TwilioProtocolError as exc:
+                t.on_dropped(exc.reason)
+                continue
+            t.on_received(event)
+            if isinstance(event, tp.Stop):
+                reason = "stop"
+                break
+            frame = serializer.frame_for(event)
+            if frame is None:
+                # `connected`/`start` again: harmless duplicates, counted as dropped.
+                t.on_dropped("unexpected_" + type(event).__name__.lower())
+            elif isinstance(frame, InputAudioRawFrame):
+                await self.push_audio_frame(frame)
+            else:
+                await self.push_frame(frame)
+        self._receive_task = None
+        await t.caller_hung_up(reason)
+
+
+class TwilioOutputTransport(BaseOutputTransport):
+    """Pipeline → caller, paced against Twilio's play-out clock."""
+
+    def __init__(self, transport: TwilioTransport, params: TwilioTransportParams, **kwargs):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+        self._lead_s = params.lead_ms / 1000
+        self._play_clock = 0.0  # monotonic time at which Twilio will have played all we sent
+
+    async def setup(self, setup: FrameProcessorSetup):
+        await super().setup(setup)
+        await self._transport.serializer.setup(setup)
+
+    async def start(self, frame: StartFrame):
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def stop(self, frame: EndFrame):
+        await super().stop(frame)
+        await self._transport.finish(frame)
+
+    async def cancel(self, frame: CancelFrame):
+        await super().cancel(frame)
+        await self._transport.finish(frame)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InterruptionFrame):
+            await self._transport.send_frame(frame)  # -> clear
+            self._play_clock = 0.0
+
+    async def send_message(
+        self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame
+    ):
+        await self._transport.send_frame(frame)
+
+    async def write_transport_frame(self, frame: Frame):
+        if isinstance(frame, OutputMarkFrame):
+            await self._transport.send_frame(frame)
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        if not await self._transport.send_frame(frame):
+            return False
+        now = time.monotonic()
+        # Twilio's buffer ran dry (new utterance, or a stall longer than the lead): restart the
+        # clock from now. Otherwise keep the absolute clock so a short stall is caught up.
+        self._play_clock = max(self._play_clock, now) + len(frame.audio) / BYTES_PER_SECOND_PCM
+        ahead = self._play_clock - now - self._lead_s
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+        return True
+
+
+class TwilioTransport(BaseTransport):
+    """Input and output processors for one call, sharing one socket and serializer.
+
+    Events: `on_caller_hung_up(transport, reason)` where reason is "stop" or "socket_closed".
+    """
+
+    def __init__(
+        self,
+        bridge: WebSocketBridge,
+        serializer: TwilioSerializer,
+        params: TwilioTransportParams | None = None,
+        *,
+        on_received: Callable[[tp.TwilioEvent], None] = lambda event: None,
+        on_dropped: Callable[[str], None] = lambda reason: None,
+    ):
+        super().__init__()
+        self.bridge = bridge
+        self.serializer = serializer
+        self.params = params or TwilioTransportParams()
+        self.on_received = on_received
+        self.on_dropped = on_dropped
+        self.hung_up_by_caller: str | None = None
+        self._input = TwilioInputTransport(self, self.params, name="twilio-in")
+        self._output = TwilioOutputTransport(self, self.params, name="twilio-out")
+        self._register_event_handler("on_caller_hung_up")
+
+    def input(self) -> TwilioInputTransport:
+        return self._input
+
+    def output(self) -> TwilioOutputTransport:
+        return self._output
+
+    async def send_frame(self, frame: Frame) -> bool:
+        """Serialize and send; False if the socket is gone or the frame has no wire form."""
+        if not self.bridge.is_open:
+            return False
+        try:
+            payload = await self.serializer.serialize(frame)
+        except Exception as exc:  # a serializer bug must not kill the call
+            logger.error(f"cannot serialize {frame.name}: {exc.__class__.__name__}: {exc}")
+            return False
+        if payload is None:
+            return True
+        return await self.bridge.send(payload if isinstance(payload, str) else payload.decode())
+
+    async def caller_hung_up(self, reason: str):
+        if self.hung_up_by_caller is None:
+            self.hung_up_by_caller = reason
+            await self._call_event_handler("on_caller_hung_up", reason)
+
+    async def finish(self, frame: EndFrame | CancelFrame):
+        """The pipeline ended: hang up over REST if the agent ended the call, close the socket."""
+        if self.hung_up_by_caller is None:
+            # The agent (or the server) ended the call: hang up over REST when we can.
+            self.serializer.hang_up_on_end = True
+            await self.send_frame(frame)
+        await self.bridge.close()

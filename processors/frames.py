@@ -1,0 +1,38 @@
+"""Switchboard's own frame types, shared by the transport and the processors.
+
+- `TwilioMarkFrame` (system, travels downstream from the input transport): Twilio echoed a
+  mark, i.e. the audio sent before it has been played to the caller (`played=False` when the
+  echo came because of a `clear`, i.e. the audio was dropped, not heard).
+- `OutputMarkFrame` (data, travels downstream to the output transport): ask Twilio to echo
+  `mark_name` once everything sent before it has played. Being a data frame it queues behind the
+  audio it follows and is dropped with it on an interruption.
+- `CallerHungUpFrame` (system): Twilio sent `stop`; the caller is gone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipecat.frames.frames import DataFrame, SystemFrame
+
+
+@dataclass
+class TwilioMarkFrame(SystemFrame):
+    """Twilio echoed mark `mark_name`; `played` is False when it was flushed by a clear."""
+
+    mark_name: str = ""
+    played: bool = True
+
+
+@dataclass
+class OutputMarkFrame(DataFrame):
+    """Send a Twilio `mark` named `name` after the audio queued before it."""
+
+    mark_name: str = ""
+
+
+@dataclass
+class CallerHungUpFrame(SystemFrame):
+    """The caller hung up (Twilio `stop` or the socket closed)."""
+
+    reason: str = "stop"
