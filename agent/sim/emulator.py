@@ -1,0 +1,252 @@
+"""A Twilio emulator: places a phone call into our server exactly the way Twilio does.
+
+``TwilioEmulator.place_call(script)`` plays Twilio's side of an inbound call:
+
+1. POSTs the voice webhook form (signed with ``X-Twilio-Signature`` over the *public* URL),
+2. reads the TwiML answer, which must be ``<Response><Connect><Stream url="wss://...">``,
+3. opens the Media Streams WebSocket to the same path on the local server, the upgrade request
+   signed over the ``<Stream url>`` from the TwiML with no parameters,
+4. sends ``connected`` and ``start``, then one ``media`` message every 20 ms on an absolute
+   schedule (the script's caller audio, else mu-law silence),
+5. plays the server's ``media`` in real time, echoes ``mark`` when its audio has played and
+   everything pending on ``clear`` (see ``playback``), running the script's steps meanwhile,
+6. ends with ``stop`` and a close when the script ends (or ``max_duration`` passes, or
+   ``end_call`` emulates a REST hang-up), or notices that the server closed first.
+
+It returns a ``CallResult``: everything heard, a timeline, marks, clears, underruns, who hung up.
+Many calls run concurrently in one event loop (benchmarks run 100): each call is three tasks
+(media clock, receiver, script) and nothing blocks, logs or spawns per frame.
+
+Errors (all carry what they got, for the test failure message)::
+
+    EmulatorError                 base class
+    ├── WebhookError              the webhook did not answer 200 (.status, .body)
+    ├── TwiMLError                the answer is not a usable <Connect><Stream> (.twiml)
+    └── StreamConnectError        the WebSocket upgrade was refused (.status)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from types import MappingProxyType
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+from yarl import URL
+
+from agent.sim.call import CallSession
+from agent.sim.result import CallResult
+from agent.sim.script import Script
+
+__all__ = [
+    "CallResult",
+    "EmulatorError",
+    "StreamConnectError",
+    "TwiMLError",
+    "TwilioEmulator",
+    "WebhookError",
+    "parse_twiml",
+]
+
+
+class EmulatorError(Exception):
+    """The call could not be placed the way Twilio would place it."""
+
+
+class WebhookError(EmulatorError):
+    """The voice webhook answered something other than 200."""
+
+    def __init__(self, status: int, body: str, url: str) -> None:
+        super().__init__(f"webhook {url} answered HTTP {status}: {body[:300]!r}")
+        self.status = status
+        self.body = body
+        self.url = url
+
+
+class TwiMLError(EmulatorError):
+    """The webhook's answer is not TwiML that connects a bidirectional Media Stream."""
+
+    def __init__(self, message: str, twiml: str) -> None:
+        super().__init__(f"{message}; got: {twiml[:300]!r}")
+        self.twiml = twiml
+
+
+class StreamConnectError(EmulatorError):
+    """The server refused the Media Streams WebSocket upgrade."""
+
+    def __init__(self, status: int | None, url: str, reason: str = "") -> None:
+        super().__init__(f"WebSocket upgrade to {url} refused: HTTP {status} {reason}".rstrip())
+        self.status = status
+        self.url = url
+
+
+DEFAULT_QUERY: Mapping[str, str] = MappingProxyType({"graph": "receptionist"})
+"""The voice URL's query string when ``place_call`` is given none (pass ``{}`` for none)."""
+
+
+def _sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+def parse_twiml(twiml: str) -> tuple[str, dict[str, str]]:
+    """The ``<Stream url>`` and its ``<Parameter>`` name/value pairs from a TwiML answer."""
+    try:
+        root = ET.fromstring(twiml)
+    except ET.ParseError as exc:
+        raise TwiMLError(f"TwiML is not well-formed XML ({exc})", twiml) from None
+    stream = root.find("./Connect/Stream") if root.tag == "Response" else None
+    if stream is None:
+        raise TwiMLError("expected <Response><Connect><Stream url=...>", twiml)
+    url = stream.get("url", "")
+    parts = urlsplit(url)
+    # Twilio only opens wss:// streams, and rejects query strings (custom values go in
+    # <Parameter>): errors 31910 and 31920 in Twilio's docs.
+    if parts.scheme != "wss" or not parts.netloc:
+        raise TwiMLError(f"<Stream url> must be an absolute wss:// URL, not {url!r}", twiml)
+    if parts.query:
+        raise TwiMLError("<Stream url> must not have a query string; use <Parameter>", twiml)
+    params = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
+    return url, params
+
+
+class TwilioEmulator:
+    """Twilio, as far as our server can tell. See the module docstring.
+
+    ``base_url`` is where the server really listens (``http://127.0.0.1:PORT``);
+    ``public_base_url`` is the URL Twilio is configured with (``https://PUBLIC_HOST``), which
+    is what signatures cover. Without ``auth_token`` nothing is signed.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_token: str | None = None,
+        account_sid: str | None = None,
+        public_base_url: str | None = None,
+        underrun_gap_ms: float = 400.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.public_base_url = (public_base_url or base_url).rstrip("/")
+        self.account_sid = account_sid or _sid("AC")
+        self.underrun_gap_ms = underrun_gap_ms
+        self._validator = RequestValidator(auth_token) if auth_token else None
+        self._calls: dict[str, CallSession] = {}
+
+    @property
+    def active_calls(self) -> list[str]:
+        """CallSids of the calls in progress."""
+        return list(self._calls)
+
+    def sign(self, url: str, params: Mapping[str, str] | None = None) -> str | None:
+        """The ``X-Twilio-Signature`` Twilio would send for ``url`` (+ POST params)."""
+        if self._validator is None:
+            return None
+        return self._validator.compute_signature(url, dict(params or {}))
+
+    def webhook_form(self, call_sid: str, from_: str, to: str) -> dict[str, str]:
+        """The parameters Twilio sends to the voice URL when an inbound call rings."""
+        form = {"AccountSid": self.account_sid, "ApiVersion": "2010-04-01"}
+        form |= {"CallSid": call_sid, "CallStatus": "ringing", "Direction": "inbound"}
+        for prefix, number in (("Called", to), ("Caller", from_), ("From", from_), ("To", to)):
+            form[prefix] = number
+            form |= {f"{prefix}{k}": "" for k in ("City", "State", "Zip")}
+            form[f"{prefix}Country"] = "US"
+        return form
+
+    async def place_call(
+        self,
+        script: Script,
+        path: str = "/twiml",
+        query: Mapping[str, str] = DEFAULT_QUERY,
+        from_: str = "+15550001111",
+        to: str = "+15550002222",
+        method: str = "POST",
+        max_duration: float | None = None,
+        extra_form: Mapping[str, str] | None = None,
+    ) -> CallResult:
+        """Ring the server, run ``script`` as the caller, return what happened.
+
+        The webhook goes to ``path?query`` with ``method``; ``extra_form`` adds or overrides
+        webhook parameters. ``max_duration`` (seconds) ends the call as a caller hang-up.
+        """
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        call_sid = _sid("CA")
+        form = self.webhook_form(call_sid, from_, to) | dict(extra_form or {})
+        async with aiohttp.ClientSession() as http:
+            twiml = await self._fetch_twiml(http, path, dict(query), form, method.upper())
+            stream_url, params = parse_twiml(twiml)
+            ws = await self._connect(http, stream_url)
+            call = CallSession(
+                ws,
+                t0=t0,
+                account_sid=self.account_sid,
+                call_sid=call_sid,
+                stream_sid=_sid("MZ"),
+                stream_url=stream_url,
+                parameters=params,
+                underrun_gap_s=self.underrun_gap_ms / 1000,
+            )
+            self._calls[call_sid] = call
+            try:
+                return await call.run(script, max_duration)
+            finally:
+                del self._calls[call_sid]
+
+    async def end_call(self, call_sid: str) -> bool:
+        """Hang up like the Calls REST resource does (``Status=completed``): Twilio sends
+        ``stop`` and closes the stream. False if no such call is in progress."""
+        call = self._calls.get(call_sid)
+        if call is None:
+            return False
+        call.hang_up("api")
+        return True
+
+    async def _fetch_twiml(
+        self, http: aiohttp.ClientSession, path: str, query: dict, form: dict, method: str
+    ) -> str:
+        if method == "GET":  # Twilio sends the parameters in the query string and signs it all
+            query, body = query | form, None
+        elif method == "POST":
+            body = form
+        else:
+            raise ValueError(f"Twilio webhooks are GET or POST, not {method}")
+        path_qs = path + ("?" + urlencode(query) if query else "")
+        url = self.base_url + path_qs
+        headers = {"User-Agent": "TwilioProxy/1.1"}
+        signature = self.sign(self.public_base_url + path_qs, body)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        async with http.request(method, URL(url, encoded=True), data=body, headers=headers) as resp:
+            text = await resp.text()
+            if resp.status != 200:
+                raise WebhookError(resp.status, text, url)
+            if "xml" not in resp.headers.get("Content-Type", ""):
+                raise TwiMLError(f"Content-Type must be XML, not {resp.content_type!r}", text)
+            return text
+
+    async def _connect(
+        self, http: aiohttp.ClientSession, stream_url: str
+    ) -> aiohttp.ClientWebSocketResponse:
+        # Twilio dials the public wss:// URL; we dial the same path on the local server.
+        local = URL(self.base_url)
+        local = local.with_scheme("wss" if local.scheme == "https" else "ws")
+        local = local.with_path(urlsplit(stream_url).path or "/")
+        headers = {}
+        signature = self.sign(stream_url)  # the URL from the TwiML, no parameters
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        try:
+            return await http.ws_connect(
+                local,
+                headers=headers,
+                autoping=True,
+                max_msg_size=16 * 2**20,
+                timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            raise StreamConnectError(exc.status, str(local), exc.message) from None

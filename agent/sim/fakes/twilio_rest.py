@@ -1,0 +1,195 @@
+"""Fake Twilio REST API: the two resources Switchboard touches.
+
+- ``POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` with form
+  ``Status=completed`` hangs a call up (pipecat's ``TwilioFrameSerializer``
+  does this on ``EndFrame`` when ``auto_hang_up`` is on; so can our code or the
+  ``twilio`` package). Answers the call resource JSON. A call that already
+  ended (in :attr:`TwilioRestFake.gone_calls`, which a completed hang-up joins)
+  gets Twilio's 404 ``{"code": 20404, ...}``, which pipecat treats as "already
+  hung up".
+- ``GET /2010-04-01/Accounts/{AccountSid}.json``: the account, for a
+  credentials check at start-up.
+
+Authentication is HTTP Basic, ``AccountSid:AuthToken`` or ``SKxxx:secret`` (an
+API key). Any non-empty password passes unless ``expected_auth_token`` is set;
+failures get Twilio's 401 ``{"code": 20003, "message": "Authenticate"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from aiohttp import web
+
+__all__ = ["TwilioHangup", "TwilioRestFake", "TwilioRequest"]
+
+_API = "/2010-04-01/Accounts"
+
+
+@dataclass
+class TwilioRequest:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    form: dict[str, str]
+    username: str
+    auth_ok: bool
+    status: int
+
+
+@dataclass
+class TwilioHangup:
+    """One call update (normally ``Status=completed``)."""
+
+    account_sid: str
+    call_sid: str
+    form: dict[str, str]
+    auth_ok: bool
+    status: int  # the HTTP status the fake answered with
+
+
+@dataclass(eq=False)  # a running service: compared and hashed by identity
+class TwilioRestFake:
+    """Settings (change them at any time) and records of the fake Twilio REST API."""
+
+    expected_auth_token: str | None = None  # None: any non-empty password passes
+    gone_calls: set[str] = field(default_factory=set)  # CallSids that answer 404
+    end_calls_on_hangup: bool = True  # a completed call is gone, as on Twilio
+    requests: list[TwilioRequest] = field(default_factory=list)
+    hangups: list[TwilioHangup] = field(default_factory=list)
+
+    @property
+    def hangup_count(self) -> int:
+        return sum(1 for h in self.hangups if h.status == 200)
+
+    def hung_up(self, call_sid: str) -> bool:
+        """Whether ``call_sid`` was successfully set to completed."""
+        return any(
+            h.call_sid == call_sid and h.status == 200 and h.form.get("Status") == "completed"
+            for h in self.hangups
+        )
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post(_API + "/{account}/Calls/{call}.json", self.update_call)
+        app.router.add_get(_API + "/{account}/Calls/{call}.json", self.fetch_call)
+        app.router.add_get(_API + "/{account}.json", self.fetch_account)
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def update_call(self, request: web.Request) -> web.Response:
+        account, call = request.match_info["account"], request.match_info["call"]
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        username, ok = self._authenticate(request, account)
+        if not ok:
+            status, response = 401, _authenticate_error()
+        elif call in self.gone_calls:
+            status, response = 404, _not_found(request.path)
+        else:
+            status = 200
+            call_status = form.get("Status", "in-progress")
+            if call_status in ("completed", "canceled") and self.end_calls_on_hangup:
+                self.gone_calls.add(call)
+            response = web.json_response(_call(account, call, call_status))
+        self.hangups.append(TwilioHangup(account, call, form, ok, status))
+        self.requests.append(TwilioRequest("POST", request.path, form, username, ok, status))
+        return response
+
+    async def fetch_call(self, request: web.Request) -> web.Response:
+        account, call = request.match_info["account"], request.match_info["call"]
+        username, ok = self._authenticate(request, account)
+        status = 401 if not ok else 200
+        self.requests.append(TwilioRequest("GET", request.path, {}, username, ok, status))
+        if not ok:
+            return _authenticate_error()
+        state = "completed" if call in self.gone_calls else "in-progress"
+        return web.json_response(_call(account, call, state))
+
+    async def fetch_account(self, request: web.Request) -> web.Response:
+        account = request.match_info["account"]
+        username, ok = self._authenticate(request, account)
+        self.requests.append(
+            TwilioRequest("GET", request.path, {}, username, ok, 200 if ok else 401)
+        )
+        if not ok:
+            return _authenticate_error()
+        now = _rfc2822()
+        return web.json_response(
+            {
+                "sid": account,
+                "owner_account_sid": account,
+                "friendly_name": "Switchboard fake account",
+                "status": "active",
+                "type": "Full",
+                "date_created": now,
+                "date_updated": now,
+                "auth_token": "[redacted]",
+                "uri": f"{_API}/{account}.json",
+                "subresource_uris": {"calls": f"{_API}/{account}/Calls.json"},
+            }
+        )
+
+    def _authenticate(self, request: web.Request, account: str) -> tuple[str, bool]:
+        """(username, ok) for the request's Basic credentials."""
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return "", False
+        try:
+            username, _, password = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return "", False
+        # The username is the account itself or one of its API keys (SK...).
+        user_ok = username == account or username.startswith("SK")
+        if self.expected_auth_token is not None:
+            return username, user_ok and password == self.expected_auth_token
+        return username, user_ok and bool(password)
+
+
+def _rfc2822() -> str:
+    return format_datetime(datetime.now(UTC))
+
+
+def _call(account: str, call: str, status: str) -> dict:
+    now = _rfc2822()
+    return {
+        "sid": call,
+        "account_sid": account,
+        "status": status,
+        "direction": "inbound",
+        "from": "+15555550100",
+        "to": "+15555550199",
+        "date_created": now,
+        "date_updated": now,
+        "start_time": now,
+        "end_time": now if status == "completed" else None,
+        "duration": "0" if status == "completed" else None,
+        "api_version": "2010-04-01",
+        "uri": f"{_API}/{account}/Calls/{call}.json",
+    }
+
+
+def _authenticate_error() -> web.Response:
+    body = {
+        "code": 20003,
+        "message": "Authenticate",
+        "more_info": "https://www.twilio.com/docs/errors/20003",
+        "status": 401,
+    }
+    return web.json_response(
+        body, status=401, headers={"WWW-Authenticate": 'Basic realm="Twilio API"'}
+    )
+
+
+def _not_found(path: str) -> web.Response:
+    body = {
+        "code": 20404,
+        "message": f"The requested resource {path} was not found",
+        "more_info": "https://www.twilio.com/docs/errors/20404",
+        "status": 404,
+    }
+    return web.json_response(body, status=404)

@@ -1,0 +1,58 @@
+"""What an emulated call returns: what the caller heard, when, and how the call ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent.sim.mulaw import SAMPLE_RATE, write_wav
+
+
+@dataclass
+class CallResult:
+    """What happened on one emulated call. Times are seconds since ``place_call`` began.
+
+    Timeline entries: ``("media_in", t, n_bytes)``, ``("mark_in", t, name)``,
+    ``("mark_echo", t, name, played)`` (played is False when a clear flushed it),
+    ``("clear", t)``, ``("say_start", t, text)``, ``("say_end", t, text)``,
+    ``("playback_start", t)``, ``("playback_stop", t)``, ``("dtmf", t, digit)``,
+    ``("timeout", t, step)``, ``("protocol_error", t, what)``, ``("max_duration", t)``,
+    ``("closed", t, by, code)``. ``underruns`` are ``(t, gap_ms)``: t is when the stutter began.
+    """
+
+    call_sid: str
+    stream_sid: str
+    account_sid: str
+    stream_url: str
+    parameters: dict[str, str]
+    heard: bytes = b""
+    received_media_bytes: int = 0
+    timeline: list[tuple] = field(default_factory=list)
+    marks_received: list[str] = field(default_factory=list)
+    marks_echoed: list[str] = field(default_factory=list)
+    clears: list[float] = field(default_factory=list)
+    underruns: list[tuple[float, float]] = field(default_factory=list)
+    agent_speech_segments: list[tuple[float, float]] = field(default_factory=list)
+    closed_by: str = ""  # "caller" (script end, HangUp, max_duration), "server" or "api"
+    close_code: int | None = None
+    sent_messages: int = 0
+    media_frames_sent: int = 0
+    max_buffer_s: float = 0.0  # most agent audio queued ahead of playback at once
+    duration_s: float = 0.0
+    timeouts: list[tuple[float, str]] = field(default_factory=list)
+    protocol_errors: list[tuple[float, str]] = field(default_factory=list)
+
+    def heard_duration_s(self) -> float:
+        """Seconds of agent audio the caller heard."""
+        return len(self.heard) / SAMPLE_RATE
+
+    def first_agent_audio_t(self) -> float | None:
+        """When the caller first heard agent audio (None if never)."""
+        return self.agent_speech_segments[0][0] if self.agent_speech_segments else None
+
+    def events(self, *kinds: str) -> list[tuple]:
+        """Timeline entries of the given kinds, in order."""
+        return [e for e in self.timeline if e[0] in kinds]
+
+    def write_heard_wav(self, path: str) -> None:
+        """Save what the caller heard as a WAV file, to listen to."""
+        write_wav(path, self.heard)
