@@ -134,6 +134,18 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES * 4, heartbeat=None)
     await ws.prepare(request)
     session = CallSession(WebSocketBridge(ws), services)
+    # The call runs in its own task: if aiohttp cancels this handler when the peer vanishes
+    # (handler_cancellation=True), the call still ends properly and records its outcome.
+    call = asyncio.create_task(_run_call(services, session), name="call-session")
+    try:
+        await asyncio.shield(call)
+    except asyncio.CancelledError:
+        await asyncio.wait({call}, timeout=5.0)
+        raise
+    return ws
+
+
+async def _run_call(services: Services, session: CallSession) -> None:
     services.calls.add(session)
     services.metrics.active_calls.set(len(services.calls))
     try:
@@ -141,7 +153,6 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
     finally:
         services.calls.discard(session)
         services.metrics.active_calls.set(len(services.calls))
-    return ws
 
 
 async def drain(app: web.Application, grace_s: float | None = None) -> None:

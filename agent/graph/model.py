@@ -1,0 +1,157 @@
+"""Pydantic models of a graph file, exactly as written (before `${env:...}` substitution).
+
+    GraphFile
+    ├── name, description
+    ├── call: CallSettings          call-level behaviour (greeting, limits, idle prompts)
+    ├── chain: [ChainItem]          a node name, or ParallelBlock {parallel: [[...], [...]]}
+    ├── taps: [node name]           observers that get copies of frames
+    └── nodes: {name: NodeSpec}     type + replace_with + the type's own params
+
+A node is written flat (`{type: silero_vad, stop_secs: 0.2}`), so NodeSpec gathers every key
+other than `type` and `replace_with` into `params`; those are checked later against the
+node type's own Params model (validate.py), which is where unknown keys are caught.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    model_validator,
+)
+
+# Node names become Python-ish identifiers in drawings and logs; keeping them snake_case
+# also means they can never collide with the pydantic union tags used below.
+NODE_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+GRAPH_NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
+# Names the drawings use for the transport ends.
+RESERVED_NODE_NAMES = frozenset({"in", "out"})
+
+# Union tags for chain items; they show up in pydantic error locations, which
+# validate.py strips again (they are not keys the user wrote).
+NAME_TAG = "NodeName"
+PARALLEL_TAG = "ParallelBlock"
+
+
+class CallSettings(BaseModel):
+    """Call-level settings: what the agent says first, how long a call may last, idle prompts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    greeting: str | None = Field(
+        None, description="Spoken as soon as the call connects; none means wait for the caller."
+    )
+    max_duration_s: int = Field(
+        900, gt=0, description="The call is ended politely after this many seconds."
+    )
+    idle_timeout_s: float = Field(
+        6, gt=0, description="Seconds of silence from the caller before an idle prompt."
+    )
+    idle_prompt: str | None = Field(
+        "Are you still there?", description="Said when the caller has been silent too long."
+    )
+    max_idle_prompts: int = Field(
+        2, ge=0, description="Idle prompts before the agent says goodbye and hangs up."
+    )
+    goodbye: str | None = Field(
+        "Thanks for calling. Goodbye!", description="Said before the agent hangs up."
+    )
+    min_interruption_words: int = Field(
+        1,
+        ge=1,
+        description="Words the caller must say while the agent speaks before it stops talking.",
+    )
+
+
+def _chain_item_tag(value: Any) -> str | None:
+    if isinstance(value, str):
+        return NAME_TAG
+    if isinstance(value, dict | ParallelBlock):
+        return PARALLEL_TAG
+    return None
+
+
+ChainItem = Annotated[
+    Annotated[str, Tag(NAME_TAG)] | Annotated["ParallelBlock", Tag(PARALLEL_TAG)],
+    Discriminator(
+        _chain_item_tag,
+        custom_error_type="chain_item",
+        custom_error_message="expected a node name or a {parallel: [[...], [...]]} block",
+    ),
+]
+
+
+class ParallelBlock(BaseModel):
+    """Branches that all receive every frame (pipecat ParallelPipeline); each is a chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parallel: list[list[ChainItem]] = Field(
+        description="Two or more branches; each branch is a chain of node names or blocks."
+    )
+
+
+class ReplaceWith(BaseModel):
+    """Swap this node for another one when `when` is true (e.g. an env switch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node: str = Field(description="Name of the node used instead of this one.")
+    when: bool | str = Field(
+        description='true/false, usually "${env:VAR|false}"; yes/no/on/off/1/0 also work.'
+    )
+
+
+class NodeSpec(BaseModel):
+    """One node as written: its type, optional replacement, and everything else as params."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="The node type, a name from the registry.")
+    replace_with: ReplaceWith | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_params(cls, data: Any) -> Any:
+        # Every key but the two reserved ones is a param of the node's type; a literal
+        # `params:` key therefore ends up as an (unknown) param, not as this field.
+        if not isinstance(data, dict):
+            return data
+        rest = dict(data)
+        gathered: dict[str, Any] = {"params": rest}
+        for key in ("type", "replace_with"):
+            if key in rest:
+                gathered[key] = rest.pop(key)
+        return gathered
+
+
+class GraphFile(BaseModel):
+    """A whole graph file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=GRAPH_NAME_PATTERN, description="The graph's name; must match the file name."
+    )
+    description: str = Field("", description="One line on what calls through this graph do.")
+    call: CallSettings = Field(default_factory=CallSettings)
+    chain: list[ChainItem] = Field(
+        description="Nodes between transport in and transport out, in order."
+    )
+    taps: list[str] = Field(
+        default_factory=list, description="Nodes that observe copies of frames."
+    )
+    nodes: dict[str, NodeSpec] = Field(description="Every node, by name.")
+
+
+ParallelBlock.model_rebuild()
+GraphFile.model_rebuild()
+# Validates one chain item on its own (pass 1 keeps the readable items of a broken chain).
+CHAIN_ITEM = TypeAdapter(ChainItem)

@@ -1,0 +1,222 @@
+"""Validation of a graph file, in passes, reporting every problem at once.
+
+    1 syntax and top level   YAML (line, column), unknown/missing top-level keys, call settings
+    2 node params            each node's keys against its type's Params; files it names exist
+    3 references             chain/taps/replace_with names that are not nodes; unknown types
+    4 topology               empty chain, parallel with < 2 branches, a node used twice,
+                             taps in the chain and chain nodes in taps, unused nodes (warning)
+    5 frame flow             a node needs a kind nothing upstream produces; no agent audio
+    6 audio formats          anything not at 8000 Hz (warning: resampled on every frame)
+    7 ${env:...}             unset variables, malformed references, secrets
+    8 settings (strict)      the keys the nodes in use need are set (Config.require)
+
+`${env:...}` is substituted before pass 1 so numbers and booleans can come from the
+environment; a value that did not resolve is reported once, by pass 7, and skipped by the
+others. Each pass stays quiet about things an earlier pass already reported (an unknown node
+type does not also cause frame-flow errors downstream of it).
+
+Passes 1 to 3 are here (reading via parse.py), 4 to 6 in wiring.py, 7 and 8 here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.config import Config
+from agent.errors import ConfigError, GraphProblem
+from agent.graph import parse, yamlfile
+from agent.graph.envsubst import Loc, parse_bool, substitute
+from agent.graph.model import ParallelBlock
+from agent.graph.registry import BUILTIN, Registry
+from agent.graph.resolved import Graph, Node
+from agent.graph.suggest import hint
+from agent.graph.wiring import WiringPasses
+from agent.nodes.params import file_ref_fields
+
+
+@dataclass
+class Report:
+    """The outcome of validating one file: every problem, and the graph when it is valid."""
+
+    file: str
+    problems: list[GraphProblem] = field(default_factory=list)
+    graph: Graph | None = None
+
+    @property
+    def errors(self) -> list[GraphProblem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[GraphProblem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def display_path(path: Path) -> str:
+    """The path as shown in messages: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def validate_file(
+    path: str | Path, config: Config, strict: bool = False, registry: Registry = BUILTIN
+) -> Report:
+    """Run every pass over one file. Never raises for a bad file; see Report.errors."""
+    path = Path(path)
+    report = Report(file=display_path(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        report.problems.append(GraphProblem(report.file, "", f"cannot read the file: {exc}"))
+        return report
+    return _Validation(report, path, config, strict, registry).run(text)
+
+
+class _Validation(WiringPasses):
+    def __init__(
+        self, report: Report, path: Path, config: Config, strict: bool, registry: Registry
+    ):
+        self.report, self.path, self.config = report, path, config
+        self.strict, self.registry = strict, registry
+
+    def add(self, loc: Loc, message: str, severity: str = "error") -> None:
+        self.report.problems.append(
+            GraphProblem(self.report.file, parse.format_loc(loc), message, severity)
+        )
+
+    def run(self, text: str) -> Report:
+        data, problem = yamlfile.read_yaml(text)
+        if problem:
+            self.add(*problem)
+            return self.report
+        if data is None:
+            self.add((), "the file is empty; a graph needs at least name, chain and nodes")
+            return self.report
+        if not isinstance(data, dict):
+            self.add((), "the top level should be a mapping (name:, chain:, nodes:, ...)")
+            return self.report
+
+        env = substitute(data, self.config.environ)
+        self.env = env
+        self.draft, problems = parse.read_top_level(env.value, env, self.path.stem)
+        for loc, message in problems:
+            self.add(loc, message)
+        self.pass_params()
+        self.pass_references()
+        self.pass_topology()
+        self.resolve()
+        self.pass_flow()
+        self.pass_audio()
+        for loc, message in env.problems:
+            self.add(loc, message)
+        if self.strict:
+            self.pass_settings()
+        if not self.report.errors:
+            self.report.graph = self.make_graph()
+        return self.report
+
+    # -- helpers
+
+    def type_of(self, name: str):
+        spec = self.draft.specs.get(name)
+        return self.registry.get(spec.type) if spec else None
+
+    def iter_chain(self, items=None, loc: Loc = ()):
+        """(loc, item) for every name and block in the chain, depth-first."""
+        pairs = self.draft.chain if items is None else [((*loc, i), x) for i, x in enumerate(items)]
+        for item_loc, item in pairs:
+            yield item_loc, item
+            if isinstance(item, ParallelBlock):
+                for b, branch in enumerate(item.parallel):
+                    yield from self.iter_chain(branch, (*item_loc, "parallel", b))
+
+    def chain_names(self) -> list[tuple[Loc, str]]:
+        return [(loc, item) for loc, item in self.iter_chain() if isinstance(item, str)]
+
+    # -- pass 2
+
+    def pass_params(self) -> None:
+        self.params: dict[str, object] = {}
+        self.replace_when: dict[str, bool] = {}
+        base = self.path.parent
+        for name, spec in self.draft.specs.items():
+            replace = spec.replace_with
+            if (
+                replace is not None
+                and ("nodes", name, "replace_with", "when") not in self.env.unresolved
+            ):
+                try:
+                    self.replace_when[name] = parse_bool(replace.when)
+                except ValueError as exc:
+                    self.add(("nodes", name, "replace_with", "when"), str(exc))
+            node_type = self.registry.get(spec.type)
+            if node_type is None:
+                continue  # pass 3 reports it
+            params, problems = parse.read_params(
+                name, node_type.params, spec.params, self.env.unresolved
+            )
+            for loc, message in problems:
+                self.add(loc, message)
+            if params is None:
+                continue
+            self.params[name] = params
+            for key in file_ref_fields(node_type.params):
+                value = getattr(params, key)
+                if value and (problem := parse.check_file_ref(name, key, value, base)):
+                    self.add(*problem)
+
+    # -- pass 3
+
+    def pass_references(self) -> None:
+        names = self.draft.node_names
+        for loc, name in [*self.chain_names(), *self.draft.taps]:
+            if name not in names:
+                self.add(loc, f"unknown node '{name}'{hint(name, names)}")
+        for name, spec in self.draft.specs.items():
+            if spec.replace_with and spec.replace_with.node not in names:
+                target = spec.replace_with.node
+                self.add(
+                    ("nodes", name, "replace_with", "node"),
+                    f"unknown node '{target}'{hint(target, names)}",
+                )
+            loc = ("nodes", name, "type")
+            if spec.type not in self.registry and loc not in self.env.unresolved:
+                suggestion = hint(spec.type, self.registry.names())
+                known = "" if suggestion else f"; known types: {', '.join(self.registry.names())}"
+                self.add(loc, f"unknown node type '{spec.type}'{suggestion}{known}")
+
+    # -- pass 8
+
+    def pass_settings(self) -> None:
+        for name in dict.fromkeys(self.runs.values()):
+            node_type = self.type_of(name)
+            for setting in node_type.required_settings if node_type else ():
+                try:
+                    self.config.require(setting, f"the {node_type.name} node '{name}'")
+                except ConfigError as exc:
+                    self.add(("nodes", name), str(exc))
+
+    # -- result
+
+    def make_graph(self) -> Graph:
+        nodes: dict[str, Node] = {}
+        for original, name in self.runs.items():
+            nodes[name] = Node(
+                name=name,
+                type=self.type_of(name),
+                params=self.params[name],
+                replaces=original if original != name else None,
+            )
+        chain = self.resolved_items([item for _, item in self.draft.chain])
+        return Graph(
+            name=self.draft.name or self.path.stem,
+            path=self.path,
+            description=self.draft.description,
+            call=self.draft.call,
+            chain=tuple(chain),
+            taps=tuple(self.runs[name] for _, name in self.draft.taps),
+            nodes=nodes,
+            warnings=tuple(self.report.warnings),
+        )

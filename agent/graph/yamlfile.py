@@ -1,0 +1,54 @@
+"""Reading a graph file's YAML: safe loading, duplicate keys refused, errors located.
+
+A syntax problem comes back as ((location,), message) with the line and column, like every
+other problem, instead of an exception.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+import yaml
+
+from agent.graph.envsubst import Loc
+
+Problem = tuple[Loc, str]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, typing.Hashable) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first at line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def read_yaml(text: str) -> tuple[Any, Problem | None]:
+    """Parse YAML; a syntax problem is located by line and column."""
+    try:
+        return yaml.load(text, Loader=_Loader), None  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = exc.problem or exc.context or "unreadable"
+        if exc.context and exc.problem and exc.context_mark:
+            cm = exc.context_mark
+            what += f" ({exc.context} at line {cm.line + 1}, column {cm.column + 1})"
+        return None, ((where,), f"invalid YAML: {what}")
+    except yaml.YAMLError as exc:
+        return None, ((), f"invalid YAML: {exc}")

@@ -1,0 +1,141 @@
+"""The Params model of every built-in node type: the keys a node may set in a graph file.
+
+Plain pydantic, no vendor imports: the registry and `graph check` load this module without
+pipecat. Every model forbids unknown keys (a misspelt key is an error with a did-you-mean,
+never silently ignored) and describes each field; the descriptions feed the JSON Schema
+(editor hover text) and the node table in graphs/README.md.
+
+A field annotated with `FileRef` names a file relative to the graph file; validation checks
+that it exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CARTESIA_SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """Marks a str field as a path relative to the graph file that must exist."""
+
+
+class NodeParams(BaseModel):
+    """Base of every node type's Params: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SileroVADParams(NodeParams):
+    """silero_vad: VAD thresholds (pipecat VADParams)."""
+
+    confidence: float = Field(0.7, ge=0, le=1, description="Speech probability threshold.")
+    start_secs: float = Field(
+        0.2, ge=0, description="Seconds of speech before the caller counts as speaking."
+    )
+    stop_secs: float = Field(
+        0.2,
+        ge=0,
+        description="Seconds of silence before the caller counts as stopped "
+        "(pipecat's STT latency tables assume 0.2).",
+    )
+    min_volume: float = Field(0.6, ge=0, le=1, description="Minimum volume counted as speech.")
+
+
+class DeepgramSTTParams(NodeParams):
+    """deepgram_stt: Deepgram live-transcription options."""
+
+    model: str = Field("nova-3", description="Deepgram model.")
+    language: str = Field("en-US", description="BCP-47 language tag.")
+    endpointing_ms: int = Field(
+        300, ge=10, description="Silence (ms) after which Deepgram finalizes a transcript."
+    )
+    utterance_end_ms: int = Field(
+        1000, ge=1000, description="Gap (ms) between words that ends an utterance (>= 1000)."
+    )
+    smart_format: bool = Field(
+        True, description="Format numbers, dates, emails in transcripts (helps the LLM)."
+    )
+    keyterms: list[str] = Field(
+        default_factory=list, description="Words to boost: product names, jargon."
+    )
+
+
+class DeepgramFluxSTTParams(NodeParams):
+    """deepgram_flux_stt: Flux model and end-of-turn tuning."""
+
+    model: str = Field("flux-general-en", description="Deepgram Flux model.")
+    eot_threshold: float | None = Field(
+        None,
+        ge=0.5,
+        le=0.9,
+        description="End-of-turn confidence needed to end the caller's turn (Flux default 0.7).",
+    )
+    eot_timeout_ms: int | None = Field(
+        None,
+        ge=500,
+        description="Silence (ms) that ends a turn whatever the confidence (Flux default 5000).",
+    )
+    keyterms: list[str] = Field(
+        default_factory=list, description="Words to boost: product names, jargon."
+    )
+
+
+class GroqLLMParams(NodeParams):
+    """groq_llm: model, prompt, sampling, turn-taking and history."""
+
+    model: str | None = Field(None, description="Groq chat model; default GROQ_MODEL.")
+    prompt: Annotated[str, FileRef()] = Field(
+        description="System prompt file, relative to the graph file."
+    )
+    temperature: float = Field(0.6, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(
+        200, gt=0, description="Longest reply in tokens (a phone reply should be short)."
+    )
+    user_speech_timeout_s: float = Field(
+        0.4,
+        ge=0,
+        description="After the VAD says the caller stopped, wait this long for more speech "
+        "before answering (not used with Flux, which decides turns itself).",
+    )
+    max_history_turns: int | None = Field(
+        None, ge=1, description="Caller/agent exchanges kept in context; default MAX_HISTORY_TURNS."
+    )
+
+
+class CartesiaTTSParams(NodeParams):
+    """cartesia_tts: voice, model and output format."""
+
+    voice: str | None = Field(None, description="Cartesia voice id; default CARTESIA_VOICE_ID.")
+    model: str = Field("sonic-3.6", description="Cartesia model (pipecat 1.14's default).")
+    speed: float | None = Field(
+        None, ge=0.6, le=1.5, description="Speaking speed multiplier (sonic-3 models)."
+    )
+    language: str = Field("en", description="Language code.")
+    sample_rate: int = Field(
+        8000,
+        description="Rate Cartesia renders at; anything but 8000 is resampled per frame.",
+        json_schema_extra={"enum": list(CARTESIA_SAMPLE_RATES)},
+    )
+
+    @field_validator("sample_rate")
+    @classmethod
+    def _known_rate(cls, rate: int) -> int:
+        # An int with a check rather than a Literal: a Literal would refuse the string a
+        # `${env:...}` reference resolves to.
+        if rate not in CARTESIA_SAMPLE_RATES:
+            raise ValueError(f"should be one of {', '.join(map(str, CARTESIA_SAMPLE_RATES))}")
+        return rate
+
+
+def file_ref_fields(model: type[BaseModel]) -> list[str]:
+    """Names of the fields marked with FileRef."""
+    return [
+        name
+        for name, info in model.model_fields.items()
+        if any(isinstance(m, FileRef) for m in info.metadata)
+    ]

@@ -1,0 +1,94 @@
+"""Shared fixtures: provider fakes, a configured server on a real port, the Twilio emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+ROOT = Path(__file__).resolve().parents[1]
+AUDIO = ROOT / "tests" / "fixtures" / "audio"
+PUBLIC_HOST = "switchboard.example.test"
+AUTH_TOKEN = "test-auth-token-0123456789"
+ACCOUNT_SID = "AC" + "0" * 32
+
+
+def test_env(fakes_env: dict[str, str], **overrides: str) -> dict[str, str]:
+    """A complete environment for a server talking to the fakes (dummy keys)."""
+    env = {
+        **fakes_env,
+        "PUBLIC_HOST": PUBLIC_HOST,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "DEEPGRAM_API_KEY": "dg-test-key-123",
+        "GROQ_API_KEY": "gsk-test-key-123",
+        "CARTESIA_API_KEY": "sk-cartesia-test-123",
+        "GRAPHS_DIR": str(ROOT / "graphs"),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+async def fakes():
+    from agent.sim.fakes import ProviderFakes
+
+    async with ProviderFakes() as running:
+        yield running
+
+
+@dataclass
+class RunningServer:
+    app: web.Application
+    server: TestServer
+    config: object
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    @property
+    def services(self):
+        from agent.server import SERVICES
+
+        return self.app[SERVICES]
+
+    def emulator(self, auth_token: str | None = AUTH_TOKEN):
+        from agent.sim.emulator import TwilioEmulator
+
+        return TwilioEmulator(
+            self.base_url,
+            auth_token=auth_token,
+            account_sid=ACCOUNT_SID,
+            public_base_url=f"https://{PUBLIC_HOST}",
+        )
+
+
+@pytest.fixture
+async def start_server(fakes) -> AsyncIterator[Callable]:
+    """Factory: start our app against the fakes (env overrides as keyword arguments)."""
+    from agent.config import Config
+    from agent.server import create_app
+
+    started: list[TestServer] = []
+
+    async def start(**overrides: str) -> RunningServer:
+        config = Config.load(env=test_env(fakes.env(), **overrides), dotenv_path=None)
+        app = create_app(config)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        started.append(server)
+        return RunningServer(app, server, config)
+
+    yield start
+    for server in started:
+        await server.close()
+
+
+def caller_audio(name: str) -> bytes:
+    return (AUDIO / f"{name}.ulaw").read_bytes()

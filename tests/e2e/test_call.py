@@ -1,0 +1,88 @@
+"""A whole call through the Twilio emulator, the real pipecat services and the provider fakes.
+
+The caller hears the greeting, asks a question in real speech, hears the answer's audio and
+hangs up. The pipeline must end with no task left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import audioop
+
+from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
+from tests.conftest import caller_audio
+
+QUESTION = "how much does it cost"
+ANSWER = "Our basic plan costs twenty dollars a month."
+
+
+def _tasks() -> set[asyncio.Task]:
+    """Live tasks, minus the test servers' own per-connection handlers (keep-alive sockets)."""
+    return {
+        t
+        for t in asyncio.all_tasks()
+        if not t.done() and not t.get_coro().__qualname__.startswith("RequestHandler.")
+    }
+
+
+async def test_caller_asks_and_hears_the_answer(fakes, start_server):
+    server = await start_server()
+    fakes.groq.replies = [("cost", ANSWER)]
+    emulator = server.emulator()
+    before = _tasks()
+
+    # The Deepgram fake picks the transcript by the call's tag (the CallSid).
+    call_sid_holder: dict = {}
+    original_form = emulator.webhook_form
+
+    def webhook_form(call_sid, from_, to):
+        call_sid_holder["sid"] = call_sid
+        fakes.deepgram.set_script([QUESTION], tag=call_sid)
+        return original_form(call_sid, from_, to)
+
+    emulator.webhook_form = webhook_form
+    result = await emulator.place_call(
+        [
+            WaitForAgentAudio(timeout=10),  # the greeting starts...
+            WaitForAgentSilence(pause=0.3, timeout=10),  # ...and ends
+            Say(caller_audio("how_much_does_it_cost"), QUESTION),
+            WaitForAgentAudio(timeout=10),  # the answer starts...
+            WaitForAgentSilence(pause=0.3, timeout=15),  # ...and ends
+            HangUp(),
+        ],
+        query={"graph": "receptionist"},
+        max_duration=40,
+    )
+    assert not result.timeouts, result.timeouts
+    assert not result.protocol_errors, result.protocol_errors
+    assert result.closed_by == "caller"
+
+    # The LLM saw the caller's words, with the graph's system prompt first.
+    request = fakes.groq.requests[-1]
+    messages = request["messages"]
+    assert messages[0]["role"] == "system"
+    assert any(m["role"] == "user" and QUESTION in str(m["content"]) for m in messages)
+
+    # The caller heard exactly the audio Cartesia produced for the answer.
+    answer_contexts = [
+        ctx
+        for ctx, text in fakes.cartesia.transcripts_by_context().items()
+        if "twenty dollars" in text
+    ]
+    assert answer_contexts, fakes.cartesia.transcripts_by_context()
+    answer_ulaw = audioop.lin2ulaw(fakes.cartesia.audio_by_context[answer_contexts[0]], 2)
+    assert answer_ulaw[:8000] in result.heard  # the first second, byte for byte
+    assert len(result.agent_speech_segments) >= 2  # greeting, then the answer
+    assert result.underruns == []
+
+    # Outcome counted; the pipeline left no task behind.
+    metrics = server.services.metrics
+    for _ in range(50):
+        if metrics.value("switchboard_calls_total", outcome="caller_hung_up") == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert metrics.value("switchboard_calls_total", outcome="caller_hung_up") == 1
+    assert not server.services.calls
+    await asyncio.sleep(0.2)
+    leftover = {t for t in _tasks() - before if "test" not in t.get_name()}
+    assert not leftover, [t.get_name() for t in leftover]
