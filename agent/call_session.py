@@ -77,6 +77,7 @@ class CallSession:
         self.worker = None
         self.transport = None
         self.graph_name: str | None = None
+        self.built = None
         self._ending_reason: str | None = None
         self._started_at = time.monotonic()
 
@@ -116,13 +117,15 @@ class CallSession:
             await self.bridge.close(code=1011, message=b"graph build failed")
             return CallOutcome("error", start.call_sid, graph.name, detail=str(exc))
         self.worker, self.transport = built.worker, built.transport
+        self.built = built
 
         @self.transport.event_handler("on_caller_hung_up")
         async def _on_caller_hung_up(_transport, reason):
             self._ending_reason = self._ending_reason or "caller_hung_up"
             await self.worker.cancel(reason=f"caller hung up ({reason})")
 
-        limit = graph.call.max_duration_s
+        # The controller ends the call politely at max_duration_s; this is the backstop.
+        limit = graph.call.max_duration_s + 30
         timer = asyncio.get_running_loop().call_later(
             limit, lambda: asyncio.ensure_future(self.end("timeout"))
         )
@@ -134,7 +137,13 @@ class CallSession:
         finally:
             timer.cancel()
             await self.bridge.close()
-        return CallOutcome(self._ending_reason or "agent_hung_up", start.call_sid, graph.name)
+        return CallOutcome(self._outcome(), start.call_sid, graph.name)
+
+    def _outcome(self) -> str:
+        if self._ending_reason:
+            return self._ending_reason
+        reason = self.built.controller.hang_up_reason
+        return "timeout" if reason == "timeout" else "agent_hung_up"
 
     async def end(self, reason: str) -> None:
         """End the call from our side (max duration, drain): flush, hang up, close."""

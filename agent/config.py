@@ -160,6 +160,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "MIN_INTERRUPTION_WORDS",
+        "words the caller must say over the agent before it stops talking (1: any speech); "
+        "a graph's call.min_interruption_words overrides it",
+        "1",
+        _positive_int,
+    ),
+    Setting(
         "DRAIN_SECONDS",
         "on SIGTERM, how long live calls may continue before they are ended",
         "20",
@@ -252,6 +259,7 @@ class Config:
     log_format: str
     log_level: str
     max_history_turns: int
+    min_interruption_words: int
     drain_seconds: float
     twilio_account_sid: str | None
     twilio_auth_token: Secret | None

@@ -19,7 +19,9 @@ from agent.config import Config
 from agent.errors import GraphError
 
 TIMEOUT = aiohttp.ClientTimeout(total=8)
-CARTESIA_VERSION = "2025-04-16"
+# The API version pipecat's CartesiaTTSService sends (its `_CARTESIA_API_VERSION`; a test keeps
+# the two equal), so the doctor's handshake is the one a call makes.
+CARTESIA_VERSION = "2026-03-01"
 
 
 @dataclass
@@ -75,16 +77,20 @@ async def check_groq(config: Config, models: set[str]) -> CheckResult:
     return CheckResult("groq", "ok", f"key accepted; model(s) {', '.join(sorted(models))} listed")
 
 
-async def check_deepgram(config: Config) -> CheckResult:
+async def check_deepgram(config: Config, flux_model: str | None = None) -> CheckResult:
+    """The live socket the STT opens: /v1/listen, or with `flux_model` Flux's /v2/listen."""
+    name = "deepgram_flux" if flux_model else "deepgram"
     key = config.deepgram_api_key
     if not key:
         return CheckResult(
-            "deepgram", "FAIL", "DEEPGRAM_API_KEY is not set; fix: put your Deepgram key in .env"
+            name, "FAIL", "DEEPGRAM_API_KEY is not set; fix: put your Deepgram key in .env"
         )
-    url = _ws_url(config.deepgram_base_url, "/v1/listen?encoding=linear16&sample_rate=8000")
+    query = "encoding=linear16&sample_rate=8000"
+    path = f"/v2/listen?model={flux_model}&{query}" if flux_model else f"/v1/listen?{query}"
+    url = _ws_url(config.deepgram_base_url, path)
     ok, detail = await _ws_handshake(url, {"Authorization": f"Token {key.reveal()}"})
     return CheckResult(
-        "deepgram",
+        name,
         "ok" if ok else "FAIL",
         detail if ok else f"{detail}; fix: check DEEPGRAM_API_KEY",
     )
@@ -96,7 +102,8 @@ async def check_cartesia(config: Config) -> CheckResult:
         return CheckResult(
             "cartesia", "FAIL", "CARTESIA_API_KEY is not set; fix: put your Cartesia key in .env"
         )
-    url = f"{config.cartesia_base_url}/tts/websocket?cartesia_version={CARTESIA_VERSION}"
+    # Exactly pipecat's handshake: the bare socket URL, key and version in headers.
+    url = f"{config.cartesia_base_url}/tts/websocket"
     ok, detail = await _ws_handshake(
         url, {"X-API-Key": key.reveal(), "Cartesia-Version": CARTESIA_VERSION}
     )
@@ -140,7 +147,12 @@ async def check_public_host(config: Config) -> CheckResult:
     try:
         await asyncio.get_running_loop().getaddrinfo(name, 443)
     except socket.gaierror as exc:
-        return CheckResult("public_host", "FAIL", f"{name} does not resolve ({exc.strerror})")
+        return CheckResult(
+            "public_host",
+            "FAIL",
+            f"{name} does not resolve ({exc.strerror}); fix: check PUBLIC_HOST "
+            "(the host name only, e.g. abc123.ngrok.app)",
+        )
     return CheckResult("public_host", "ok", f"{name} resolves")
 
 
@@ -160,13 +172,17 @@ async def run_doctor(config: Config, out=print) -> int:
     results: list[CheckResult] = [CheckResult("config", "ok", "configuration loaded")]
     types: set[str] = set()
     models: set[str] = set()
+    flux_models: set[str] = set()
     try:
         graphs = load_graphs(config.graphs_dir, config, strict=False)
         for graph in graphs.values():
-            for spec in graph.nodes.values():
-                types.add(spec.type)
-                if spec.type == "groq_llm":
-                    models.add(spec.params.model)
+            for node in graph.nodes.values():
+                types.add(node.type.name)  # node.type is the NodeType, not its name
+                if node.type.name == "groq_llm":
+                    # A node without `model:` uses GROQ_MODEL, as the server's check does.
+                    models.add(node.params.model or config.groq_model)
+                elif node.type.name == "deepgram_flux_stt":
+                    flux_models.add(node.params.model)
         results.append(
             CheckResult("graphs", "ok", f"{len(graphs)} valid: {', '.join(sorted(graphs))}")
         )
@@ -176,8 +192,10 @@ async def run_doctor(config: Config, out=print) -> int:
     checks: list[tuple[str, Callable[[], Awaitable[CheckResult]]]] = []
     if "groq_llm" in types:
         checks.append(("groq", lambda: check_groq(config, models)))
-    if types & {"deepgram_stt", "deepgram_flux_stt"}:
+    if "deepgram_stt" in types:
         checks.append(("deepgram", lambda: check_deepgram(config)))
+    for flux_model in sorted(flux_models):
+        checks.append(("deepgram_flux", lambda m=flux_model: check_deepgram(config, m)))
     if "cartesia_tts" in types:
         checks.append(("cartesia", lambda: check_cartesia(config)))
     checks.append(("twilio", lambda: check_twilio(config)))

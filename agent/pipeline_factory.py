@@ -1,10 +1,13 @@
 """Assemble one call's pipeline: Twilio transport in, the graph's chain, transport out.
 
-    transport.input() → chain (vad, stt, llm ...) → transport.output() → after_output
-                                                                       (assistant context)
-Observers: the graph's taps plus a turn-latency observer feeding the Prometheus histogram.
-The greeting, when the graph has one, is queued before the pipeline starts, so provider
-sockets open while the stream starts and the greeting follows as soon as TTS is ready.
+    transport.input() → call controller → chain (vad, stt, llm, tts, pacer) → transport.output()
+                      → after_output (assistant context) → heard-context editor
+
+- The call controller (processors/call_control.py) carries the graph's `call:` settings:
+  greeting, idle prompts, time limit, DTMF, hang-up.
+- Every call has an `audio_pacer` right before transport out: the graph's own, or one with
+  default settings appended here (audio sent unpaced would pile up in Twilio's buffer).
+- Observers: the graph's taps plus a turn-latency observer feeding the Prometheus histogram.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from agent import twilio_protocol as tp
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.serializer import TwilioSerializer
 from agent.transport import TwilioTransport
+from processors.call_control import CallController
+from processors.heard_context import HeardContextEditor
+from processors.pacer import AudioPacer
 
 
 @dataclass
@@ -23,6 +29,8 @@ class BuiltCall:
     worker: engine.PipelineWorker
     transport: TwilioTransport
     graph_build: object
+    controller: CallController
+    contexts: list
 
     async def run(self) -> None:
         await engine.run_worker(self.worker)
@@ -68,18 +76,21 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     )
     ctx = BuildContext(config=config, graph=graph, call=call, shared=services.shared)
     gb = build_graph(graph, ctx)
-    processors = [transport.input(), *gb.chain, transport.output(), *gb.after_output]
+    controller = CallController(graph.call, name="call")
+    chain = list(gb.chain)
+    if not any(isinstance(p, AudioPacer) for p in chain):
+        chain.append(AudioPacer(name="pacer"))
+    contexts = [n.context for n in gb.nodes.values() if n.context is not None]
+    processors = [
+        transport.input(),
+        controller,
+        *chain,
+        transport.output(),
+        *gb.after_output,
+        HeardContextEditor(contexts, name="heard-context"),
+    ]
     observers = [*gb.observers, _latency_observer(metrics)]
     worker = engine.make_worker(processors, observers=observers, name=f"call-{start.call_sid[-8:]}")
-    greeting = graph.call.greeting
-    if greeting:
-        _queue_greeting(worker, greeting)
-    return BuiltCall(worker=worker, transport=transport, graph_build=gb)
-
-
-def _queue_greeting(worker, text: str) -> None:
-    from pipecat.frames.frames import TTSSpeakFrame
-
-    @worker.event_handler("on_pipeline_started")
-    async def _greet(_worker, _frame):
-        await worker.queue_frame(TTSSpeakFrame(text))
+    return BuiltCall(
+        worker=worker, transport=transport, graph_build=gb, controller=controller, contexts=contexts
+    )

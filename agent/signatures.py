@@ -25,11 +25,16 @@ def public_base(request: web.Request, config: Config, *, websocket: bool = False
         scheme = "wss" if websocket else "https"
         host = config.public_host
     else:
-        forwarded = request.headers.get("X-Forwarded-Proto", request.scheme)
-        secure = forwarded in ("https", "wss")
+        forwarded = _first(request.headers.get("X-Forwarded-Proto")) or request.scheme
+        secure = forwarded.lower() in ("https", "wss")
         scheme = ("wss" if secure else "ws") if websocket else ("https" if secure else "http")
-        host = request.headers.get("X-Forwarded-Host", request.host)
+        host = _first(request.headers.get("X-Forwarded-Host")) or request.host
     return f"{scheme}://{host}"
+
+
+def _first(header: str | None) -> str:
+    """The client-side value of an X-Forwarded-* header: proxies chain values with commas."""
+    return (header or "").split(",")[0].strip()
 
 
 def public_url(request: web.Request, config: Config, *, websocket: bool = False) -> str:

@@ -7,19 +7,16 @@ Input: reads Twilio messages, parses them strictly (`agent.twilio_protocol`), dr
 bad ones (`on_dropped(reason)`), pushes caller audio (8 kHz PCM), DTMF and mark echoes as
 frames. A `stop` message or a closed socket fires the transport's `on_caller_hung_up` event.
 
-Output: 20 ms chunks of 8 kHz PCM become Twilio `media` messages, paced against an absolute
-play-out clock so Twilio's buffer holds at most `lead_ms` of audio: enough to ride out event
-loop stalls, little enough that a `clear` on barge-in silences the agent at once. After a
-stall the clock catches up instead of resetting, so a stall never becomes a permanent gap.
-`InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the audio queued
-before it. When the pipeline ends the socket is closed (and, if the agent ended the call, the
+Output: each 8 kHz PCM chunk becomes a Twilio `media` message at once; real-time pacing is
+the job of the `audio_pacer` node right before this transport (processors/pacer.py), which
+every call has. `InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the
+audio queued before it. When the pipeline ends the socket is closed (and, if the agent ended the call, the
 serializer hangs it up over REST first).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 from loguru import logger
@@ -46,7 +43,6 @@ from agent.ws_bridge import WebSocketBridge
 from processors.frames import OutputMarkFrame
 
 SAMPLE_RATE = 8000
-BYTES_PER_SECOND_PCM = SAMPLE_RATE * 2
 
 
 class TwilioTransportParams(TransportParams):
@@ -57,7 +53,6 @@ class TwilioTransportParams(TransportParams):
     audio_in_sample_rate: int | None = SAMPLE_RATE
     audio_out_sample_rate: int | None = SAMPLE_RATE
     audio_out_10ms_chunks: int = 2
-    lead_ms: int = 80
 
 
 class TwilioInputTransport(BaseInputTransport):
@@ -117,13 +112,11 @@ class TwilioInputTransport(BaseInputTransport):
 
 
 class TwilioOutputTransport(BaseOutputTransport):
-    """Pipeline → caller, paced against Twilio's play-out clock."""
+    """Pipeline → caller: serialize and send (the pacer upstream sets the pace)."""
 
     def __init__(self, transport: TwilioTransport, params: TwilioTransportParams, **kwargs):
         super().__init__(params, **kwargs)
         self._transport = transport
-        self._lead_s = params.lead_ms / 1000
-        self._play_clock = 0.0  # monotonic time at which Twilio will have played all we sent
 
     async def setup(self, setup: FrameProcessorSetup):
         await super().setup(setup)
@@ -145,7 +138,6 @@ class TwilioOutputTransport(BaseOutputTransport):
         await super().process_frame(frame, direction)
         if isinstance(frame, InterruptionFrame):
             await self._transport.send_frame(frame)  # -> clear
-            self._play_clock = 0.0
 
     async def send_message(
         self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame
@@ -157,16 +149,7 @@ class TwilioOutputTransport(BaseOutputTransport):
             await self._transport.send_frame(frame)
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
-        if not await self._transport.send_frame(frame):
-            return False
-        now = time.monotonic()
-        # Twilio's buffer ran dry (new utterance, or a stall longer than the lead): restart the
-        # clock from now. Otherwise keep the absolute clock so a short stall is caught up.
-        self._play_clock = max(self._play_clock, now) + len(frame.audio) / BYTES_PER_SECOND_PCM
-        ahead = self._play_clock - now - self._lead_s
-        if ahead > 0:
-            await asyncio.sleep(ahead)
-        return True
+        return await self._transport.send_frame(frame)
 
 
 class TwilioTransport(BaseTransport):

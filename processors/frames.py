@@ -7,6 +7,9 @@
   `mark_name` once everything sent before it has played. Being a data frame it queues behind the
   audio it follows and is dropped with it on an interruption.
 - `CallerHungUpFrame` (system): Twilio sent `stop`; the caller is gone.
+- `EndCallFrame` (system, either direction): end the call politely (goodbye, then hang up).
+- `HeardTextFrame` (system, downstream from the pacer): after an interruption, the part of the
+  agent's speech the caller actually heard (by mark echoes) and what was meant to be said.
 """
 
 from __future__ import annotations
@@ -36,3 +39,24 @@ class CallerHungUpFrame(SystemFrame):
     """The caller hung up (Twilio `stop` or the socket closed)."""
 
     reason: str = "stop"
+
+
+@dataclass
+class HeardTextFrame(SystemFrame):
+    """What the caller heard of the agent's last speech run (`spoken` is the full text)."""
+
+    text: str = ""
+    spoken: str = ""
+    interrupted: bool = False
+
+
+@dataclass
+class EndCallFrame(SystemFrame):
+    """Ask the call controller to end the call: say `goodbye` (None: the graph's), then hang up.
+
+    Any processor may push it, in either direction (the router on "stop calling me", the
+    LLM's end_call tool).
+    """
+
+    reason: str = "agent"
+    goodbye: str | None = None

@@ -17,7 +17,7 @@ AUTH_TOKEN = "test-auth-token-0123456789"
 ACCOUNT_SID = "AC" + "0" * 32
 
 
-def test_env(fakes_env: dict[str, str], **overrides: str) -> dict[str, str]:
+def server_env(fakes_env: dict[str, str], **overrides: str) -> dict[str, str]:
     """A complete environment for a server talking to the fakes (dummy keys)."""
     env = {
         **fakes_env,
@@ -78,7 +78,7 @@ async def start_server(fakes) -> AsyncIterator[Callable]:
     started: list[TestServer] = []
 
     async def start(**overrides: str) -> RunningServer:
-        config = Config.load(env=test_env(fakes.env(), **overrides), dotenv_path=None)
+        config = Config.load(env=server_env(fakes.env(), **overrides), dotenv_path=None)
         app = create_app(config)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()

@@ -39,6 +39,27 @@ NAME_TAG = "NodeName"
 PARALLEL_TAG = "ParallelBlock"
 
 
+class DtmfAction(BaseModel):
+    """What a keypad digit does: say a phrase, hang up, or both (say, then hang up)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    say: str | None = Field(None, description="Phrase the agent speaks when the digit is pressed.")
+    action: str = Field(
+        "none",
+        description="'none' or 'hang_up' (after saying `say`, else the goodbye).",
+        json_schema_extra={"enum": ["none", "hang_up"]},
+    )
+
+    @model_validator(mode="after")
+    def _known_action(self) -> DtmfAction:
+        if self.action not in ("none", "hang_up"):
+            raise ValueError(f"action should be 'none' or 'hang_up', not {self.action!r}")
+        if self.action == "none" and not self.say:
+            raise ValueError("a digit with action 'none' needs something to `say`")
+        return self
+
+
 class CallSettings(BaseModel):
     """Call-level settings: what the agent says first, how long a call may last, idle prompts."""
 
@@ -62,11 +83,28 @@ class CallSettings(BaseModel):
     goodbye: str | None = Field(
         "Thanks for calling. Goodbye!", description="Said before the agent hangs up."
     )
-    min_interruption_words: int = Field(
-        1,
+    min_interruption_words: int | None = Field(
+        None,
         ge=1,
-        description="Words the caller must say while the agent speaks before it stops talking.",
+        description="Words the caller must say while the agent speaks before it stops talking "
+        "(1: any speech the VAD hears); default MIN_INTERRUPTION_WORDS.",
     )
+    max_duration_notice: str = Field(
+        "I'm sorry, we've reached the time limit for this call.",
+        description="Said (before the goodbye) when max_duration_s is reached.",
+    )
+    dtmf: dict[str, DtmfAction] = Field(
+        default_factory=dict,
+        description="Keypad digits mapped to actions; unmapped digits are told to the LLM "
+        "('the caller pressed 5').",
+    )
+
+    @model_validator(mode="after")
+    def _digits(self) -> CallSettings:
+        bad = [d for d in self.dtmf if len(d) != 1 or d not in "0123456789*#"]
+        if bad:
+            raise ValueError(f"dtmf keys must be single keypad digits (0-9, *, #), not {bad}")
+        return self
 
 
 def _chain_item_tag(value: Any) -> str | None:

@@ -167,6 +167,15 @@ BUILTIN_TYPES: tuple[NodeType, ...] = (
         required_settings=("CARTESIA_API_KEY",),
         sample_rates=(8000, 16000, 22050, 24000, 44100),
     ),
+    NodeType(
+        name="audio_pacer",
+        summary="Paces agent audio into Twilio in real time (20 ms chunks, small lead), sends "
+        "marks and tracks what the caller actually heard. Added before transport out when a "
+        "graph has none.",
+        params=p.AudioPacerParams,
+        builder="agent.nodes.pacer:build_pacer",
+        consumes=frozenset({"audio.out"}),
+    ),
 )
 
 BUILTIN = Registry.of(BUILTIN_TYPES)

@@ -41,6 +41,7 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
         LLMUserAggregatorParams,
     )
     from pipecat.services.groq.llm import GroqLLMService
+    from pipecat.utils.types import NOT_GIVEN
 
     from processors.context_window import ContextWindow
 
@@ -49,12 +50,13 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
     # The prompt goes on the service (system_instruction), not into the context: pipecat
     # 1.9+ deprecates a leading system message in LLMContext, since the service composes
     # its instruction with what the framework adds (turn completion, async tools).
-    context = LLMContext()
+    context = LLMContext(tools=_tools() if params.hang_up_tool else NOT_GIVEN)
+    min_words = ctx.graph.call.min_interruption_words or config.min_interruption_words
     pair = LLMContextAggregatorPair(
         context,
         user_params=LLMUserAggregatorParams(
             user_turn_strategies=_turn_strategies(
-                params, "turn" in ctx.graph.kinds_before(node_name)
+                params, "turn" in ctx.graph.kinds_before(node_name), min_words
             )
         ),
     )
@@ -69,6 +71,8 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
             max_completion_tokens=params.max_tokens,
         ),
     )
+    if params.hang_up_tool:
+        service.register_function(END_CALL, _end_call, cancel_on_interruption=False)
     window = ContextWindow(max_turns=params.max_history_turns or config.max_history_turns)
     return NodeBuild(
         processors=[pair.user(), window, service],
@@ -77,7 +81,48 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
     )
 
 
-def _turn_strategies(params: GroqLLMParams, service_decides_turns: bool):
+END_CALL = "end_call"
+
+
+def _tools():
+    """The end_call tool: the model may hang up, saying its own goodbye."""
+    from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+    from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
+
+    return ToolsSchema(
+        standard_tools=[
+            FunctionSchema(
+                name=END_CALL,
+                description="End the phone call. Use when the caller says goodbye or asks to "
+                "end the call, or the conversation is clearly finished.",
+                properties={
+                    "goodbye": {
+                        "type": "string",
+                        "description": "One short sentence said to the caller before hanging up.",
+                    }
+                },
+                required=["goodbye"],
+            )
+        ]
+    )
+
+
+async def _end_call(params) -> None:
+    from pipecat.processors.frame_processor import FrameDirection
+
+    from processors.frames import EndCallFrame
+
+    goodbye = str((params.arguments or {}).get("goodbye") or "") or None
+    await params.result_callback({"status": "ending call"})
+    # Upstream to the call controller at the head of the chain, which says the goodbye and
+    # queues the end of the call behind it.
+    await params.llm.push_frame(
+        EndCallFrame(reason="agent", goodbye=goodbye), FrameDirection.UPSTREAM
+    )
+
+
+def _turn_strategies(params: GroqLLMParams, service_decides_turns: bool, min_words: int = 1):
+    from pipecat.turns.user_start import MinWordsUserTurnStartStrategy
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
     from pipecat.turns.user_turn_strategies import (
         ExternalUserTurnStrategies,
@@ -87,8 +132,15 @@ def _turn_strategies(params: GroqLLMParams, service_decides_turns: bool):
 
     if service_decides_turns:
         return ExternalUserTurnStrategies(enable_interruptions=True)
+    # Barge-in: with min_words 1 any speech the VAD hears interrupts the agent; above that,
+    # the caller must say that many words (interim transcripts) over the agent first.
+    start = (
+        default_user_turn_start_strategies()
+        if min_words <= 1
+        else [MinWordsUserTurnStartStrategy(min_words=min_words)]
+    )
     return UserTurnStrategies(
-        start=default_user_turn_start_strategies(),
+        start=start,
         stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=params.user_speech_timeout_s)],
     )
 

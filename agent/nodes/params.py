@@ -105,6 +105,9 @@ class GroqLLMParams(NodeParams):
     max_history_turns: int | None = Field(
         None, ge=1, description="Caller/agent exchanges kept in context; default MAX_HISTORY_TURNS."
     )
+    hang_up_tool: bool = Field(
+        True, description="Offer the model an end_call tool (it says its goodbye, then hangs up)."
+    )
 
 
 class CartesiaTTSParams(NodeParams):
@@ -130,6 +133,30 @@ class CartesiaTTSParams(NodeParams):
         if rate not in CARTESIA_SAMPLE_RATES:
             raise ValueError(f"should be one of {', '.join(map(str, CARTESIA_SAMPLE_RATES))}")
         return rate
+
+
+class AudioPacerParams(NodeParams):
+    """audio_pacer: real-time pacing into Twilio, marks, what-was-heard accounting."""
+
+    lead_ms: int = Field(
+        80,
+        ge=20,
+        le=1000,
+        description="Audio kept buffered at Twilio ahead of playback: rides out stalls; "
+        "more lead means a later stop on barge-in.",
+    )
+    mark_interval_ms: int = Field(
+        250,
+        ge=20,
+        le=1000,
+        description="A Twilio mark at least this often (plus sentence and utterance ends); "
+        "the precision of 'what the caller heard'.",
+    )
+    mark_timeout_s: float = Field(
+        2.0,
+        gt=0,
+        description="Wait this long past playback for mark echoes before assuming played.",
+    )
 
 
 def file_ref_fields(model: type[BaseModel]) -> list[str]:

@@ -86,3 +86,26 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server):
     await asyncio.sleep(0.2)
     leftover = {t for t in _tasks() - before if "test" not in t.get_name()}
     assert not leftover, [t.get_name() for t in leftover]
+
+
+async def test_flux_graph_variant_answers_a_call(fakes, start_server):
+    """USE_DEEPGRAM_FLUX=true: Deepgram Flux (v2 socket) decides the end of the caller's turn."""
+    server = await start_server(USE_DEEPGRAM_FLUX="true")
+    fakes.flux.set_script([QUESTION])
+    fakes.groq.replies = [("cost", ANSWER)]
+    result = await server.emulator().place_call(
+        [
+            WaitForAgentAudio(timeout=10),
+            WaitForAgentSilence(pause=0.3, timeout=10),
+            Say(caller_audio("how_much_does_it_cost"), QUESTION),
+            WaitForAgentAudio(timeout=10),
+            WaitForAgentSilence(pause=0.3, timeout=15),
+            HangUp(),
+        ],
+        max_duration=40,
+    )
+    assert not result.timeouts, result.timeouts
+    assert fakes.flux.connections, "the Flux socket (/v2/listen) was never opened"
+    assert fakes.deepgram.connections == []
+    assert any(QUESTION in str(m["content"]) for m in fakes.groq.requests[-1]["messages"])
+    assert len(result.agent_speech_segments) >= 2

@@ -209,6 +209,7 @@ def test_node_type_contract_is_checked():
 
 def test_builtin_types():
     assert BUILTIN.names() == [
+        "audio_pacer",
         "cartesia_tts",
         "deepgram_flux_stt",
         "deepgram_stt",

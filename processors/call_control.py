@@ -1,0 +1,138 @@
+"""CallController: the `call:` section of a graph — greeting, idle prompts, hang-up, time limit, DTMF.
+
+Placed by the pipeline factory right after transport in, so it sees the caller's keypresses
+first, every bot/user speaking frame travelling upstream, and can queue speech and the end of
+the call downstream in order (a goodbye's `TTSSpeakFrame`, then `EndFrame`: the pacer plays
+the goodbye to its last echoed mark before the transport hangs up and closes).
+
+- consumes: `InputDTMFFrame` (mapped digits run their action; others reach the LLM as
+  "The caller pressed 5."), `EndCallFrame` (from the router or the LLM's end_call tool)
+- watches: Bot/User Started/Stopped Speaking (pipecat's UserIdleController: the idle timer
+  runs from the moment the agent's audio finished *playing*, i.e. the pacer's mark-driven
+  BotStoppedSpeakingFrame, and stops when anyone speaks)
+- produces: `TTSSpeakFrame` (greeting, idle prompt, time-limit notice, goodbye, DTMF phrase),
+  `LLMMessagesAppendFrame` (unmapped digits), `EndFrame(reason=...)`
+- params: the graph's CallSettings
+- events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout" or "dtmf"
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from loguru import logger
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputDTMFFrame,
+    LLMMessagesAppendFrame,
+    StartFrame,
+    TTSSpeakFrame,
+    UserStartedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
+from pipecat.turns.user_idle_controller import UserIdleController
+
+from processors.frames import EndCallFrame
+from processors.passthrough import CONSUMED, PassThroughProcessor
+
+
+class CallController(PassThroughProcessor):
+    """Call-level behaviour from a graph's CallSettings."""
+
+    def __init__(self, settings, **kwargs):
+        super().__init__(**kwargs)
+        self._settings = settings
+        self._idle = UserIdleController(user_idle_timeout=settings.idle_timeout_s)
+        self._idle.add_event_handler("on_user_turn_idle", self._on_idle)
+        self._idle_prompts = 0
+        self._ending = False
+        self._timer: asyncio.TimerHandle | None = None
+        self.hang_up_reason: str | None = None
+        self._register_event_handler("on_hang_up")
+
+    async def setup(self, setup: FrameProcessorSetup):
+        await super().setup(setup)
+        await self._idle.setup(setup)
+
+    async def cleanup(self):
+        await super().cleanup()
+        await self._idle.cleanup()
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+
+    async def handle(self, frame: Frame, direction: FrameDirection):
+        await self._idle.process_frame(frame)
+        if isinstance(frame, StartFrame):
+            # Forward the StartFrame first so every processor has started before we speak.
+            await self.push_frame(frame, direction)
+            await self._on_start()
+            return CONSUMED
+        if isinstance(frame, InputDTMFFrame):
+            await self._on_dtmf(frame.button.value)
+            return CONSUMED
+        if isinstance(frame, EndCallFrame):
+            await self.hang_up(frame.reason, goodbye=frame.goodbye)
+            return CONSUMED
+        if isinstance(frame, UserStartedSpeakingFrame):
+            self._idle_prompts = 0
+        elif isinstance(frame, (EndFrame, CancelFrame)):
+            self._cancel_timer()
+            await self._idle.stop()
+        return None
+
+    async def _on_start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(
+            self._settings.max_duration_s, lambda: self.create_task(self._on_time_limit())
+        )
+        if self._settings.greeting:
+            await self.say(self._settings.greeting)
+
+    async def say(self, text: str) -> None:
+        if text:
+            await self.push_frame(TTSSpeakFrame(text))
+
+    async def hang_up(self, reason: str = "agent", goodbye: str | None = None) -> None:
+        """Say goodbye (the given words, else the graph's), then end the call."""
+        if self._ending:
+            return
+        self._ending = True
+        self.hang_up_reason = reason
+        self._cancel_timer()
+        await self._idle.stop()
+        logger.info(f"{self}: agent hangs up ({reason})")
+        await self._call_event_handler("on_hang_up", reason)
+        await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))
+        await self.push_frame(EndFrame(reason=reason))
+
+    async def _on_idle(self, _controller) -> None:
+        if self._ending:
+            return
+        if self._idle_prompts < self._settings.max_idle_prompts and self._settings.idle_prompt:
+            self._idle_prompts += 1
+            await self.say(self._settings.idle_prompt)
+            return
+        await self.hang_up("idle")
+
+    async def _on_time_limit(self) -> None:
+        if self._ending:
+            return
+        await self.say(self._settings.max_duration_notice)
+        await self.hang_up("timeout")
+
+    async def _on_dtmf(self, digit: str) -> None:
+        action = self._settings.dtmf.get(digit)
+        if action is None:
+            message = {"role": "user", "content": f"The caller pressed {digit} on the keypad."}
+            await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))
+            return
+        if action.action == "hang_up":
+            await self.hang_up("dtmf", goodbye=action.say)
+        else:
+            await self.say(action.say or "")

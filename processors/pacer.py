@@ -1,0 +1,338 @@
+"""AudioPacer (`audio_pacer` node): real-time pacing of the agent's audio, with Twilio marks.
+
+Twilio plays whatever it has buffered; audio sent faster than real time piles up there and
+can only be stopped with `clear`, and audio sent late is a gap the caller hears. The pacer
+keeps Twilio's buffer at `lead_ms` (default 80 ms): enough to ride out event-loop stalls,
+small enough that barge-in silences the agent at once.
+
+- consumes: agent audio (`OutputAudioRawFrame`s of any size, 8 kHz PCM16), `TwilioMarkFrame`
+  (echoes), `InterruptionFrame`, `EndFrame`
+- watches: `TTSStartedFrame` / `TTSStoppedFrame` (utterance bounds), `TTSTextFrame` (words,
+  for what-was-heard accounting); all forwarded unchanged
+- produces: exact 20 ms / 320-byte PCM `OutputAudioRawFrame`s sent against an absolute
+  play-out clock, `OutputMarkFrame`s (every `mark_interval_ms` of audio, at sentence ends and
+  at each utterance's end), `BotStartedSpeakingFrame` / `BotSpeakingFrame` /
+  `BotStoppedSpeakingFrame` (up and down) that follow what Twilio *played* (mark echoes),
+  and `HeardTextFrame` after an interruption
+- params: lead_ms, mark_interval_ms, mark_timeout_s (how long to wait for echoes Twilio
+  never sends before assuming the audio played)
+
+Clock: each chunk may be sent when Twilio holds at most `lead` of audio; the play-out clock is
+absolute, so after a stall shorter than the lead the pacer catches up instead of resetting,
+and the stall never becomes a gap. Silence is padded only at an utterance's end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from loguru import logger
+from pipecat.frames.frames import (
+    BotSpeakingFrame,
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    StartFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
+    TTSTextFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+
+from processors.frames import HeardTextFrame, OutputMarkFrame, TwilioMarkFrame
+from processors.heard_text import HeardText
+from processors.passthrough import CONSUMED, PassThroughProcessor
+
+RATE = 8000
+CHUNK_BYTES = 320  # 20 ms of 8 kHz PCM16 = 160 mu-law bytes on the wire
+CHUNK_S = 0.02
+BYTES_PER_S = RATE * 2
+SENTENCE_ENDS = (".", "!", "?")
+BOT_SPEAKING_PERIOD_S = 0.2
+
+
+@dataclass(slots=True)
+class _Chunk:
+    audio: bytes
+    uid: int
+    end: int  # utterance byte position after this chunk
+
+
+@dataclass(slots=True)
+class _Mark:
+    name: str
+    uid: int
+    pos: int  # utterance byte position the mark follows
+    final: bool = False
+
+
+@dataclass
+class PacerStats:
+    """Counters a benchmark or test can read."""
+
+    chunks_sent: int = 0
+    marks_sent: int = 0
+    marks_played: int = 0
+    marks_cleared: int = 0
+    dry_restarts: int = 0  # the clock found Twilio's buffer empty inside an utterance
+    lateness_s: deque = field(default_factory=lambda: deque(maxlen=20000))
+
+
+class AudioPacer(PassThroughProcessor):
+    """Paces agent audio into Twilio in 20 ms chunks; tracks what the caller heard."""
+
+    def __init__(
+        self,
+        *,
+        lead_ms: int = 80,
+        mark_interval_ms: int = 250,
+        mark_timeout_s: float = 2.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self._lead_s = lead_ms / 1000
+        self._mark_every = max(CHUNK_BYTES, int(mark_interval_ms / 1000 * BYTES_PER_S))
+        self._mark_timeout_s = mark_timeout_s
+        self.stats = PacerStats()
+        self.heard = HeardText()
+        self._queue: deque[_Chunk | _Mark] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._sender: asyncio.Task | None = None
+        self._generation = 0
+        self._play_clock = 0.0
+        self._speaking = False
+        self._last_speaking_frame = 0.0
+        self._outstanding: dict[str, _Mark] = {}
+        # the utterance being received from upstream
+        self._uid = 0
+        self._open = False
+        self._pos = 0  # PCM bytes queued for the current utterance
+        self._pending = bytearray()
+        self._last_mark_pos = 0
+        self._base_ns: int | None = None
+        self._sentence_mark_due = False
+        self._mark_seq = 0
+
+    # -- frames in ------------------------------------------------------------------------
+
+    async def handle(self, frame: Frame, direction: FrameDirection):
+        if isinstance(frame, OutputAudioRawFrame) and direction == FrameDirection.DOWNSTREAM:
+            self._take_audio(frame)
+            return CONSUMED
+        if isinstance(frame, TwilioMarkFrame):
+            await self._on_echo(frame)
+            return CONSUMED
+        if isinstance(frame, InterruptionFrame):
+            await self._interrupt(frame)
+            return CONSUMED
+        if isinstance(frame, TTSStartedFrame):
+            self._begin_utterance()
+        elif isinstance(frame, TTSStoppedFrame):
+            self._end_utterance()
+        elif isinstance(frame, TTSTextFrame):
+            self._take_word(frame)
+        elif isinstance(frame, StartFrame):
+            self._sender = self.create_task(self._send_loop(), name="pacer-send")
+        elif isinstance(frame, EndFrame):
+            await self._finish(frame)
+            return CONSUMED
+        elif isinstance(frame, CancelFrame):
+            await self._stop_sender()
+        return None
+
+    def _begin_utterance(self) -> None:
+        if self._open:
+            self._end_utterance()
+        self._uid += 1
+        self._open = True
+        self._pos = 0
+        self._last_mark_pos = 0
+        self._base_ns = None
+        self._sentence_mark_due = False
+        self.heard.start(self._uid)
+
+    def _end_utterance(self) -> None:
+        if not self._open:
+            return
+        if self._pending:  # pad silence only here, at the utterance's end
+            self._pending.extend(bytes(CHUNK_BYTES - len(self._pending)))
+            self._enqueue_chunk(bytes(self._pending))
+            self._pending.clear()
+        self._queue_mark(final=True)
+        self._open = False
+
+    def _take_audio(self, frame: OutputAudioRawFrame) -> None:
+        if frame.sample_rate != RATE or frame.num_channels != 1:
+            logger.warning(f"{self}: dropping {frame.sample_rate} Hz/{frame.num_channels}ch audio")
+            return
+        if not self._open:
+            self._begin_utterance()  # audio with no TTS bounds (e.g. cached phrases)
+        if self._base_ns is None:
+            self._base_ns = self.get_clock().get_time()
+        self._pending.extend(frame.audio)
+        while len(self._pending) >= CHUNK_BYTES:
+            self._enqueue_chunk(bytes(self._pending[:CHUNK_BYTES]))
+            del self._pending[:CHUNK_BYTES]
+            if self._pos - self._last_mark_pos >= self._mark_every:
+                self._queue_mark()
+
+    def _enqueue_chunk(self, audio: bytes) -> None:
+        self._pos += len(audio)
+        self._queue.append(_Chunk(audio, self._uid, self._pos))
+        self.heard.add_audio(self._uid, len(audio))
+        self._idle.clear()
+        self._wake.set()
+
+    def _queue_mark(self, *, final: bool = False) -> None:
+        if not final and self._pos == self._last_mark_pos:
+            return
+        self._mark_seq += 1
+        name = f"u{self._uid}-{'end' if final else self._mark_seq}"
+        self._queue.append(_Mark(name, self._uid, self._pos, final))
+        self._last_mark_pos = self._pos
+        self._idle.clear()
+        self._wake.set()
+
+    def _take_word(self, frame: TTSTextFrame) -> None:
+        if not self._open:
+            return
+        if frame.pts and self._base_ns is not None:
+            offset = int((frame.pts - self._base_ns) * BYTES_PER_S / 1_000_000_000) & ~1
+        else:
+            offset = self._pos + len(self._pending)
+        if self._sentence_mark_due:
+            self._insert_sentence_mark(offset)
+        self.heard.add_word(self._uid, offset, frame.text)
+        self._sentence_mark_due = frame.text.rstrip().endswith(SENTENCE_ENDS)
+
+    def _insert_sentence_mark(self, offset: int) -> None:
+        """A mark where the next sentence starts, if that audio has not been sent yet."""
+        self._sentence_mark_due = False
+        if offset <= 0 or offset >= self._pos:
+            return  # not queued yet: the interval marks will cover it
+        for index, item in enumerate(self._queue):
+            if isinstance(item, _Chunk) and item.uid == self._uid and item.end >= offset:
+                self._mark_seq += 1
+                mark = _Mark(f"u{self._uid}-s{self._mark_seq}", self._uid, item.end)
+                self._queue.insert(index + 1, mark)
+                return
+
+    # -- marks and interruptions ----------------------------------------------------------
+
+    async def _on_echo(self, frame: TwilioMarkFrame) -> None:
+        mark = self._outstanding.pop(frame.mark_name, None)
+        if mark is None:
+            return
+        if frame.played:
+            self.stats.marks_played += 1
+            self.heard.played(mark.uid, mark.pos)
+        else:
+            self.stats.marks_cleared += 1
+        if not self._queue and not self._outstanding:
+            self._idle.set()
+            await self._set_speaking(False)
+
+    async def _interrupt(self, frame: InterruptionFrame) -> None:
+        self._generation += 1
+        self._queue.clear()
+        self._pending.clear()
+        self._open = False
+        self._outstanding.clear()  # their echoes (caused by the clear) change nothing
+        self._play_clock = 0.0
+        self._idle.set()
+        heard, spoken = self.heard.heard(), self.heard.spoken()
+        await self.push_frame(frame, FrameDirection.DOWNSTREAM)  # -> transport sends clear
+        if spoken:
+            await self.push_frame(HeardTextFrame(text=heard, spoken=spoken, interrupted=True))
+        await self._set_speaking(False)
+
+    async def _set_speaking(self, speaking: bool) -> None:
+        if speaking == self._speaking:
+            return
+        self._speaking = speaking
+        if speaking:
+            await self.broadcast_frame(BotStartedSpeakingFrame)
+            self._last_speaking_frame = time.monotonic()
+        else:
+            self.heard.reset()
+            await self.broadcast_frame(BotStoppedSpeakingFrame)
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while True:
+            if not self._queue:
+                await self._wait_when_empty()
+                continue
+            item = self._queue.popleft()
+            if isinstance(item, _Mark):
+                self._outstanding[item.name] = item
+                self.stats.marks_sent += 1
+                await self.push_frame(OutputMarkFrame(mark_name=item.name))
+                continue
+            await self._send_chunk(item)
+
+    async def _send_chunk(self, chunk: _Chunk) -> None:
+        generation = self._generation
+        now = time.monotonic()
+        if self._play_clock < now:
+            if self._speaking and self._outstanding and self._play_clock:
+                self.stats.dry_restarts += 1
+            self._play_clock = now
+        send_at = self._play_clock - self._lead_s
+        if send_at > now:
+            await asyncio.sleep(send_at - now)
+            self.stats.lateness_s.append(time.monotonic() - send_at)
+            if generation != self._generation:
+                return  # interrupted while waiting: this audio is no longer wanted
+        await self._set_speaking(True)
+        await self.push_frame(OutputAudioRawFrame(chunk.audio, RATE, 1))
+        self.stats.chunks_sent += 1
+        self._play_clock += CHUNK_S
+        now = time.monotonic()
+        if now - self._last_speaking_frame >= BOT_SPEAKING_PERIOD_S:
+            self._last_speaking_frame = now
+            await self.broadcast_frame(BotSpeakingFrame)
+
+    async def _wait_when_empty(self) -> None:
+        """Nothing to send: wait for work, or give up on echoes Twilio never sends."""
+        self._wake.clear()
+        timeout = None
+        if self._outstanding:
+            timeout = max(0.0, self._play_clock - time.monotonic()) + self._mark_timeout_s
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            logger.warning(f"{self}: no echo for {len(self._outstanding)} mark(s); assuming played")
+            for mark in self._outstanding.values():
+                self.heard.played(mark.uid, mark.pos)
+            self._outstanding.clear()
+            self._idle.set()
+            await self._set_speaking(False)
+
+    async def _finish(self, frame: EndFrame) -> None:
+        """End of call: play everything queued to the end (its marks echoed), then pass on."""
+        self._end_utterance()
+        remaining = len([i for i in self._queue if isinstance(i, _Chunk)]) * CHUNK_S
+        timeout = remaining + max(0.0, self._play_clock - time.monotonic()) + self._mark_timeout_s
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            logger.warning(f"{self}: ending before the last audio was confirmed played")
+        await self._stop_sender()
+        await self._set_speaking(False)
+        await self.push_frame(frame)
+
+    async def _stop_sender(self) -> None:
+        if self._sender:
+            await self.cancel_task(self._sender)
+            self._sender = None
