@@ -43,7 +43,12 @@ async def _serve(config, started_at: float) -> int:
         logger.error(f"refusing to start: {exc}")
         return 2
     site = web.TCPSite(runner, config.host, config.port, reuse_port=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # e.g. the port is taken: say so instead of a traceback
+        logger.error(f"refusing to start: cannot listen on {config.host}:{config.port}: {exc}")
+        await runner.cleanup()
+        return 2
     logger.info(
         f"switchboard listening on {config.host}:{config.port} "
         f"(graphs: {_graph_list(app)}; "

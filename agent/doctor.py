@@ -2,7 +2,8 @@
 
 One line per check: `ok`, `FAIL` (with what to fix) or `skip`. Each provider is checked the
 way the real client uses it: Groq's `/models` lists the configured model, Deepgram's live
-socket and Cartesia's TTS socket accept the key at the handshake, Twilio's Account resource
+socket (Flux's /v2/listen for a Flux graph) and Cartesia's TTS socket accept the key at the
+handshake (the headers pipecat sends), Twilio's Account resource
 accepts the SID and token, PUBLIC_HOST resolves. Exit code 1 on any failure.
 """
 

@@ -2,20 +2,17 @@
 
 pipecat renamed PipelineTask → PipelineWorker and PipelineRunner → WorkerRunner in 1.3; the
 next rename should touch only this file. A server runs many calls in one process, so each
-call's worker is driven directly with its own TaskManager (no per-call runner, bus or signal
-handlers: the server owns signals).
+call's worker gets its own small WorkerRunner (pipecat's function calls need a worker
+attached to a runner); the runner never installs signal handlers: the server owns signals.
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.parallel_pipeline import ParallelPipeline
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.utils.asyncio.task_manager import TaskManager
-from pipecat.workers.base_worker import WorkerParams
+from pipecat.workers.runner import WorkerRunner
 
 __all__ = [
     "BaseObserver",
@@ -56,4 +53,6 @@ def make_worker(
 
 async def run_worker(worker: PipelineWorker) -> None:
     """Run a worker to completion in the current event loop."""
-    await worker.run(WorkerParams(task_manager=TaskManager(loop=asyncio.get_running_loop())))
+    runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
+    await runner.add_workers(worker)
+    await runner.run()

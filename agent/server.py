@@ -29,6 +29,7 @@ from agent.metrics import Metrics
 from agent.twilio_protocol import MAX_MESSAGE_BYTES
 from agent.ws_bridge import WebSocketBridge
 
+WS_HARD_LIMIT_BYTES = MAX_MESSAGE_BYTES * 4  # aiohttp closes the stream beyond this
 BUSY_MESSAGE = "Sorry, we can't take your call right now. Please call back in a minute."
 
 
@@ -129,9 +130,11 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
         services.metrics.calls_rejected.labels("draining").inc()
         raise web.HTTPServiceUnavailable(text="draining")
 
-    # Frames larger than the limit are refused by aiohttp itself (close 1009), so a hostile
-    # peer cannot make us buffer megabytes; the protocol parser enforces the same limit.
-    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES * 4, heartbeat=None)
+    # Two limits. A message over MAX_MESSAGE_BYTES (64 KiB; Twilio's are ~0.3 KiB) reaches the
+    # protocol parser, which drops and counts it (`too_large`) while the call goes on. Only
+    # one over WS_HARD_LIMIT_BYTES is refused by aiohttp itself (close 1009, ending the call),
+    # so a broken or hostile peer cannot make us buffer megabytes.
+    ws = web.WebSocketResponse(max_msg_size=WS_HARD_LIMIT_BYTES, heartbeat=None)
     await ws.prepare(request)
     session = CallSession(WebSocketBridge(ws), services)
     # The call runs in its own task: if aiohttp cancels this handler when the peer vanishes

@@ -53,6 +53,9 @@ class TwilioTransportParams(TransportParams):
     audio_in_sample_rate: int | None = SAMPLE_RATE
     audio_out_sample_rate: int | None = SAMPLE_RATE
     audio_out_10ms_chunks: int = 2
+    # pipecat pads the end of a call with silence "so words don't cut out"; the pacer already
+    # waits for the last mark's echo, so the padding would only delay the hang-up.
+    audio_out_end_silence_secs: int = 0
 
 
 class TwilioInputTransport(BaseInputTransport):
@@ -174,6 +177,7 @@ class TwilioTransport(BaseTransport):
         self.on_received = on_received
         self.on_dropped = on_dropped
         self.hung_up_by_caller: str | None = None
+        self._finishing = False
         self._input = TwilioInputTransport(self, self.params, name="twilio-in")
         self._output = TwilioOutputTransport(self, self.params, name="twilio-out")
         self._register_event_handler("on_caller_hung_up")
@@ -198,12 +202,15 @@ class TwilioTransport(BaseTransport):
         return await self.bridge.send(payload if isinstance(payload, str) else payload.decode())
 
     async def caller_hung_up(self, reason: str):
+        if self._finishing:
+            return  # we closed the socket ourselves
         if self.hung_up_by_caller is None:
             self.hung_up_by_caller = reason
             await self._call_event_handler("on_caller_hung_up", reason)
 
     async def finish(self, frame: EndFrame | CancelFrame):
         """The pipeline ended: hang up over REST if the agent ended the call, close the socket."""
+        self._finishing = True
         if self.hung_up_by_caller is None:
             # The agent (or the server) ended the call: hang up over REST when we can.
             self.serializer.hang_up_on_end = True

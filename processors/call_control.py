@@ -11,7 +11,7 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   runs from the moment the agent's audio finished *playing*, i.e. the pacer's mark-driven
   BotStoppedSpeakingFrame, and stops when anyone speaks)
 - produces: `TTSSpeakFrame` (greeting, idle prompt, time-limit notice, goodbye, DTMF phrase),
-  `LLMMessagesAppendFrame` (unmapped digits), `EndFrame(reason=...)`
+  `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
 - params: the graph's CallSettings
 - events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout" or "dtmf"
 """
@@ -24,6 +24,7 @@ from loguru import logger
 from pipecat.frames.frames import (
     CancelFrame,
     EndFrame,
+    EndWorkerFrame,
     Frame,
     InputDTMFFrame,
     LLMMessagesAppendFrame,
@@ -109,7 +110,9 @@ class CallController(PassThroughProcessor):
         logger.info(f"{self}: agent hangs up ({reason})")
         await self._call_event_handler("on_hang_up", reason)
         await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))
-        await self.push_frame(EndFrame(reason=reason))
+        # EndWorkerFrame travels behind the goodbye; the worker then sends EndFrame from the
+        # very start (transport in included), and the pacer holds it until the goodbye played.
+        await self.push_frame(EndWorkerFrame(reason=reason))
 
     async def _on_idle(self, _controller) -> None:
         if self._ending:

@@ -205,6 +205,10 @@ class AudioPacer(PassThroughProcessor):
     def _take_word(self, frame: TTSTextFrame) -> None:
         if not self._open:
             return
+        if frame.pts and self._base_ns is None:
+            # pipecat releases the words it cached at the utterance's first audio chunk, just
+            # before pushing that chunk: the word clock's baseline is "now".
+            self._base_ns = self.get_clock().get_time()
         if frame.pts and self._base_ns is not None:
             offset = int((frame.pts - self._base_ns) * BYTES_PER_S / 1_000_000_000) & ~1
         else:

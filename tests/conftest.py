@@ -92,3 +92,40 @@ async def start_server(fakes) -> AsyncIterator[Callable]:
 
 def caller_audio(name: str) -> bytes:
     return (AUDIO / f"{name}.ulaw").read_bytes()
+
+
+def custom_graphs(
+    tmp_path: Path, *, call: dict | None = None, nodes: dict | None = None, chain=None
+) -> str:
+    """A GRAPHS_DIR holding the receptionist graph with some settings changed."""
+    import shutil
+
+    import yaml
+
+    target = tmp_path / "graphs"
+    shutil.copytree(ROOT / "graphs", target)
+    path = target / "receptionist.yaml"
+    graph = yaml.safe_load(path.read_text())
+    graph["call"].update(call or {})
+    for name, spec in (nodes or {}).items():
+        graph["nodes"].setdefault(name, {}).update(spec)
+    if chain is not None:
+        graph["chain"] = chain
+    path.write_text(yaml.safe_dump(graph, sort_keys=False))
+    return str(target)
+
+
+def ulaw_of(pcm16: bytes) -> bytes:
+    import audioop
+
+    return audioop.lin2ulaw(pcm16, 2)
+
+
+def context_audio(fakes, needle: str) -> bytes:
+    """The mu-law audio Cartesia produced for the context whose text contains `needle`."""
+    for ctx, text in fakes.cartesia.transcripts_by_context().items():
+        if needle in text:
+            return ulaw_of(fakes.cartesia.audio_by_context[ctx])
+    raise AssertionError(
+        f"no TTS context spoke {needle!r}: {fakes.cartesia.transcripts_by_context()}"
+    )

@@ -191,6 +191,7 @@ class TwilioEmulator:
                 parameters=params,
                 underrun_gap_s=self.underrun_gap_ms / 1000,
             )
+            call.result.started_at = t0
             self._calls[call_sid] = call
             try:
                 return await call.run(script, max_duration)

@@ -38,6 +38,7 @@ class CallResult:
     media_frames_sent: int = 0
     max_buffer_s: float = 0.0  # most agent audio queued ahead of playback at once
     duration_s: float = 0.0
+    started_at: float = 0.0  # the event loop's time at t = 0 (to compare with other records)
     timeouts: list[tuple[float, str]] = field(default_factory=list)
     protocol_errors: list[tuple[float, str]] = field(default_factory=list)
 

@@ -155,7 +155,7 @@ async def test_a_node_without_model_is_checked_against_groq_model(fakes, tmp_pat
     code, lines = await doctor(
         config_for(fakes, GRAPHS_DIR=str(graphs), GROQ_MODEL="llama-9-imaginary")
     )
-    assert code == 1 and "llama-9-imaginary" in next(l for l in lines if "groq" in l), lines
+    assert code == 1 and "llama-9-imaginary" in next(x for x in lines if "groq" in x), lines
 
 
 async def test_doctor_command_exits_1_and_prints_no_secret(fakes, tmp_path):

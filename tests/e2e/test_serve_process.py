@@ -138,14 +138,13 @@ async def serve(tmp_path):
 
 
 def process_env(fakes, **overrides: str) -> dict[str, str]:
-    return conftest.server_env(
-        fakes.env(),
-        PORT=str(free_port()),
-        HOST="127.0.0.1",
-        DRAIN_SECONDS=str(DRAIN_SECONDS),
-        LOG_LEVEL="DEBUG",  # the most output there is: none of it may show a secret
-        **overrides,
-    )
+    defaults = {
+        "PORT": str(free_port()),
+        "HOST": "127.0.0.1",
+        "DRAIN_SECONDS": str(DRAIN_SECONDS),
+        "LOG_LEVEL": "DEBUG",  # the most output there is: none of it may show a secret
+    }
+    return conftest.server_env(fakes.env(), **{**defaults, **overrides})
 
 
 def assert_no_secrets(output: str, env: dict[str, str]) -> None:
@@ -240,6 +239,8 @@ async def test_serve_answers_a_call_then_drains_on_sigterm(fakes, serve):
 
     assert await server.wait(30) == 0, server.output[-3000:]
     output = server.output
+    assert "call ended: caller_hung_up" in output  # the first call
+    assert "call ended: drained" in output  # the second
     assert "draining" in output and "stopped" in output
     assert_no_secrets(output, env)
 
@@ -268,17 +269,23 @@ def _break_graph(tmp_path: Path) -> Path:
         pytest.param(
             "no_deepgram_key", ["refusing to start", "DEEPGRAM_API_KEY"], id="missing-key"
         ),
+        pytest.param("port_taken", ["refusing to start", "cannot listen on"], id="port-taken"),
     ],
 )
 async def test_serve_refuses_to_start_and_says_why(fakes, serve, tmp_path, case, expected):
+    taken = socket.socket()  # listening without SO_REUSEPORT: nobody else may bind the port
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
     overrides = {
         "broken_graph": {"GRAPHS_DIR": str(_break_graph(tmp_path))},
         "unknown_model": {"GROQ_MODEL": "llama-9-imaginary"},
         "no_deepgram_key": {"DEEPGRAM_API_KEY": ""},
+        "port_taken": {"PORT": str(taken.getsockname()[1])},
     }[case]
     env = process_env(fakes, **overrides)
-    server = await serve(env)
-    code = await server.wait(60)
+    with taken:
+        server = await serve(env)
+        code = await server.wait(60)
     output = server.output
     assert code == 2, output
     for text in expected:

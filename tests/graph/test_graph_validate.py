@@ -150,7 +150,9 @@ def test_unknown_type_without_close_match_lists_known_types(tmp_path):
     path = write(tmp_path, GOOD.replace("type: silero_vad", "type: quantum"))
     [(_, location, message)] = problems(path)
     assert location == "nodes.vad.type"
-    assert message.startswith("unknown node type 'quantum'; known types: audio_pacer, cartesia_tts, ")
+    assert message.startswith(
+        "unknown node type 'quantum'; known types: audio_pacer, cartesia_tts, "
+    )
 
 
 def test_unknown_type_does_not_cascade_into_flow_errors(tmp_path):

@@ -17,6 +17,7 @@ failures get Twilio's 401 ``{"code": 20003, "message": "Authenticate"}``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class TwilioHangup:
     form: dict[str, str]
     auth_ok: bool
     status: int  # the HTTP status the fake answered with
+    at: float = 0.0  # the event loop's time when the request arrived
 
 
 @dataclass(eq=False)  # a running service: compared and hashed by identity
@@ -96,7 +98,8 @@ class TwilioRestFake:
             if call_status in ("completed", "canceled") and self.end_calls_on_hangup:
                 self.gone_calls.add(call)
             response = web.json_response(_call(account, call, call_status))
-        self.hangups.append(TwilioHangup(account, call, form, ok, status))
+        at = asyncio.get_running_loop().time()
+        self.hangups.append(TwilioHangup(account, call, form, ok, status, at))
         self.requests.append(TwilioRequest("POST", request.path, form, username, ok, status))
         return response
 
