@@ -39,10 +39,10 @@ class CallOutcome:
 
 
 async def wait_for_start(
-    bridge: WebSocketBridge, metrics: Metrics, timeout: float = START_TIMEOUT_S
+    bridge: WebSocketBridge, metrics: Metrics, timeout: float | None = None
 ) -> tp.Start | None:
     """Read messages until `start`; None if the socket closes or `timeout` passes first."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (START_TIMEOUT_S if timeout is None else timeout)
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -121,7 +121,9 @@ class CallSession:
 
         @self.transport.event_handler("on_caller_hung_up")
         async def _on_caller_hung_up(_transport, reason):
-            self._ending_reason = self._ending_reason or "caller_hung_up"
+            # "stop" / "socket_closed": the caller left; anything else: the socket failed.
+            outcome = "caller_hung_up" if reason in ("stop", "socket_closed") else "error"
+            self._ending_reason = self._ending_reason or outcome
             await self.worker.cancel(reason=f"caller hung up ({reason})")
 
         # The controller ends the call politely at max_duration_s; this is the backstop.

@@ -78,8 +78,9 @@ class TwilioInputTransport(BaseInputTransport):
             self._receive_task = None
 
     async def stop(self, frame: EndFrame):
+        # Keep reading: the pacer downstream is still waiting for Twilio's echoes of the last
+        # marks (a goodbye playing to its end). The transport stops us once the socket closes.
         await super().stop(frame)
-        await self._stop_receiving()
 
     async def cancel(self, frame: CancelFrame):
         await super().cancel(frame)
@@ -92,6 +93,9 @@ class TwilioInputTransport(BaseInputTransport):
         while True:
             data = await t.bridge.receive()
             if data is None:
+                if t.bridge.error_reason:
+                    t.on_dropped(t.bridge.error_reason)
+                    reason = t.bridge.error_reason
                 break
             try:
                 event = tp.parse_message(data, started=True)
@@ -112,6 +116,9 @@ class TwilioInputTransport(BaseInputTransport):
                 await self.push_frame(frame)
         self._receive_task = None
         await t.caller_hung_up(reason)
+
+    async def stop_receiving(self):
+        await self._stop_receiving()
 
 
 class TwilioOutputTransport(BaseOutputTransport):
@@ -216,3 +223,4 @@ class TwilioTransport(BaseTransport):
             self.serializer.hang_up_on_end = True
             await self.send_frame(frame)
         await self.bridge.close()
+        await self._input.stop_receiving()

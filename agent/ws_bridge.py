@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from loguru import logger
 
 CLOSE_TIMEOUT_S = 0.5
@@ -23,6 +23,7 @@ class WebSocketBridge:
         self._ws = ws
         self._closing = False
         self.bytes_sent = 0
+        self.error_reason: str | None = None  # why the socket failed, when it did
 
     @property
     def is_open(self) -> bool:
@@ -36,7 +37,12 @@ class WebSocketBridge:
                 return msg.data
             if msg.type == WSMsgType.BINARY:
                 return msg.data
-            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            if msg.type == WSMsgType.ERROR:
+                # aiohttp closes with 1009 for a frame above max_msg_size
+                too_big = getattr(msg.data, "code", None) == WSCloseCode.MESSAGE_TOO_BIG
+                self.error_reason = "too_large" if too_big else "socket_error"
+                return None
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 return None
             # PING/PONG are answered by aiohttp (autoping); nothing to hand over.
 

@@ -243,6 +243,7 @@ class AudioPacer(PassThroughProcessor):
             self.stats.marks_cleared += 1
         if not self._queue and not self._outstanding:
             self._idle.set()
+            self._wake.set()  # the sender stops waiting for echoes
             await self._set_speaking(False)
 
     async def _interrupt(self, frame: InterruptionFrame) -> None:
@@ -316,6 +317,8 @@ class AudioPacer(PassThroughProcessor):
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except TimeoutError:
+            if not self._outstanding:
+                return
             logger.warning(f"{self}: no echo for {len(self._outstanding)} mark(s); assuming played")
             for mark in self._outstanding.values():
                 self.heard.played(mark.uid, mark.pos)
