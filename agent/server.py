@@ -184,13 +184,36 @@ async def _check_providers(app: web.Application) -> None:
         await check()
 
 
+async def _warm_up(app: web.Application) -> None:
+    """Build every graph once, unused, so the first call does not pay for imports and models.
+
+    The first build of a graph imports pipecat's services and loads shared models (~0.6 s of
+    blocking work); done here it delays readiness instead of the first caller's greeting, and a
+    graph that cannot be built stops the server at start rather than failing a call.
+    """
+    import time
+
+    from agent.graph import BuildContext, CallInfo, build_graph
+
+    services = app[SERVICES]
+    started = time.monotonic()
+    for graph in services.graphs.values():
+        call = CallInfo("CAwarmup", "MZwarmup", None, None, None)
+        build_graph(graph, BuildContext(services.config, graph, call, services.shared))
+    logger.info(f"graphs built once in {time.monotonic() - started:.2f}s (warm-up)")
+
+
 async def _end_calls_on_shutdown(app: web.Application) -> None:
     if app[SERVICES].calls:
         await drain(app, grace_s=0)
 
 
 def create_app(
-    config: Config, *, graphs: dict[str, Graph] | None = None, check_providers: bool = True
+    config: Config,
+    *,
+    graphs: dict[str, Graph] | None = None,
+    check_providers: bool = True,
+    warm_up: bool = True,
 ) -> web.Application:
     """The aiohttp app. Raises GraphError (every problem) if a graph is invalid."""
     if graphs is None:
@@ -209,5 +232,7 @@ def create_app(
     app.router.add_get("/ws", handle_ws)
     if check_providers:
         app.on_startup.append(_check_providers)
+    if warm_up:
+        app.on_startup.append(_warm_up)
     app.on_shutdown.append(_end_calls_on_shutdown)
     return app

@@ -4,6 +4,11 @@ Both send linear16 at 8 kHz (what the transport decodes Twilio's mu-law to) and 
 request with the call's CallSid, which shows up in Deepgram's usage reports and lets our
 Deepgram fake pick a per-call script. Both connect to DEEPGRAM_BASE_URL, so tests and
 self-hosters can point them anywhere.
+
+Every Deepgram SDK client builds its own httpx client, and with it a TLS context: ~20 ms of
+blocking CPU per call (the event loop stalls for every other call meanwhile), for an HTTP
+client that live transcription over the WebSocket never uses. `_share_sdk_http_client`
+makes the SDK's default client a process-wide one.
 """
 
 from __future__ import annotations
@@ -19,8 +24,31 @@ def _api_key(ctx: BuildContext, node_name: str, type_name: str) -> str:
     return ctx.config.require("DEEPGRAM_API_KEY", f"the {type_name} node '{node_name}'").reveal()
 
 
+_shared_http_client = None
+
+
+def _share_sdk_http_client() -> None:
+    """Make the Deepgram SDK reuse one httpx client per process instead of one per call."""
+    from deepgram import base_client
+
+    if getattr(base_client, "_switchboard_shared", False):
+        return
+    original = base_client._make_default_async_client
+
+    def shared_client(timeout, follow_redirects):
+        global _shared_http_client
+        if _shared_http_client is None:
+            _shared_http_client = original(timeout, follow_redirects)
+        return _shared_http_client
+
+    base_client._make_default_async_client = shared_client
+    base_client._switchboard_shared = True
+
+
 def build_stt(params: DeepgramSTTParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     from pipecat.services.deepgram.stt import DeepgramSTTService
+
+    _share_sdk_http_client()
 
     settings = DeepgramSTTService.Settings(
         model=params.model,
@@ -56,6 +84,8 @@ def flux_url(base_url: str) -> str:
 
 def build_flux_stt(params: DeepgramFluxSTTParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     from pipecat.services.deepgram.flux.stt import DeepgramFluxSTTService
+
+    _share_sdk_http_client()
 
     settings = DeepgramFluxSTTService.Settings(
         model=params.model,

@@ -25,6 +25,7 @@ When the caller's turn ends (user turn strategies), chosen rather than pipecat's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from agent.config import Config
@@ -60,7 +61,8 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
             )
         ),
     )
-    service = GroqLLMService(
+    service = _shared_client_service_class()(
+        shared=ctx.shared,
         api_key=api_key.reveal(),
         base_url=config.groq_base_url,
         settings=GroqLLMService.Settings(
@@ -82,6 +84,32 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
 
 
 END_CALL = "end_call"
+
+
+@functools.cache
+def _shared_client_service_class():
+    """GroqLLMService that reuses one AsyncOpenAI client per process (key, base URL).
+
+    pipecat creates an AsyncOpenAI client (an httpx pool and a TLS context: ~20 ms of blocking
+    CPU) for every service, i.e. every call, and never closes it. One shared client keeps
+    connections to Groq warm across calls and stops the per-call leak.
+    """
+    from pipecat.services.groq.llm import GroqLLMService
+
+    class SharedClientGroqLLMService(GroqLLMService):
+        def __init__(self, *, shared: dict, **kwargs):
+            self._shared = shared
+            super().__init__(**kwargs)
+
+        def create_client(self, api_key=None, base_url=None, **kwargs):
+            key = ("groq_llm", "client", api_key, base_url)
+            if key not in self._shared:
+                self._shared[key] = super().create_client(
+                    api_key=api_key, base_url=base_url, **kwargs
+                )
+            return self._shared[key]
+
+    return SharedClientGroqLLMService
 
 
 def _tools():
