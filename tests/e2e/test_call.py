@@ -82,6 +82,9 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server):
             break
         await asyncio.sleep(0.1)
     assert metrics.value("switchboard_calls_total", outcome="caller_hung_up") == 1
+    # One caller turn answered: one turn-latency observation, and a plausible one.
+    assert metrics.value("switchboard_turn_latency_seconds_count") == 1
+    assert 0.2 < metrics.value("switchboard_turn_latency_seconds_sum") < 5
     assert not server.services.calls
     await asyncio.sleep(0.2)
     leftover = {t for t in _tasks() - before if "test" not in t.get_name()}
