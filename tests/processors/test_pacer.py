@@ -1,0 +1,183 @@
+"""processors/pacer.py: 20 ms chunks, marks, mark-driven speaking state, barge-in, end of call.
+
+A small "Twilio" sits after the pacer: it plays what it gets in real time and echoes each mark
+back into the pacer when the audio before it has played (or at once, unplayed, on clear).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    EndFrame,
+    Frame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    TTSAudioRawFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
+    TTSTextFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.utils.text.base_text_aggregator import AggregationType
+
+from agent import engine
+from processors.frames import HeardTextFrame, OutputMarkFrame, TwilioMarkFrame
+from processors.pacer import CHUNK_BYTES, AudioPacer
+
+SECOND = 16000  # bytes of 8 kHz PCM16
+
+
+class FakeTwilio(FrameProcessor):
+    """Plays audio in real time; echoes marks when played (upstream-side echo into the pacer)."""
+
+    def __init__(self, pacer: AudioPacer, echo: bool = True):
+        super().__init__()
+        self.pacer = pacer
+        self.echo = echo
+        self.frames: list[tuple[float, Frame]] = []
+        self.audio = bytearray()
+        self.play_end = 0.0
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        now = time.monotonic()
+        self.frames.append((now, frame))
+        if isinstance(frame, OutputAudioRawFrame):
+            self.audio += frame.audio
+            self.play_end = max(self.play_end, now) + len(frame.audio) / SECOND
+        elif isinstance(frame, OutputMarkFrame) and self.echo:
+            delay = max(0.0, self.play_end - now)
+            asyncio.get_running_loop().call_later(
+                delay,
+                lambda name=frame.mark_name: asyncio.ensure_future(
+                    self.pacer.queue_frame(TwilioMarkFrame(mark_name=name, played=True))
+                ),
+            )
+        await self.push_frame(frame, direction)
+
+    def of(self, kind) -> list[tuple[float, Frame]]:
+        return [(t, f) for t, f in self.frames if isinstance(f, kind)]
+
+
+class UpstreamLog(FrameProcessor):
+    def __init__(self):
+        super().__init__()
+        self.frames: list[Frame] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if direction == FrameDirection.UPSTREAM:
+            self.frames.append(frame)
+        await self.push_frame(frame, direction)
+
+
+def word(text: str) -> TTSTextFrame:
+    return TTSTextFrame(text, aggregated_by=AggregationType.WORD)
+
+
+async def run(frames_before_end: list, *, echo: bool = True, wait: float = 0.0, **pacer_args):
+    pacer = AudioPacer(**pacer_args)
+    twilio = FakeTwilio(pacer, echo=echo)
+    upstream = UpstreamLog()
+    worker = engine.make_worker([upstream, pacer, twilio])
+    runner = asyncio.ensure_future(engine.run_worker(worker))
+    await asyncio.sleep(0.05)
+    for frame in frames_before_end:
+        if isinstance(frame, (int, float)):
+            await asyncio.sleep(frame)
+        else:
+            await worker.queue_frame(frame)
+    await asyncio.sleep(wait)
+    await worker.queue_frame(EndFrame())
+    await asyncio.wait_for(runner, 15)
+    return pacer, twilio, upstream
+
+
+def utterance(audio: bytes, sizes=(1000, 333, 1001)) -> list:
+    frames: list = [TTSStartedFrame()]
+    pos = 0
+    for size in sizes:
+        frames.append(TTSAudioRawFrame(audio[pos : pos + size], 8000, 1))
+        pos += size
+    frames.append(TTSAudioRawFrame(audio[pos:], 8000, 1))
+    frames.append(TTSStoppedFrame())
+    return frames
+
+
+async def test_rechunks_to_exact_20ms_and_pads_only_at_the_end():
+    audio = bytes(range(256)) * 40 + b"\x01\x02" * 7  # 10254 bytes: not a chunk multiple
+    pacer, twilio, _ = await run(utterance(audio))
+    chunks = [f.audio for _, f in twilio.of(OutputAudioRawFrame)]
+    assert all(len(c) == CHUNK_BYTES for c in chunks)
+    sent = b"".join(chunks)
+    assert sent[: len(audio)] == audio
+    assert (
+        sent[len(audio) :] == bytes(len(sent) - len(audio)) and len(sent) - len(audio) < CHUNK_BYTES
+    )
+
+
+async def test_never_sends_faster_than_real_time_plus_lead():
+    audio = bytes(SECOND)  # one second
+    pacer, twilio, _ = await run(utterance(audio), lead_ms=80)
+    times = [t for t, _ in twilio.of(OutputAudioRawFrame)]
+    start = times[0]
+    for k, t in enumerate(times):
+        # chunk k may go out once Twilio holds at most the lead: at start + k*20 ms - 80 ms
+        assert t >= start + k * 0.02 - 0.08 - 0.005, (k, t - start)
+    assert times[-1] - start >= 1.0 - 0.08 - 0.02 - 0.01
+
+
+async def test_marks_every_interval_and_at_the_end_and_speaking_follows_echoes():
+    audio = bytes(SECOND)
+    pacer, twilio, upstream = await run(utterance(audio), mark_interval_ms=250)
+    marks = [f.mark_name for _, f in twilio.of(OutputMarkFrame)]
+    assert marks[-1] == "u1-end"
+    assert len(marks) >= 4  # every 250 ms of a 1 s utterance, the last one being the end
+    assert pacer.stats.marks_played == len(marks)
+    started = [t for t, f in twilio.of(BotStartedSpeakingFrame)]
+    stopped = [t for t, f in twilio.of(BotStoppedSpeakingFrame)]
+    assert len(started) == 1 and len(stopped) == 1
+    # Stopped when Twilio finished playing (the echo of the end mark), not at the last send.
+    last_send = twilio.of(OutputAudioRawFrame)[-1][0]
+    assert stopped[0] >= last_send + 0.015
+    assert any(isinstance(f, BotStoppedSpeakingFrame) for f in upstream.frames)
+
+
+async def test_without_echoes_speaking_stops_after_the_mark_timeout():
+    pacer, twilio, _ = await run(
+        utterance(bytes(SECOND // 5)), echo=False, mark_timeout_s=0.3, wait=1.0
+    )
+    stopped = twilio.of(BotStoppedSpeakingFrame)
+    last_send = twilio.of(OutputAudioRawFrame)[-1][0]
+    assert stopped and stopped[0][0] >= last_send + 0.3
+
+
+async def test_interruption_drops_the_queue_and_reports_the_heard_words():
+    # Six words, each followed by half a second of its audio (words without TTS timestamps are
+    # placed where they arrive), all queued at once as a TTS faster than real time would.
+    words = ["one", "two", "three", "four", "five", "six"]
+    frames: list = [TTSStartedFrame()]
+    for w in words:
+        frames += [word(w), TTSAudioRawFrame(bytes(SECOND // 2), 8000, 1)]
+    frames += [1.2, InterruptionFrame()]
+    pacer, twilio, _ = await run(frames, mark_interval_ms=250, wait=0.5)
+    interruption_t = twilio.of(InterruptionFrame)[0][0]
+    after = [t for t, _ in twilio.of(OutputAudioRawFrame) if t > interruption_t]
+    assert after == []
+    sent_s = len(twilio.audio) / SECOND
+    assert 1.0 < sent_s < 1.6
+    [(_, heard)] = twilio.of(HeardTextFrame)
+    assert heard.interrupted and heard.spoken == " ".join(words)
+    # ~1.2 s played, marks every 250 ms: "one" (0 s), "two" (0.5 s), maybe "three" (1.0 s)
+    assert heard.text in ("one two", "one two three"), heard.text
+
+
+async def test_end_frame_waits_for_the_last_mark_echo():
+    audio = bytes(SECOND // 2)
+    pacer, twilio, _ = await run(utterance(audio))
+    end_t = twilio.of(EndFrame)[0][0]
+    assert end_t >= twilio.play_end - 0.03  # the whole utterance played before the end
