@@ -78,3 +78,32 @@ async def test_no_credentials_means_no_hang_up_attempt():
     s = make(auth_token=None)
     s.hang_up_on_end = True
     assert await s.serialize(EndFrame()) is None
+
+
+async def test_rest_hang_up_against_twilio_fake_treats_20404_as_done(fakes):
+    # The real pipecat hang-up code, over HTTP, against the Twilio REST fake.
+    s = TwilioSerializer(
+        START,
+        account_sid="AC1",
+        auth_token="tok-123456",
+        api_base_url=fakes.env()["TWILIO_API_BASE_URL"],
+    )
+    s.hang_up_on_end = True
+    await s.serialize(EndFrame())
+    [first] = fakes.twilio.hangups
+    assert (first.call_sid, first.status, first.form["Status"], first.auth_ok) == (
+        "CA1",
+        200,
+        "completed",
+        True,
+    )
+
+    again = TwilioSerializer(
+        START,
+        account_sid="AC1",
+        auth_token="tok-123456",
+        api_base_url=fakes.env()["TWILIO_API_BASE_URL"],
+    )
+    again.hang_up_on_end = True
+    await again.serialize(EndFrame())  # the call is gone now: 404 with code 20404, no error
+    assert fakes.twilio.hangups[-1].status == 404
