@@ -65,6 +65,10 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
         shared=ctx.shared,
         api_key=api_key.reveal(),
         base_url=config.groq_base_url,
+        # Without this a hung request waits for the openai client's 600 s timeout: re-ask
+        # once when nothing streams back within 4 s.
+        retry_on_timeout=True,
+        retry_timeout_secs=4.0,
         settings=GroqLLMService.Settings(
             model=params.model or config.groq_model,
             system_instruction=_prompt(ctx, params.prompt),

@@ -1,0 +1,259 @@
+"""What benchmarks share: servers in subprocesses, CPU accounting, event-loop lag, machine facts.
+
+- `start_server(side, fakes_env)` runs our server (`python -m agent serve`) or the pipecat-only
+  reference (`python -m bench.reference_server`) on a free local port, pointed at the provider
+  fakes, logs to a temporary file, and waits for `GET /health`. `ServerProcess.stop()` sends
+  SIGTERM to that one process (then SIGKILL to it if it does not exit).
+- `CpuMeter` reads CPU seconds of the server process (psutil), of this process (getrusage:
+  the fakes and the emulator live here), and of the whole machine (/proc/stat), so what other
+  programs used in the meantime is visible too.
+- `LoopLag` measures how late this process's event loop wakes up: when it lags, the
+  emulator's arrival timestamps are late too, and its jitter numbers say so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLIC_HOST = "bench.switchboard.test"
+SIDES = ("ours", "reference")
+DUMMY_KEYS = {
+    "DEEPGRAM_API_KEY": "dg-bench-key",
+    "GROQ_API_KEY": "gsk-bench-key",
+    "CARTESIA_API_KEY": "sk-cartesia-bench-key",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    side: str
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+    ps: psutil.Process
+    rss_max_mb: float = 0.0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu_s(self) -> float:
+        times = self.ps.cpu_times()
+        return times.user + times.system
+
+    def sample_rss(self) -> None:
+        with contextlib.suppress(psutil.Error):
+            self.rss_max_mb = max(self.rss_max_mb, self.ps.memory_info().rss / 2**20)
+
+    def log_problems(self) -> list[str]:
+        """WARNING/ERROR lines the server wrote (its log level is WARNING)."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [line for line in lines if "WARNING" in line or "ERROR" in line]
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def server_env(side: str, fakes_env: dict[str, str], port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(fakes_env)
+    env.update(DUMMY_KEYS)
+    env.update(
+        {
+            "PUBLIC_HOST": PUBLIC_HOST,
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "text",
+            "GRAPHS_DIR": str(ROOT / "graphs"),
+            "DEFAULT_GRAPH": "receptionist",
+            # No signatures on either side: the reference checks none, and the emulator then
+            # signs nothing. (Empty means unset for our config loader.)
+            "TWILIO_AUTH_TOKEN": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+async def start_server(side: str, fakes_env: dict[str, str], log_dir: Path) -> ServerProcess:
+    port = free_port()
+    if side == "ours":
+        argv = [sys.executable, "-m", "agent", "serve", "--port", str(port)]
+    elif side == "reference":
+        argv = [sys.executable, "-m", "bench.reference_server", "--port", str(port)]
+    else:
+        raise ValueError(f"unknown side {side!r}")
+    log_path = log_dir / f"{side}-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=server_env(side, fakes_env, port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    server = ServerProcess(side, port, proc, log_path, psutil.Process(proc.pid))
+    deadline = time.monotonic() + 90
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{side} server exited with {proc.returncode}; log:\n{log_path.read_text()}"
+                )
+            try:
+                async with http.get(f"{server.base_url}/health") as resp:
+                    if resp.status == 200:
+                        return server
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    await server.stop()
+    raise RuntimeError(f"{side} server not healthy after 90 s; log: {log_path}")
+
+
+def log_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    values = [int(v) for v in fields[:8]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds used between start() and stop(): server, this process, everything else."""
+
+    server: ServerProcess
+    wall_s: float = 0.0
+    server_s: float = 0.0
+    bench_s: float = 0.0
+    machine_s: float = 0.0
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    _start: tuple = field(default=(), repr=False)
+
+    def start(self) -> None:
+        self.load_before = os.getloadavg()
+        self._start = (time.monotonic(), self.server.cpu_s(), _self_cpu_s(), _machine_busy_s())
+
+    def stop(self) -> None:
+        wall, server, bench, machine = self._start
+        self.wall_s = time.monotonic() - wall
+        self.server_s = self.server.cpu_s() - server
+        self.bench_s = _self_cpu_s() - bench
+        self.machine_s = _machine_busy_s() - machine
+        self.load_after = os.getloadavg()
+
+    @property
+    def other_s(self) -> float:
+        """CPU used by other programs meanwhile (other engineers' tests, the OS)."""
+        return max(0.0, self.machine_s - self.server_s - self.bench_s)
+
+
+class LoopLag:
+    """Samples how late this event loop wakes from a 10 ms sleep (and samples server RSS)."""
+
+    def __init__(self, server: ServerProcess | None = None, period_s: float = 0.01) -> None:
+        self.period_s = period_s
+        self.server = server
+        self.samples: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_rss = 0.0
+        while True:
+            t = loop.time()
+            await asyncio.sleep(self.period_s)
+            now = loop.time()
+            self.samples.append(max(0.0, now - t - self.period_s))
+            if self.server is not None and now - last_rss >= 0.5:
+                last_rss = now
+                self.server.sample_rss()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def machine_facts() -> dict[str, str]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        from importlib.metadata import version
+
+        pipecat = version("pipecat-ai")
+    except Exception:
+        pipecat = "?"
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model or platform.processor() or "?",
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+        "pipecat": pipecat,
+    }
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0-100, nearest rank on sorted data); None for no data."""
+    if not values:
+        return None
+    data = sorted(values)
+    index = min(len(data) - 1, max(0, round(q / 100 * (len(data) - 1))))
+    return data[index]

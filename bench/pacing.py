@@ -1,0 +1,278 @@
+"""Pacing benchmark: our server vs a pipecat-only reference, same calls, same provider fakes.
+
+    python -m bench.pacing                      # 1, 50 and 100 concurrent calls, both sides
+    python -m bench.pacing --calls 1 50 100 [--only ours|reference]
+    python -m bench.pacing --quick              # 1 and 10 calls, RESULTS.md untouched
+
+Each (side, level) runs on its own: fresh provider fakes in this process (Deepgram final
+latency 0.25 s, Groq first token 0.2 s, Cartesia first audio 0.1 s), the server in a
+subprocess (ours: `python -m agent serve`, receptionist graph, our AudioPacer; reference:
+`python -m bench.reference_server`, pipecat's FastAPI WebSocket transport), one warm-up call,
+then N calls placed by the Twilio emulator over `--stagger` seconds. The server is stopped
+before the next run, so two servers never compete for the CPU.
+
+The call script and its analysis are in `bench.pacing_call`. Each run also checks that every
+caller's question reached the LLM (`llm_answers`) and how much of the callers' audio reached
+the STT before they hung up (`stt_share`).
+
+Measured per side and level (definitions in `analyse_call` and bench/RESULTS.md): media
+send-time jitter, Twilio buffer depth, underruns, barge-in to `clear` and to silence, answer
+latency, CPU seconds of the server process, of this process and of everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from agent.sim.emulator import TwilioEmulator
+from agent.sim.fakes import ProviderFakes
+from bench import report
+from bench.harness import (
+    PUBLIC_HOST,
+    ROOT,
+    SIDES,
+    CpuMeter,
+    LoopLag,
+    log_dir,
+    percentile,
+    start_server,
+)
+from bench.pacing_call import (
+    MAX_CALL_S,
+    CallStats,
+    analyse_call,
+    call_script,
+    configure_fakes,
+    warm_up_script,
+)
+
+# -- one level ------------------------------------------------------------------------------
+
+
+@dataclass
+class LevelResult:
+    side: str
+    calls: int
+    ok: int
+    errors: dict[str, int]
+    timeouts: int
+    jitter_p50_ms: float | None
+    jitter_p99_ms: float | None
+    jitter_max_ms: float | None
+    send_rate: float | None
+    msg_ms: float | None
+    max_buffer_p50_s: float | None
+    max_buffer_max_s: float | None
+    underruns: int
+    calls_with_underruns: int
+    barge_clear_p50_s: float | None
+    barge_clear_p95_s: float | None
+    barge_silence_p50_s: float | None
+    barge_silence_p95_s: float | None
+    barge_missing: int
+    answer_p50_s: float | None
+    answer_p95_s: float | None
+    wall_s: float
+    server_cpu_s: float
+    bench_cpu_s: float
+    other_cpu_s: float
+    loop_lag_p99_ms: float | None
+    loop_lag_max_ms: float | None
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    server_rss_max_mb: float
+    server_log_problems: int
+    server_log_samples: list[str]
+    llm_answers: int = 0  # questions that reached the LLM (should equal calls)
+    stt_share: float | None = None  # caller audio that reached Deepgram before the hang-up
+    call_seconds: float = 0.0  # summed length of the measured calls
+    call_records: list[dict] = field(default_factory=list)  # --json only
+
+
+def summarise(
+    side: str,
+    stats: list[CallStats],
+    meter: CpuMeter,
+    lag: LoopLag,
+    server,
+    llm_answers: int,
+    stt_audio_s: float,
+) -> LevelResult:
+    def vals(name: str) -> list[float]:
+        return [v for s in stats if (v := getattr(s, name)) is not None]
+
+    jitter = [j for s in stats for j in s.jitter_ms]
+    rates = [x for s in stats for x in s.send_rates]
+    msgs = [x for s in stats for x in s.msg_ms]
+    buffers = vals("max_buffer_s")
+    clears, silences, answers = (
+        vals("barge_to_clear_s"),
+        vals("barge_to_silence_s"),
+        vals("answer_latency_s"),
+    )
+    problems = server.log_problems()
+    # The same warning from many calls: show each distinct message once (minus timestamps).
+    distinct = Counter(_log_shape(line) for line in problems)
+    return LevelResult(
+        side=side,
+        calls=len(stats),
+        ok=sum(s.ok for s in stats),
+        errors=dict(Counter(s.error for s in stats if s.error)),
+        timeouts=sum(len(s.timeouts) for s in stats),
+        jitter_p50_ms=percentile(jitter, 50),
+        jitter_p99_ms=percentile(jitter, 99),
+        jitter_max_ms=max(jitter) if jitter else None,
+        send_rate=statistics.median(rates) if rates else None,
+        msg_ms=statistics.median(msgs) if msgs else None,
+        max_buffer_p50_s=percentile(buffers, 50),
+        max_buffer_max_s=max(buffers) if buffers else None,
+        underruns=sum(s.underruns for s in stats),
+        calls_with_underruns=sum(1 for s in stats if s.underruns),
+        barge_clear_p50_s=percentile(clears, 50),
+        barge_clear_p95_s=percentile(clears, 95),
+        barge_silence_p50_s=percentile(silences, 50),
+        barge_silence_p95_s=percentile(silences, 95),
+        barge_missing=sum(1 for s in stats if s.barge_to_clear_s is None),
+        answer_p50_s=percentile(answers, 50),
+        answer_p95_s=percentile(answers, 95),
+        wall_s=meter.wall_s,
+        server_cpu_s=meter.server_s,
+        bench_cpu_s=meter.bench_s,
+        other_cpu_s=meter.other_s,
+        loop_lag_p99_ms=_ms(percentile(lag.samples, 99)),
+        loop_lag_max_ms=_ms(max(lag.samples) if lag.samples else None),
+        load_before=meter.load_before,
+        load_after=meter.load_after,
+        server_rss_max_mb=server.rss_max_mb,
+        server_log_problems=len(problems),
+        server_log_samples=[f"{n}x {msg}" for msg, n in distinct.most_common(4)],
+        llm_answers=llm_answers,
+        call_seconds=sum(s.caller_audio_s for s in stats),
+        stt_share=stt_audio_s / caller_s
+        if (caller_s := sum(s.caller_audio_s for s in stats))
+        else None,
+        call_records=[s.record() for s in stats],
+    )
+
+
+def _log_shape(line: str) -> str:
+    """A log line without its timestamp, ids, addresses and counts, to group repeats."""
+    line = line.split(" - ", 1)[-1] if " | " in line else line.split(" ", 1)[-1]
+    return re.sub(r"0x[0-9a-f]+|\b[0-9a-f]{12}\b|\d+(\.\d+)?", "#", line)[:160]
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
+async def _one_call(emulator: TwilioEmulator, delay_s: float) -> CallStats:
+    await asyncio.sleep(delay_s)
+    try:
+        result = await emulator.place_call(call_script(), max_duration=MAX_CALL_S)
+    except Exception as exc:  # refused, reset, ...: a failed call, counted by kind
+        return CallStats(error=f"{exc.__class__.__name__}: {str(exc)[:80]}")
+    return analyse_call(result)
+
+
+async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> LevelResult:
+    async with ProviderFakes() as fakes:
+        configure_fakes(fakes)
+        server = await start_server(side, fakes.env(), logs)
+        try:
+            emulator = TwilioEmulator(server.base_url, public_base_url=f"https://{PUBLIC_HOST}")
+            await emulator.place_call(warm_up_script(), max_duration=MAX_CALL_S)
+            warm_connections = len(fakes.deepgram.connections)
+            meter, lag = CpuMeter(server), LoopLag(server)
+            lag.start()
+            meter.start()
+            spread = stagger_s / calls if calls > 1 else 0.0
+            stats = await asyncio.gather(*(_one_call(emulator, i * spread) for i in range(calls)))
+            meter.stop()
+            await lag.stop()
+        finally:
+            await server.stop()
+        llm_answers = sum(
+            1
+            for body in fakes.groq.requests
+            if any(
+                m.get("role") == "user" and "appointment" in str(m.get("content"))
+                for m in body.get("messages", [])[-1:]
+            )
+        )
+        # 8 kHz 16-bit PCM: how far the server's input path (transport, VAD, STT) kept up.
+        stt_audio_s = sum(
+            c.bytes_received / 16000 for c in fakes.deepgram.connections[warm_connections:]
+        )
+        return summarise(side, list(stats), meter, lag, server, llm_answers, stt_audio_s)
+
+
+# -- CLI ------------------------------------------------------------------------------------
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.pacing", description=__doc__)
+    parser.add_argument("--calls", type=int, nargs="+", default=[1, 50, 100], metavar="N")
+    parser.add_argument("--only", choices=SIDES, help="run one side only")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 1 and 10 calls; RESULTS.md untouched"
+    )
+    parser.add_argument("--stagger", type=float, default=2.0, help="seconds to start calls over")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--json", type=Path, help="also write the numbers as JSON here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.calls = [1, 10]
+        args.no_write = True
+    return args
+
+
+async def _main(args: argparse.Namespace, argv: list[str]) -> int:
+    # The Groq fake logs a traceback whenever a client drops a streamed reply it has not
+    # started yet (the agent cancels its LLM request when interrupted): expected here.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
+    sides = [args.only] if args.only else list(SIDES)
+    logs = log_dir()
+    results: list[LevelResult] = []
+    started = time.time()
+    for calls in args.calls:
+        for side in sides:
+            print(f"[pacing] {side}: {calls} call(s)...", file=sys.stderr, flush=True)
+            level = await run_level(side, calls, args.stagger, logs)
+            results.append(level)
+            print(report.console_row(level), file=sys.stderr, flush=True)
+    command = "python -m bench.pacing" + (" " + " ".join(argv) if argv else "")
+    print()
+    print(report.console_table(results))
+    for level in results:
+        if level.server_log_samples:
+            print(f"\n{level.side} @ {level.calls}: {level.server_log_problems} server log "
+                  f"lines at WARNING+, e.g.:")  # fmt: skip
+            for sample in level.server_log_samples:
+                print(f"  {sample}")
+    print(f"\nserver logs: {logs}  (took {time.time() - started:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    if not args.no_write:
+        report.update_results(args.results, command, results)
+        print(f"updated {args.results}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    return asyncio.run(_main(_parse(argv), argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

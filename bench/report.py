@@ -1,0 +1,264 @@
+"""Tables for the pacing benchmark: the console, and its section of bench/RESULTS.md.
+
+RESULTS.md keeps one section per benchmark between `<!-- NAME:start -->` and
+`<!-- NAME:end -->` markers; a run rewrites its own section and leaves the rest alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+from bench.harness import machine_facts
+
+HEADER = """# Benchmark results
+
+The latest measured numbers of each benchmark in `bench/` (see `bench/README.md`). Each
+section says the command that produced it, when, and on what machine; a benchmark run rewrites
+only its own section. Numbers from different machines, or taken while other work loaded the
+machine (see each section's load and "other CPU" columns), are not comparable.
+"""
+
+COLUMNS = [
+    ("side", "side"),
+    ("calls", "calls"),
+    ("ok", "ok / failed"),
+    ("jitter", "jitter p50 / p99 ms"),
+    ("rate", "msg ms, send rate ×rt"),
+    ("buffer", "max buffer p50 / max s"),
+    ("underruns", "underruns (calls)"),
+    ("clear", "barge→clear p50 / p95 s"),
+    ("silence", "barge→silent p50 / p95 s"),
+    ("answer", "answer latency p50 / p95 s (ok calls)"),
+    ("stt", "caller audio → STT %"),
+    ("llm", "questions → LLM"),
+    ("cpu", "server CPU s (% core, s/call)"),
+    ("bench", "bench CPU s"),
+    ("other", "other CPU s"),
+    ("lag", "bench lag p99 / max ms"),
+    ("load", "load 1m before→after"),
+]
+
+
+def _f(value, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def cells(r) -> dict[str, str]:
+    failed = r.calls - r.ok
+    share = 100 * r.server_cpu_s / r.wall_s if r.wall_s else 0
+    return {
+        "side": r.side,
+        "calls": str(r.calls),
+        "ok": f"{r.ok} / {failed}",
+        "jitter": f"{_f(r.jitter_p50_ms, 1)} / {_f(r.jitter_p99_ms, 1)}",
+        "rate": f"{_f(r.msg_ms, 0)}, {_f(r.send_rate)}",
+        "buffer": f"{_f(r.max_buffer_p50_s)} / {_f(r.max_buffer_max_s)}",
+        "underruns": f"{r.underruns} ({r.calls_with_underruns})",
+        "clear": f"{_f(r.barge_clear_p50_s)} / {_f(r.barge_clear_p95_s)}",
+        "silence": f"{_f(r.barge_silence_p50_s)} / {_f(r.barge_silence_p95_s)}",
+        "answer": f"{_f(r.answer_p50_s)} / {_f(r.answer_p95_s)}",
+        "stt": "–" if r.stt_share is None else f"{100 * r.stt_share:.0f}",
+        "llm": f"{r.llm_answers}/{r.calls}",
+        "cpu": f"{r.server_cpu_s:.1f} ({share:.0f}%, {r.server_cpu_s / max(r.calls, 1):.2f})",
+        "bench": f"{r.bench_cpu_s:.1f}",
+        "other": f"{r.other_cpu_s:.1f}",
+        "lag": f"{_f(r.loop_lag_p99_ms, 1)} / {_f(r.loop_lag_max_ms, 0)}",
+        "load": f"{r.load_before[0]:.2f}→{r.load_after[0]:.2f}",
+    }
+
+
+def console_row(r) -> str:
+    c = cells(r)
+    extra = f"; errors {r.errors}" if r.errors else ""
+    extra += f"; {r.timeouts} script timeouts" if r.timeouts else ""
+    return "  " + ", ".join(f"{title}: {c[key]}" for key, title in COLUMNS[2:]) + extra
+
+
+def console_table(results: list) -> str:
+    rows = [[title for _, title in COLUMNS]] + [
+        [cells(r)[key] for key, _ in COLUMNS] for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(results: list) -> str:
+    lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |"]
+    lines.append("|" + "---|" * len(COLUMNS))
+    for r in results:
+        c = cells(r)
+        lines.append("| " + " | ".join(c[key] for key, _ in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+LEAD_S = 0.08  # our pacer's default lead_ms
+
+
+def observations(results: list) -> list[str]:
+    """Sentences drawn from the numbers (the fixed explanations are in `section`)."""
+    out = []
+    by = {(r.side, r.calls): r for r in results}
+    for calls in sorted({r.calls for r in results}):
+        ours, ref = by.get(("ours", calls)), by.get(("reference", calls))
+        n = f"{calls} call{'s' if calls != 1 else ''}"
+        if ours and ref:
+            out.append(
+                f"{n}: completed {ours.ok}/{calls} (ours) vs {ref.ok}/{calls} "
+                f"(reference); Twilio's buffer held at most {_f(ours.max_buffer_max_s)} s vs "
+                f"{_f(ref.max_buffer_max_s)} s; underruns {ours.underruns} vs {ref.underruns}; "
+                f"barge-in to silence {_f(ours.barge_silence_p50_s)} s vs "
+                f"{_f(ref.barge_silence_p50_s)} s (p50); server CPU {ours.server_cpu_s:.1f} s "
+                f"vs {ref.server_cpu_s:.1f} s."
+            )
+        for r in (ours, ref):
+            if r is None:
+                continue
+            share = r.server_cpu_s / r.wall_s if r.wall_s else 0
+            signs = []
+            if share > 0.85:
+                signs.append(
+                    f"the server used {share:.0%} of a core: its one event loop is saturated"
+                )
+            if r.calls - r.ok:
+                signs.append(f"{r.calls - r.ok} call(s) failed")
+            if r.llm_answers < r.calls:
+                stt = "" if r.stt_share is None else f" ({100 * r.stt_share:.0f}% of the "
+                stt += "caller's audio reached the STT: the input path fell behind)" if stt else ""
+                signs.append(
+                    f"only {r.llm_answers} of {r.calls} questions reached the LLM before the "
+                    f"hang-up{stt}"
+                )
+            if r.calls_with_underruns:
+                signs.append(f"{r.calls_with_underruns} call(s) heard underruns")
+            if r.side == "ours" and (r.max_buffer_max_s or 0) > 3 * LEAD_S:
+                signs.append(
+                    f"Twilio's buffer reached {r.max_buffer_max_s:.2f} s although the pacer's "
+                    "lead is 0.08 s (audio queued between the pacer and the socket left in a burst)"
+                )
+            if r.loop_lag_p99_ms and r.loop_lag_p99_ms > 20:
+                signs.append(
+                    f"the benchmark's own loop lagged {r.loop_lag_p99_ms:.0f} ms (p99), so its "
+                    "arrival times are blurred by that much"
+                )
+            if signs:
+                out.append(f"{r.side} at {n}: " + "; ".join(signs) + ".")
+    # Capacity: CPU per second of call at the busiest level that did not saturate.
+    for side in ("ours", "reference"):
+        fine = [
+            r
+            for r in results
+            if r.side == side and r.wall_s and r.server_cpu_s / r.wall_s < 0.85 and r.calls > 1
+        ]
+        if fine and fine[-1].call_seconds:
+            r = fine[-1]
+            per_s = r.server_cpu_s / r.call_seconds
+            out.append(
+                f"{side}: {per_s * 1000:.0f} ms of server CPU per second of call at {r.calls} "
+                f"calls, so one event loop (one core) saturates at about {1 / per_s:.0f} "
+                "concurrent calls on this machine."
+            )
+    return out
+
+
+def section(command: str, results: list) -> str:
+    facts = machine_facts()
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    machine = (
+        f"{facts['nproc']} CPUs ({facts['cpu']}), {facts['os']}, Python {facts['python']}, "
+        f"pipecat {facts['pipecat']}"
+    )
+    notes = "\n".join(f"- {line}" for line in observations(results))
+    return f"""## Pacing: our server vs pipecat's own Twilio transport
+
+- command: `{command}`
+- date: {now}
+- machine: {machine}
+- load: 1-minute load average before→after each run is in the table; "other CPU s" is what
+  the rest of the machine (other engineers' tests, the OS) used during the run.
+
+{markdown_table(results)}
+
+What was measured. Both servers answer the same scripted call from the Twilio emulator
+(`agent.sim.emulator`) against the same provider fakes, one side and one level at a time, the
+server in its own process: greeting; "I would like to book an appointment for tomorrow"; a
+7.9 s answer from the LLM and TTS; 2 s into what the caller hears of it, "wait stop"; "Okay, I
+will stop."; hang-up. Calls start spread over 2 s after one warm-up call. The question is one
+our receptionist graph's intent router does not answer from cached audio, so both sides
+answer it through the LLM and the TTS (checked every run); ours plays its greeting from the
+pre-rendered cache, the reference through the TTS.
+
+- **jitter**: |inter-arrival − audio length of the earlier message| of the `media` messages
+  in each continuous run of agent audio (a run ends when the caller starts speaking or a
+  `clear` arrives), skipping each run's first 100 ms of audio (our pacer deliberately sends
+  its 80 ms lead at once). Ours sends 20 ms messages, so this is |inter-arrival − 20 ms|;
+  pipecat's transport sends 40 ms messages (`audio_out_10ms_chunks=4`). **msg ms, send rate**:
+  the typical message length and the audio delivered per wall-clock second over those runs
+  (1.00 = real time). **max buffer**: the most audio ever queued at Twilio ahead of playback
+  (the emulator's own stalls, "bench lag", can make it read up to that much too high).
+- **ok / failed**: a call is ok when the conversation went as scripted: no script step timed
+  out, the caller hung up, the answer began 0.5–5 s after the question, and `clear` came
+  within 2 s of the barge-in.
+- **underruns**: gaps shorter than 400 ms inside an utterance in what the emulator played.
+- **barge→clear**: from the first frame of the caller's "wait stop" to Twilio receiving
+  `clear`; **barge→silent**: to the end of the last agent audio the caller heard. Both
+  include Silero needing `start_secs` (0.2 s) plus its window of speech before it reports
+  speech; the raw numbers are shown, nothing subtracted.
+- **caller audio → STT**: seconds of caller audio (speech and silence) the server forwarded
+  to Deepgram before the call ended, as a share of what the caller streamed: below 100% the
+  server's input path (transport, VAD, STT) has fallen behind real time and never caught up.
+  **questions → LLM**: calls whose question reached the LLM before the call ended.
+- **answer latency**: end of the question's audio to the answer's first audio at the caller
+  (VAD stop 0.2 s + speech timeout 0.4 s + Deepgram final 0.25 s + Groq 0.2 s + Cartesia 0.1 s).
+- **CPU**: seconds used during the measured calls by the server process alone (psutil), by the
+  benchmark process (provider fakes + emulator, getrusage), and by everything else (/proc/stat).
+  "% core" is server CPU / wall time: each server is one asyncio event loop, so near 100% it
+  is saturated whatever the machine's core count; "s/call" is server CPU / calls. Once a server
+  is saturated its calls fall behind real time, the scripted caller falls out of step (it may
+  take a gap in a stuttering greeting for its end): answer latency is shown for ok calls
+  only; barge-in times for every call where a `clear` followed the barge-in (however late).
+
+Differences between the sides other than pacing: ours puts the VAD in the chain before STT,
+the reference puts it in the user aggregator (pipecat's example layout; both broadcast the
+VAD frames, and both use the same VAD parameters and the same turn strategy: VAD or
+transcription starts a turn, a 0.4 s speech timeout ends it); ours sends Twilio marks (every
+250 ms and at sentence/utterance ends) and tracks what was heard, runs every transcript
+through its intent router, offers the LLM an `end_call` tool and records metrics; ours sends
+20 ms messages, twice as many as the reference's 40 ms ones; every inbound frame passes two
+more processors (call controller, VAD) and Silero before ours' STT sees it, while the
+reference's STT sees it first; the reference runs on uvicorn/FastAPI (no uvloop), ours on
+aiohttp. Neither checks Twilio signatures here.
+
+Pacing, as measured with pipecat {facts["pipecat"]}: its `FastAPIWebsocketOutputTransport` does
+*not* send at twice real time. It sleeps `(audio_chunk_size / sample_rate) / 2` after each
+chunk, and `audio_chunk_size` is in bytes of 16-bit PCM, so the sleep equals the chunk's
+duration: 40 ms of audio every 40 ms (send rate 1.00, Twilio buffer ≤ 0.10 s unloaded). So at
+low load both sides stop the agent equally fast after a barge-in. The differences are in
+how each clock reacts to being late: pipecat's restarts from "now" after any late write (a
+stall longer than one chunk becomes a gap: underruns as soon as the loop is busy), ours keeps
+an absolute clock with an 80 ms lead (stalls shorter than the lead cost nothing). Ours paces
+*before* pipecat's output queues, pipecat paces at the socket write: when the event loop is
+saturated, frames ours has already released wait in those queues and reach Twilio in a
+burst once load drops, so Twilio's buffer can exceed the lead. That shows at levels just
+past saturation, where load rises and falls during the run (try `--calls 15`), as a max
+buffer well above 0.1 s; the reference's stays at about one chunk.
+
+Observations from this run:
+
+{notes}
+"""
+
+
+def update_results(path: Path, command: str, results: list, name: str = "pacing") -> None:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{section(command, results)}{end}\n"
+    text = path.read_text() if path.exists() else HEADER
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: block, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text)
