@@ -1,4 +1,4 @@
-"""`python -m agent`: serve, graph check|show|schema, doctor, config example|table.
+"""`python -m agent`: serve, graph check|show|schema, doctor, config example|table, audio, route.
 
 Every command prints one clear line per problem and exits non-zero on failure; no command
 prints a secret.
@@ -108,6 +108,18 @@ def cmd_config(args) -> int:
     return 0
 
 
+def cmd_audio(args) -> int:
+    from agent.audio_build import run
+
+    return run(args.graph, args.check, _load_config())
+
+
+def cmd_route(args) -> int:
+    from agent.route_command import run
+
+    return run(" ".join(args.text), args.graph, _load_config())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m agent", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +144,24 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="print .env.example or the README config table")
     config.add_argument("what", choices=("example", "table"))
     config.set_defaults(func=cmd_config)
+
+    audio = sub.add_parser("audio", help="pre-render the phrases of the audio cache")
+    asub = audio.add_subparsers(dest="audio_cmd", required=True)
+    audio_build = asub.add_parser(
+        "build", help="render missing or stale phrases (TTS or source WAVs) into the cache"
+    )
+    audio_build.add_argument(
+        "--graph", help="graph whose router and TTS to use (default: DEFAULT_GRAPH)"
+    )
+    audio_build.add_argument(
+        "--check", action="store_true", help="only list missing or stale phrases (exit 1 if any)"
+    )
+    audio.set_defaults(func=cmd_audio)
+
+    route = sub.add_parser("route", help="score a sentence against the router's routes")
+    route.add_argument("text", nargs="+", help="what a caller says")
+    route.add_argument("--graph", help="graph whose intent_router to use (default: DEFAULT_GRAPH)")
+    route.set_defaults(func=cmd_route)
     return parser
 
 

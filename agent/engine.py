@@ -34,6 +34,12 @@ def make_worker(
 
     Idle handling belongs to the call (idle prompts, max duration), not to pipecat's generic
     idle timeout, which would cancel a call whose caller is merely thinking.
+
+    Turn tracking is off: nothing reads pipecat's TurnTrackingObserver, and any observer
+    makes pipecat hand every frame processed and every frame pushed, by every processor, to
+    a queue and a task of its own (about 15% of the server's CPU per call, profiled). With no
+    observers those hand-offs return at once; turn latency is measured at the pipeline's
+    end instead (agent/pipeline_factory.py).
     """
     return PipelineWorker(
         Pipeline(processors),
@@ -47,6 +53,7 @@ def make_worker(
         idle_timeout_secs=None,
         cancel_on_idle_timeout=False,
         enable_rtvi=False,
+        enable_turn_tracking=False,
         name=name,
     )
 

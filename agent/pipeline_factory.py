@@ -7,16 +7,26 @@
   greeting, idle prompts, time limit, DTMF, hang-up.
 - Every call has an `audio_pacer` right before transport out: the graph's own, or one with
   default settings appended here (audio sent unpaced would pile up in Twilio's buffer).
-- Observers: the graph's taps plus a turn-latency observer feeding the Prometheus histogram.
+- Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
+  the pipeline's end (`TurnLatency`), which costs nothing per frame.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
 
 from agent import engine
 from agent import twilio_protocol as tp
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
+from agent.nodes.router import phrase_book_of
 from agent.serializer import TwilioSerializer
 from agent.transport import TwilioTransport
 from processors.call_control import CallController
@@ -36,16 +46,42 @@ class BuiltCall:
         await engine.run_worker(self.worker)
 
 
-def _latency_observer(metrics):
-    from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
+class TurnLatency:
+    """Caller stops speaking → agent starts speaking, for the turn latency histogram.
 
-    observer = UserBotLatencyObserver()
+    What pipecat's UserBotLatencyObserver reports as `on_latency_measured`, read from the
+    three frame types that reach the pipeline's end rather than by an observer: an observer
+    costs a queue hand-off for every frame every processor pushes (see engine.make_worker).
+    The caller stopped at the VAD's decision minus its `stop_secs`; a turn counts once, at
+    the first `BotStartedSpeakingFrame` after it; the caller speaking again starts over.
+    """
 
-    @observer.event_handler("on_latency_measured")
-    async def _on_latency(_observer, seconds: float):
-        metrics.turn_latency.observe(seconds)
+    FRAME_TYPES = (
+        VADUserStartedSpeakingFrame,
+        VADUserStoppedSpeakingFrame,
+        BotStartedSpeakingFrame,
+    )
 
-    return observer
+    def __init__(self, observe: Callable[[float], None], now: Callable[[], float] = time.time):
+        self._observe = observe
+        self._now = now
+        self._user_stopped: float | None = None
+
+    def on_frame(self, frame) -> None:
+        if isinstance(frame, VADUserStartedSpeakingFrame):
+            self._user_stopped = None
+        elif isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._user_stopped = frame.timestamp - frame.stop_secs
+        elif isinstance(frame, BotStartedSpeakingFrame) and self._user_stopped is not None:
+            self._observe(self._now() - self._user_stopped)
+            self._user_stopped = None
+
+    def attach(self, worker: engine.PipelineWorker) -> None:
+        worker.add_reached_downstream_filter(self.FRAME_TYPES)
+
+        @worker.event_handler("on_frame_reached_downstream")
+        async def _reached(_worker, frame):
+            self.on_frame(frame)
 
 
 def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
@@ -76,7 +112,7 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     )
     ctx = BuildContext(config=config, graph=graph, call=call, shared=services.shared)
     gb = build_graph(graph, ctx)
-    controller = CallController(graph.call, name="call")
+    controller = CallController(graph.call, name="call", phrases=phrase_book_of(gb))
     chain = list(gb.chain)
     if not any(isinstance(p, AudioPacer) for p in chain):
         chain.append(AudioPacer(name="pacer"))
@@ -89,8 +125,11 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         *gb.after_output,
         HeardContextEditor(contexts, name="heard-context"),
     ]
-    observers = [*gb.observers, _latency_observer(metrics)]
-    worker = engine.make_worker(processors, observers=observers, name=f"call-{start.call_sid[-8:]}")
+    # Only the graph's taps: with none, pipecat skips its per-frame observer hand-offs.
+    worker = engine.make_worker(
+        processors, observers=list(gb.observers), name=f"call-{start.call_sid[-8:]}"
+    )
+    TurnLatency(metrics.turn_latency.observe).attach(worker)
     return BuiltCall(
         worker=worker, transport=transport, graph_build=gb, controller=controller, contexts=contexts
     )

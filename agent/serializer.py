@@ -81,11 +81,16 @@ class TwilioSerializer(TwilioFrameSerializer):
 
     # -- inbound --------------------------------------------------------------------------
 
+    @staticmethod
+    def audio_frame(ulaw: bytes) -> InputAudioRawFrame:
+        """Caller audio (mu-law, any length: the transport joins messages) as a PCM frame."""
+        pcm = audioop.ulaw2lin(ulaw, 2)
+        return InputAudioRawFrame(audio=pcm, sample_rate=TWILIO_RATE, num_channels=1)
+
     def frame_for(self, event: tp.TwilioEvent) -> Frame | None:
         """The pipecat frame for a parsed Twilio event (None for events with no frame)."""
         if isinstance(event, tp.Media):
-            pcm = audioop.ulaw2lin(event.payload, 2)
-            return InputAudioRawFrame(audio=pcm, sample_rate=TWILIO_RATE, num_channels=1)
+            return self.audio_frame(event.payload)
         if isinstance(event, tp.Mark):
             played = self._pending_marks.pop(event.name, True)
             return TwilioMarkFrame(mark_name=event.name, played=played)

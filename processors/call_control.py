@@ -11,9 +11,13 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   runs from the moment the agent's audio finished *playing*, i.e. the pacer's mark-driven
   BotStoppedSpeakingFrame, and stops when anyone speaks)
 - produces: `TTSSpeakFrame` (greeting, idle prompt, time-limit notice, goodbye, DTMF phrase),
+  or, for a text the audio cache holds, the cached phrase (processors/cached_speech.py) plus
+  an `LLMMessagesAppendFrame` recording it as the assistant's, as the TTS path would;
   `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
-- params: the graph's CallSettings
-- events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout" or "dtmf"
+- params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/audio_cache.py)
+  of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's)
+- events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf" or
+  "router" (a `hang_up` route of the intent router)
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
 from pipecat.turns.user_idle_controller import UserIdleController
 
+from processors.cached_speech import cached_speech_frames
 from processors.frames import EndCallFrame
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
@@ -42,9 +47,10 @@ from processors.passthrough import CONSUMED, PassThroughProcessor
 class CallController(PassThroughProcessor):
     """Call-level behaviour from a graph's CallSettings."""
 
-    def __init__(self, settings, **kwargs):
+    def __init__(self, settings, phrases=None, **kwargs):
         super().__init__(**kwargs)
         self._settings = settings
+        self._phrases = phrases
         self._idle = UserIdleController(user_idle_timeout=settings.idle_timeout_s)
         self._idle.add_event_handler("on_user_turn_idle", self._on_idle)
         self._idle_prompts = 0
@@ -96,8 +102,16 @@ class CallController(PassThroughProcessor):
             await self.say(self._settings.greeting)
 
     async def say(self, text: str) -> None:
-        if text:
+        if not text:
+            return
+        pcm = self._phrases.audio_for_text(text) if self._phrases is not None else None
+        if pcm is None:
             await self.push_frame(TTSSpeakFrame(text))
+            return
+        for frame in cached_speech_frames(pcm):
+            await self.push_frame(frame)
+        message = {"role": "assistant", "content": text}
+        await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=False))
 
     async def hang_up(self, reason: str = "agent", goodbye: str | None = None) -> None:
         """Say goodbye (the given words, else the graph's), then end the call."""

@@ -104,6 +104,7 @@ def custom_graphs(
 
     target = tmp_path / "graphs"
     shutil.copytree(ROOT / "graphs", target)
+    (tmp_path / "audio_cache").symlink_to(ROOT / "audio_cache")  # the router's routes file
     path = target / "receptionist.yaml"
     graph = yaml.safe_load(path.read_text())
     graph["call"].update(call or {})

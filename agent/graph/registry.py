@@ -168,6 +168,17 @@ BUILTIN_TYPES: tuple[NodeType, ...] = (
         sample_rates=(8000, 16000, 22050, 24000, 44100),
     ),
     NodeType(
+        name="intent_router",
+        summary="Answers common questions instantly from pre-rendered audio (no LLM, no TTS): "
+        "matches each final transcript to the routes file's intents by sentence similarity; "
+        "a miss goes on to the LLM untouched.",
+        params=p.IntentRouterParams,
+        builder="agent.nodes.router:build_router",
+        # Its cached audio is not declared: it answers only some turns, so it can stand in
+        # for no text-to-speech node in the frame-flow check.
+        consumes=frozenset({"transcript"}),
+    ),
+    NodeType(
         name="audio_pacer",
         summary="Paces agent audio into Twilio in real time (20 ms chunks, small lead), sends "
         "marks and tracks what the caller actually heard. Added before transport out when a "

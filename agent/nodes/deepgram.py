@@ -9,6 +9,19 @@ Every Deepgram SDK client builds its own httpx client, and with it a TLS context
 blocking CPU per call (the event loop stalls for every other call meanwhile), for an HTTP
 client that live transcription over the WebSocket never uses. `_share_sdk_http_client`
 makes the SDK's default client a process-wide one.
+
+Both sockets are opened without permessage-deflate compression. The websockets library
+offers it by default and a server that accepts it (the provider fakes do) makes the client
+deflate every 20 ms audio message: about 5% of the server's CPU per call, profiled, to
+squeeze noise-like PCM by a few percent. Compression is negotiated, so not offering it is
+always safe: a server that would have accepted it just gets plain frames.
+
+The caller's audio stops at the STT unless a node after it in the chain consumes
+`audio.in` (none of the built-in ones does). pipecat's STT services pass audio on by
+default, so every 40 ms frame would otherwise travel through every processor down to the
+pipeline's end (router, LLM aggregators, LLM, TTS, pacer, transport out, ...), a queue
+hand-off and a task switch in each, for nobody. The graph's taps still see it: observers
+watch every push, and the pushes up to the STT remain.
 """
 
 from __future__ import annotations
@@ -45,10 +58,41 @@ def _share_sdk_http_client() -> None:
     base_client._switchboard_shared = True
 
 
+def audio_needed_after(ctx: BuildContext, node_name: str) -> bool:
+    """Whether a chain node after `node_name` consumes caller audio (True when unsure).
+
+    Branches of parallel blocks count in depth-first order, so a node in a later sibling
+    branch counts as "after": conservative, it only keeps the audio flowing.
+    """
+    nodes = ctx.graph.chain_nodes()
+    names = [node.name for node in nodes]
+    if node_name not in names:
+        return True
+    after = nodes[names.index(node_name) + 1 :]
+    return any("audio.in" in node.type.consumes for node in after)
+
+
+def _no_sdk_compression() -> None:
+    """Make the Deepgram SDK's live socket (/v1/listen) connect without compression."""
+    from deepgram.listen.v1 import client
+
+    if getattr(client, "_switchboard_no_compression", False):
+        return
+    connect = client.websockets_client_connect
+
+    def connect_uncompressed(*args, **kwargs):
+        kwargs.setdefault("compression", None)
+        return connect(*args, **kwargs)
+
+    client.websockets_client_connect = connect_uncompressed
+    client._switchboard_no_compression = True
+
+
 def build_stt(params: DeepgramSTTParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     from pipecat.services.deepgram.stt import DeepgramSTTService
 
     _share_sdk_http_client()
+    _no_sdk_compression()
 
     settings = DeepgramSTTService.Settings(
         model=params.model,
@@ -71,6 +115,7 @@ def build_stt(params: DeepgramSTTParams, ctx: BuildContext, node_name: str) -> N
         sample_rate=SAMPLE_RATE,
         tag=ctx.call.call_sid,
         settings=settings,
+        audio_passthrough=audio_needed_after(ctx, node_name),
     )
     return NodeBuild(processors=[service])
 
@@ -87,13 +132,18 @@ def build_flux_stt(params: DeepgramFluxSTTParams, ctx: BuildContext, node_name: 
 
     _share_sdk_http_client()
 
+    class UncompressedFluxSTTService(DeepgramFluxSTTService):
+        async def _websocket_connect(self, uri: str, **kwargs):
+            kwargs.setdefault("compression", None)
+            return await super()._websocket_connect(uri, **kwargs)
+
     settings = DeepgramFluxSTTService.Settings(
         model=params.model,
         eot_threshold=params.eot_threshold,
         eot_timeout_ms=params.eot_timeout_ms,
         keyterm=list(params.keyterms),
     )
-    service = DeepgramFluxSTTService(
+    service = UncompressedFluxSTTService(
         api_key=_api_key(ctx, node_name, "deepgram_flux_stt"),
         url=flux_url(ctx.config.deepgram_base_url),
         sample_rate=SAMPLE_RATE,
@@ -104,5 +154,6 @@ def build_flux_stt(params: DeepgramFluxSTTParams, ctx: BuildContext, node_name: 
         # when the caller starts a turn.
         should_interrupt=True,
         settings=settings,
+        audio_passthrough=audio_needed_after(ctx, node_name),
     )
     return NodeBuild(processors=[service])

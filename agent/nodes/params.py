@@ -17,6 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CARTESIA_SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100)
+ROUTER_ENCODERS = ("wordllama",)  # agent.intent.ENCODERS has a factory for each
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,35 @@ class AudioPacerParams(NodeParams):
         gt=0,
         description="Wait this long past playback for mark echoes before assuming played.",
     )
+
+
+class IntentRouterParams(NodeParams):
+    """intent_router: routes file, similarity threshold, sentence encoder."""
+
+    routes: Annotated[str, FileRef()] = Field(
+        description="Routes file (intents, examples, phrases), relative to the graph file; "
+        "its folder holds the pre-rendered phrases."
+    )
+    threshold: float = Field(
+        0.65,
+        gt=0,
+        le=1,
+        description="Cosine similarity a caller's words need to a route's example for an "
+        "instant answer (a route may set its own); 0.65 is tuned for wordllama "
+        "(bench/router_eval.py).",
+    )
+    encoder: str = Field(
+        "wordllama",
+        description="Sentence encoder that embeds the caller's words and the examples.",
+        json_schema_extra={"enum": list(ROUTER_ENCODERS)},
+    )
+
+    @field_validator("encoder")
+    @classmethod
+    def _known_encoder(cls, name: str) -> str:
+        if name not in ROUTER_ENCODERS:
+            raise ValueError(f"should be one of {', '.join(ROUTER_ENCODERS)}")
+        return name
 
 
 def file_ref_fields(model: type[BaseModel]) -> list[str]:

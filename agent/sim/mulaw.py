@@ -1,110 +1,34 @@
-"""G.711 mu-law codec (PCMU, the audio Twilio Media Streams carry) with numpy lookup tables.
+"""G.711 mu-law for the simulation kit: the codec lives in ``agent.audio``; this re-exports it.
 
-Python's ``audioop`` is deprecated and gone in 3.13, so this module re-implements exactly what
-``audioop.lin2ulaw(pcm, 2)`` and ``audioop.ulaw2lin(ulaw, 2)`` compute (the classic Sun/CCITT
-G.711 reference code): bit-for-bit identical output for all 65536 PCM16 inputs and all 256
-mu-law codes (tests compare against ``audioop`` while it still exists).
-
-Both directions are one table lookup per sample: a 64 KiB table indexed by the PCM16 sample's
-bit pattern for encoding, a 256-entry table for decoding. That is exact by construction and as
-fast as numpy fancy indexing gets, so production code may use it on every 20 ms frame.
-
-PCM16 bytes are native-endian signed 16-bit samples (little-endian on every platform we run),
-as ``audioop`` and pipecat's audio frames use them.
+Kept so simulation code, fixtures and tests written against ``agent.sim.mulaw`` keep working.
 """
 
 from __future__ import annotations
 
-import wave
-from pathlib import Path
+from agent.audio import (
+    DECODE_TABLE,
+    ENCODE_TABLE,
+    SAMPLE_RATE,
+    SILENCE,
+    decode,
+    encode,
+    float_to_ulaw,
+    pcm16_to_ulaw,
+    read_wav,
+    ulaw_to_pcm16,
+    write_wav,
+)
 
-import numpy as np
-
-SAMPLE_RATE = 8000
-"""Twilio's telephony rate: 8000 mu-law bytes per second of audio."""
-
-SILENCE = 0xFF
-"""The mu-law code for digital silence (PCM 0); 0x7F is also zero but 0xFF is what carriers send."""
-
-_BIAS = 0x84  # 132: added to the magnitude so every segment has an implicit leading one
-_CLIP = 8159  # largest magnitude of the 14-bit input the encoder represents
-_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)
-
-
-def _build_encode_table() -> np.ndarray:
-    """Mu-law code for every int16 value, indexed by the sample's uint16 bit pattern."""
-    pcm = np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.int32)
-    # audioop works on 14-bit samples: an arithmetic shift, which floors (-1 >> 2 == -1).
-    val = pcm >> 2
-    negative = val < 0
-    mask = np.where(negative, 0x7F, 0xFF)
-    magnitude = np.minimum(np.abs(val), _CLIP) + (_BIAS >> 2)
-    # Segment = index of the first segment end >= magnitude; the clipped maximum (8159 + 33)
-    # lands past the last segment, where the reference code returns the largest code, 0x7F.
-    seg = np.searchsorted(_SEG_END, magnitude, side="left")
-    code = np.where(seg >= 8, 0x7F, (seg << 4) | ((magnitude >> (seg + 1)) & 0x0F))
-    return (code ^ mask).astype(np.uint8)
-
-
-def _build_decode_table() -> np.ndarray:
-    """PCM16 value for every mu-law code (the reference st_ulaw2linear16)."""
-    u = ~np.arange(256, dtype=np.int32) & 0xFF
-    t = (((u & 0x0F) << 3) + _BIAS) << ((u & 0x70) >> 4)
-    return np.where(u & 0x80, _BIAS - t, t - _BIAS).astype(np.int16)
-
-
-ENCODE_TABLE = _build_encode_table()
-"""uint8[65536]: ``ENCODE_TABLE[pcm.view(np.uint16)]`` is the mu-law code of each sample."""
-
-DECODE_TABLE = _build_decode_table()
-"""int16[256]: ``DECODE_TABLE[code]`` is the PCM16 value of each mu-law code."""
-
-
-def encode(pcm: np.ndarray) -> np.ndarray:
-    """Encode int16 samples to mu-law codes (uint8 array of the same length)."""
-    samples = np.asarray(pcm)
-    if samples.dtype != np.int16:
-        raise TypeError(f"encode() needs int16 samples, got {samples.dtype}")
-    return ENCODE_TABLE[samples.view(np.uint16)]
-
-
-def decode(ulaw: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
-    """Decode mu-law codes (bytes or a uint8 array) to int16 samples."""
-    codes = ulaw if isinstance(ulaw, np.ndarray) else np.frombuffer(ulaw, dtype=np.uint8)
-    return DECODE_TABLE[codes]
-
-
-def pcm16_to_ulaw(pcm: bytes | bytearray | memoryview) -> bytes:
-    """``audioop.lin2ulaw(pcm, 2)``: native-endian PCM16 bytes to mu-law bytes."""
-    if len(pcm) % 2:
-        raise ValueError("PCM16 data must have an even number of bytes")
-    return ENCODE_TABLE[np.frombuffer(pcm, dtype=np.uint16)].tobytes()
-
-
-def ulaw_to_pcm16(ulaw: bytes | bytearray | memoryview) -> bytes:
-    """``audioop.ulaw2lin(ulaw, 2)``: mu-law bytes to native-endian PCM16 bytes."""
-    return DECODE_TABLE[np.frombuffer(ulaw, dtype=np.uint8)].tobytes()
-
-
-def float_to_ulaw(samples: np.ndarray) -> bytes:
-    """Encode float samples in [-1, 1] (clipped) to mu-law bytes, e.g. TTS or resampler output."""
-    pcm = np.clip(np.round(np.asarray(samples, dtype=np.float64) * 32767.0), -32768, 32767)
-    return encode(pcm.astype(np.int16)).tobytes()
-
-
-def write_wav(path: str | Path, ulaw: bytes | bytearray | memoryview, rate: int = SAMPLE_RATE):
-    """Write mu-law audio as a 16-bit PCM mono WAV file (what every audio player opens)."""
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(decode(ulaw).astype("<i2").tobytes())
-
-
-def read_wav(path: str | Path) -> bytes:
-    """Read a mono 16-bit 8 kHz WAV file back to mu-law bytes (the inverse of ``write_wav``)."""
-    with wave.open(str(path), "rb") as src:
-        if (src.getnchannels(), src.getsampwidth(), src.getframerate()) != (1, 2, SAMPLE_RATE):
-            raise ValueError(f"{path}: need mono 16-bit {SAMPLE_RATE} Hz WAV")
-        frames = src.readframes(src.getnframes())
-    return encode(np.frombuffer(frames, dtype="<i2").astype(np.int16)).tobytes()
+__all__ = [
+    "DECODE_TABLE",
+    "ENCODE_TABLE",
+    "SAMPLE_RATE",
+    "SILENCE",
+    "decode",
+    "encode",
+    "float_to_ulaw",
+    "pcm16_to_ulaw",
+    "read_wav",
+    "ulaw_to_pcm16",
+    "write_wav",
+]

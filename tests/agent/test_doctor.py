@@ -144,6 +144,7 @@ async def test_flux_graph_checks_the_flux_socket(fakes):
 async def test_a_node_without_model_is_checked_against_groq_model(fakes, tmp_path):
     graphs = tmp_path / "graphs"
     shutil.copytree(ROOT / "graphs", graphs)
+    (tmp_path / "audio_cache").symlink_to(ROOT / "audio_cache")  # the router's routes file
     path = graphs / "receptionist.yaml"
     text = path.read_text()
     without_model = text.replace('model: "${env:GROQ_MODEL|llama-3.3-70b-versatile}", ', "")

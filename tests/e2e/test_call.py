@@ -12,8 +12,9 @@ import audioop
 from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
 from tests.conftest import caller_audio
 
-QUESTION = "how much does it cost"
-ANSWER = "Our basic plan costs twenty dollars a month."
+# Not "how much does it cost": the receptionist's router answers that from its audio cache.
+QUESTION = "what are your opening hours"
+ANSWER = "We're open from nine to five, Monday to Friday."
 
 
 def _tasks() -> set[asyncio.Task]:
@@ -27,7 +28,7 @@ def _tasks() -> set[asyncio.Task]:
 
 async def test_caller_asks_and_hears_the_answer(fakes, start_server):
     server = await start_server()
-    fakes.groq.replies = [("cost", ANSWER)]
+    fakes.groq.replies = [("hours", ANSWER)]
     emulator = server.emulator()
     before = _tasks()
 
@@ -45,7 +46,7 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server):
         [
             WaitForAgentAudio(timeout=10),  # the greeting starts...
             WaitForAgentSilence(pause=0.3, timeout=10),  # ...and ends
-            Say(caller_audio("how_much_does_it_cost"), QUESTION),
+            Say(caller_audio("what_are_your_opening_hours"), QUESTION),
             WaitForAgentAudio(timeout=10),  # the answer starts...
             WaitForAgentSilence(pause=0.3, timeout=15),  # ...and ends
             HangUp(),
@@ -67,7 +68,7 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server):
     answer_contexts = [
         ctx
         for ctx, text in fakes.cartesia.transcripts_by_context().items()
-        if "twenty dollars" in text
+        if "nine to five" in text
     ]
     assert answer_contexts, fakes.cartesia.transcripts_by_context()
     answer_ulaw = audioop.lin2ulaw(fakes.cartesia.audio_by_context[answer_contexts[0]], 2)
@@ -95,12 +96,12 @@ async def test_flux_graph_variant_answers_a_call(fakes, start_server):
     """USE_DEEPGRAM_FLUX=true: Deepgram Flux (v2 socket) decides the end of the caller's turn."""
     server = await start_server(USE_DEEPGRAM_FLUX="true")
     fakes.flux.set_script([QUESTION])
-    fakes.groq.replies = [("cost", ANSWER)]
+    fakes.groq.replies = [("hours", ANSWER)]
     result = await server.emulator().place_call(
         [
             WaitForAgentAudio(timeout=10),
             WaitForAgentSilence(pause=0.3, timeout=10),
-            Say(caller_audio("how_much_does_it_cost"), QUESTION),
+            Say(caller_audio("what_are_your_opening_hours"), QUESTION),
             WaitForAgentAudio(timeout=10),
             WaitForAgentSilence(pause=0.3, timeout=15),
             HangUp(),

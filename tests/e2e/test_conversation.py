@@ -21,7 +21,9 @@ from agent.sim.script import (
 )
 from tests.conftest import caller_audio, context_audio, custom_graphs
 
-QUESTION = "how much does it cost"
+# Not "how much does it cost": the receptionist's router answers that from its audio cache
+# (tests/e2e/test_router_call.py); these tests need the LLM's long answer.
+QUESTION = "what are your opening hours"
 LONG_ANSWER = (
     "Our basic plan costs twenty dollars a month and includes unlimited calls and voicemail. "
     "The premium plan adds call recording, analytics and a dedicated account manager for you."
@@ -47,10 +49,10 @@ def _greeting_then(*steps):
 async def test_barge_in_clears_twilio_and_context_keeps_only_heard_words(fakes, start_server):
     server = await start_server()
     fakes.deepgram.set_script([QUESTION, "wait stop"])
-    fakes.groq.replies = [("cost", LONG_ANSWER), ("wait", STOPPED)]
+    fakes.groq.replies = [("hours", LONG_ANSWER), ("wait", STOPPED)]
     result = await server.emulator().place_call(
         _greeting_then(
-            Say(caller_audio("how_much_does_it_cost"), QUESTION),
+            Say(caller_audio("what_are_your_opening_hours"), QUESTION),
             BargeIn(after_ms=2500, audio=caller_audio("wait_stop"), text="wait stop"),
             WaitForAgentAudio(timeout=10),
             WaitForAgentSilence(pause=0.2, timeout=10),
@@ -100,11 +102,16 @@ async def test_barge_in_clears_twilio_and_context_keeps_only_heard_words(fakes, 
     assert _words_started_before(LONG_ANSWER, heard_s - 0.6) <= len(kept)
     assert len(kept) <= _words_started_before(LONG_ANSWER, heard_s)
 
+    # Both answers were timed from the caller's silence (the turn latency histogram).
+    metrics = server.services.metrics
+    assert metrics.value("switchboard_turn_latency_seconds_count") == 2
+    assert 0.3 < metrics.value("switchboard_turn_latency_seconds_sum") < 2 * 3.0
+
 
 async def test_event_loop_stalls_cause_no_underrun(fakes, start_server):
     server = await start_server()
     fakes.deepgram.set_script([QUESTION])
-    fakes.groq.replies = [("cost", LONG_ANSWER)]
+    fakes.groq.replies = [("hours", LONG_ANSWER)]
     loop = asyncio.get_running_loop()
     stalls = {"count": 0, "on": False}
 
@@ -117,7 +124,7 @@ async def test_event_loop_stalls_cause_no_underrun(fakes, start_server):
     loop.call_later(0.25, stall)
 
     script = _greeting_then(
-        Say(caller_audio("how_much_does_it_cost"), QUESTION),
+        Say(caller_audio("what_are_your_opening_hours"), QUESTION),
         WaitForAgentAudio(timeout=10),
     )
     call = asyncio.ensure_future(
@@ -125,7 +132,7 @@ async def test_event_loop_stalls_cause_no_underrun(fakes, start_server):
             [*script, WaitForAgentSilence(pause=0.2, timeout=20), HangUp()], max_duration=45
         )
     )
-    # Stall only while the long answer plays (the greeting is ~2.8 s, the question ~1.2 s).
+    # Stall only while the long answer plays (the greeting is ~2.2 s, the question ~1.3 s).
     await asyncio.sleep(5.0)
     stalls["on"] = True
     result = await call

@@ -49,6 +49,7 @@ def test_check_counts_warnings(tmp_path, capsys):
     )
     (tmp_path / "prompts").mkdir()
     (tmp_path / "prompts/receptionist.md").write_text("hi")
+    text = text.replace("../audio_cache/routes.yaml", str(ROOT / "audio_cache/routes.yaml"))
     (tmp_path / "warn.yaml").write_text(text + "  spare: {type: silero_vad}\n")
     assert check([str(tmp_path / "warn.yaml")], config()) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("warn.yaml: ok (1 warning)")
@@ -61,14 +62,14 @@ def test_check_with_no_files(tmp_path, capsys):
 
 def test_show_by_name_and_path(capsys):
     assert show("receptionist", "text", config()) == 0
-    assert capsys.readouterr().out == "in ! vad ! stt ! llm ! tts ! out\n"
+    assert capsys.readouterr().out == "in ! vad ! stt ! router ! llm ! tts ! out\n"
     assert show(str(ROOT / "graphs/receptionist.yaml"), "mermaid", config()) == 0
     assert capsys.readouterr().out.startswith("flowchart LR\n")
 
 
 def test_show_flux(capsys):
     assert show("receptionist", "text", config(USE_DEEPGRAM_FLUX="true")) == 0
-    assert capsys.readouterr().out == "in ! vad ! stt_flux ! llm ! tts ! out\n"
+    assert capsys.readouterr().out == "in ! vad ! stt_flux ! router ! llm ! tts ! out\n"
 
 
 def test_show_unknown_graph(capsys):

@@ -214,6 +214,7 @@ def test_builtin_types():
         "deepgram_flux_stt",
         "deepgram_stt",
         "groq_llm",
+        "intent_router",
         "silero_vad",
     ]
     for node_type in BUILTIN:

@@ -21,6 +21,7 @@ PHRASES = [
     "yes",
     "wait_stop",
     "i_would_like_to_book_an_appointment_for_tomorrow",
+    "stop_calling_me",
 ]
 FRAME = 160  # feed 20 ms at a time, as the Twilio transport does
 

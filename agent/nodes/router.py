@@ -1,0 +1,44 @@
+"""Builder of `intent_router`: processors.router.IntentRouter over the routes file's cache.
+
+Everything heavy is done once per process and kept in `ctx.shared` (the server's warm-up
+build does it before the first call): the routes file is read, the encoder loaded (WordLlama:
+~0.45 s), the examples embedded, and every fresh phrase of the cache read into memory as PCM.
+Building the node for a call then only creates the processor: no file read, no model load.
+
+The cached phrases are valid for the graph's TTS voice (or their source WAVs; see
+agent/audio_cache.py); `phrase_book_of(graph_build)` hands the same phrases to the call
+controller, so a greeting or goodbye with a cached text is played from the cache too.
+"""
+
+from __future__ import annotations
+
+from agent.audio_cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
+from agent.graph.build import BuildContext, NodeBuild
+from agent.intent import RouteMatcher, load_encoder, shared_matcher
+from agent.nodes.params import IntentRouterParams
+
+
+def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) -> NodeBuild:
+    from processors.router import IntentRouter
+
+    path = ctx.resolve_path(params.routes).resolve()
+    routes = shared_routes(ctx.shared, path)
+    encoder = load_encoder(params.encoder, ctx.shared)
+    matcher = shared_matcher(
+        ctx.shared,
+        (str(path), params.encoder, params.threshold),
+        lambda: RouteMatcher(routes.routes, encoder, params.threshold),
+    )
+    phrases = shared_phrase_book(ctx.shared, path, voice_of_graph(ctx.graph, ctx.config))
+    return NodeBuild(processors=[IntentRouter(matcher, routes.routes, phrases, name=node_name)])
+
+
+def phrase_book_of(graph_build) -> PhraseBook | None:
+    """The cached phrases of the graph's first intent_router node, if it has one."""
+    from processors.router import IntentRouter
+
+    for built in graph_build.nodes.values():
+        for processor in built.processors:
+            if isinstance(processor, IntentRouter):
+                return processor.phrases
+    return None

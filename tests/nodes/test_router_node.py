@@ -1,0 +1,54 @@
+"""agent/nodes/router.py: the encoder, examples and phrases are loaded once per process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.config import Config
+from agent.graph import BuildContext, CallInfo, build_graph, load_graph
+from agent.nodes.router import phrase_book_of
+from processors.router import IntentRouter
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {"DEEPGRAM_API_KEY": "dg", "GROQ_API_KEY": "gq", "CARTESIA_API_KEY": "ca"}
+
+
+def build(shared: dict):
+    cfg = Config.load(env=KEYS, dotenv_path=None)
+    graph = load_graph(ROOT / "graphs" / "receptionist.yaml", cfg, strict=True)
+    return build_graph(graph, BuildContext(cfg, graph, CallInfo("CA1", "MZ1"), shared=shared))
+
+
+def test_each_call_gets_its_own_router_over_shared_models_and_audio(monkeypatch):
+    import agent.audio_cache as cache
+    import agent.intent as intent
+
+    shared: dict = {}
+    first = build(shared)
+    loads = {"encoder": 0, "audio": 0}
+
+    def counting(kind, original):
+        def wrapper(*args, **kwargs):
+            loads[kind] += 1
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setitem(
+        intent.ENCODERS, "wordllama", counting("encoder", intent.ENCODERS["wordllama"])
+    )
+    monkeypatch.setattr(cache, "load_phrase_book", counting("audio", cache.load_phrase_book))
+    second = build(shared)
+    assert loads == {"encoder": 0, "audio": 0}  # nothing loaded for the second call
+
+    [r1] = [p for p in first.chain if isinstance(p, IntentRouter)]
+    [r2] = [p for p in second.chain if isinstance(p, IntentRouter)]
+    assert r1 is not r2 and r1.phrases is r2.phrases
+    assert phrase_book_of(second) is r2.phrases
+    # the shipped cache is complete, so every phrase plays from memory
+    assert not r2.phrases.problems
+    assert r2.phrases.audio_for_text("Thanks for calling Acme. How can I help?")
+    # the router sits between the STT and the LLM's user aggregator
+    names = [type(p).__name__ for p in second.chain]
+    assert names.index("IntentRouter") == names.index("DeepgramSTTService") + 1
+    assert names[names.index("IntentRouter") + 1] == "LLMUserAggregator"
