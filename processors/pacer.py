@@ -55,7 +55,11 @@ CHUNK_BYTES = 320  # 20 ms of 8 kHz PCM16 = 160 mu-law bytes on the wire
 CHUNK_S = 0.02
 BYTES_PER_S = RATE * 2
 SENTENCE_ENDS = (".", "!", "?")
-BOT_SPEAKING_PERIOD_S = 0.2
+# pipecat's own output transport sends a BotSpeakingFrame every 0.2 s; each is broadcast up
+# and down through every processor of the call. Nothing in our pipelines reads them (they
+# only keep pipecat's idle timers, which we do not use, from firing), so once a second is
+# plenty and costs a fifth of the frame traffic.
+BOT_SPEAKING_PERIOD_S = 1.0
 
 
 @dataclass(slots=True)

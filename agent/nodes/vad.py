@@ -7,9 +7,10 @@ call gets its own analyzer and state around the shared session.
 
 Inference runs off the event loop (onnxruntime releases the GIL), as pipecat does, with two
 changes to how, found by profiling many calls in one process:
-- pipecat hands every audio frame to the analyzer's thread, even the 20 ms frames that do not
-  complete a 32 ms Silero window and so need no inference at all. Those are buffered right
-  here, on the loop: 3 of every 8 frames cost an append instead of a thread round trip.
+- pipecat hands every audio frame to the analyzer's thread, even frames that do not complete
+  a 32 ms Silero window and so need no inference at all. Those are buffered right here, on
+  the loop (with 20 ms frames, 3 of every 8 cost an append instead of a thread round trip;
+  the transport's 60 ms frames always complete a window, so each costs one round trip).
 - pipecat gives each analyzer a thread of its own: with many calls, dozens of threads each
   wake ~30 times a second and fight the event loop for the GIL. All calls share one
   inference thread instead (~0.12 ms a window: one thread keeps up with hundreds of calls).

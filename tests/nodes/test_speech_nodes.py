@@ -69,3 +69,37 @@ def test_vad_runs_at_8k():
     analyzer = vad._vad_controller._vad_analyzer
     assert analyzer._init_sample_rate == 8000
     assert analyzer.params.stop_secs == 0.2 and analyzer.params.confidence == 0.7
+
+
+def test_caller_audio_stops_at_the_stt_when_no_later_node_needs_it():
+    # Nothing after the receptionist's STT consumes audio.in: pipecat's STT would otherwise
+    # push every caller audio frame through the rest of the pipeline for nobody.
+    [stt] = build()["stt"].processors
+    assert stt._audio_passthrough is False
+    [flux] = build(USE_DEEPGRAM_FLUX="true")["stt_flux"].processors
+    assert flux._audio_passthrough is False
+
+
+def test_caller_audio_passes_the_stt_when_a_later_node_consumes_it():
+    from types import SimpleNamespace
+
+    from agent.graph.registry import BUILTIN_TYPES
+    from agent.nodes.deepgram import audio_needed_after
+
+    types = {t.name: t for t in BUILTIN_TYPES}
+
+    def ctx(*chain):
+        nodes = [SimpleNamespace(name=name, type=types[kind]) for name, kind in chain]
+        return SimpleNamespace(graph=SimpleNamespace(chain_nodes=lambda: nodes))
+
+    stt, vad, llm = ("stt", "deepgram_stt"), ("vad", "silero_vad"), ("llm", "groq_llm")
+    assert audio_needed_after(ctx(stt, vad, llm), "stt") is True
+    assert audio_needed_after(ctx(vad, stt, llm), "stt") is False
+    assert audio_needed_after(ctx(vad, llm), "stt") is True  # not in the chain: unsure
+
+
+def test_deepgram_sockets_offer_no_compression():
+    from deepgram.listen.v1 import client
+
+    build()
+    assert client._switchboard_no_compression
