@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from aiohttp import WSMsgType, web
 
 from .speech import (
+    ListenConnection,
     Outbox,
     ScriptBook,
     ScriptCursor,
@@ -42,21 +43,8 @@ __all__ = ["DeepgramConnection", "DeepgramFake"]
 
 
 @dataclass
-class DeepgramConnection:
+class DeepgramConnection(ListenConnection):
     """What one ``/v1/listen`` connection sent and received (for assertions)."""
-
-    request_id: str
-    query: dict[str, str]
-    query_items: list[tuple[str, str]]
-    api_key: str
-    audio: bytearray = field(default_factory=bytearray)
-    received: list[dict] = field(default_factory=list)  # control messages (KeepAlive, ...)
-    sent: list[dict] = field(default_factory=list)  # every JSON message the fake sent
-    closed_by: str | None = None  # "client", "CloseStream", "drop", "server"
-
-    @property
-    def bytes_received(self) -> int:
-        return len(self.audio)
 
     @property
     def finals(self) -> list[str]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from aiohttp import WSMsgType, web
 
 from .speech import (
+    ListenConnection,
     Outbox,
     ScriptBook,
     ScriptCursor,
@@ -41,21 +42,8 @@ __all__ = ["DeepgramFluxFake", "FluxConnection"]
 
 
 @dataclass
-class FluxConnection:
+class FluxConnection(ListenConnection):
     """What one ``/v2/listen`` connection sent and received."""
-
-    request_id: str
-    query: dict[str, str]
-    query_items: list[tuple[str, str]]
-    api_key: str
-    audio: bytearray = field(default_factory=bytearray)
-    received: list[dict] = field(default_factory=list)
-    sent: list[dict] = field(default_factory=list)
-    closed_by: str | None = None
-
-    @property
-    def bytes_received(self) -> int:
-        return len(self.audio)
 
     def events(self) -> list[str]:
         """The TurnInfo events sent, in order."""

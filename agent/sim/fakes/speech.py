@@ -277,3 +277,21 @@ def abort_connection(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.abort()
+
+
+@dataclass
+class ListenConnection:
+    """What one listen connection (v1 or Flux v2) sent and received, for assertions."""
+
+    request_id: str
+    query: dict[str, str]
+    query_items: list[tuple[str, str]]
+    api_key: str
+    audio: bytearray = field(default_factory=bytearray)
+    received: list[dict] = field(default_factory=list)  # control messages (KeepAlive, ...)
+    sent: list[dict] = field(default_factory=list)  # every JSON message the fake sent
+    closed_by: str | None = None  # "client", "CloseStream", "drop", "server"
+
+    @property
+    def bytes_received(self) -> int:
+        return len(self.audio)
