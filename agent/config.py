@@ -75,6 +75,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if value <= 0:
@@ -158,6 +165,13 @@ SETTINGS: tuple[Setting, ...] = (
         "conversation turns (user + assistant pairs) kept in the LLM context",
         "20",
         _positive_int,
+    ),
+    Setting(
+        "MAX_CALLS",
+        "most concurrent calls this process takes; beyond it the webhook answers with a "
+        "polite busy message and hangs up (0: no limit)",
+        "25",
+        _non_negative_int,
     ),
     Setting(
         "MIN_INTERRUPTION_WORDS",
@@ -259,6 +273,7 @@ class Config:
     log_format: str
     log_level: str
     max_history_turns: int
+    max_calls: int
     min_interruption_words: int
     drain_seconds: float
     twilio_account_sid: str | None

@@ -63,10 +63,14 @@ def _twiml_response(xml: str) -> web.Response:
 
 async def handle_health(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    limit = services.config.max_calls
     body = {
         "status": "draining" if services.draining else "ok",
         "version": __version__,
         "active_calls": len(services.calls),
+        "max_calls": limit,
+        # what a platform router can shed on: 1.0 means this process takes no more calls
+        "load": round(len(services.calls) / limit, 3) if limit > 0 else 0.0,
         "graphs": sorted(services.graphs),
     }
     return web.json_response(body, status=503 if services.draining else 200)
@@ -100,8 +104,13 @@ async def handle_twiml(request: web.Request) -> web.Response:
         )
 
     response = VoiceResponse()
-    if services.draining:
+    limit = config.max_calls
+    at_capacity = limit > 0 and len(services.calls) >= limit
+    if services.draining or at_capacity:
         services.metrics.webhook_requests.labels("busy").inc()
+        if at_capacity:
+            services.metrics.calls_rejected.labels("capacity").inc()
+            logger.warning(f"at capacity ({limit} calls): caller gets the busy message")
         response.append(Say(BUSY_MESSAGE))
         response.append(Hangup())
         return _twiml_response(str(response))

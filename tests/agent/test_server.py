@@ -298,3 +298,42 @@ async def test_stream_upgrade_while_draining_is_refused(start_server, http, sess
     assert info.value.status == 503
     assert sessions_built == []
     assert server.services.metrics.value("switchboard_calls_rejected_total", reason="draining") == 1
+
+
+async def test_at_capacity_the_webhook_answers_busy_and_health_reports_load(fakes, start_server):
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import AUTH_TOKEN, PUBLIC_HOST
+
+    server = await start_server(MAX_CALLS="1")
+    services = server.services
+    health = await _get_json(server, "/health")
+    assert (health["max_calls"], health["load"]) == (1, 0.0)
+
+    services.calls.add(object())  # one live call fills this process
+    form = {"CallSid": "CA1", "From": "+15550001111", "To": "+15550002222"}
+    url = f"https://{PUBLIC_HOST}/twiml?graph=receptionist"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{server.base_url}/twiml?graph=receptionist",
+            data=form,
+            headers={"X-Twilio-Signature": signature},
+        ) as resp:
+            assert resp.status == 200
+            twiml = await resp.text()
+    assert "<Say>" in twiml and "<Hangup />" in twiml and "<Connect>" not in twiml
+    assert services.metrics.value("switchboard_calls_rejected_total", reason="capacity") == 1
+    health = await _get_json(server, "/health")
+    assert health["load"] == 1.0
+    services.calls.clear()  # the stand-in call must not be drained at shutdown
+
+
+async def _get_json(server, path: str) -> dict:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.base_url}{path}") as resp:
+            return await resp.json()
