@@ -31,3 +31,23 @@ def test_readme_config_table_matches_settings():
     assert render_markdown_table() in text, (
         "README config table is stale: paste the output of python -m agent config table"
     )
+
+
+def test_dockerfile_and_compose_run_what_the_procfile_runs():
+    import json
+
+    import yaml
+
+    procfile_command = (ROOT / "Procfile").read_text().strip().removeprefix("web:").strip()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
+    assert " ".join(json.loads(cmd.removeprefix("CMD "))) == procfile_command
+    assert "EXPOSE 8080" in dockerfile and "PORT=8080" in dockerfile
+    assert "\nUSER switchboard\n" in dockerfile  # not root
+    assert "/health" in next(line for line in dockerfile.splitlines() if "urlopen" in line)
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    web = compose["services"]["web"]
+    assert web["command"] == procfile_command
+    assert web["environment"]["PORT"] == "8080"
+    assert "8080:8080" in web["ports"]
