@@ -58,7 +58,7 @@ async def wait_for_start(
         except TwilioProtocolError as exc:
             metrics.twilio_dropped.labels(exc.reason).inc()
             continue
-        metrics.twilio_messages.labels(type(event).__name__.lower()).inc()
+        metrics.count_twilio_message(event)
         if isinstance(event, tp.Start):
             return event
         if isinstance(event, tp.Stop):

@@ -61,6 +61,19 @@ class Metrics:
             registry=r,
         )
 
+        # Labelled children resolved once: a media message arrives 50 times a second per call,
+        # and `labels()` takes a lock and builds a key on every call.
+        self._twilio_message_counters: dict[type, Counter] = {}
+
+    def count_twilio_message(self, event: object) -> None:
+        """Count one received Twilio message by its event type (Media -> "media")."""
+        kind = type(event)
+        counter = self._twilio_message_counters.get(kind)
+        if counter is None:
+            counter = self.twilio_messages.labels(kind.__name__.lower())
+            self._twilio_message_counters[kind] = counter
+        counter.inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -38,9 +38,7 @@ from processors.pacer import AudioPacer
 class BuiltCall:
     worker: engine.PipelineWorker
     transport: TwilioTransport
-    graph_build: object
     controller: CallController
-    contexts: list
 
     async def run(self) -> None:
         await engine.run_worker(self.worker)
@@ -98,9 +96,7 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     transport = TwilioTransport(
         session.bridge,
         serializer,
-        on_received=lambda event: metrics.twilio_messages.labels(
-            type(event).__name__.lower()
-        ).inc(),
+        on_received=metrics.count_twilio_message,
         on_dropped=lambda reason: metrics.twilio_dropped.labels(reason).inc(),
     )
     call = CallInfo(
@@ -130,6 +126,4 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         processors, observers=list(gb.observers), name=f"call-{start.call_sid[-8:]}"
     )
     TurnLatency(metrics.turn_latency.observe).attach(worker)
-    return BuiltCall(
-        worker=worker, transport=transport, graph_build=gb, controller=controller, contexts=contexts
-    )
+    return BuiltCall(worker=worker, transport=transport, controller=controller)

@@ -30,6 +30,7 @@ from pipecat.frames.frames import (
     EndFrame,
     EndWorkerFrame,
     Frame,
+    InputAudioRawFrame,
     InputDTMFFrame,
     LLMMessagesAppendFrame,
     StartFrame,
@@ -74,6 +75,8 @@ class CallController(PassThroughProcessor):
             self._timer = None
 
     async def handle(self, frame: Frame, direction: FrameDirection):
+        if isinstance(frame, InputAudioRawFrame):
+            return None  # caller audio: 16 frames a second, nothing here for it
         await self._idle.process_frame(frame)
         if isinstance(frame, StartFrame):
             # Forward the StartFrame first so every processor has started before we speak.
