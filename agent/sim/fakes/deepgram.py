@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
 
 from .speech import (
     ListenConnection,
+    ListenFake,
     Outbox,
-    ScriptBook,
     ScriptCursor,
     Segmenter,
     abort_connection,
     deepgram_api_key,
-    deepgram_refusal,
     new_request_id,
     parse_control,
     timed_words,
@@ -60,55 +59,23 @@ class DeepgramConnection(ListenConnection):
 
 
 @dataclass(eq=False)  # a running service: compared and hashed by identity
-class DeepgramFake:
+class DeepgramFake(ListenFake):
     """Settings (change them at any time) and records of the fake ``/v1/listen``."""
 
-    expected_key: str | None = None  # None: any non-empty key is accepted
-    fallback_transcript: str = "hello"  # said once the script runs out
-    final_latency_s: float = 0.0  # wall-clock delay before each final result
     default_endpointing_ms: int = 300  # when the client sends no `endpointing`
-    threshold_rms: float = 300.0  # int16 RMS above which a 20 ms window is speech
-    window_ms: int = 20
-    min_speech_ms: int = 60
     resume_silence_ms: int = 100
     interim_interval_ms: int = 200  # audio time between interim results
-    words_per_second: float = 3.0  # how fast interim transcripts grow
     model_name: str = "2-general-nova"
-    refuse_connections: int = 0  # refuse the next N handshakes...
-    refuse_status: int = 503  # ...with this HTTP status
-    drop_after_s: float | None = None  # abort every connection after this long
-    connections: list[DeepgramConnection] = field(default_factory=list)
-    refused: int = 0
-    script: ScriptBook = field(default_factory=ScriptBook, repr=False)
-    _live: set = field(default_factory=set, repr=False)
-
-    def set_script(self, lines: list[str], tag: str | None = None) -> None:
-        """Transcripts for each connection in order; ``tag`` scopes them to connections
-        whose ``tag`` query parameter matches (e.g. a CallSid)."""
-        self.script.set(lines, tag)
-
-    @property
-    def connection_count(self) -> int:
-        return len(self.connections)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/listen", self.handle)
 
-    async def shutdown(self) -> None:
-        for ws in list(self._live):
-            await ws.close(code=1001, message=b"server shutting down")
-
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
         key = deepgram_api_key(request)
-        if not key or (self.expected_key is not None and key != self.expected_key):
-            return deepgram_refusal(401, "Invalid credentials.", request_id)
-        if self.refuse_connections > 0:
-            self.refuse_connections -= 1
-            self.refused += 1
-            return deepgram_refusal(
-                self.refuse_status, "Service unavailable (fault injected).", request_id
-            )
+        refusal = self.check_handshake(request_id, key)
+        if refusal is not None:
+            return refusal
 
         ws = web.WebSocketResponse(heartbeat=None, autoping=True)
         ws.headers["dg-request-id"] = request_id

@@ -20,19 +20,18 @@ header; this fake does that for a model that isn't a Flux model.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
 
 from .speech import (
     ListenConnection,
+    ListenFake,
     Outbox,
-    ScriptBook,
     ScriptCursor,
     Segmenter,
     abort_connection,
     deepgram_api_key,
-    deepgram_refusal,
     new_request_id,
     parse_control,
     timed_words,
@@ -55,56 +54,29 @@ class FluxConnection(ListenConnection):
 
 
 @dataclass(eq=False)  # a running service: compared and hashed by identity
-class DeepgramFluxFake:
-    """Settings (change them at any time) and records of the fake ``/v2/listen``."""
+class DeepgramFluxFake(ListenFake):
+    """Settings (change them at any time) and records of the fake ``/v2/listen``.
 
-    expected_key: str | None = None
-    fallback_transcript: str = "hello"
-    final_latency_s: float = 0.0  # wall-clock delay before EagerEndOfTurn / EndOfTurn
+    ``final_latency_s`` delays EagerEndOfTurn / EndOfTurn.
+    """
+
     eot_silence_ms: int = 300  # silence that ends a turn
     eager_silence_ms: int = 150  # silence that predicts the end (eager mode only)
     update_interval_ms: int = 240  # Flux reports on 240 ms of audio at a time
-    words_per_second: float = 3.0
-    threshold_rms: float = 300.0
-    window_ms: int = 20
-    min_speech_ms: int = 60
-    refuse_connections: int = 0
-    refuse_status: int = 503
-    drop_after_s: float | None = None  # abort every connection after this long
     error_after_s: float | None = None  # send a fatal Error, then close, this long in
-    connections: list[FluxConnection] = field(default_factory=list)
-    refused: int = 0
-    script: ScriptBook = field(default_factory=ScriptBook, repr=False)
-    _live: set = field(default_factory=set, repr=False)
-
-    def set_script(self, lines: list[str], tag: str | None = None) -> None:
-        """Transcripts for each connection's turns; ``tag`` scopes them (see DeepgramFake)."""
-        self.script.set(lines, tag)
-
-    @property
-    def connection_count(self) -> int:
-        return len(self.connections)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/v2/listen", self.handle)
 
-    async def shutdown(self) -> None:
-        for ws in list(self._live):
-            await ws.close(code=1001, message=b"server shutting down")
-
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
         key = deepgram_api_key(request)
-        if not key or (self.expected_key is not None and key != self.expected_key):
-            return deepgram_refusal(401, "Invalid credentials.", request_id)
-        if not request.query.get("model", "").startswith("flux"):
-            return deepgram_refusal(400, "Invalid model for /v2/listen.", request_id)
-        if self.refuse_connections > 0:
-            self.refuse_connections -= 1
-            self.refused += 1
-            return deepgram_refusal(
-                self.refuse_status, "Service unavailable (fault injected).", request_id
-            )
+        flux_model = request.query.get("model", "").startswith("flux")
+        refusal = self.check_handshake(
+            request_id, key, None if flux_model else "Invalid model for /v2/listen."
+        )
+        if refusal is not None:
+            return refusal
 
         ws = web.WebSocketResponse(heartbeat=None)
         ws.headers["dg-request-id"] = request_id

@@ -11,6 +11,7 @@
   faster than real time gets its transcripts sooner, deterministically.
 - :class:`Outbox`: one sender per socket, so a delayed final (``final_latency_s``)
   can never be overtaken by a later message.
+- :class:`ListenFake`: settings, records and handshake checks both fakes share.
 - handshake helpers: Deepgram-style refusals (HTTP status plus ``dg-error``
   header, which pipecat reads to explain the refusal).
 """
@@ -295,3 +296,51 @@ class ListenConnection:
     @property
     def bytes_received(self) -> int:
         return len(self.audio)
+
+
+@dataclass(eq=False)  # a running service: compared and hashed by identity
+class ListenFake:
+    """Settings and records common to both Deepgram fakes (change settings at any time)."""
+
+    expected_key: str | None = None  # None: any non-empty key is accepted
+    fallback_transcript: str = "hello"  # said once the script runs out
+    final_latency_s: float = 0.0  # wall-clock delay before each final result
+    threshold_rms: float = 300.0  # int16 RMS above which a 20 ms window is speech
+    window_ms: int = 20
+    min_speech_ms: int = 60
+    words_per_second: float = 3.0  # how fast interim transcripts grow
+    refuse_connections: int = 0  # refuse the next N handshakes...
+    refuse_status: int = 503  # ...with this HTTP status
+    drop_after_s: float | None = None  # abort every connection after this long
+    connections: list = field(default_factory=list)
+    refused: int = 0
+    script: ScriptBook = field(default_factory=ScriptBook, repr=False)
+    _live: set = field(default_factory=set, repr=False)
+
+    def set_script(self, lines: list[str], tag: str | None = None) -> None:
+        """Transcripts for each connection in order; ``tag`` scopes them to connections
+        whose ``tag`` query parameter matches (e.g. a CallSid)."""
+        self.script.set(lines, tag)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self.connections)
+
+    async def shutdown(self) -> None:
+        for ws in list(self._live):
+            await ws.close(code=1001, message=b"server shutting down")
+
+    def check_handshake(self, request_id: str, key: str | None, bad_request: str | None = None):
+        """A Deepgram-style refusal, else None: a bad key (401), then `bad_request` (400),
+        then an injected fault."""
+        if not key or (self.expected_key is not None and key != self.expected_key):
+            return deepgram_refusal(401, "Invalid credentials.", request_id)
+        if bad_request:
+            return deepgram_refusal(400, bad_request, request_id)
+        if self.refuse_connections > 0:
+            self.refuse_connections -= 1
+            self.refused += 1
+            return deepgram_refusal(
+                self.refuse_status, "Service unavailable (fault injected).", request_id
+            )
+        return None
