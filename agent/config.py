@@ -345,11 +345,6 @@ class Config:
         ]
         return sorted((v for v in found if len(v) >= 4), key=len, reverse=True)
 
-    def provider_keys_present(self) -> bool:
-        return all(
-            getattr(self, attr) for attr in ("deepgram_api_key", "groq_api_key", "cartesia_api_key")
-        )
-
     def with_overrides(self, **changes: Any) -> Config:
         """A copy with some attributes replaced (tests and the CLI's --port)."""
         from dataclasses import replace

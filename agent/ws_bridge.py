@@ -22,7 +22,6 @@ class WebSocketBridge:
     def __init__(self, ws: web.WebSocketResponse):
         self._ws = ws
         self._closing = False
-        self.bytes_sent = 0
         self.error_reason: str | None = None  # why the socket failed, when it did
 
     @property
@@ -55,7 +54,6 @@ class WebSocketBridge:
         except (ConnectionError, RuntimeError) as exc:
             logger.debug(f"websocket send failed: {exc.__class__.__name__}")
             return False
-        self.bytes_sent += len(text)
         return True
 
     async def close(self, code: int = 1000, message: bytes = b"") -> None:

@@ -6,7 +6,6 @@
 - `OutputMarkFrame` (data, travels downstream to the output transport): ask Twilio to echo
   `mark_name` once everything sent before it has played. Being a data frame it queues behind the
   audio it follows and is dropped with it on an interruption.
-- `CallerHungUpFrame` (system): Twilio sent `stop`; the caller is gone.
 - `EndCallFrame` (system, either direction): end the call politely (goodbye, then hang up).
 - `HeardTextFrame` (system, downstream from the pacer): after an interruption, the part of the
   agent's speech the caller actually heard (by mark echoes) and what was meant to be said.
@@ -32,13 +31,6 @@ class OutputMarkFrame(DataFrame):
     """Send a Twilio `mark` named `name` after the audio queued before it."""
 
     mark_name: str = ""
-
-
-@dataclass
-class CallerHungUpFrame(SystemFrame):
-    """The caller hung up (Twilio `stop` or the socket closed)."""
-
-    reason: str = "stop"
 
 
 @dataclass

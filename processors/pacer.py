@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -86,7 +86,6 @@ class PacerStats:
     marks_played: int = 0
     marks_cleared: int = 0
     dry_restarts: int = 0  # the clock found Twilio's buffer empty inside an utterance
-    lateness_s: deque = field(default_factory=lambda: deque(maxlen=20000))
 
 
 class AudioPacer(PassThroughProcessor):
@@ -300,7 +299,6 @@ class AudioPacer(PassThroughProcessor):
         send_at = self._play_clock - self._lead_s
         if send_at > now:
             await asyncio.sleep(send_at - now)
-            self.stats.lateness_s.append(time.monotonic() - send_at)
             if generation != self._generation:
                 return  # interrupted while waiting: this audio is no longer wanted
         await self._set_speaking(True)
