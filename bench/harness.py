@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import platform
 import resource
 import signal
 import socket
@@ -224,30 +223,6 @@ class LoopLag:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-
-
-def machine_facts() -> dict[str, str]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        from importlib.metadata import version
-
-        pipecat = version("pipecat-ai")
-    except Exception:
-        pipecat = "?"
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": model or platform.processor() or "?",
-        "python": platform.python_version(),
-        "os": f"{platform.system()} {platform.release()}",
-        "pipecat": pipecat,
-    }
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -10,7 +10,7 @@ import datetime
 import re
 from pathlib import Path
 
-from bench.harness import machine_facts
+from bench.machine import machine_facts
 
 HEADER = """# Benchmark results
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime
 import os
-import platform
 from pathlib import Path
+
+from bench.machine import machine_facts
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 START, END = "<!-- router:start -->", "<!-- router:end -->"
@@ -26,25 +27,11 @@ TITLE = "## Router: instant answers from the audio cache"
 
 
 def machine_line() -> str:
-    try:
-        from importlib.metadata import version
-
-        pipecat = version("pipecat-ai")
-    except Exception:
-        pipecat = "?"
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    facts = machine_facts()
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return (
-        f"{os.cpu_count()} CPUs ({model or platform.processor() or '?'}), "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-        f"pipecat {pipecat}; load average {load}"
+        f"{facts['nproc']} CPUs ({facts['cpu']}), {facts['os']}, Python {facts['python']}, "
+        f"pipecat {facts['pipecat']}; load average {load}"
     )
 
 
