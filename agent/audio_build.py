@@ -166,12 +166,10 @@ async def _render_all(graph, config, cache_dir: Path, states: list[EntryState], 
 
 def run(graph_name: str | None, check: bool, config) -> int:
     """The CLI entry: load the graph (no keys needed unless the TTS must render) and build."""
-    from agent.graph import find_graph, load_graph
+    from agent.graph import load_named_graph
 
     try:
-        graph = load_graph(
-            find_graph(graph_name or config.default_graph, config.graphs_dir), config
-        )
+        graph = load_named_graph(graph_name, config)
     except GraphError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -48,14 +48,12 @@ def route_report(text: str, matcher, routes, out: TextIO) -> str | None:
 
 
 def run(text: str, graph_name: str | None, config, out: TextIO | None = None) -> int:
-    from agent.graph import find_graph, load_graph
+    from agent.graph import load_named_graph
     from agent.intent import RouteMatcher, load_encoder
     from agent.routes import load_routes
 
     try:
-        graph = load_graph(
-            find_graph(graph_name or config.default_graph, config.graphs_dir), config
-        )
+        graph = load_named_graph(graph_name, config)
     except GraphError as exc:
         print(exc, file=sys.stderr)
         return 2

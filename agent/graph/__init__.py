@@ -22,6 +22,7 @@ from agent.graph.loader import (
     graph_names,
     load_graph,
     load_graphs,
+    load_named_graph,
     provider_checks,
 )
 from agent.graph.model import CallSettings, GraphFile, NodeSpec, ParallelBlock, ReplaceWith
@@ -56,6 +57,7 @@ __all__ = [
     "graph_names",
     "graph_schema",
     "load_graph",
+    "load_named_graph",
     "load_graphs",
     "provider_checks",
     "validate_file",

@@ -33,6 +33,11 @@ def load_graph(
     return report.graph
 
 
+def load_named_graph(name: str | None, config: Config) -> Graph:
+    """The graph called `name` (default: DEFAULT_GRAPH) in GRAPHS_DIR, loaded and validated."""
+    return load_graph(find_graph(name or config.default_graph, config.graphs_dir), config)
+
+
 def load_graphs(
     directory: str | Path, config: Config, strict: bool = False, *, registry: Registry = BUILTIN
 ) -> dict[str, Graph]:
