@@ -11,7 +11,14 @@ Errors use the OpenAI envelope ``{"error": {"message", "type", "code"}}``.
 
 Replies are chosen by rules matched against the last user message (see
 :attr:`GroqFake.replies`); a rule may answer with a :class:`ToolCall`.
-Faults (``fail_next``) are consumed one per request. Note that the openai
+Faults (``fail_next``) are consumed one per request.
+
+Extraction requests (what Instructor sends: not streamed, and forcing a tool with
+``tool_choice`` or asking for ``response_format``) are kept apart, in
+``extraction_requests``: they are answered from ``extractions`` (every rule whose substring
+is in the request's text adds its fields) as a call of the forced tool (or JSON content),
+and have their own faults, ``extraction_fail_next`` (one per request) and
+``extraction_fault`` (every request while set): "500" or "hang". Note that the openai
 client retries 429/5xx by itself (``max_retries``, default 2), honouring
 ``Retry-After``; a test that wants to see the error sets ``max_retries=0``.
 """
@@ -60,10 +67,16 @@ class GroqFake:
     tool_result_reply: str = "Done."  # answer once a tool result is in the context
     first_token_latency_s: float = 0.0
     token_interval_s: float = 0.0
-    fail_next: list[str] = field(default_factory=list)  # "500" | "429" | "hang" | "cut"
+    fail_next: list[str] = field(default_factory=list)  # "500" | "429" | "hang" | "cut" | "ok"
     retry_after_s: float = 1.0  # Retry-After sent with a 429
     cut_after_tokens: int = 3  # content pieces streamed before a "cut"
     requests: list[dict] = field(default_factory=list)  # parsed chat request bodies
+    # extraction (Instructor) requests: see the module docstring
+    extractions: list[tuple[str, dict]] = field(default_factory=list)
+    extraction_requests: list[dict] = field(default_factory=list)
+    extraction_fail_next: list[str] = field(default_factory=list)  # "500" | "hang"
+    extraction_fault: str | None = None
+    extraction_latency_s: float = 0.0
     faults_served: list[str] = field(default_factory=list)
     _closing: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -112,6 +125,8 @@ class GroqFake:
             body = await request.json()
         except json.JSONDecodeError:
             return _error(400, "Request body is not valid JSON.", "invalid_request_error")
+        if is_extraction(body):
+            return await self._extraction(request, body)
         self.requests.append(body)
         if body.get("model") not in self.models:
             return _model_not_found(body.get("model"))
@@ -122,6 +137,8 @@ class GroqFake:
         fault = self.fail_next.pop(0) if self.fail_next else None
         if fault:
             self.faults_served.append(fault)
+        if fault == "ok":  # a placeholder: this request is answered normally
+            fault = None
         if fault not in (None, "500", "429", "hang", "cut"):
             message = f"Unknown fault {fault!r} in fail_next (use 500, 429, hang or cut)."
             return _error(500, message, "internal_server_error")
@@ -140,6 +157,35 @@ class GroqFake:
             await asyncio.sleep(self.first_token_latency_s)
         if body.get("stream"):
             return await self._stream(request, body, reply, cut=fault == "cut")
+        return web.json_response(_completion(body, reply))
+
+    async def _extraction(self, request: web.Request, body: dict) -> web.Response:
+        self.extraction_requests.append(body)
+        if body.get("model") not in self.models:
+            return _model_not_found(body.get("model"))
+        fault = self.extraction_fail_next.pop(0) if self.extraction_fail_next else None
+        fault = fault or self.extraction_fault
+        if fault:
+            self.faults_served.append(f"extraction:{fault}")
+        if fault == "hang":
+            await self._hang(request)
+            return web.Response(status=504)
+        if fault:
+            return _error(500, "Internal Server Error", "internal_server_error")
+        if self.extraction_latency_s:
+            await asyncio.sleep(self.extraction_latency_s)
+        text = " ".join(str(m.get("content") or "") for m in body.get("messages", []))
+        fields: dict[str, Any] = {}
+        for needle, values in self.extractions:
+            if needle.lower() in text.lower():
+                fields.update(values)
+        choice = body.get("tool_choice")
+        name = None
+        if isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name")
+        if name is None and body.get("tools"):
+            name = body["tools"][0].get("function", {}).get("name")
+        reply: Reply = ToolCall(name, fields) if name else json.dumps(fields)
         return web.json_response(_completion(body, reply))
 
     # --- helpers --------------------------------------------------------------
@@ -203,6 +249,15 @@ class GroqFake:
         await send("[DONE]")
         await response.write_eof()
         return response
+
+
+def is_extraction(body: dict) -> bool:
+    """A structured-output request (Instructor's), not a conversation turn."""
+    if body.get("stream"):
+        return False
+    choice = body.get("tool_choice")
+    forced = isinstance(choice, dict) or choice == "required"
+    return forced or bool(body.get("response_format"))
 
 
 def tokenize(text: str) -> list[str]:

@@ -1,0 +1,103 @@
+"""The call-record tables (SQLAlchemy Core) and the ordered migrations that create them.
+
+    calls        one row per call: who, when, which graph, how it ended, latest extraction
+    turns        one row per caller or agent turn, (call_sid, seq) unique
+    extractions  one row per extraction attempt that finished: the merged snapshot, or the error
+    schema_version   one row: the number of migrations applied
+
+A migration is a function of a synchronous connection (run through `run_sync`), applied in
+order inside one transaction with the version bump; add new ones at the end of MIGRATIONS,
+never edit an applied one. Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_sid", String(64), primary_key=True),
+    Column("stream_sid", String(64)),
+    Column("account_sid", String(64)),
+    Column("from_number", String(64)),
+    Column("to_number", String(64)),
+    Column("graph", String(100), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("outcome", String(32)),  # caller_hung_up, agent_hung_up, timeout, drained, error
+    Column("duration_s", Float),
+    Column("turn_count", Integer, nullable=False, default=0),
+    Column("extraction", JSON),  # the latest merged snapshot
+    Column("extraction_error", Text),  # the last extraction failure (after retries)
+    Index("ix_calls_started_at", "started_at"),
+    Index("ix_calls_graph", "graph"),
+    Index("ix_calls_outcome", "outcome"),
+)
+
+turns = Table(
+    "turns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("role", String(16), nullable=False),  # caller | agent
+    Column("text", Text, nullable=False),
+    Column("heard_text", Text),  # agent turns: what the caller actually heard
+    Column("interrupted", Boolean, nullable=False, default=False),
+    Column("source", String(16), nullable=False),  # caller | llm | route | call
+    Column("route", String(100)),  # the intent route that answered (source=route)
+    Column("started_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("latency_ms", Float),  # agent turns: caller stopped -> agent audio started
+    UniqueConstraint("call_sid", "seq", name="uq_turns_call_seq"),
+)
+
+extractions = Table(
+    "extractions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("after_turn", Integer, nullable=False),  # the last turn seq it saw
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("schema_name", String(100), nullable=False),
+    Column("data", JSON),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=1),
+    Index("ix_extractions_call", "call_sid", "seq"),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+
+def _v1_create(conn: Connection) -> None:
+    for table in (calls, turns, extractions):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_create,)
+SCHEMA_VERSION = len(MIGRATIONS)

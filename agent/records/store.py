@@ -1,0 +1,397 @@
+"""The call-record database: SQLite (a file, WAL) or Postgres, through SQLAlchemy 2 async.
+
+`DATABASE_URL` picks it: `sqlite:///calls.db` (relative to the working directory;
+`sqlite:////abs/path.db` for an absolute path) runs on aiosqlite, `postgres://` or
+`postgresql://` on asyncpg. `Store.open(url)` connects and migrates the schema (models.py):
+safe when several processes start at once (Postgres: an advisory lock; SQLite: the file's
+write lock).
+
+Writes are record events (CallStarted, TurnRecord, ExtractionRecord, CallEnded), applied in
+order by `apply(events)` in one transaction; only the writer task (writer.py) calls it.
+Reads (`list_calls`, `get_call`) return plain JSON-ready dicts for the API, the CLI and the
+webhook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from agent.records import models as m
+
+# --- events --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    call_sid: str
+    stream_sid: str | None
+    account_sid: str | None
+    from_number: str | None
+    to_number: str | None
+    graph: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    call_sid: str
+    seq: int
+    role: str
+    text: str
+    heard_text: str | None
+    interrupted: bool
+    source: str
+    route: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    latency_ms: float | None
+
+
+@dataclass(frozen=True)
+class ExtractionRecord:
+    call_sid: str
+    seq: int
+    after_turn: int
+    created_at: datetime
+    schema_name: str
+    data: dict | None
+    error: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    call_sid: str
+    ended_at: datetime
+    outcome: str
+    duration_s: float
+
+
+Event = CallStarted | TurnRecord | ExtractionRecord | CallEnded
+
+
+def async_url(url: str) -> str:
+    """DATABASE_URL -> the SQLAlchemy async URL (driver named)."""
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    value = utc(value)
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class Store:
+    """One database. Open with `await Store.open(url)`; `await store.close()` at the end."""
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self.dialect = engine.dialect.name  # "sqlite" | "postgresql"
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+        target = async_url(url)
+        if target.startswith("sqlite"):
+            engine = create_async_engine(target, connect_args={"timeout": 30})
+
+            from sqlalchemy import event
+
+            @event.listens_for(engine.sync_engine, "connect")
+            def _pragmas(dbapi_conn, _record):
+                cursor = dbapi_conn.cursor()
+                # WAL: readers (the API, the CLI) never block the writer; NORMAL sync is
+                # durable across a killed process (only an OS crash may lose the last commit).
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.close()
+        else:
+            engine = create_async_engine(target, pool_size=5, max_overflow=5, pool_pre_ping=True)
+        store = cls(engine)
+        if migrate:
+            await store.migrate()
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # --- schema --------------------------------------------------------------------------
+
+    async def migrate(self) -> int:
+        """Apply the migrations not yet applied; the schema version after."""
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                # Two processes starting together must not both create the tables.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+            return await conn.run_sync(_migrate_sync)
+
+    # --- writes --------------------------------------------------------------------------
+
+    async def apply(self, events: list[Event]) -> None:
+        """Write events in order, in one transaction (all or none)."""
+        async with self.engine.begin() as conn:
+            await _apply(conn, events, self)
+
+    def _insert_ignore(self, table):
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def list_calls(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        graph: str | None = None,
+        outcome: str | None = None,
+    ) -> tuple[list[dict], int]:
+        """Calls newest first, and how many match the filters in all."""
+        where = []
+        if since is not None:
+            where.append(m.calls.c.started_at >= since)
+        if until is not None:
+            where.append(m.calls.c.started_at < until)
+        if graph:
+            where.append(m.calls.c.graph == graph)
+        if outcome:
+            where.append(m.calls.c.outcome == outcome)
+        query = (
+            select(m.calls)
+            .where(*where)
+            .order_by(m.calls.c.started_at.desc(), m.calls.c.call_sid)
+            .limit(limit)
+            .offset(offset)
+        )
+        count = select(func.count()).select_from(m.calls).where(*where)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+            total = (await conn.execute(count)).scalar_one()
+        return [_call_dict(row) for row in rows], int(total)
+
+    async def get_call(self, call_sid: str) -> dict | None:
+        """One call with its turns and extraction snapshots, or None."""
+        async with self.engine.connect() as conn:
+            row = (
+                (await conn.execute(select(m.calls).where(m.calls.c.call_sid == call_sid)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            turn_rows = (
+                (
+                    await conn.execute(
+                        select(m.turns)
+                        .where(m.turns.c.call_sid == call_sid)
+                        .order_by(m.turns.c.seq)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            extraction_rows = (
+                (
+                    await conn.execute(
+                        select(m.extractions)
+                        .where(m.extractions.c.call_sid == call_sid)
+                        .order_by(m.extractions.c.seq, m.extractions.c.id)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        call = _call_dict(row)
+        call["turns"] = [_turn_dict(t) for t in turn_rows]
+        call["extractions"] = [_extraction_dict(e) for e in extraction_rows]
+        return call
+
+
+def _migrate_sync(conn) -> int:
+    m.schema_version.create(conn, checkfirst=True)
+    current = conn.execute(select(m.schema_version.c.version)).scalar()
+    if current is None:
+        conn.execute(m.schema_version.insert().values(version=0))
+        current = 0
+    for number, migration in enumerate(m.MIGRATIONS, start=1):
+        if number > current:
+            migration(conn)
+            conn.execute(update(m.schema_version).values(version=number))
+            current = number
+    return current
+
+
+async def _apply(conn, events: list[Event], store: Store) -> None:
+    """One statement per kind of event (executemany), in an order that keeps each call's own
+    order: its start, its turns, its extraction snapshots, its end. A few round trips per
+    batch instead of two per event: what matters when the event loop is busy with calls."""
+    starts = [e for e in events if isinstance(e, CallStarted)]
+    turn_events = [e for e in events if isinstance(e, TurnRecord)]
+    extraction_events = [e for e in events if isinstance(e, ExtractionRecord)]
+    ends = [e for e in events if isinstance(e, CallEnded)]
+    if len(starts) + len(turn_events) + len(extraction_events) + len(ends) != len(events):
+        raise TypeError("not a record event")
+    if starts:
+        stmt = store._insert_ignore(m.calls).on_conflict_do_nothing(index_elements=["call_sid"])
+        await conn.execute(
+            stmt,
+            [
+                {
+                    "call_sid": e.call_sid,
+                    "stream_sid": e.stream_sid,
+                    "account_sid": e.account_sid,
+                    "from_number": e.from_number,
+                    "to_number": e.to_number,
+                    "graph": e.graph,
+                    "started_at": e.started_at,
+                    "turn_count": 0,
+                }
+                for e in starts
+            ],
+        )
+    if turn_events:
+        stmt = store._insert_ignore(m.turns).on_conflict_do_nothing(
+            index_elements=["call_sid", "seq"]
+        )
+        await conn.execute(
+            stmt,
+            [
+                {
+                    "call_sid": e.call_sid,
+                    "seq": e.seq,
+                    "role": e.role,
+                    "text": e.text,
+                    "heard_text": e.heard_text,
+                    "interrupted": e.interrupted,
+                    "source": e.source,
+                    "route": e.route,
+                    "started_at": e.started_at,
+                    "ended_at": e.ended_at,
+                    "latency_ms": e.latency_ms,
+                }
+                for e in turn_events
+            ],
+        )
+        counts: dict[str, int] = {}
+        for e in turn_events:
+            counts[e.call_sid] = max(counts.get(e.call_sid, 0), e.seq + 1)
+        await conn.execute(
+            update(m.calls)
+            .where(
+                m.calls.c.call_sid == bindparam("b_sid"), m.calls.c.turn_count < bindparam("b_n")
+            )
+            .values(turn_count=bindparam("b_n")),
+            [{"b_sid": sid, "b_n": n} for sid, n in counts.items()],
+        )
+    if extraction_events:
+        await conn.execute(
+            m.extractions.insert(),
+            [
+                {
+                    "call_sid": e.call_sid,
+                    "seq": e.seq,
+                    "after_turn": e.after_turn,
+                    "created_at": e.created_at,
+                    "schema_name": e.schema_name,
+                    "data": e.data,
+                    "error": e.error,
+                    "attempts": e.attempts,
+                }
+                for e in extraction_events
+            ],
+        )
+        for e in extraction_events:  # rare (one per answer, in the background): one by one
+            values: dict[str, Any] = (
+                {"extraction": e.data, "extraction_error": None}
+                if e.error is None
+                else {"extraction_error": e.error}
+            )
+            await conn.execute(
+                update(m.calls).where(m.calls.c.call_sid == e.call_sid).values(**values)
+            )
+    if ends:
+        await conn.execute(
+            update(m.calls)
+            .where(m.calls.c.call_sid == bindparam("b_sid"))
+            .values(
+                ended_at=bindparam("b_ended"),
+                outcome=bindparam("b_outcome"),
+                duration_s=bindparam("b_duration"),
+            ),
+            [
+                {
+                    "b_sid": e.call_sid,
+                    "b_ended": e.ended_at,
+                    "b_outcome": e.outcome,
+                    "b_duration": e.duration_s,
+                }
+                for e in ends
+            ],
+        )
+
+
+def _call_dict(row) -> dict:
+    return {
+        "call_sid": row["call_sid"],
+        "stream_sid": row["stream_sid"],
+        "account_sid": row["account_sid"],
+        "from": row["from_number"],
+        "to": row["to_number"],
+        "graph": row["graph"],
+        "started_at": _iso(row["started_at"]),
+        "ended_at": _iso(row["ended_at"]),
+        "outcome": row["outcome"],
+        "duration_s": row["duration_s"],
+        "turn_count": row["turn_count"],
+        "extraction": row["extraction"],
+        "extraction_error": row["extraction_error"],
+    }
+
+
+def _turn_dict(row) -> dict:
+    return {
+        "seq": row["seq"],
+        "role": row["role"],
+        "text": row["text"],
+        "heard_text": row["heard_text"],
+        "interrupted": bool(row["interrupted"]),
+        "source": row["source"],
+        "route": row["route"],
+        "started_at": _iso(row["started_at"]),
+        "ended_at": _iso(row["ended_at"]),
+        "latency_ms": row["latency_ms"],
+    }
+
+
+def _extraction_dict(row) -> dict:
+    return {
+        "seq": row["seq"],
+        "after_turn": row["after_turn"],
+        "created_at": _iso(row["created_at"]),
+        "schema": row["schema_name"],
+        "data": row["data"],
+        "error": row["error"],
+        "attempts": row["attempts"],
+    }

@@ -1,0 +1,91 @@
+"""The record store and writer without a call: migrations, ordering, failures, paging."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from agent.metrics import Metrics
+from agent.records import models
+from agent.records.store import CallEnded, CallStarted, ExtractionRecord, Store, TurnRecord
+from agent.records.writer import RecordWriter
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def started(sid: str, graph: str = "receptionist", at: datetime = T0) -> CallStarted:
+    return CallStarted(sid, "MZ" + sid, "AC1", "+15550001", "+15550002", graph, at)
+
+
+def turn(sid: str, seq: int, role: str = "caller", text: str = "hi") -> TurnRecord:
+    at = T0 + timedelta(seconds=seq)
+    return TurnRecord(sid, seq, role, text, None, False, "caller", None, at, at, None)
+
+
+async def test_migrations_run_once_and_are_recorded(database_url):
+    store = await Store.open(database_url)
+    try:
+        assert await store.migrate() == models.SCHEMA_VERSION  # again: nothing to do
+        async with store.engine.connect() as conn:
+            versions = (await conn.execute(select(models.schema_version))).all()
+        assert [row.version for row in versions] == [models.SCHEMA_VERSION]
+    finally:
+        await store.close()
+    again = await Store.open(database_url)  # a second process starting
+    await again.close()
+
+
+async def test_writer_keeps_order_isolates_a_bad_event_and_pages(database_url):
+    store = await Store.open(database_url)
+    metrics = Metrics()
+    writer = RecordWriter(store, metrics)
+    writer.start()
+    try:
+        for i in range(30):
+            sid = f"CA{i:03d}"
+            writer.enqueue(
+                started(sid, "sales" if i % 3 == 0 else "receptionist", T0 + timedelta(minutes=i))
+            )
+            writer.enqueue(turn(sid, 0))
+            writer.enqueue(turn(sid, 1, "agent", "hello"))
+            writer.enqueue(
+                CallEnded(sid, T0 + timedelta(minutes=i, seconds=9), "caller_hung_up", 9.0)
+            )
+        writer.enqueue(turn("CAnobody", 0))  # no such call: refused by the foreign key
+        writer.enqueue(ExtractionRecord("CA001", 1, 1, T0, "lead", {"intent": "pricing"}, None, 1))
+        assert await writer.flush(20)
+        await asyncio.sleep(0)
+    finally:
+        await writer.close()
+    assert writer.written == 30 * 4 + 1
+    assert metrics.value("switchboard_record_errors_total", reason="write_failed") == 1
+    try:
+        page, total = await store.list_calls(limit=10, offset=0)
+        assert total == 30 and [c["call_sid"] for c in page][:2] == ["CA029", "CA028"]
+        page, total = await store.list_calls(limit=10, offset=25)
+        assert len(page) == 5
+        _, total = await store.list_calls(graph="sales")
+        assert total == 10
+        _, total = await store.list_calls(since=T0 + timedelta(minutes=20))
+        assert total == 10
+        call = await store.get_call("CA001")
+        assert call["turn_count"] == 2 and [t["seq"] for t in call["turns"]] == [0, 1]
+        assert call["extraction"] == {"intent": "pricing"}
+        assert call["ended_at"] == "2026-03-01T12:01:09Z"
+        assert await store.get_call("CAnobody") is None
+    finally:
+        await store.close()
+
+
+async def test_full_queue_drops_and_counts_without_waiting(tmp_path):
+    store = await Store.open(f"sqlite:///{tmp_path}/calls.db")
+    metrics = Metrics()
+    writer = RecordWriter(store, metrics, queue_size=2)  # not started: nothing drains it
+    try:
+        assert writer.enqueue(started("CA1")) and writer.enqueue(turn("CA1", 0))
+        assert not writer.enqueue(turn("CA1", 1))
+        assert metrics.value("switchboard_record_errors_total", reason="queue_full") == 1
+    finally:
+        await store.close()

@@ -1,0 +1,128 @@
+"""TurnTracker on its own: the frame and event sequences a call produces (as observed at
+the pipeline's end), in the orders pipecat delivers them."""
+
+from __future__ import annotations
+
+import pytest
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+
+from agent.extraction import Lead, merge, schema_model, transcript_text
+from agent.nodes.params import LeadExtractionParams
+from agent.records.turns import TurnTracker
+from processors.frames import HeardTextFrame
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def tracked():
+    clock = Clock()
+    tracker = TurnTracker(now=clock)
+    turns = []
+    tracker.on_turn(turns.append)
+    return tracker, clock, turns
+
+
+def caller(tracker, clock, text, start=0.5, length=1.0):
+    clock.t += start
+    tracker.on_frame(VADUserStartedSpeakingFrame(start_secs=0.2, timestamp=clock.t))
+    clock.t += length
+    tracker.on_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=clock.t))
+    clock.t += 0.4
+    tracker.caller_said(text)
+
+
+def test_interrupted_reply_keeps_what_was_heard(tracked):
+    tracker, clock, turns = tracked
+    caller(tracker, clock, "what are your hours")
+    tracker.llm_started()
+    clock.t += 0.3
+    tracker.on_frame(BotStartedSpeakingFrame())
+    clock.t += 1.5
+    # barge-in: the aggregator's event, then the pacer's heard text, then bot stopped
+    tracker.llm_stopped("We open at nine. And we close", interrupted=True)
+    tracker.on_frame(HeardTextFrame(text="We open at nine. And we", interrupted=True))
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    caller_turn, agent = turns
+    assert (caller_turn.role, caller_turn.text) == ("caller", "what are your hours")
+    assert (caller_turn.ended_at - caller_turn.started_at).total_seconds() == pytest.approx(1.0)
+    assert (agent.role, agent.source, agent.text) == (
+        "agent",
+        "llm",
+        "We open at nine. And we close",
+    )
+    assert agent.interrupted and agent.heard_text == "We open at nine. And we"
+    assert agent.latency_ms == pytest.approx(900, abs=1)  # VAD stop - stop_secs -> audio
+
+
+def test_reply_split_by_a_playback_gap_is_one_turn(tracked):
+    tracker, clock, turns = tracked
+    caller(tracker, clock, "tell me more")
+    tracker.llm_started()
+    tracker.on_frame(BotStartedSpeakingFrame())
+    tracker.on_frame(BotStoppedSpeakingFrame())  # the TTS fell behind: a gap
+    assert len(turns) == 1  # the reply is not over while the LLM still streams
+    tracker.on_frame(BotStartedSpeakingFrame())
+    tracker.llm_stopped("First part. Second part.", interrupted=False)
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    assert [t.text for t in turns] == ["tell me more", "First part. Second part."]
+    assert turns[1].heard_text == turns[1].text and not turns[1].interrupted
+
+
+def test_route_and_call_phrases_and_the_end_of_the_call(tracked):
+    tracker, clock, turns = tracked
+    tracker.on_frame(BotStartedSpeakingFrame())  # a greeting: no LLM, no route
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    caller(tracker, clock, "")  # no words: no caller turn
+    tracker.routed("pricing", "how much is it", "Twenty dollars.")
+    tracker.on_frame(BotStartedSpeakingFrame())
+    tracker.finish()  # the caller hangs up while the phrase plays
+    assert [(t.role, t.source, t.text) for t in turns] == [
+        ("agent", "call", ""),
+        ("caller", "caller", "how much is it"),
+        ("agent", "route", "Twenty dollars."),
+    ]
+    assert turns[2].route == "pricing" and turns[2].interrupted and turns[2].heard_text is None
+    assert [t.seq for t in turns] == [0, 1, 2]
+
+
+def test_schemas_merge_and_transcript(tracked):
+    assert schema_model("lead", None) is Lead
+    params = LeadExtractionParams(
+        schema_name="booking",
+        fields={
+            "party_size": {"type": "integer", "description": "people"},
+            "allergies": {"type": "string_list", "description": "allergies"},
+        },
+    )
+    model = schema_model(params.schema_name, params.fields)
+    assert model.__name__ == "Booking"
+    assert model(party_size=4).model_dump() == {"party_size": 4, "allergies": None}
+    assert merge({"a": 1, "b": "x"}, {"a": None, "b": "y", "c": []}) == {"a": 1, "b": "y"}
+    tracker, clock, turns = tracked
+    caller(tracker, clock, "hi")
+    assert transcript_text(turns) == "Caller: hi"
+
+
+@pytest.mark.parametrize(
+    "fields, problem",
+    [
+        ({"Bad Name": {"description": "x"}}, "identifier"),
+        ({"x": {"type": "date", "description": "x"}}, "should be one of"),
+        ({"x": {"type": "string"}}, "description"),
+    ],
+)
+def test_bad_extraction_fields_are_refused(fields, problem):
+    with pytest.raises(ValueError, match=problem):
+        LeadExtractionParams(fields=fields)
