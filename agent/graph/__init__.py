@@ -23,6 +23,7 @@ from agent.graph.loader import (
     load_graph,
     load_graphs,
     load_named_graph,
+    load_servable_graphs,
     provider_checks,
 )
 from agent.graph.model import CallSettings, GraphFile, NodeSpec, ParallelBlock, ReplaceWith
@@ -58,6 +59,7 @@ __all__ = [
     "graph_schema",
     "load_graph",
     "load_named_graph",
+    "load_servable_graphs",
     "load_graphs",
     "provider_checks",
     "validate_file",

@@ -55,6 +55,44 @@ def load_graphs(
     return graphs
 
 
+def load_servable_graphs(
+    directory: str | Path,
+    config: Config,
+    default: str,
+    *,
+    only: Iterable[str] | None = None,
+    registry: Registry = BUILTIN,
+) -> tuple[dict[str, Graph], dict[str, list[GraphProblem]]]:
+    """What a server can serve here: (graphs, skipped graphs with why).
+
+    Strict validation of every file. A broken file is an error, as is the `default` graph
+    failing for any reason; another graph that is fine but cannot run on this machine (a key
+    or a package missing: problems flagged `unavailable`) is skipped, so a server with cloud
+    keys need not install the local models, and a keyless one still serves the local graph.
+    With `only` (the GRAPHS setting), just those graphs are loaded; an unknown name is an error.
+    """
+    graphs: dict[str, Graph] = {}
+    skipped: dict[str, list[GraphProblem]] = {}
+    errors: list[GraphProblem] = []
+    files = graph_files(directory)
+    if only is not None:
+        wanted = list(only)
+        for name in wanted:
+            find_graph(name, directory)  # GraphNotFound, with a did-you-mean
+        files = [p for p in files if p.stem in wanted]
+    for path in files:
+        report = validate_file(path, config, strict=True, registry=registry)
+        if not report.errors and report.graph is not None:
+            graphs[report.graph.name] = report.graph
+        elif path.stem != default and all(p.unavailable for p in report.errors):
+            skipped[path.stem] = report.errors
+        else:
+            errors += report.errors
+    if errors:
+        raise GraphError(errors)
+    return graphs, skipped
+
+
 def graph_files(directory: str | Path) -> list[Path]:
     folder = Path(directory)
     if not folder.is_dir():

@@ -8,7 +8,8 @@
     5 frame flow             a node needs a kind nothing upstream produces; no agent audio
     6 audio formats          anything not at 8000 Hz (warning: resampled on every frame)
     7 ${env:...}             unset variables, malformed references, secrets
-    8 settings (strict)      the keys the nodes in use need are set (Config.require)
+    8 settings (strict)      the keys and packages the nodes in use need are there
+                             (problems flagged `unavailable`: the file is fine, this machine is not)
 
 `${env:...}` is substituted before pass 1 so numbers and booleans can come from the
 environment; a value that did not resolve is reported once, by pass 7, and skipped by the
@@ -20,6 +21,7 @@ Passes 1 to 3 are here (reading via parse.py), 4 to 6 in wiring.py, 7 and 8 here
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,9 +83,11 @@ class _Validation(WiringPasses):
         self.report, self.path, self.config = report, path, config
         self.strict, self.registry = strict, registry
 
-    def add(self, loc: Loc, message: str, severity: str = "error") -> None:
+    def add(
+        self, loc: Loc, message: str, severity: str = "error", unavailable: bool = False
+    ) -> None:
         self.report.problems.append(
-            GraphProblem(self.report.file, parse.format_loc(loc), message, severity)
+            GraphProblem(self.report.file, parse.format_loc(loc), message, severity, unavailable)
         )
 
     def run(self, text: str) -> Report:
@@ -196,7 +200,15 @@ class _Validation(WiringPasses):
                 try:
                     self.config.require(setting, f"the {node_type.name} node '{name}'")
                 except ConfigError as exc:
-                    self.add(("nodes", name), str(exc))
+                    self.add(("nodes", name), str(exc), unavailable=True)
+            for package in node_type.packages if node_type else ():
+                if importlib.util.find_spec(package) is None:
+                    self.add(
+                        ("nodes", name),
+                        f"the {node_type.name} node '{name}' needs the Python package "
+                        f"'{package}': pip install -e '.[local]'",
+                        unavailable=True,
+                    )
 
     # -- result
 

@@ -190,6 +190,7 @@ class CallSession:
         u = self._mic[0]
         if u.pos == 0:
             self.timeline.append(("say_start", t, u.text))
+            self.result.said.append((t, u.audio))
         chunk = u.audio[u.pos : u.pos + FRAME_BYTES]
         u.pos += len(chunk)
         if u.pos >= len(u.audio):

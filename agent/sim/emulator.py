@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from urllib.parse import urlencode, urlsplit
 
@@ -92,8 +92,11 @@ def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
-def parse_twiml(twiml: str) -> tuple[str, dict[str, str]]:
-    """The ``<Stream url>`` and its ``<Parameter>`` name/value pairs from a TwiML answer."""
+def parse_twiml(twiml: str, allow_ws: bool = False) -> tuple[str, dict[str, str]]:
+    """The ``<Stream url>`` and its ``<Parameter>`` name/value pairs from a TwiML answer.
+
+    ``allow_ws`` also accepts ``ws://`` (Twilio would not): a server on this machine without
+    PUBLIC_HOST answers with one, and ``python -m agent call`` still talks to it."""
     try:
         root = ET.fromstring(twiml)
     except ET.ParseError as exc:
@@ -105,7 +108,7 @@ def parse_twiml(twiml: str) -> tuple[str, dict[str, str]]:
     parts = urlsplit(url)
     # Twilio only opens wss:// streams, and rejects query strings (custom values go in
     # <Parameter>): errors 31910 and 31920 in Twilio's docs.
-    if parts.scheme != "wss" or not parts.netloc:
+    if parts.scheme not in (("wss", "ws") if allow_ws else ("wss",)) or not parts.netloc:
         raise TwiMLError(f"<Stream url> must be an absolute wss:// URL, not {url!r}", twiml)
     if parts.query:
         raise TwiMLError("<Stream url> must not have a query string; use <Parameter>", twiml)
@@ -128,11 +131,13 @@ class TwilioEmulator:
         account_sid: str | None = None,
         public_base_url: str | None = None,
         underrun_gap_ms: float = 400.0,
+        allow_ws: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.public_base_url = (public_base_url or base_url).rstrip("/")
         self.account_sid = account_sid or _sid("AC")
         self.underrun_gap_ms = underrun_gap_ms
+        self.allow_ws = allow_ws  # accept a ws:// <Stream url> (see parse_twiml)
         self._validator = RequestValidator(auth_token) if auth_token else None
         self._calls: dict[str, CallSession] = {}
 
@@ -167,11 +172,14 @@ class TwilioEmulator:
         method: str = "POST",
         max_duration: float | None = None,
         extra_form: Mapping[str, str] | None = None,
+        on_connected: Callable[[CallSession], None] | None = None,
     ) -> CallResult:
         """Ring the server, run ``script`` as the caller, return what happened.
 
         The webhook goes to ``path?query`` with ``method``; ``extra_form`` adds or overrides
         webhook parameters. ``max_duration`` (seconds) ends the call as a caller hang-up.
+        ``on_connected`` gets the live ``CallSession`` once the stream is open (to watch the
+        call as it goes, as ``python -m agent call`` does).
         """
         loop = asyncio.get_running_loop()
         t0 = loop.time()
@@ -179,7 +187,7 @@ class TwilioEmulator:
         form = self.webhook_form(call_sid, from_, to) | dict(extra_form or {})
         async with aiohttp.ClientSession() as http:
             twiml = await self._fetch_twiml(http, path, dict(query), form, method.upper())
-            stream_url, params = parse_twiml(twiml)
+            stream_url, params = parse_twiml(twiml, self.allow_ws)
             ws = await self._connect(http, stream_url)
             call = CallSession(
                 ws,
@@ -193,6 +201,8 @@ class TwilioEmulator:
             )
             call.result.started_at = t0
             self._calls[call_sid] = call
+            if on_connected is not None:
+                on_connected(call)
             try:
                 return await call.run(script, max_duration)
             finally:

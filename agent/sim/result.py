@@ -41,6 +41,7 @@ class CallResult:
     started_at: float = 0.0  # the event loop's time at t = 0 (to compare with other records)
     timeouts: list[tuple[float, str]] = field(default_factory=list)
     protocol_errors: list[tuple[float, str]] = field(default_factory=list)
+    said: list[tuple[float, bytes]] = field(default_factory=list, repr=False)  # (t, mu-law)
 
     def heard_duration_s(self) -> float:
         """Seconds of agent audio the caller heard."""
@@ -55,5 +56,17 @@ class CallResult:
         return [e for e in self.timeline if e[0] in kinds]
 
     def write_heard_wav(self, path: str) -> None:
-        """Save what the caller heard as a WAV file, to listen to."""
+        """Save what the caller heard as a WAV file, to listen to (pauses left out)."""
         write_wav(path, self.heard)
+
+    def heard_runs(self) -> list[tuple[float, float, bytes]]:
+        """Each continuous run of agent audio the caller heard: (start, end, mu-law).
+
+        ``heard`` is the runs back to back, in order, each exactly as long as it played.
+        """
+        runs, offset = [], 0
+        for start, end in self.agent_speech_segments:
+            n = round((end - start) * SAMPLE_RATE)
+            runs.append((start, end, self.heard[offset : offset + n]))
+            offset += n
+        return runs

@@ -1,0 +1,101 @@
+"""The conversation around any LLM-like node: context, turn-taking and history window.
+
+Shared by `groq_llm` and `local_responder`, which differ only in what answers:
+
+    [user aggregator, ContextWindow, <answerer>]   in the chain
+    [assistant aggregator]                          after transport output
+
+The assistant aggregator sits after the output so it records what was actually played and
+sees interruptions in order.
+
+When the caller's turn ends (user turn strategies), chosen rather than pipecat's default:
+
+- a service upstream decides turns ("turn" frames, i.e. Deepgram Flux): pipecat's
+  ExternalUserTurnStrategies, which resolve the service's proposed turn starts/ends and
+  interrupt the bot when a turn starts. That is exactly what Flux recommends through its
+  STTMetadataFrame; we pass it up front because leaving the strategies unset would first
+  build pipecat's default smart-turn analyzer (an ONNX model load) for every call.
+- otherwise: start on VAD or transcription (pipecat's default starts) and stop with
+  SpeechTimeoutUserTurnStopStrategy(user_speech_timeout), not the default smart-turn model,
+  which costs CPU per turn and on synthetic or telephone speech often waits seconds before
+  ending a turn. With Deepgram finalizing on VAD stop, a turn ends stop_secs (0.2) +
+  user_speech_timeout (0.4) after the caller falls silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.graph.build import BuildContext
+
+
+@dataclass
+class Conversation:
+    context: object  # pipecat LLMContext
+    head: list  # before the answering service: user aggregator, history window
+    tail: list  # after transport output: assistant aggregator
+
+
+def conversation(
+    ctx: BuildContext,
+    node_name: str,
+    *,
+    user_speech_timeout_s: float,
+    max_history_turns: int | None,
+    tools=None,
+) -> Conversation:
+    """A fresh per-call context with its aggregators, for the node `node_name`."""
+    from pipecat.processors.aggregators.llm_context import LLMContext
+    from pipecat.processors.aggregators.llm_response_universal import (
+        LLMContextAggregatorPair,
+        LLMUserAggregatorParams,
+    )
+    from pipecat.utils.types import NOT_GIVEN
+
+    from processors.context_window import ContextWindow
+
+    # The prompt goes on the service (system_instruction), not into the context: pipecat
+    # 1.9+ deprecates a leading system message in LLMContext.
+    context = LLMContext(tools=tools if tools is not None else NOT_GIVEN)
+    min_words = ctx.graph.call.min_interruption_words or ctx.config.min_interruption_words
+    strategies = turn_strategies(
+        user_speech_timeout_s, "turn" in ctx.graph.kinds_before(node_name), min_words
+    )
+    pair = LLMContextAggregatorPair(
+        context, user_params=LLMUserAggregatorParams(user_turn_strategies=strategies)
+    )
+    window = ContextWindow(max_turns=max_history_turns or ctx.config.max_history_turns)
+    return Conversation(context=context, head=[pair.user(), window], tail=[pair.assistant()])
+
+
+def turn_strategies(user_speech_timeout_s: float, service_decides_turns: bool, min_words: int = 1):
+    from pipecat.turns.user_start import MinWordsUserTurnStartStrategy
+    from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+    from pipecat.turns.user_turn_strategies import (
+        ExternalUserTurnStrategies,
+        UserTurnStrategies,
+        default_user_turn_start_strategies,
+    )
+
+    if service_decides_turns:
+        return ExternalUserTurnStrategies(enable_interruptions=True)
+    # Barge-in: with min_words 1 any speech the VAD hears interrupts the agent; above that,
+    # the caller must say that many words (interim transcripts) over the agent first.
+    start = (
+        default_user_turn_start_strategies()
+        if min_words <= 1
+        else [MinWordsUserTurnStartStrategy(min_words=min_words)]
+    )
+    return UserTurnStrategies(
+        start=start,
+        stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=user_speech_timeout_s)],
+    )
+
+
+def read_prompt(ctx: BuildContext, relative: str) -> str:
+    """The prompt file's text, read once per process (validated at start; same every call)."""
+    path = ctx.resolve_path(relative).resolve()
+    key = ("prompt", str(path))
+    if key not in ctx.shared:
+        ctx.shared[key] = path.read_text(encoding="utf-8").strip()
+    return ctx.shared[key]
