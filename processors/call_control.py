@@ -6,7 +6,9 @@ the call downstream in order (a goodbye's `TTSSpeakFrame`, then `EndFrame`: the 
 the goodbye to its last echoed mark before the transport hangs up and closes).
 
 - consumes: `InputDTMFFrame` (mapped digits run their action; others reach the LLM as
-  "The caller pressed 5."), `EndCallFrame` (from the router or the LLM's end_call tool)
+  "The caller pressed 5."), `EndCallFrame` (from the router or the LLM's end_call tool),
+  `TurnFailedFrame` (a service gave up on a turn: say `fallback`, at most once per
+  FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error")
 - watches: Bot/User Started/Stopped Speaking (pipecat's UserIdleController: the idle timer
   runs from the moment the agent's audio finished *playing*, i.e. the pacer's mark-driven
   BotStoppedSpeakingFrame, and stops when anyone speaks)
@@ -16,8 +18,9 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
 - params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/audio_cache.py)
   of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's)
-- events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf" or
-  "router" (a `hang_up` route of the intent router)
+- events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
+  "router" (a `hang_up` route of the intent router) or "error";
+  on_turn_failed(controller, TurnFailedFrame)
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSet
 from pipecat.turns.user_idle_controller import UserIdleController
 
 from processors.cached_speech import cached_speech_frames
-from processors.frames import EndCallFrame
+from processors.frames import EndCallFrame, TurnFailedFrame
 from processors.passthrough import CONSUMED, PassThroughProcessor
+
+FALLBACK_GAP_S = 3.0  # failures closer together than this get one fallback phrase
 
 
 class CallController(PassThroughProcessor):
@@ -58,7 +63,10 @@ class CallController(PassThroughProcessor):
         self._ending = False
         self._timer: asyncio.TimerHandle | None = None
         self.hang_up_reason: str | None = None
+        self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
+        self._last_fallback_t = float("-inf")
         self._register_event_handler("on_hang_up")
+        self._register_event_handler("on_turn_failed")
 
     async def setup(self, setup: FrameProcessorSetup):
         await super().setup(setup)
@@ -89,6 +97,9 @@ class CallController(PassThroughProcessor):
         if isinstance(frame, EndCallFrame):
             await self.hang_up(frame.reason, goodbye=frame.goodbye)
             return CONSUMED
+        if isinstance(frame, TurnFailedFrame):
+            await self._on_turn_failed(frame)
+            return CONSUMED
         if isinstance(frame, UserStartedSpeakingFrame):
             self._idle_prompts = 0
         elif isinstance(frame, (EndFrame, CancelFrame)):
@@ -103,6 +114,23 @@ class CallController(PassThroughProcessor):
         )
         if self._settings.greeting:
             await self.say(self._settings.greeting)
+
+    async def _on_turn_failed(self, frame: TurnFailedFrame) -> None:
+        logger.warning(
+            f"{self}: {frame.stage} failed ({frame.reason})"
+            + ("; ending the call" if frame.fatal else "; saying the fallback")
+        )
+        self.failures.append((frame.stage, frame.reason))
+        await self._call_event_handler("on_turn_failed", frame)
+        if frame.fatal:
+            await self.hang_up("error", goodbye=self._settings.trouble_goodbye)
+            return
+        # One apology per failed turn: the LLM and the TTS may both report the same outage.
+        now = asyncio.get_running_loop().time()
+        if now - self._last_fallback_t < FALLBACK_GAP_S or self._ending:
+            return
+        self._last_fallback_t = now
+        await self.say(self._settings.fallback)
 
     async def say(self, text: str) -> None:
         if not text:

@@ -7,6 +7,8 @@
   `mark_name` once everything sent before it has played. Being a data frame it queues behind the
   audio it follows and is dropped with it on an interruption.
 - `EndCallFrame` (system, either direction): end the call politely (goodbye, then hang up).
+- `TurnFailedFrame` (system, upstream): a service gave up on a turn; the caller hears a
+  fallback phrase instead of silence.
 - `HeardTextFrame` (system, downstream from the pacer): after an interruption, the part of the
   agent's speech the caller actually heard (by mark echoes) and what was meant to be said.
 """
@@ -43,6 +45,18 @@ class HeardTextFrame(SystemFrame):
 
 
 @dataclass
+class TurnFailedFrame(SystemFrame):
+    """A service could not do its part of a turn, after its own retry (upstream, to the call
+    controller, which says the graph's `fallback`, or for a `fatal` failure its
+    `trouble_goodbye` and hangs up). `stage` is "stt", "llm" or "tts"; `reason` is short and
+    has no secrets ("timeout", "http_503", "stream_cut", "socket_dropped", ...)."""
+
+    stage: str = ""
+    reason: str = ""
+    fatal: bool = False
+
+
+@dataclass
 class EndCallFrame(SystemFrame):
     """Ask the call controller to end the call: say `goodbye` (None: the graph's), then hang up.
 
@@ -52,3 +66,9 @@ class EndCallFrame(SystemFrame):
 
     reason: str = "agent"
     goodbye: str | None = None
+
+
+# Metadata key the pacer sets on an `InterruptionFrame` when Twilio has nothing left to play
+# (nothing queued, every mark echoed): the transport then sends no `clear`, which would do
+# nothing but look like a barge-in in every call's timeline.
+TWILIO_IDLE = "twilio_idle"

@@ -16,8 +16,19 @@ def test_the_shipped_routes_file():
     assert list(routes.routes) == ["pricing", "who_are_you", "stop"]
     assert routes.routes["stop"].action == "hang_up"
     assert routes.routes["pricing"].action == "none"
-    assert set(routes.phrases) == {"greeting", "idle_prompt", "goodbye", "fallback"}
-    assert routes.phrases["fallback"] == "Sorry, I'm having trouble. Could you say that again?"
+    assert set(routes.phrases) == {
+        "greeting",
+        "idle_prompt",
+        "goodbye",
+        "fallback",
+        "trouble_goodbye",
+    }
+    # What a failed turn or a lost call says plays from the cache: no TTS needed then.
+    from agent.graph.model import CallSettings
+
+    defaults = CallSettings()
+    assert routes.phrases["fallback"] == defaults.fallback
+    assert routes.phrases["trouble_goodbye"] == defaults.trouble_goodbye
     assert list(routes.all_phrases())[:3] == ["pricing", "who_are_you", "stop"]
 
 
