@@ -49,7 +49,7 @@ from agent import twilio_protocol as tp
 from agent.errors import TwilioProtocolError
 from agent.serializer import TwilioSerializer
 from agent.ws_bridge import WebSocketBridge
-from processors.frames import OutputMarkFrame
+from processors.frames import TWILIO_IDLE, OutputMarkFrame
 
 SAMPLE_RATE = 8000
 
@@ -171,7 +171,7 @@ class TwilioOutputTransport(BaseOutputTransport):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
-        if isinstance(frame, InterruptionFrame):
+        if isinstance(frame, InterruptionFrame) and not frame.metadata.get(TWILIO_IDLE):
             await self._transport.send_frame(frame)  # -> clear
 
     async def send_message(

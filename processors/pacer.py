@@ -46,7 +46,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
-from processors.frames import HeardTextFrame, OutputMarkFrame, TwilioMarkFrame
+from processors.frames import TWILIO_IDLE, HeardTextFrame, OutputMarkFrame, TwilioMarkFrame
 from processors.heard_text import HeardText
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
@@ -250,6 +250,9 @@ class AudioPacer(PassThroughProcessor):
             await self._set_speaking(False)
 
     async def _interrupt(self, frame: InterruptionFrame) -> None:
+        if not (self._queue or self._outstanding or self._speaking):
+            # Nothing sent is still unplayed: Twilio's buffer is empty, a clear would do nothing.
+            frame.metadata[TWILIO_IDLE] = True
         self._generation += 1
         self._queue.clear()
         self._pending.clear()
