@@ -3,10 +3,12 @@
 # Procfile instead of building it.)
 FROM python:3.11-slim
 
+# DATABASE_URL: call records in a SQLite file the non-root user may write (compose: Postgres).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PORT=8080
+    PORT=8080 \
+    DATABASE_URL=sqlite:////home/switchboard/calls.db
 
 WORKDIR /app
 RUN useradd --create-home --uid 10001 switchboard

@@ -139,7 +139,9 @@ class CallSession:
         finally:
             timer.cancel()
             await self.bridge.close()
-        return CallOutcome(self._outcome(), start.call_sid, graph.name)
+        outcome = CallOutcome(self._outcome(), start.call_sid, graph.name)
+        await built.finish(outcome.outcome)  # call hooks (records); never raises
+        return outcome
 
     def _outcome(self) -> str:
         if self._ending_reason:

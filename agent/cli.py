@@ -1,4 +1,4 @@
-"""`python -m agent`: serve, graph check|show|schema, doctor, config example|table, audio, route.
+"""`python -m agent`: serve, call, calls, graph check|show|schema, doctor, config example|table, audio, route.
 
 Every command prints one clear line per problem and exits non-zero on failure; no command
 prints a secret.
@@ -54,6 +54,10 @@ async def _serve(config, started_at: float) -> int:
         f"(graphs: {_graph_list(app)}; "
         f"ready in {time.monotonic() - started_at:.2f}s)"
     )
+    from agent.loop_lag import start_if_enabled
+    from agent.server import SERVICES
+
+    probe = start_if_enabled(app[SERVICES].metrics.registry)  # SWITCHBOARD_LOOP_LAG_PROBE=1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -61,6 +65,8 @@ async def _serve(config, started_at: float) -> int:
     await stop.wait()
     logger.info("signal received: draining")
     await drain(app)
+    if probe is not None:
+        await probe.stop()
     await runner.cleanup()
     logger.info("stopped")
     return 0
@@ -77,9 +83,19 @@ def cmd_serve(args) -> int:
     config = _load_config()
     if args.port is not None:
         config = config.with_overrides(port=args.port)
+    from agent.local_mode import choose_default_graph
     from agent.logging_setup import setup_logging
 
     setup_logging(config.log_format, config.log_level, config.secret_values())
+    if config.web_concurrency > 1:  # N workers on one port (SO_REUSEPORT), this one supervises
+        from agent.supervisor import supervise
+
+        return supervise(config.web_concurrency, args.port)
+    config, local_line = choose_default_graph(config)
+    if local_line:
+        from loguru import logger
+
+        logger.info(local_line)
     return asyncio.run(_serve(config, started_at))
 
 
@@ -118,6 +134,18 @@ def cmd_route(args) -> int:
     from agent.route_command import run
 
     return run(" ".join(args.text), args.graph, _load_config())
+
+
+def cmd_call(args) -> int:
+    from agent.call_command import run
+
+    return run(args, _load_config())
+
+
+def cmd_calls(args) -> int:
+    from agent.calls_command import run
+
+    return run(args, _load_config())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,6 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("text", nargs="+", help="what a caller says")
     route.add_argument("--graph", help="graph whose intent_router to use (default: DEFAULT_GRAPH)")
     route.set_defaults(func=cmd_route)
+
+    from agent.calls_command import add_parser as add_calls_parser
+
+    add_calls_parser(sub)
+    sub.choices["calls"].set_defaults(func=cmd_calls)
+
+    from agent.call_command import add_arguments
+
+    call = sub.add_parser("call", help="phone a running server as Twilio would, and show the call")
+    add_arguments(call)
+    call.set_defaults(func=cmd_call)
     return parser
 
 

@@ -89,6 +89,11 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _names(raw: str) -> tuple[str, ...] | None:
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    return names or None
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -119,6 +124,14 @@ def _host(raw: str) -> str:
             value = value[len(prefix) :]
     if not value or "/" in value or " " in value:
         raise ValueError("expected a host name such as abc123.ngrok.app (no path)")
+    return value
+
+
+def _database_url(raw: str) -> str:
+    value = raw.strip()
+    scheme = value.partition("://")[0].lower()
+    if scheme not in ("sqlite", "postgres", "postgresql", "postgresql+asyncpg"):
+        raise ValueError("expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB")
     return value
 
 
@@ -153,6 +166,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "interface the HTTP server binds to", "0.0.0.0"),
     Setting("DEFAULT_GRAPH", "graph used when a call does not name one", "receptionist"),
     Setting("GRAPHS_DIR", "folder holding the graph files", "graphs"),
+    Setting(
+        "GRAPHS",
+        "comma-separated graphs to serve (default: every graph in GRAPHS_DIR that can run here; each costs its models' memory)",
+        None,
+        _names,
+    ),
     Setting("LOG_FORMAT", "log line format: json or text", "text", _choice("json", "text")),
     Setting(
         "LOG_LEVEL",
@@ -172,6 +191,13 @@ SETTINGS: tuple[Setting, ...] = (
         "polite busy message and hangs up (0: no limit)",
         "25",
         _non_negative_int,
+    ),
+    Setting(
+        "WEB_CONCURRENCY",
+        "server processes `python -m agent serve` starts on PORT (SO_REUSEPORT); each "
+        "takes up to MAX_CALLS calls",
+        "1",
+        _positive_int,
     ),
     Setting(
         "MIN_INTERRUPTION_WORDS",
@@ -256,6 +282,57 @@ SETTINGS: tuple[Setting, ...] = (
         _url("wss", "ws"),
         group="providers",
     ),
+    Setting(
+        "DATABASE_URL",
+        "where call records are stored: sqlite:///PATH (a file, WAL mode) or "
+        "postgresql://USER:PASSWORD@HOST/DB",
+        "sqlite:///calls.db",
+        _database_url,
+        secret=True,  # a Postgres URL carries its password
+        group="records",
+    ),
+    Setting(
+        "ADMIN_TOKEN",
+        "bearer token for GET /calls and /calls/{call_sid}; unset: those routes are off (404)",
+        None,
+        secret=True,
+        group="records",
+    ),
+    Setting(
+        "CALL_WEBHOOK_URL",
+        "when set, each finished call's record is POSTed here as JSON (signed, retried)",
+        None,
+        _url("https", "http"),
+        group="records",
+    ),
+    Setting(
+        "CALL_WEBHOOK_SECRET",
+        "HMAC-SHA256 key that signs call webhooks (X-Switchboard-Signature)",
+        None,
+        secret=True,
+        group="records",
+    ),
+    Setting(
+        "EXTRACTION_MODEL",
+        "Groq model the lead_extraction tap uses (a node's model overrides it)",
+        "llama-3.1-8b-instant",
+        group="records",
+    ),
+    Setting(
+        "LLM_BASE_URL",
+        "OpenAI-compatible API root for the local graph's responder (Ollama: http://127.0.0.1:11434/v1); unset: scripted answers",
+        None,
+        _url("https", "http"),
+        group="local",
+    ),
+    Setting("LLM_MODEL", "model asked at LLM_BASE_URL", "llama3.2", group="local"),
+    Setting(
+        "LLM_API_KEY",
+        "API key for LLM_BASE_URL, if it wants one",
+        None,
+        secret=True,
+        group="local",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -270,10 +347,12 @@ class Config:
     host: str
     default_graph: str
     graphs_dir: str
+    graphs: tuple[str, ...] | None
     log_format: str
     log_level: str
     max_history_turns: int
     max_calls: int
+    web_concurrency: int
     min_interruption_words: int
     drain_seconds: float
     twilio_account_sid: str | None
@@ -288,6 +367,14 @@ class Config:
     cartesia_api_key: Secret | None
     cartesia_voice_id: str
     cartesia_base_url: str
+    database_url: Secret
+    admin_token: Secret | None
+    call_webhook_url: str | None
+    call_webhook_secret: Secret | None
+    extraction_model: str
+    llm_base_url: str | None
+    llm_model: str
+    llm_api_key: Secret | None
     # Raw variables as loaded (env over .env), for `${env:VAR}` in graph files. Secrets wrapped.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -339,7 +426,7 @@ class Config:
     def secret_values(self) -> list[str]:
         """Every secret's plain value, longest first, for log masking."""
         found = [
-            getattr(self, s.attr).reveal()
+            _secret_part(s.name, getattr(self, s.attr).reveal())
             for s in SETTINGS
             if s.secret and getattr(self, s.attr) is not None
         ]
@@ -350,6 +437,13 @@ class Config:
         from dataclasses import replace
 
         return replace(self, **changes)
+
+
+def _secret_part(name: str, value: str) -> str:
+    """What to mask in logs: a database URL's password only (the rest is no secret)."""
+    if name == "DATABASE_URL":
+        return urlparse(value).password or ""
+    return value
 
 
 def render_env_example() -> str:

@@ -60,6 +60,28 @@ class Metrics:
             ["service"],
             registry=r,
         )
+        # call records (agent/records), extraction (agent/extraction.py), webhooks
+        self.records_written = Counter(
+            "switchboard_records_written", "Call record events written", registry=r
+        )
+        self.record_errors = Counter(
+            "switchboard_record_errors",
+            "Call record events lost, by reason (queue_full, write_failed)",
+            ["reason"],
+            registry=r,
+        )
+        self.extractions = Counter(
+            "switchboard_extractions",
+            "Background extractions, by result (ok, retried, failed, dropped)",
+            ["result"],
+            registry=r,
+        )
+        self.webhooks = Counter(
+            "switchboard_call_webhooks",
+            "Call webhook deliveries, by result (ok, retried, failed)",
+            ["result"],
+            registry=r,
+        )
 
         # Labelled children resolved once: a media message arrives 50 times a second per call,
         # and `labels()` takes a lock and builds a key on every call.

@@ -9,14 +9,18 @@
   default settings appended here (audio sent unpaced would pile up in Twilio's buffer).
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
+- Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
+  worker exists, `finish(live, outcome)` when the call is over (`BuiltCall.finish`); they
+  share the call's TurnTracker (agent/records/turns.py), created on first use.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from loguru import logger
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     VADUserStartedSpeakingFrame,
@@ -35,13 +39,51 @@ from processors.pacer import AudioPacer
 
 
 @dataclass
+class LiveCall:
+    """What a call hook sees: the call, its worker and processors, per-call shared state."""
+
+    call: CallInfo
+    graph: Graph
+    worker: engine.PipelineWorker
+    processors: list  # every node's processors (chain and after_output), controller included
+    contexts: list
+    shared: dict  # process-wide (Services.shared)
+    per_call: dict = field(default_factory=dict)
+
+    def turns(self):
+        """The call's TurnTracker, attached to the worker on first use."""
+        if "turns" not in self.per_call:
+            from agent.records.turns import TurnTracker
+
+            tracker = TurnTracker(self.contexts)
+            tracker.attach(self.worker, self.processors)
+            self.per_call["turns"] = tracker
+        return self.per_call["turns"]
+
+
+@dataclass
 class BuiltCall:
     worker: engine.PipelineWorker
     transport: TwilioTransport
     controller: CallController
+    live: LiveCall | None = None
+    hooks: list = field(default_factory=list)
 
     async def run(self) -> None:
         await engine.run_worker(self.worker)
+
+    async def finish(self, outcome: str) -> None:
+        """The call is over: close its turns, then each hook's finish (errors logged only)."""
+        if self.live is None:
+            return
+        tracker = self.live.per_call.get("turns")
+        if tracker is not None:
+            tracker.finish()
+        for hook in self.hooks:
+            try:
+                await hook.finish(self.live, outcome)
+            except Exception:
+                logger.exception(f"call hook {hook!r} failed at the end of the call")
 
 
 class TurnLatency:
@@ -126,4 +168,17 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         processors, observers=list(gb.observers), name=f"call-{start.call_sid[-8:]}"
     )
     TurnLatency(metrics.turn_latency.observe).attach(worker)
-    return BuiltCall(worker=worker, transport=transport, controller=controller)
+    built = BuiltCall(worker=worker, transport=transport, controller=controller)
+    if gb.hooks:
+        node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
+        built.live = LiveCall(
+            call, graph, worker, [controller, *node_processors], contexts, services.shared
+        )
+        for hook in gb.hooks:
+            try:
+                hook.attach(built.live)
+            except Exception:  # a tap must never stop a call
+                logger.exception(f"call hook {hook!r} could not attach; the call goes on")
+            else:
+                built.hooks.append(hook)
+    return built

@@ -5,6 +5,7 @@ Routes
     GET  /metrics                 Prometheus text format
     GET|POST /twiml, /incoming-call   TwiML <Connect><Stream> for a call (signed by Twilio)
     GET  /ws                      the Twilio media stream WebSocket (signed upgrade)
+    GET  /calls, /calls/{call_sid}   call records as JSON (bearer ADMIN_TOKEN; agent/calls_api.py)
 
 `create_app(config)` validates every graph (strictly: the keys they need must be set) and
 refuses to build an app with an invalid one. On startup it checks the Groq models the graphs
@@ -24,7 +25,7 @@ from twilio.twiml.voice_response import Connect, Hangup, Say, Stream, VoiceRespo
 from agent import __version__, signatures
 from agent.call_session import CallSession
 from agent.config import Config
-from agent.graph import Graph, load_graphs
+from agent.graph import Graph, load_servable_graphs
 from agent.metrics import Metrics
 from agent.twilio_protocol import MAX_MESSAGE_BYTES
 from agent.ws_bridge import WebSocketBridge
@@ -67,6 +68,7 @@ async def handle_health(request: web.Request) -> web.Response:
     body = {
         "status": "draining" if services.draining else "ok",
         "version": __version__,
+        "pid": __import__("os").getpid(),  # which worker answered (WEB_CONCURRENCY > 1)
         "active_calls": len(services.calls),
         "max_calls": limit,
         # what a platform router can shed on: 1.0 means this process takes no more calls
@@ -217,6 +219,23 @@ async def _end_calls_on_shutdown(app: web.Application) -> None:
         await drain(app, grace_s=0)
 
 
+async def _call_records(app: web.Application):
+    """Call records (agent/records): the database, its writer, extraction, webhooks."""
+    from agent.records import runtime as records
+
+    services = app[SERVICES]
+    runtime = None
+    if records.wanted(services.config, services.graphs):
+        runtime = await records.RecordsRuntime.start(
+            services.config, services.graphs, services.metrics
+        )
+        services.shared[records.RUNTIME_KEY] = runtime
+    yield
+    if runtime is not None:
+        await runtime.close()
+        services.shared.pop(records.RUNTIME_KEY, None)
+
+
 def create_app(
     config: Config,
     *,
@@ -226,7 +245,11 @@ def create_app(
 ) -> web.Application:
     """The aiohttp app. Raises GraphError (every problem) if a graph is invalid."""
     if graphs is None:
-        graphs = load_graphs(config.graphs_dir, config, strict=True)
+        graphs, skipped = load_servable_graphs(
+            config.graphs_dir, config, config.default_graph, only=config.graphs
+        )
+        for name, problems in skipped.items():
+            logger.warning(f"not serving graph '{name}': {problems[0].message}")
     if config.default_graph not in graphs:
         from agent.errors import GraphNotFound
 
@@ -239,6 +262,10 @@ def create_app(
         app.router.add_route("GET", path, handle_twiml)
         app.router.add_route("POST", path, handle_twiml)
     app.router.add_get("/ws", handle_ws)
+    from agent import calls_api
+
+    calls_api.add_routes(app)
+    app.cleanup_ctx.append(_call_records)  # before the first call, closed after the last
     if check_providers:
         app.on_startup.append(_check_providers)
     if warm_up:

@@ -70,7 +70,7 @@ class RunningServer:
 
 
 @pytest.fixture
-async def start_server(fakes) -> AsyncIterator[Callable]:
+async def start_server(fakes, tmp_path) -> AsyncIterator[Callable]:
     """Factory: start our app against the fakes (env overrides as keyword arguments)."""
     from agent.config import Config
     from agent.server import create_app
@@ -78,6 +78,8 @@ async def start_server(fakes) -> AsyncIterator[Callable]:
     started: list[TestServer] = []
 
     async def start(**overrides: str) -> RunningServer:
+        # call records go to the test's own folder, never to a calls.db in the repository
+        overrides.setdefault("DATABASE_URL", f"sqlite:///{tmp_path}/calls.db")
         config = Config.load(env=server_env(fakes.env(), **overrides), dotenv_path=None)
         app = create_app(config)
         server = TestServer(app, host="127.0.0.1")

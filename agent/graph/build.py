@@ -55,6 +55,10 @@ class NodeBuild:
     after_output: list = field(default_factory=list)  # placed after transport.output()
     observers: list = field(default_factory=list)  # pipecat BaseObservers (taps)
     context: Any = None  # e.g. the LLMContext, so the server can inspect it
+    # Call hooks (taps that need no per-frame observer): objects with `attach(live)`, run once
+    # the call's worker exists, and `async finish(live, outcome)` after it ended
+    # (agent/pipeline_factory.py LiveCall; e.g. agent/records/recorder.py).
+    hooks: list = field(default_factory=list)
 
 
 @dataclass
@@ -65,6 +69,7 @@ class GraphBuild:
     after_output: list
     observers: list
     nodes: dict[str, NodeBuild]
+    hooks: list = field(default_factory=list)
 
 
 def build_graph(graph: Graph, ctx: BuildContext) -> GraphBuild:
@@ -103,4 +108,5 @@ def build_graph(graph: Graph, ctx: BuildContext) -> GraphBuild:
         after_output=[p for built in nodes.values() for p in built.after_output],
         observers=[o for built in nodes.values() for o in built.observers],
         nodes=nodes,
+        hooks=[h for built in nodes.values() for h in built.hooks],
     )

@@ -89,6 +89,16 @@ class CallSettings(BaseModel):
         description="Words the caller must say while the agent speaks before it stops talking "
         "(1: any speech the VAD hears); default MIN_INTERRUPTION_WORDS.",
     )
+    fallback: str = Field(
+        "Sorry, I'm having trouble. Could you say that again?",
+        description="Said when a turn fails (the LLM or TTS errs or times out after its retry); "
+        "the call goes on. Keep it in the audio cache: it plays without the TTS.",
+    )
+    trouble_goodbye: str = Field(
+        "Sorry, we're having technical trouble. Please call again later. Goodbye!",
+        description="Said before hanging up when the call cannot go on (speech recognition "
+        "lost for good). Keep it in the audio cache.",
+    )
     max_duration_notice: str = Field(
         "I'm sorry, we've reached the time limit for this call.",
         description="Said (before the goodbye) when max_duration_s is reached.",

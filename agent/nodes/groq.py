@@ -1,26 +1,8 @@
 """Builder of `groq_llm`, and the start-up check that its model exists.
 
-The node expands to pipecat's universal context aggregators around the Groq service:
-
-    [user aggregator, ContextWindow, GroqLLMService]  in the chain
-    [assistant aggregator]                            after transport output
-
-The assistant aggregator sits after the output so it records what was actually played,
-and sees interruptions in order. The prompt file is the service's system instruction (the
-context holds only the conversation).
-
-When the caller's turn ends (user turn strategies), chosen rather than pipecat's default:
-
-- a service upstream decides turns ("turn" frames, i.e. Deepgram Flux): pipecat's
-  ExternalUserTurnStrategies, which resolve the service's proposed turn starts/ends and
-  interrupt the bot when a turn starts. That is exactly what Flux recommends through its
-  STTMetadataFrame; we pass it up front because leaving the strategies unset would first
-  build pipecat's default smart-turn analyzer (an ONNX model load) for every call.
-- otherwise: start on VAD or transcription (pipecat's default starts) and stop with
-  SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=user_speech_timeout_s), not the
-  default smart-turn model, which costs CPU per turn and on synthetic or telephone speech
-  often waits seconds before ending a turn. With Deepgram finalizing on VAD stop, a turn
-  ends stop_secs (0.2) + user_speech_timeout_s (0.4) after the caller falls silent.
+The node is pipecat's Groq service inside the shared conversation (agent/nodes/conversation.py:
+context aggregators, turn-taking, history window). The prompt file is the service's system
+instruction (the context holds only the conversation).
 """
 
 from __future__ import annotations
@@ -32,46 +14,32 @@ from agent.config import Config
 from agent.errors import ProviderError
 from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.suggest import did_you_mean
+from agent.nodes.conversation import conversation, read_prompt
+from agent.nodes.llm_resilience import resilient
 from agent.nodes.params import GroqLLMParams
 
 
 def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeBuild:
-    from pipecat.processors.aggregators.llm_context import LLMContext
-    from pipecat.processors.aggregators.llm_response_universal import (
-        LLMContextAggregatorPair,
-        LLMUserAggregatorParams,
-    )
     from pipecat.services.groq.llm import GroqLLMService
-    from pipecat.utils.types import NOT_GIVEN
-
-    from processors.context_window import ContextWindow
 
     config = ctx.config
     api_key = config.require("GROQ_API_KEY", f"the groq_llm node '{node_name}'")
-    # The prompt goes on the service (system_instruction), not into the context: pipecat
-    # 1.9+ deprecates a leading system message in LLMContext, since the service composes
-    # its instruction with what the framework adds (turn completion, async tools).
-    context = LLMContext(tools=_tools() if params.hang_up_tool else NOT_GIVEN)
-    min_words = ctx.graph.call.min_interruption_words or config.min_interruption_words
-    pair = LLMContextAggregatorPair(
-        context,
-        user_params=LLMUserAggregatorParams(
-            user_turn_strategies=_turn_strategies(
-                params, "turn" in ctx.graph.kinds_before(node_name), min_words
-            )
-        ),
+    talk = conversation(
+        ctx,
+        node_name,
+        user_speech_timeout_s=params.user_speech_timeout_s,
+        max_history_turns=params.max_history_turns,
+        tools=_tools() if params.hang_up_tool else None,
     )
-    service = _shared_client_service_class()(
+    service = shared_client_service_class(resilient(GroqLLMService))(
         shared=ctx.shared,
         api_key=api_key.reveal(),
         base_url=config.groq_base_url,
-        # Without this a hung request waits for the openai client's 600 s timeout: re-ask
-        # once when nothing streams back within 4 s.
-        retry_on_timeout=True,
-        retry_timeout_secs=4.0,
+        # One retry within this budget, then the call's fallback phrase (llm_resilience.py).
+        budget_s=params.first_token_timeout_s,
         settings=GroqLLMService.Settings(
             model=params.model or config.groq_model,
-            system_instruction=_prompt(ctx, params.prompt),
+            system_instruction=read_prompt(ctx, params.prompt),
             temperature=params.temperature,
             # Groq's name for the reply length limit (max_tokens is deprecated there).
             max_completion_tokens=params.max_tokens,
@@ -79,41 +47,37 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
     )
     if params.hang_up_tool:
         service.register_function(END_CALL, _end_call, cancel_on_interruption=False)
-    window = ContextWindow(max_turns=params.max_history_turns or config.max_history_turns)
-    return NodeBuild(
-        processors=[pair.user(), window, service],
-        after_output=[pair.assistant()],
-        context=context,
-    )
+    return NodeBuild(processors=[*talk.head, service], after_output=talk.tail, context=talk.context)
 
 
 END_CALL = "end_call"
 
 
 @functools.cache
-def _shared_client_service_class():
-    """GroqLLMService that reuses one AsyncOpenAI client per process (key, base URL).
+def shared_client_service_class(base: type) -> type:
+    """`base` (an OpenAI-style pipecat LLM service) reusing one AsyncOpenAI client per
+    process (key, base URL).
 
     pipecat creates an AsyncOpenAI client (an httpx pool and a TLS context: ~20 ms of blocking
     CPU) for every service, i.e. every call, and never closes it. One shared client keeps
-    connections to Groq warm across calls and stops the per-call leak.
+    connections to the provider warm across calls and stops the per-call leak.
     """
-    from pipecat.services.groq.llm import GroqLLMService
 
-    class SharedClientGroqLLMService(GroqLLMService):
+    class SharedClientLLMService(base):
         def __init__(self, *, shared: dict, **kwargs):
             self._shared = shared
             super().__init__(**kwargs)
 
         def create_client(self, api_key=None, base_url=None, **kwargs):
-            key = ("groq_llm", "client", api_key, base_url)
+            key = ("llm", "client", base.__name__, api_key, base_url)
             if key not in self._shared:
                 self._shared[key] = super().create_client(
                     api_key=api_key, base_url=base_url, **kwargs
                 )
             return self._shared[key]
 
-    return SharedClientGroqLLMService
+    SharedClientLLMService.__name__ = f"SharedClient{base.__name__}"
+    return SharedClientLLMService
 
 
 def _tools():
@@ -151,39 +115,6 @@ async def _end_call(params) -> None:
     await params.llm.push_frame(
         EndCallFrame(reason="agent", goodbye=goodbye), FrameDirection.UPSTREAM
     )
-
-
-def _turn_strategies(params: GroqLLMParams, service_decides_turns: bool, min_words: int = 1):
-    from pipecat.turns.user_start import MinWordsUserTurnStartStrategy
-    from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
-    from pipecat.turns.user_turn_strategies import (
-        ExternalUserTurnStrategies,
-        UserTurnStrategies,
-        default_user_turn_start_strategies,
-    )
-
-    if service_decides_turns:
-        return ExternalUserTurnStrategies(enable_interruptions=True)
-    # Barge-in: with min_words 1 any speech the VAD hears interrupts the agent; above that,
-    # the caller must say that many words (interim transcripts) over the agent first.
-    start = (
-        default_user_turn_start_strategies()
-        if min_words <= 1
-        else [MinWordsUserTurnStartStrategy(min_words=min_words)]
-    )
-    return UserTurnStrategies(
-        start=start,
-        stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=params.user_speech_timeout_s)],
-    )
-
-
-def _prompt(ctx: BuildContext, relative: str) -> str:
-    # Read once per process: validated at start, and the same text for every call.
-    path = ctx.resolve_path(relative).resolve()
-    key = ("groq_llm", "prompt", str(path))
-    if key not in ctx.shared:
-        ctx.shared[key] = path.read_text(encoding="utf-8").strip()
-    return ctx.shared[key]
 
 
 # --- start-up check -----------------------------------------------------------------------

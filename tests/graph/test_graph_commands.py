@@ -62,14 +62,18 @@ def test_check_with_no_files(tmp_path, capsys):
 
 def test_show_by_name_and_path(capsys):
     assert show("receptionist", "text", config()) == 0
-    assert capsys.readouterr().out == "in ! vad ! stt ! router ! llm ! tts ! out\n"
+    assert capsys.readouterr().out == (
+        "in ! vad ! stt ! router ! llm ! tts ! out\ntaps: recorder, extraction\n"
+    )
     assert show(str(ROOT / "graphs/receptionist.yaml"), "mermaid", config()) == 0
     assert capsys.readouterr().out.startswith("flowchart LR\n")
 
 
 def test_show_flux(capsys):
     assert show("receptionist", "text", config(USE_DEEPGRAM_FLUX="true")) == 0
-    assert capsys.readouterr().out == "in ! vad ! stt_flux ! router ! llm ! tts ! out\n"
+    assert capsys.readouterr().out == (
+        "in ! vad ! stt_flux ! router ! llm ! tts ! out\ntaps: recorder, extraction\n"
+    )
 
 
 def test_show_unknown_graph(capsys):

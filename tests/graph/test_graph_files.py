@@ -79,7 +79,7 @@ def test_builds_without_connecting(name, flux):
     built = build_graph(graph, BuildContext(config=cfg, graph=graph, call=call, shared={}))
     assert built.chain
     assert set(built.nodes) == set(graph.nodes)
-    assert all(b.processors or b.observers for b in built.nodes.values())
+    assert all(b.processors or b.observers or b.hooks for b in built.nodes.values())
 
 
 @pytest.mark.parametrize("fmt,suffix", [("text", "txt"), ("mermaid", "mmd")])

@@ -210,12 +210,17 @@ def test_node_type_contract_is_checked():
 def test_builtin_types():
     assert BUILTIN.names() == [
         "audio_pacer",
+        "call_recorder",
         "cartesia_tts",
         "deepgram_flux_stt",
         "deepgram_stt",
         "groq_llm",
         "intent_router",
+        "lead_extraction",
+        "local_responder",
+        "piper_tts",
         "silero_vad",
+        "whisper_stt",
     ]
     for node_type in BUILTIN:
         assert node_type.load_builder() is not None  # every "module:function" resolves

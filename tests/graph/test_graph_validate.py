@@ -73,8 +73,8 @@ def test_broken_wiring_reports_flow_topology_env_and_settings():
         ("error", "chain[1].parallel[1]", "this branch is empty"),
         ("error", "taps[0]", "node 'vad' is already used at chain[2]; a node appears once"),
         ("warning", "nodes.spare", "node 'spare' is not used in the chain or taps"),
-        ("error", "chain[0]", "node 'llm' (groq_llm) needs 'transcript' (what the caller said, as text; produced by deepgram_flux_stt, deepgram_stt) but nothing before it produces it"),
-        ("error", "chain", "nothing produces 'audio.out': the caller would hear nothing (add a text-to-speech node: cartesia_tts)"),
+        ("error", "chain[0]", "node 'llm' (groq_llm) needs 'transcript' (what the caller said, as text; produced by deepgram_flux_stt, deepgram_stt, whisper_stt) but nothing before it produces it"),
+        ("error", "chain", "nothing produces 'audio.out': the caller would hear nothing (add a text-to-speech node: cartesia_tts, piper_tts)"),
         ("error", "nodes.stt.keyterms[2]", "environment variable NOPE is not set; set it or give a default with ${env:NOPE|default}"),
         ("error", "nodes.llm.model", "${env:GROQ_API_KEY} is a secret; graph files never hold secrets (node types read GROQ_API_KEY from the configuration themselves)"),
         ("error", "nodes.llm", "GROQ_API_KEY is not set: it is the Groq API key for the LLM (needed by the groq_llm node 'llm')"),
@@ -151,7 +151,7 @@ def test_unknown_type_without_close_match_lists_known_types(tmp_path):
     [(_, location, message)] = problems(path)
     assert location == "nodes.vad.type"
     assert message.startswith(
-        "unknown node type 'quantum'; known types: audio_pacer, cartesia_tts, "
+        "unknown node type 'quantum'; known types: audio_pacer, call_recorder, cartesia_tts, "
     )
 
 
@@ -185,7 +185,7 @@ def test_no_tts_means_silence(tmp_path):
     path = write(tmp_path, GOOD.replace("[vad, stt, llm, tts]", "[vad, stt, llm]"))
     assert problems(path) == [
         ("warning", "nodes.tts", "node 'tts' is not used in the chain or taps"),
-        ("error", "chain", "nothing produces 'audio.out': the caller would hear nothing (add a text-to-speech node: cartesia_tts)"),
+        ("error", "chain", "nothing produces 'audio.out': the caller would hear nothing (add a text-to-speech node: cartesia_tts, piper_tts)"),
     ]  # fmt: skip
 
 

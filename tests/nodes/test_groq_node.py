@@ -125,8 +125,8 @@ async def test_provider_checks_run_once_per_type(groq):
     cfg = Config.load(env={**KEYS, "GROQ_BASE_URL": url}, dotenv_path=None)
     graph = load_graph(ROOT / "graphs/receptionist.yaml", cfg)
     checks = provider_checks({"a": graph, "b": graph}, cfg)
-    assert len(checks) == 1
-    await checks[0]()
+    assert len(checks) == 2  # groq_llm and lead_extraction: one each, not one per graph
+    await checks[0]()  # groq_llm's (this fake has no extraction model)
     bad = Config.load(env={**KEYS, "GROQ_BASE_URL": url, "GROQ_MODEL": "nope"}, dotenv_path=None)
     graph = load_graph(ROOT / "graphs/receptionist.yaml", bad)
     with pytest.raises(ProviderError, match="model 'nope' is not available"):
