@@ -16,6 +16,10 @@ deflate every 20 ms audio message: about 5% of the server's CPU per call, profil
 squeeze noise-like PCM by a few percent. Compression is negotiated, so not offering it is
 always safe: a server that would have accepted it just gets plain frames.
 
+A dropped or refused socket is reconnected within a second and the audio Deepgram had not
+finalized is sent again (agent/nodes/deepgram_resilience.py); after repeated failure the call
+ends with the graph's cached `trouble_goodbye`.
+
 The caller's audio stops at the STT unless a node after it in the chain consumes
 `audio.in` (none of the built-in ones does). pipecat's STT services pass audio on by
 default, so every 40 ms frame would otherwise travel through every processor down to the
@@ -30,6 +34,7 @@ from urllib.parse import urlparse
 
 from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.registry import SAMPLE_RATE
+from agent.nodes.deepgram_resilience import resilient_deepgram_class
 from agent.nodes.params import DeepgramFluxSTTParams, DeepgramSTTParams
 
 
@@ -107,7 +112,7 @@ def build_stt(params: DeepgramSTTParams, ctx: BuildContext, node_name: str) -> N
         # second opinion nobody reads.
         extra={"vad_events": False},
     )
-    service = DeepgramSTTService(
+    service = resilient_deepgram_class()(
         api_key=_api_key(ctx, node_name, "deepgram_stt"),
         base_url=ctx.config.deepgram_base_url,
         encoding="linear16",
