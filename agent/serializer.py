@@ -9,10 +9,14 @@ What it adds to pipecat's serializer:
   tracked so an echo caused by `clear` is reported as not played;
 - the REST hang-up on `EndFrame` happens only when the agent ends the call (`hang_up_on_end`),
   not when the caller already hung up, and only with Twilio credentials; 20404 is success.
+  A 5xx, a 429 or a network error is retried with backoff (HANGUP_BACKOFF_S: about 3.5 s in
+  all), where pipecat tries once; a refused credential is not retried. `hangup_attempts`
+  and `hangup_result` say what happened.
 """
 
 from __future__ import annotations
 
+import asyncio
 import audioop  # deprecated in 3.13; pipecat itself uses it (audioop-lts there)
 
 from pipecat.audio.dtmf.types import KeypadEntry
@@ -31,6 +35,7 @@ from agent import twilio_protocol as tp
 from processors.frames import OutputMarkFrame, TwilioMarkFrame
 
 TWILIO_RATE = 8000
+HANGUP_BACKOFF_S = (0.25, 0.75, 2.5)  # waits between the 4 attempts
 
 
 class TwilioSerializer(TwilioFrameSerializer):
@@ -55,6 +60,8 @@ class TwilioSerializer(TwilioFrameSerializer):
         )
         self.start_event = start
         self.hang_up_on_end = False
+        self.hangup_attempts = 0
+        self.hangup_result: str | None = None  # ok, already_ended, refused_NNN, failed
         self._pending_marks: dict[str, bool] = {}  # name -> still playable (False once cleared)
 
     # -- outbound -------------------------------------------------------------------------
@@ -101,3 +108,44 @@ class TwilioSerializer(TwilioFrameSerializer):
     async def deserialize(self, data: str | bytes) -> Frame | None:
         """pipecat's entry point; raises TwilioProtocolError for messages to drop."""
         return self.frame_for(tp.parse_message(data, started=True))
+
+    async def _hang_up_call(self):
+        """POST Status=completed to the call, retried with backoff (see the module docstring)."""
+        import aiohttp
+        from loguru import logger
+        from pipecat.serializers.twilio import _build_call_resource_url
+
+        endpoint = _build_call_resource_url(
+            self._account_sid, self._call_sid, base_url=self._base_url, region=self._region,
+            edge=self._edge,
+        )  # fmt: skip
+        auth = aiohttp.BasicAuth(self._account_sid, self._auth_token or "")
+        timeout = aiohttp.ClientTimeout(total=5)
+        for attempt in range(len(HANGUP_BACKOFF_S) + 1):
+            self.hangup_attempts = attempt + 1
+            why = ""
+            try:
+                async with (
+                    aiohttp.ClientSession(timeout=timeout) as session,
+                    session.post(endpoint, auth=auth, data={"Status": "completed"}) as resp,
+                ):
+                    body = await resp.json(content_type=None) if resp.status != 200 else {}
+                    if resp.status == 200 or (resp.status == 404 and _code(body) == 20404):
+                        self.hangup_result = "ok" if resp.status == 200 else "already_ended"
+                        return
+                    why = f"HTTP {resp.status} (code {_code(body)})"
+                    if resp.status < 500 and resp.status != 429:
+                        self.hangup_result = f"refused_{resp.status}"
+                        logger.error(f"hang-up of ...{self._call_sid[-8:]} refused: {why}")
+                        return
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                why = f"{type(exc).__name__}: {exc}"
+            if attempt < len(HANGUP_BACKOFF_S):
+                logger.warning(f"hang-up of ...{self._call_sid[-8:]} failed ({why}); retrying")
+                await asyncio.sleep(HANGUP_BACKOFF_S[attempt])
+        self.hangup_result = "failed"
+        logger.error(f"hang-up of ...{self._call_sid[-8:]} failed {self.hangup_attempts} times")
+
+
+def _code(body) -> int | None:
+    return body.get("code") if isinstance(body, dict) else None

@@ -81,7 +81,7 @@ async def test_no_credentials_means_no_hang_up_attempt():
 
 
 async def test_rest_hang_up_against_twilio_fake_treats_20404_as_done(fakes):
-    # The real pipecat hang-up code, over HTTP, against the Twilio REST fake.
+    # Our hang-up code, over HTTP, against the Twilio REST fake.
     s = TwilioSerializer(
         START,
         account_sid="AC1",
@@ -107,3 +107,38 @@ async def test_rest_hang_up_against_twilio_fake_treats_20404_as_done(fakes):
     again.hang_up_on_end = True
     await again.serialize(EndFrame())  # the call is gone now: 404 with code 20404, no error
     assert fakes.twilio.hangups[-1].status == 404
+    assert (s.hangup_result, again.hangup_result) == ("ok", "already_ended")
+    assert again.hangup_attempts == 1  # 20404 is success: no retry
+
+
+def rest_serializer(fakes, token="tok-123456") -> TwilioSerializer:
+    s = TwilioSerializer(
+        START, account_sid="AC1", auth_token=token, api_base_url=fakes.env()["TWILIO_API_BASE_URL"]
+    )
+    s.hang_up_on_end = True
+    return s
+
+
+async def test_rest_hang_up_is_retried_through_server_errors(fakes, monkeypatch):
+    monkeypatch.setattr("agent.serializer.HANGUP_BACKOFF_S", (0.01, 0.01, 0.01))
+    fakes.twilio.fail_next = [500, 503, 429]
+    s = rest_serializer(fakes)
+    await s.serialize(EndFrame())
+    assert [h.status for h in fakes.twilio.hangups] == [500, 503, 429, 200]
+    assert (s.hangup_attempts, s.hangup_result) == (4, "ok")
+
+
+async def test_rest_hang_up_gives_up_after_four_tries_and_never_raises(fakes, monkeypatch):
+    monkeypatch.setattr("agent.serializer.HANGUP_BACKOFF_S", (0.01, 0.01, 0.01))
+    fakes.twilio.fail_next = [500] * 10
+    s = rest_serializer(fakes)
+    await s.serialize(EndFrame())
+    assert len(fakes.twilio.hangups) == 4 and s.hangup_result == "failed"
+
+
+async def test_rest_hang_up_with_a_refused_credential_is_not_retried(fakes):
+    fakes.twilio.expected_auth_token = "the-right-token"
+    s = rest_serializer(fakes, token="a-wrong-token")
+    await s.serialize(EndFrame())
+    assert [h.status for h in fakes.twilio.hangups] == [401]
+    assert s.hangup_result == "refused_401"

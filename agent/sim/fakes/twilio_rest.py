@@ -62,6 +62,7 @@ class TwilioRestFake:
     expected_auth_token: str | None = None  # None: any non-empty password passes
     gone_calls: set[str] = field(default_factory=set)  # CallSids that answer 404
     end_calls_on_hangup: bool = True  # a completed call is gone, as on Twilio
+    fail_next: list[int] = field(default_factory=list)  # statuses (500, 503, 429) for updates
     requests: list[TwilioRequest] = field(default_factory=list)
     hangups: list[TwilioHangup] = field(default_factory=list)
 
@@ -90,6 +91,10 @@ class TwilioRestFake:
         username, ok = self._authenticate(request, account)
         if not ok:
             status, response = 401, _authenticate_error()
+        elif self.fail_next:
+            status = self.fail_next.pop(0)
+            body = {"code": 20500, "message": "Internal Server Error (fault injected)"}
+            response = web.json_response({**body, "status": status}, status=status)
         elif call in self.gone_calls:
             status, response = 404, _not_found(request.path)
         else:
