@@ -149,11 +149,18 @@ class CallSession:
         reason = self.built.controller.hang_up_reason
         return "timeout" if reason == "timeout" else "agent_hung_up"
 
-    async def end(self, reason: str) -> None:
-        """End the call from our side (max duration, drain): flush, hang up, close."""
+    async def end(self, reason: str, goodbye: bool = False) -> None:
+        """End the call from our side (max duration, drain): flush, hang up, close.
+
+        With `goodbye` the call controller says the graph's goodbye first (from the audio
+        cache when it is there), as for any hang-up by the agent.
+        """
         if self._ending_reason or self.worker is None:
             return
         self._ending_reason = reason
+        if goodbye and self.built is not None:
+            await self.built.controller.hang_up(reason)
+            return
         from pipecat.frames.frames import EndFrame
 
         await self.worker.queue_frame(EndFrame(reason=reason))

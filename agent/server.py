@@ -30,6 +30,7 @@ from agent.metrics import Metrics
 from agent.twilio_protocol import MAX_MESSAGE_BYTES
 from agent.ws_bridge import WebSocketBridge
 
+GOODBYE_GRACE_S = 6.0  # drain: after the live calls' time is up, for their goodbyes
 WS_HARD_LIMIT_BYTES = MAX_MESSAGE_BYTES * 4  # aiohttp closes the stream beyond this
 BUSY_MESSAGE = "Sorry, we can't take your call right now. Please call back in a minute."
 
@@ -180,8 +181,10 @@ async def drain(app: web.Application, grace_s: float | None = None) -> None:
     while services.calls and loop.time() < deadline:
         await asyncio.sleep(0.1)
     for session in list(services.calls):
-        await session.end("drained")
-    deadline = loop.time() + 3.0
+        await session.end("drained", goodbye=True)
+    # Long enough for a cached goodbye to play (2-3 s) and the REST hang-up; with the default
+    # DRAIN_SECONDS (20) the process is gone well within Heroku's 30 s.
+    deadline = loop.time() + GOODBYE_GRACE_S
     while services.calls and loop.time() < deadline:
         await asyncio.sleep(0.05)
     for session in list(services.calls):

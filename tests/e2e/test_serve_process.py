@@ -238,6 +238,8 @@ async def test_serve_answers_a_call_then_drains_on_sigterm(fakes, serve):
     assert DRAIN_SECONDS * 0.75 <= ended_after <= DRAIN_SECONDS + 10, ended_after
     assert fakes.twilio.hung_up(result.call_sid), fakes.twilio.hangups
     assert not fakes.twilio.hung_up(first.call_sid)  # the caller hung that one up himself
+    # Before the hang-up the drained caller heard the goodbye, byte for byte from the cache.
+    assert (ROOT / "audio_cache" / "goodbye.ulaw").read_bytes() in result.heard
 
     assert await server.wait(30) == 0, server.output[-3000:]
     output = server.output
