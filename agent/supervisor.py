@@ -23,6 +23,16 @@ import time
 from loguru import logger
 
 
+def _die_with_parent() -> None:
+    """In the worker, before exec: on Linux, get SIGTERM (drain) if the supervisor dies, even
+    by SIGKILL, so no worker is ever left serving on its own."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def supervise(workers: int, port: int | None = None) -> int:
     argv = [sys.executable, "-m", "agent", "serve"]
     if port is not None:
@@ -41,7 +51,7 @@ def supervise(workers: int, port: int | None = None) -> int:
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         for _ in range(workers):
-            procs.append(subprocess.Popen(argv, env=env))
+            procs.append(subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent))
         logger.info(
             f"supervisor {os.getpid()}: {workers} workers sharing the port "
             f"(pids {', '.join(str(p.pid) for p in procs)})"
