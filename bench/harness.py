@@ -8,14 +8,19 @@
   the fakes and the emulator live here), and of the whole machine (/proc/stat), so what other
   programs used in the meantime is visible too.
 - `LoopLag` measures how late this process's event loop wakes up: when it lags, the
-  emulator's arrival timestamps are late too, and its jitter numbers say so.
+  emulator's arrival timestamps are late too, and its jitter numbers say so. The server's own
+  loop lag comes from its opt-in probe (`SWITCHBOARD_LOOP_LAG_PROBE=1`, agent/loop_lag.py;
+  the reference runs the same probe): `ServerProcess.loop_lag_buckets()` reads the histogram
+  from `/metrics`, `histogram_quantile` turns two readings into a percentile.
+- `ServerProcess` also knows how long the process took from spawn to `/health` 200
+  (`start_to_healthy_s`) and samples its RSS (`rss_mb`, `rss_max_mb`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
+import re
 import resource
 import signal
 import socket
@@ -53,6 +58,7 @@ class ServerProcess:
     log_path: Path
     ps: psutil.Process
     rss_max_mb: float = 0.0
+    start_to_healthy_s: float = 0.0  # spawn -> first GET /health 200 (polled every 50 ms)
 
     @property
     def base_url(self) -> str:
@@ -62,9 +68,47 @@ class ServerProcess:
         times = self.ps.cpu_times()
         return times.user + times.system
 
+    def rss_mb(self) -> float:
+        try:
+            return self.ps.memory_info().rss / 2**20
+        except psutil.Error:
+            return 0.0
+
     def sample_rss(self) -> None:
-        with contextlib.suppress(psutil.Error):
-            self.rss_max_mb = max(self.rss_max_mb, self.ps.memory_info().rss / 2**20)
+        self.rss_max_mb = max(self.rss_max_mb, self.rss_mb())
+
+    async def health(self, http: aiohttp.ClientSession) -> dict | None:
+        try:
+            async with http.get(f"{self.base_url}/health") as resp:
+                return await resp.json() if resp.status == 200 else None
+        except (aiohttp.ClientError, ValueError):
+            return None
+
+    async def wait_idle(self, timeout: float = 20.0) -> bool:
+        """Wait until /health reports no active calls (calls end after their callers hang up)."""
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                body = await self.health(http)
+                if body is not None and body.get("active_calls") == 0:
+                    return True
+                await asyncio.sleep(0.2)
+        return False
+
+    async def loop_lag_buckets(self) -> dict[float, float]:
+        """The server's loop-lag histogram (cumulative counts by upper bound, seconds)."""
+        from agent.loop_lag import METRIC
+
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{self.base_url}/metrics") as resp:
+                    text = await resp.text()
+        except aiohttp.ClientError:
+            return {}
+        buckets = {}
+        for le, value in re.findall(rf'^{METRIC}_bucket\{{le="([^"]+)"\}} (\S+)$', text, re.M):
+            buckets[float(le)] = float(value)  # "+Inf" parses as inf
+        return buckets
 
     def log_problems(self) -> list[str]:
         """WARNING/ERROR lines the server wrote (its log level is WARNING)."""
@@ -98,10 +142,17 @@ def server_env(side: str, fakes_env: dict[str, str], port: int) -> dict[str, str
             "LOG_FORMAT": "text",
             "GRAPHS_DIR": str(ROOT / "graphs"),
             "DEFAULT_GRAPH": "receptionist",
+            # Only the graph under test: not the local graph's Whisper and Piper (~200 MB).
+            "GRAPHS": "receptionist",
             # No signatures on either side: the reference checks none, and the emulator then
             # signs nothing. (Empty means unset for our config loader.)
             "TWILIO_AUTH_TOKEN": "",
             "PYTHONUNBUFFERED": "1",
+            # One process carrying every call of the level: no busy answers, no workers.
+            "MAX_CALLS": "0",
+            "WEB_CONCURRENCY": "1",
+            # Both servers run the same loop-lag probe (agent/loop_lag.py) and show it on /metrics.
+            "SWITCHBOARD_LOOP_LAG_PROBE": "1",
         }
     )
     return env
@@ -116,11 +167,14 @@ async def start_server(side: str, fakes_env: dict[str, str], log_dir: Path) -> S
     else:
         raise ValueError(f"unknown side {side!r}")
     log_path = log_dir / f"{side}-{port}.log"
+    env = server_env(side, fakes_env, port)
+    env["DATABASE_URL"] = f"sqlite:///{log_dir / f'calls-{side}-{port}.db'}"  # not the repo's
+    spawned = time.monotonic()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             argv,
             cwd=ROOT,
-            env=server_env(side, fakes_env, port),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -136,10 +190,11 @@ async def start_server(side: str, fakes_env: dict[str, str], log_dir: Path) -> S
             try:
                 async with http.get(f"{server.base_url}/health") as resp:
                     if resp.status == 200:
+                        server.start_to_healthy_s = time.monotonic() - spawned
                         return server
             except aiohttp.ClientError:
                 pass
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)
     await server.stop()
     raise RuntimeError(f"{side} server not healthy after 90 s; log: {log_path}")
 
@@ -223,6 +278,28 @@ class LoopLag:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def histogram_quantile(
+    q: float, before: dict[float, float], after: dict[float, float]
+) -> float | None:
+    """The q-quantile (0-1) of what a Prometheus histogram observed between two readings,
+    interpolated linearly within the bucket (as PromQL's histogram_quantile); None if empty.
+    In the +Inf bucket it answers the largest finite bound."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    if not counts or counts[-1] <= 0:
+        return None
+    rank = q * counts[-1]
+    lower, below = 0.0, 0.0
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            inside = count - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = bound, count
+    return lower
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -69,6 +69,8 @@ turns = Table(
     Column("started_at", DateTime(timezone=True)),
     Column("ended_at", DateTime(timezone=True)),
     Column("latency_ms", Float),  # agent turns: caller stopped -> agent audio started
+    # agent turns said because a service failed: "stage:reason" (e.g. "llm:timeout")
+    Column("failure", String(100)),
     UniqueConstraint("call_sid", "seq", name="uq_turns_call_seq"),
 )
 
@@ -99,5 +101,13 @@ def _v1_create(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_create,)
+def _v2_turn_failure(conn: Connection) -> None:
+    # v1 databases have no turns.failure (a fresh v1 create already made it from the table).
+    from sqlalchemy import inspect, text
+
+    if "failure" not in {c["name"] for c in inspect(conn).get_columns("turns")}:
+        conn.execute(text("ALTER TABLE turns ADD COLUMN failure VARCHAR(100)"))
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_create, _v2_turn_failure)
 SCHEMA_VERSION = len(MIGRATIONS)

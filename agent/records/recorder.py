@@ -71,6 +71,7 @@ class CallRecorder:
                 started_at=turn.started_at,
                 ended_at=turn.ended_at,
                 latency_ms=turn.latency_ms,
+                failure=turn.failure,
             )
         )
 

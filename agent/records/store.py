@@ -50,6 +50,7 @@ class TurnRecord:
     started_at: datetime | None
     ended_at: datetime | None
     latency_ms: float | None
+    failure: str | None = None  # "stage:reason" when a failed turn's fallback was said
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,7 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
                     "started_at": e.started_at,
                     "ended_at": e.ended_at,
                     "latency_ms": e.latency_ms,
+                    "failure": e.failure,
                 }
                 for e in turn_events
             ],
@@ -382,6 +384,7 @@ def _turn_dict(row) -> dict:
         "started_at": _iso(row["started_at"]),
         "ended_at": _iso(row["ended_at"]),
         "latency_ms": row["latency_ms"],
+        "failure": row["failure"],
     }
 
 

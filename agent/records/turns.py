@@ -52,6 +52,7 @@ class Turn:
     source: str = "caller"  # caller turns: "caller"; agent: "llm" | "route" | "call"
     route: str | None = None
     latency_ms: float | None = None
+    failure: str | None = None  # "stage:reason": this turn is the fallback for a failed one
 
 
 @dataclass
@@ -65,6 +66,7 @@ class _AgentTurn:
     route_phrase: str | None = None
     latency_ms: float | None = None
     cut_off: bool = False  # the call ended while it played
+    failure: str | None = None
 
 
 def _dt(ts: float | None) -> datetime | None:
@@ -94,6 +96,7 @@ class TurnTracker:
         self._speaking = False
         self._llm_open = False
         self._last_context_message: object = None
+        self._pending_failure: str | None = None
 
     def on_turn(self, callback: Callable[[Turn], None]) -> None:
         self._listeners.append(callback)
@@ -107,6 +110,7 @@ class TurnTracker:
             LLMUserAggregator,
         )
 
+        from processors.call_control import CallController
         from processors.router import IntentRouter
 
         worker.add_reached_downstream_filter(self.FRAME_TYPES)
@@ -119,6 +123,8 @@ class TurnTracker:
                 processor.add_event_handler("on_assistant_turn_stopped", self._on_llm_stopped)
             elif isinstance(processor, IntentRouter):
                 processor.add_event_handler("on_route", self._on_route)
+            elif isinstance(processor, CallController):
+                processor.add_event_handler("on_turn_failed", self._on_turn_failed)
 
     async def _on_reached(self, _worker, frame) -> None:
         self.on_frame(frame)
@@ -135,6 +141,9 @@ class TurnTracker:
     async def _on_route(self, _router, hit) -> None:
         self.routed(hit.route, hit.text, hit.phrase)
 
+    async def _on_turn_failed(self, _controller, frame) -> None:
+        self.turn_failed(frame.stage, frame.reason)
+
     # --- inputs ----------------------------------------------------------------------------
 
     def on_frame(self, frame) -> None:
@@ -148,7 +157,7 @@ class TurnTracker:
             self._speaking = True
             now = self._now()
             if self._agent is None:
-                self._agent = _AgentTurn()
+                self._agent = self._new_agent_turn()
             if self._agent.started is None:
                 self._agent.started = now
                 if self._latency_from is not None:
@@ -172,8 +181,17 @@ class TurnTracker:
     def routed(self, route: str, text: str, phrase: str) -> None:
         self.caller_said(text)
         if self._agent is None:
-            self._agent = _AgentTurn()
+            self._agent = self._new_agent_turn()
         self._agent.route, self._agent.route_phrase = route, phrase
+
+    def turn_failed(self, stage: str, reason: str) -> None:
+        """A service gave up on the turn: the agent turn under way (a reply cut off), else the
+        next one (the fallback phrase the call controller says), is recorded as the failure."""
+        failure = f"{stage}:{reason}"[:100]
+        if self._agent is not None:
+            self._agent.failure = failure
+        else:
+            self._pending_failure = failure
 
     def llm_started(self) -> None:
         self._llm_open = True
@@ -183,7 +201,7 @@ class TurnTracker:
         text = text.strip()
         if text:
             if self._agent is None:
-                self._agent = _AgentTurn()
+                self._agent = self._new_agent_turn()
             self._agent.texts.append(text)
             self._agent.interrupted = self._agent.interrupted or interrupted
         self._maybe_commit_agent()
@@ -212,6 +230,11 @@ class TurnTracker:
         self._caller_started = self._caller_stopped = None
         self._emit(Turn(len(self.turns), "caller", text, _dt(started), _dt(ended)))
 
+    def _new_agent_turn(self) -> _AgentTurn:
+        turn = _AgentTurn(failure=self._pending_failure)
+        self._pending_failure = None
+        return turn
+
     def _maybe_commit_agent(self) -> None:
         agent = self._agent
         if agent is None or self._speaking or self._llm_open:
@@ -227,6 +250,8 @@ class TurnTracker:
             source, text = "route", agent.route_phrase
         else:
             source, text = "call", self._context_text() or ""
+        if agent.failure and source == "call":
+            source = "fallback"
         self._last_context_message = self._last_assistant_message()
         text = text.replace(INTERRUPTED_FLAG, "").strip()
         if agent.cut_off:
@@ -247,6 +272,7 @@ class TurnTracker:
                 source=source,
                 route=agent.route,
                 latency_ms=agent.latency_ms,
+                failure=agent.failure,
             )
         )
 

@@ -13,6 +13,7 @@ import pytest
 
 from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
 from tests.conftest import caller_audio
+from tests.records.test_call_records import TOKEN, get_json, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HOURS = "what are your opening hours"
@@ -33,7 +34,7 @@ def ask() -> list:
 async def test_each_llm_fault_gets_a_retry_or_the_fallback_and_the_call_goes_on(
     fakes, start_server, controllers
 ):
-    server = await start_server()
+    server = await start_server(ADMIN_TOKEN=TOKEN)
     fakes.deepgram.set_script([HOURS] * 6)
     fakes.groq.replies = [("hours", HOURS_ANSWER)]
     fakes.groq.retry_after_s = 0.5
@@ -68,3 +69,15 @@ async def test_each_llm_fault_gets_a_retry_or_the_fallback_and_the_call_goes_on(
     start = next(s for s, _ in result.agent_speech_segments if s > hung_end)
     assert 3.5 < start - hung_end < 5.5
     assert result.closed_by == "caller"
+
+    # The record says which turns failed and why: each fallback is an agent turn of its own.
+    async def recorded():
+        status, call = await get_json(server.base_url, f"/calls/{result.call_sid}", TOKEN)
+        return call if status == 200 and call["outcome"] else None
+
+    call = await wait_for(recorded, 10)
+    failed = [t for t in call["turns"] if t["failure"]]
+    assert [t["failure"].split(":")[0] for t in failed] == ["llm", "llm", "llm"]
+    assert [t["source"] for t in failed[:2]] == ["fallback", "fallback"]
+    assert failed[0]["text"] == "Sorry, I'm having trouble. Could you say that again?"
+    assert failed[2]["source"] == "llm" and failed[2]["interrupted"] is False  # the cut reply
