@@ -326,6 +326,20 @@ class ListenFake:
     def connection_count(self) -> int:
         return len(self.connections)
 
+    def drop_random_connection(self) -> bool:
+        """Abort one live connection (no close frame), as a network failure would; False if
+        none is live. For soak runs: `drop_after_s` hits every connection."""
+        import random
+
+        live = [ws for ws in self._live if not ws.closed]
+        if not live:
+            return False
+        request = getattr(random.choice(live), "_req", None)
+        if request is None or request.transport is None:
+            return False
+        request.transport.abort()
+        return True
+
     async def shutdown(self) -> None:
         for ws in list(self._live):
             await ws.close(code=1001, message=b"server shutting down")
