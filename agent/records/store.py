@@ -14,14 +14,19 @@ webhook.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from loguru import logger
 from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agent.records import models as m
+
+MIGRATE_ATTEMPTS = 5
 
 # --- events --------------------------------------------------------------------------------
 
@@ -136,12 +141,25 @@ class Store:
     # --- schema --------------------------------------------------------------------------
 
     async def migrate(self) -> int:
-        """Apply the migrations not yet applied; the schema version after."""
-        async with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                # Two processes starting together must not both create the tables.
-                await conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
-            return await conn.run_sync(_migrate_sync)
+        """Apply the migrations not yet applied; the schema version after.
+
+        Two processes starting together (WEB_CONCURRENCY) must not both create the tables:
+        Postgres serializes them with an advisory lock; SQLite runs DDL outside the
+        transaction, so the loser of the race ("table ... already exists", "database is
+        locked") tries again once the winner is done, and then finds nothing to do.
+        """
+        for attempt in range(MIGRATE_ATTEMPTS):
+            try:
+                async with self.engine.begin() as conn:
+                    if self.dialect == "postgresql":
+                        await conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+                    return await conn.run_sync(_migrate_sync)
+            except OperationalError as exc:
+                if self.dialect != "sqlite" or attempt == MIGRATE_ATTEMPTS - 1:
+                    raise
+                logger.info(f"records schema: another process is migrating ({exc.orig}); again")
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     # --- writes --------------------------------------------------------------------------
 

@@ -58,5 +58,6 @@ async def test_a_tts_failure_is_covered_by_the_fallback(fakes, start_server, con
     # ... and the second answer was spoken in full (after a reconnect, for the drop).
     spoken = list(fakes.cartesia.transcripts_by_context().values())
     assert HOURS_ANSWER in spoken[-1]
-    last_start, last_end = result.agent_speech_segments[-1]
-    assert last_end - last_start > 2.0  # the whole answer, not a fragment
+    last_question = [e[1] for e in result.timeline if e[0] == "say_end"][-1]
+    heard = sum(e - s for s, e in result.agent_speech_segments if s > last_question)
+    assert heard > 2.5  # the whole answer (~3 s), not a fragment (a stutter may split it)

@@ -89,3 +89,40 @@ async def test_full_queue_drops_and_counts_without_waiting(tmp_path):
         assert metrics.value("switchboard_record_errors_total", reason="queue_full") == 1
     finally:
         await store.close()
+
+
+async def test_two_processes_migrating_one_new_sqlite_file_at_once_both_succeed(tmp_path):
+    # WEB_CONCURRENCY workers start together on a fresh calls.db: SQLite runs the DDL outside
+    # the transaction, so one of them meets "table already exists" and must simply retry.
+    import asyncio
+    import sys
+
+    import time
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    go = time.time() + 3.0  # all four start migrating at the same instant, imports done
+    code = (
+        "import asyncio, time\n"
+        "from agent.records.store import Store\n"
+        "async def main():\n"
+        f"    time.sleep(max(0.0, {go!r} - time.time()))\n"
+        f"    store = await Store.open({url!r})\n"
+        "    print(await store.migrate())\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+    )
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            code,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    outs = [await p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [err.decode()[-500:] for _, err in outs]
+    from agent.records import models
+
+    assert {out.decode().strip() for out, _ in outs} == {str(models.SCHEMA_VERSION)}
