@@ -1,7 +1,7 @@
 """Pacing benchmark: our server vs a pipecat-only reference, same calls, same provider fakes.
 
-    python -m bench.pacing                      # 1, 50 and 100 concurrent calls, both sides
-    python -m bench.pacing --calls 1 50 100 [--only ours|reference]
+    python -m bench.pacing                      # 1, 10, 50, 100 and 200 concurrent calls, both sides
+    python -m bench.pacing --calls 1 10 [--only ours|reference] [--no-write]
     python -m bench.pacing --quick              # 1 and 10 calls, RESULTS.md untouched
 
 Each (side, level) runs on its own: fresh provider fakes in this process (Deepgram final
@@ -15,9 +15,13 @@ The call script and its analysis are in `bench.pacing_call`. Each run also check
 caller's question reached the LLM (`llm_answers`) and how much of the callers' audio reached
 the STT before they hung up (`stt_share`).
 
-Measured per side and level (definitions in `analyse_call` and bench/RESULTS.md): media
-send-time jitter, Twilio buffer depth, underruns, barge-in to `clear` and to silence, answer
-latency, CPU seconds of the server process, of this process and of everything else.
+Measured per side and level (definitions in `analyse_call`, `bench.report` and
+bench/RESULTS.md): per-turn response latency, engine overhead (a zero-latency run of N short
+calls on the same server first), media send-time jitter, Twilio buffer depth, underruns,
+barge-in to `clear` and to silence, answer latency, the server's own event-loop lag (its
+opt-in probe), CPU seconds of the server process (per call-minute), of this process and of
+everything else, RSS idle and peak, process start to healthy; each row says which of issue
+7's goals hold. Every level is time-capped: a collapsed server fails calls, not the run.
 """
 
 from __future__ import annotations
@@ -43,16 +47,21 @@ from bench.harness import (
     SIDES,
     CpuMeter,
     LoopLag,
+    histogram_quantile,
     log_dir,
     percentile,
     start_server,
 )
 from bench.pacing_call import (
     MAX_CALL_S,
+    MAX_OVERHEAD_CALL_S,
     CallStats,
     analyse_call,
     call_script,
     configure_fakes,
+    configure_zero_latency_fakes,
+    engine_overhead,
+    overhead_script,
     warm_up_script,
 )
 
@@ -96,7 +105,30 @@ class LevelResult:
     llm_answers: int = 0  # questions that reached the LLM (should equal calls)
     stt_share: float | None = None  # caller audio that reached Deepgram before the hang-up
     call_seconds: float = 0.0  # summed length of the measured calls
+    # agent.sim.turns over every call: end of a caller turn -> the agent's next audio
+    turn_p50_s: float | None = None
+    turn_p95_s: float | None = None
+    turn_p99_s: float | None = None
+    turns_answered: int = 0
+    turns_unanswered: int = 0
+    # the zero-latency run (pacing_call.engine_overhead), same N, same server, before
+    overhead_p50_ms: float | None = None
+    overhead_p95_ms: float | None = None
+    overhead_measured: int = 0  # calls of that run whose answer was measured
+    server_lag_p50_ms: float | None = None  # the server's own loop-lag probe, main run
+    server_lag_p99_ms: float | None = None
+    rss_idle_mb: float = 0.0  # after the warm-up call, before any measured call
+    start_to_healthy_s: float = 0.0
+    capped: int = 0  # calls still running at the level's time cap (cancelled, failed)
     call_records: list[dict] = field(default_factory=list)  # --json only
+
+    @property
+    def cpu_s_per_call_min(self) -> float | None:
+        return self.server_cpu_s / (self.call_seconds / 60) if self.call_seconds else None
+
+    @property
+    def rss_per_call_mb(self) -> float:
+        return max(0.0, self.server_rss_max_mb - self.rss_idle_mb) / max(self.calls, 1)
 
 
 def summarise(
@@ -115,6 +147,7 @@ def summarise(
     rates = [x for s in stats for x in s.send_rates]
     msgs = [x for s in stats for x in s.msg_ms]
     buffers = vals("max_buffer_s")
+    turns = [t for s in stats for t in s.turn_latency_s]
     clears, silences, answers = (
         vals("barge_to_clear_s"),
         vals("barge_to_silence_s"),
@@ -161,6 +194,11 @@ def summarise(
         stt_share=stt_audio_s / caller_s
         if (caller_s := sum(s.caller_audio_s for s in stats))
         else None,
+        turn_p50_s=percentile(turns, 50),
+        turn_p95_s=percentile(turns, 95),
+        turn_p99_s=percentile(turns, 99),
+        turns_answered=len(turns),
+        turns_unanswered=sum(s.unanswered_turns for s in stats),
         call_records=[s.record() for s in stats],
     )
 
@@ -184,26 +222,71 @@ async def _one_call(emulator: TwilioEmulator, delay_s: float) -> CallStats:
     return analyse_call(result)
 
 
+async def _overhead_call(emulator: TwilioEmulator, delay_s: float) -> float | None:
+    await asyncio.sleep(delay_s)
+    try:
+        result = await emulator.place_call(overhead_script(), max_duration=MAX_OVERHEAD_CALL_S)
+    except Exception:
+        return None
+    return engine_overhead(result)
+
+
+async def _capped(coros: list, cap_s: float, failed) -> tuple[list, int]:
+    """Run the calls at once; any still running after cap_s is cancelled and replaced by
+    `failed` (a collapsed server must not hold the benchmark up)."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    _done, pending = await asyncio.wait(tasks, timeout=cap_s)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    results = [failed if t in pending or t.exception() is not None else t.result() for t in tasks]
+    return results, len(pending)
+
+
 async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> LevelResult:
     async with ProviderFakes() as fakes:
-        configure_fakes(fakes)
         server = await start_server(side, fakes.env(), logs)
         try:
             emulator = TwilioEmulator(server.base_url, public_base_url=f"https://{PUBLIC_HOST}")
+            configure_zero_latency_fakes(fakes)  # a whole turn: first uses of LLM and TTS
             await emulator.place_call(warm_up_script(), max_duration=MAX_CALL_S)
+            await server.wait_idle(10)
+            await asyncio.sleep(1.0)
+            rss_idle = server.rss_mb()
+            spread = stagger_s / calls if calls > 1 else 0.0
+            lag = LoopLag(server)  # samples RSS from here on (both runs: the peak of N calls)
+            lag.start()
+            # 1. Engine overhead: the same N calls, a short script, zero-latency fakes.
+            configure_zero_latency_fakes(fakes)
+            overheads, _ = await _capped(
+                [_overhead_call(emulator, i * spread) for i in range(calls)],
+                stagger_s + MAX_OVERHEAD_CALL_S + 5,
+                None,
+            )
+            await server.wait_idle(20)
+            # 2. The measured calls, realistic latencies.
+            configure_fakes(fakes)
+            await lag.stop()
             warm_connections = len(fakes.deepgram.connections)
+            groq_before = len(fakes.groq.requests)
             meter, lag = CpuMeter(server), LoopLag(server)
+            lag.server.rss_max_mb = max(lag.server.rss_max_mb, rss_idle)
+            lag_before = await server.loop_lag_buckets()
             lag.start()
             meter.start()
-            spread = stagger_s / calls if calls > 1 else 0.0
-            stats = await asyncio.gather(*(_one_call(emulator, i * spread) for i in range(calls)))
+            stats, capped = await _capped(
+                [_one_call(emulator, i * spread) for i in range(calls)],
+                stagger_s + MAX_CALL_S + 10,
+                CallStats(error="cut at the level's time cap"),
+            )
             meter.stop()
             await lag.stop()
+            lag_after = await server.loop_lag_buckets()
         finally:
             await server.stop()
         llm_answers = sum(
             1
-            for body in fakes.groq.requests
+            for body in fakes.groq.requests[groq_before:]
             if any(
                 m.get("role") == "user" and "appointment" in str(m.get("content"))
                 for m in body.get("messages", [])[-1:]
@@ -213,7 +296,17 @@ async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> Leve
         stt_audio_s = sum(
             c.bytes_received / 16000 for c in fakes.deepgram.connections[warm_connections:]
         )
-        return summarise(side, list(stats), meter, lag, server, llm_answers, stt_audio_s)
+        level = summarise(side, list(stats), meter, lag, server, llm_answers, stt_audio_s)
+        measured = [o for o in overheads if o is not None]
+        level.overhead_p50_ms = _ms(percentile(measured, 50))
+        level.overhead_p95_ms = _ms(percentile(measured, 95))
+        level.overhead_measured = len(measured)
+        level.server_lag_p50_ms = _ms(histogram_quantile(0.50, lag_before, lag_after))
+        level.server_lag_p99_ms = _ms(histogram_quantile(0.99, lag_before, lag_after))
+        level.rss_idle_mb = rss_idle
+        level.start_to_healthy_s = server.start_to_healthy_s
+        level.capped = capped
+        return level
 
 
 # -- CLI ------------------------------------------------------------------------------------
@@ -221,7 +314,7 @@ async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> Leve
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.pacing", description=__doc__)
-    parser.add_argument("--calls", type=int, nargs="+", default=[1, 50, 100], metavar="N")
+    parser.add_argument("--calls", type=int, nargs="+", default=[1, 10, 50, 100, 200], metavar="N")
     parser.add_argument("--only", choices=SIDES, help="run one side only")
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 1 and 10 calls; RESULTS.md untouched"
@@ -252,6 +345,8 @@ async def _main(args: argparse.Namespace, argv: list[str]) -> int:
             results.append(level)
             print(report.console_row(level), file=sys.stderr, flush=True)
     command = "python -m bench.pacing" + (" " + " ".join(argv) if argv else "")
+    print()
+    print(report.scale_table(results, markdown=False))
     print()
     print(report.console_table(results))
     for level in results:

@@ -11,6 +11,11 @@ every question reached the LLM.
 
 `analyse_call(CallResult) -> CallStats` turns the emulator's record of a call into the
 benchmark's numbers (definitions in its docstring).
+
+Engine overhead has its own short call (`overhead_script`) against zero-latency fakes
+(`configure_zero_latency_fakes`): greeting, the question, its short answer, hang-up;
+`engine_overhead(CallResult)` is the caller's speech end to the answer's first audio minus
+the VAD stop and the STT's final (`TURN_WAIT_S`; see `FINAL_HOLD_S`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from agent.sim.script import (
     WaitForAgentSilence,
     load_ulaw,
 )
+from agent.sim.turns import turn_latencies
 from bench.harness import ROOT
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
@@ -47,6 +53,21 @@ MAX_CALL_S = 60.0
 # so it would be leftover audio), and a clear came within 2 s of the barge-in.
 OK_ANSWER_S = (0.5, 5.0)
 OK_CLEAR_S = 2.0
+# Engine overhead. Both servers ask the STT to finalize when Silero reports the caller
+# stopped (stop_secs 0.2 s after the speech) and end the turn once the 0.4 s speech timeout
+# has run and a final transcript is in. The zero-latency run has the Deepgram fake answer that
+# finalize FINAL_HOLD_S later, after the speech timeout, so the final transcript is what ends
+# the turn; the LLM and TTS fakes answer at once. Then speech end -> first answer audio at the
+# caller, minus TURN_WAIT_S, is final transcript -> first audio heard: aggregator, router,
+# LLM request and stream, TTS request and audio, pacing, the socket (and the fakes' localhost
+# round trips), plus the VAD's own granularity (Silero decides on 32 ms windows). (With a
+# zero hold the final comes inside the speech timeout and the turn ends at 0.6 s: the same
+# engine time, minus 0.6 s instead.) The first answered turn of a fresh server is ~0.3 s
+# slower on both sides (first use of the LLM and TTS clients), so the warm-up call takes a
+# whole turn (`overhead_script`).
+FINAL_HOLD_S = 0.5
+TURN_WAIT_S = 0.2 + FINAL_HOLD_S
+MAX_OVERHEAD_CALL_S = 30.0
 
 
 def configure_fakes(fakes: ProviderFakes) -> None:
@@ -59,6 +80,37 @@ def configure_fakes(fakes: ProviderFakes) -> None:
         ("wait", SHORT_ANSWER),
         ("stop", SHORT_ANSWER),
     ]
+
+
+def configure_zero_latency_fakes(fakes: ProviderFakes) -> None:
+    """The LLM and TTS answer at once, the STT's final ends the turn; a short answer."""
+    fakes.deepgram.final_latency_s = FINAL_HOLD_S  # after the speech timeout: see above
+    fakes.groq.first_token_latency_s = 0.0
+    fakes.cartesia.first_audio_latency_s = 0.0
+    fakes.deepgram.set_script([QUESTION])
+    fakes.groq.replies = [("appointment", SHORT_ANSWER)]
+
+
+def overhead_script() -> list:
+    return [
+        WaitForAgentAudio(timeout=15),  # the greeting
+        WaitForAgentSilence(pause=0.3, timeout=20),
+        Say(load_ulaw(AUDIO / QUESTION_AUDIO), QUESTION),
+        WaitForAgentAudio(timeout=15),  # the short answer
+        WaitForAgentSilence(pause=0.3, timeout=20),
+        HangUp(),
+    ]
+
+
+def engine_overhead(r: CallResult) -> float | None:
+    """Seconds from the end of the question's audio to the answer's first audio at the
+    caller, minus TURN_WAIT_S (None: no answer, or the call fell out of step)."""
+    turns = [t for t in turn_latencies(r) if t.text == QUESTION]
+    if r.timeouts or not turns or turns[0].latency is None:
+        return None
+    if turns[0].latency < TURN_WAIT_S:  # impossible on time: leftover audio, out of step
+        return None
+    return turns[0].latency - TURN_WAIT_S
 
 
 def call_script() -> list:
@@ -79,8 +131,9 @@ def call_script() -> list:
 
 
 def warm_up_script() -> list:
-    """Imports, model loads and first connections happen here, not in the measured calls."""
-    return [WaitForAgentAudio(timeout=30), WaitForAgentSilence(pause=0.1, timeout=30), HangUp()]
+    """Imports, model loads and first connections happen here, not in the measured calls:
+    a whole turn (greeting, question, answer), with `configure_zero_latency_fakes`."""
+    return overhead_script()
 
 
 @dataclass
@@ -101,10 +154,13 @@ class CallStats:
     caller_audio_s: float = 0.0  # audio (speech or silence) the caller streamed to the server
     heard_s: float = 0.0
     clears: int = 0
+    # agent.sim.turns: each caller turn's end -> the agent's next audio (all calls, ok or not)
+    turn_latency_s: list[float] = field(default_factory=list)
+    unanswered_turns: int = 0
 
     def record(self) -> dict:
         """The call in one small dict (for --json), without the per-message lists."""
-        skip = ("jitter_ms", "send_rates", "msg_ms")
+        skip = ("jitter_ms", "send_rates", "msg_ms", "turn_latency_s")
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -155,6 +211,9 @@ def analyse_call(r: CallResult) -> CallStats:
     s.duration_s, s.heard_s, s.clears = r.duration_s, r.heard_duration_s(), len(r.clears)
     s.caller_audio_s = r.media_frames_sent * 0.02
     s.underruns = len(r.underruns)
+    turns = turn_latencies(r)
+    s.turn_latency_s = [t.latency for t in turns if t.latency is not None]
+    s.unanswered_turns = sum(1 for t in turns if t.latency is None)
 
     says = {(e[2], e[0]): e[1] for e in reversed(r.timeline) if e[0] in ("say_start", "say_end")}
     barge_t = says.get((BARGE, "say_start"))

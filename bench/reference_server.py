@@ -19,7 +19,10 @@ Deliberate differences from the example, so the comparison is about pacing only:
 - every provider is reached through the same `*_BASE_URL` variables our server reads.
 
 Routes: `GET|POST /twiml` (TwiML `<Connect><Stream url="wss://PUBLIC_HOST/ws">`), `GET /health`,
-`WS /ws`. Run: `python -m bench.reference_server --port 8081` with DEEPGRAM_BASE_URL,
+`GET /metrics` (only the loop-lag histogram), `WS /ws`. With `SWITCHBOARD_LOOP_LAG_PROBE=1` it
+runs the same event-loop lag probe as our server (`agent.loop_lag`, the one import of ours: it
+touches no call, only samples how late the loop wakes up), so the benchmark reads both
+servers' loop lag the same way. Run: `python -m bench.reference_server --port 8081` with DEEPGRAM_BASE_URL,
 GROQ_BASE_URL, CARTESIA_BASE_URL, PUBLIC_HOST and the three API keys in the environment
 (`python -m agent.sim.fakes` prints the base URLs of local fakes).
 """
@@ -187,7 +190,26 @@ def build_pipeline_worker(websocket: WebSocket, stream_sid: str, call_sid: str):
 def create_app(public_host: str) -> FastAPI:
     # FastAPI reads the handlers' annotations by name from this module's globals (they are
     # strings here), hence the module-level fastapi imports.
-    app = FastAPI()
+    import contextlib
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        from agent.loop_lag import start_if_enabled
+
+        probe = start_if_enabled(registry)
+        yield
+        if probe is not None:
+            await probe.stop()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(content=generate_latest(registry), media_type="text/plain")
 
     @app.api_route("/twiml", methods=["GET", "POST"])
     async def twiml() -> Response:

@@ -41,6 +41,28 @@ COLUMNS = [
 ]
 
 
+# The issue's goals (issue 7, "Done when"), checked on every row.
+GOAL_P95_SLACK = 1.10  # p95 turn latency within 10% of the same side's 1-call figure
+GOAL_JITTER_P99_MS = 5.0
+GOAL_RSS_PER_CALL_MB = 10.0
+GOAL_CPU_SHARE = 0.5  # ours' CPU per call-minute at most half the reference's
+
+SCALE_COLUMNS = [
+    ("side", "side"),
+    ("calls", "calls"),
+    ("ok", "ok / failed"),
+    ("turn", "turn latency p50 / p95 / p99 s"),
+    ("overhead", "engine overhead p50 / p95 ms"),
+    ("underruns", "underruns (calls)"),
+    ("jitter99", "jitter p99 ms"),
+    ("srvlag", "server loop lag p50 / p99 ms"),
+    ("cpumin", "CPU s / call-min"),
+    ("rss", "RSS idle→peak MB (per call)"),
+    ("healthy", "start→healthy s"),
+    ("goals", "goals"),
+]
+
+
 def _f(value, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -69,10 +91,76 @@ def cells(r) -> dict[str, str]:
     }
 
 
+def goal_misses(r, results: list) -> list[str] | None:
+    """The issue's goals that do not hold for this row, with the measured values
+    (None: nothing to judge, e.g. no 1-call figure of the same side in this run)."""
+    misses = []
+    if r.calls - r.ok:
+        misses.append(f"{r.calls - r.ok} calls failed")
+    if r.underruns:
+        misses.append(f"{r.underruns} underruns")
+    single = next((x for x in results if x.side == r.side and x.calls == 1), None)
+    if single is not None and single.turn_p95_s is not None:
+        limit = GOAL_P95_SLACK * single.turn_p95_s
+        if r.turn_p95_s is None:
+            misses.append("no turn answered")
+        elif r.turn_p95_s > limit:
+            misses.append(f"p95 {r.turn_p95_s:.2f} s > {limit:.2f} s (1 call +10%)")
+    if r.jitter_p99_ms is None or r.jitter_p99_ms > GOAL_JITTER_P99_MS:
+        misses.append(f"jitter p99 {_f(r.jitter_p99_ms, 1)} ms")
+    if r.rss_per_call_mb > GOAL_RSS_PER_CALL_MB:
+        misses.append(f"RSS {r.rss_per_call_mb:.1f} MB/call")
+    if r.side == "ours":
+        ref = next((x for x in results if x.side == "reference" and x.calls == r.calls), None)
+        if ref is not None and r.cpu_s_per_call_min and ref.cpu_s_per_call_min:
+            share = r.cpu_s_per_call_min / ref.cpu_s_per_call_min
+            if share > GOAL_CPU_SHARE:
+                misses.append(f"CPU {share:.0%} of the reference's")
+    return misses
+
+
+def scale_cells(r, results: list) -> dict[str, str]:
+    misses = goal_misses(r, results)
+    cpu_min = r.cpu_s_per_call_min
+    capped = f", {r.capped} cut at the cap" if r.capped else ""
+    return {
+        "side": r.side,
+        "calls": str(r.calls),
+        "ok": f"{r.ok} / {r.calls - r.ok}{capped}",
+        "turn": f"{_f(r.turn_p50_s)} / {_f(r.turn_p95_s)} / {_f(r.turn_p99_s)}"
+        + (f" ({r.turns_unanswered} unanswered)" if r.turns_unanswered else ""),
+        "overhead": f"{_f(r.overhead_p50_ms, 0)} / {_f(r.overhead_p95_ms, 0)}"
+        + (f" ({r.overhead_measured}/{r.calls})" if r.overhead_measured < r.calls else ""),
+        "underruns": f"{r.underruns} ({r.calls_with_underruns})",
+        "jitter99": _f(r.jitter_p99_ms, 1),
+        "srvlag": f"{_f(r.server_lag_p50_ms, 1)} / {_f(r.server_lag_p99_ms, 1)}",
+        "cpumin": _f(cpu_min),
+        "rss": f"{r.rss_idle_mb:.0f}→{r.server_rss_max_mb:.0f} ({r.rss_per_call_mb:.1f})",
+        "healthy": f"{r.start_to_healthy_s:.2f}",
+        "goals": "met" if not misses else "not met: " + "; ".join(misses),
+    }
+
+
+def scale_table(results: list, markdown: bool = True) -> str:
+    rows = [[title for _, title in SCALE_COLUMNS]] + [
+        [scale_cells(r, results)[key] for key, _ in SCALE_COLUMNS] for r in results
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(row) + " |" for row in rows]
+        lines.insert(1, "|" + "---|" * len(SCALE_COLUMNS))
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(SCALE_COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def console_row(r) -> str:
     c = cells(r)
     extra = f"; errors {r.errors}" if r.errors else ""
     extra += f"; {r.timeouts} script timeouts" if r.timeouts else ""
+    sc = scale_cells(r, [r])
+    extra += "; " + ", ".join(f"{t}: {sc[k]}" for k, t in SCALE_COLUMNS[3:-1])
     return "  " + ", ".join(f"{title}: {c[key]}" for key, title in COLUMNS[2:]) + extra
 
 
@@ -151,7 +239,11 @@ def observations(results: list) -> list[str]:
         fine = [
             r
             for r in results
-            if r.side == side and r.wall_s and r.server_cpu_s / r.wall_s < 0.85 and r.calls > 1
+            if r.side == side
+            and r.wall_s
+            and r.server_cpu_s / r.wall_s < 0.85
+            and r.calls > 1
+            and r.ok == r.calls  # a collapsed server does less work per call, not more
         ]
         if fine and fine[-1].call_seconds:
             r = fine[-1]
@@ -164,6 +256,12 @@ def observations(results: list) -> list[str]:
     return out
 
 
+MAX_CALL_S_NOTE = (
+    "70 s after the first one started, plus the stagger (35 s in the engine-overhead run; "
+    "a call's own limit is 60 s)"
+)
+
+
 def section(command: str, results: list) -> str:
     facts = machine_facts()
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -172,13 +270,53 @@ def section(command: str, results: list) -> str:
         f"pipecat {facts['pipecat']}"
     )
     notes = "\n".join(f"- {line}" for line in observations(results))
-    return f"""## Pacing: our server vs pipecat's own Twilio transport
+    return f"""## Scale and pacing: our server vs pipecat's own Twilio transport
 
 - command: `{command}`
 - date: {now}
 - machine: {machine}
-- load: 1-minute load average before→after each run is in the table; "other CPU s" is what
-  the rest of the machine (other engineers' tests, the OS) used during the run.
+- load: 1-minute load average before→after each run is in the second table; "other CPU s"
+  is what the rest of the machine (other engineers' tests, the OS) used during the run.
+
+### Scale: the issue's goals at each level
+
+{scale_table(results)}
+
+- **goals** (issue 7, checked on every row, both sides): no failed calls and zero
+  underruns; p95 turn latency within 10% of the same side's 1-call p95; jitter p99 ≤
+  {GOAL_JITTER_P99_MS:.0f} ms; RSS ≤ {GOAL_RSS_PER_CALL_MB:.0f} MB per call; and, for ours, CPU per call-minute at most half the
+  reference's at the same level. "met", or each goal missed with the measured value.
+- **turn latency**: every caller turn of every measured call (the question and the
+  barge-in), from the end of the caller's speech to the first agent audio the caller hears
+  after it (`agent.sim.turns.turn_latencies`; failed calls included, unanswered turns
+  counted). The fakes' latencies alone make 0.9 s: VAD stop 0.2 s + speech timeout 0.4 s
+  (Deepgram's 0.25 s final runs inside it) + Groq 0.2 s + Cartesia 0.1 s.
+- **engine overhead**: a separate run on the same server before the measured calls, the
+  same number of calls at once, a short script (greeting, the question, a one-sentence
+  answer) with zero-latency LLM and TTS fakes and the Deepgram fake answering the STT's
+  finalize 0.5 s after the VAD stop, i.e. after the speech timeout, so the final transcript
+  is what ends the turn: caller speech end → first answer audio heard, minus 0.2 s (VAD
+  stop) + 0.5 s. That is final transcript → first audio at the caller, measured the same
+  way from outside both servers: aggregator, router (ours), LLM request and stream, TTS
+  request and audio, pacing, the socket, the fakes' localhost round trips, plus Silero's
+  32 ms window granularity. In parentheses: calls of that run whose answer was measured, when
+  not all were. The warm-up call before both runs takes a whole turn: a fresh server's first
+  answered turn is ~0.3 s slower on both sides (first use of the LLM and TTS clients).
+- **server loop lag**: the server process's own event loop, sampled by the same opt-in
+  probe in both servers (`SWITCHBOARD_LOOP_LAG_PROBE=1`, agent/loop_lag.py: how late a 10 ms
+  sleep wakes up, a histogram on `/metrics`), during the measured calls; percentiles
+  interpolated within the histogram's buckets.
+- **CPU s / call-min**: server-process CPU seconds during the measured calls / the calls'
+  summed length in minutes (what the callers streamed).
+- **RSS**: the server process's resident memory idle after the warm-up call, its peak
+  during the two runs of N calls (sampled every 0.5 s), and (peak − idle) / N.
+- **start→healthy**: spawn of the process → first `GET /health` 200 (polled every 50 ms).
+  Ours builds every graph (imports, VAD and router models) before it listens; the reference
+  answers `/health` before pipecat is even imported and pays that on its first call.
+- Each level is capped: calls still running {MAX_CALL_S_NOTE} are cancelled and count as
+  failed ("cut at the cap"), so a collapsed level still ends in bounded time.
+
+### Pacing detail
 
 {markdown_table(results)}
 
