@@ -111,3 +111,37 @@ async def test_a_keyless_server_holds_a_spoken_conversation(local_server, tmp_pa
         assert wav.getnframes() > 8000 * 10  # the whole call, on its own clock
     page = (tmp_path / "call.html").read_text()
     assert "<svg" in page and "Wait, where is your office?" in page
+
+
+async def test_llm_base_url_answers_through_any_openai_compatible_server(fakes, start_server):
+    # The Groq fake speaks the OpenAI chat API, as Ollama or llama.cpp's server do.
+    from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
+    from agent.sim.voice import say_ulaw, transcribe_ulaw
+
+    server = await start_server(
+        DEFAULT_GRAPH="local",
+        LLM_BASE_URL=fakes.env()["GROQ_BASE_URL"],
+        LLM_MODEL="llama-3.3-70b-versatile",
+    )
+    fakes.groq.replies = [("parking", "Yes, there is free parking behind the building.")]
+    emulator = server.emulator()
+    question = "Is there any parking near you?"
+    result = await emulator.place_call(
+        [
+            WaitForAgentAudio(timeout=15),
+            WaitForAgentSilence(pause=0.3, timeout=15),
+            Say(say_ulaw(question), question),
+            WaitForAgentAudio(timeout=15),
+            WaitForAgentSilence(pause=0.3, timeout=20),
+            HangUp(),
+        ],
+        query={},
+        max_duration=60,
+    )
+    assert not result.timeouts, result.timeouts
+    [request] = fakes.groq.requests
+    assert request["model"] == "llama-3.3-70b-versatile"
+    said = [m["content"] for m in request["messages"] if m["role"] == "user"][-1]
+    assert "parking" in said.lower()  # Whisper heard the caller
+    answer = result.heard_runs()[-1][2]
+    assert "parking" in (await asyncio.to_thread(transcribe_ulaw, answer)).lower()  # Piper said it
