@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from agent.sim import script as s
 
 ANSWER_TIMEOUT_S = 20.0  # how long a line waits for the agent to start answering
+FINAL_LINGER_S = 2.5  # silence after the last answer before the caller hangs up
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def build_script(lines: list[Line], pause: float, hang_up: bool = True) -> s.Scr
         else:
             steps.append(s.BargeIn(line.barge_in_ms, line.audio, line.text, ANSWER_TIMEOUT_S))
         steps.append(s.WaitForAgentAudio(timeout=ANSWER_TIMEOUT_S))
-    steps.append(s.WaitForAgentSilence(pause=pause, timeout=60.0))
+    # After the last line, linger as a person would: if the agent is going to hang up (a
+    # goodbye), it does so first.
+    steps.append(s.WaitForAgentSilence(pause=max(pause, FINAL_LINGER_S), timeout=60.0))
     if hang_up:
         steps.append(s.HangUp())
     return steps

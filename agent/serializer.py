@@ -10,8 +10,9 @@ What it adds to pipecat's serializer:
 - the REST hang-up on `EndFrame` happens only when the agent ends the call (`hang_up_on_end`),
   not when the caller already hung up, and only with Twilio credentials; 20404 is success.
   A 5xx, a 429 or a network error is retried with backoff (HANGUP_BACKOFF_S: about 3.5 s in
-  all), where pipecat tries once; a refused credential is not retried. `hangup_attempts`
-  and `hangup_result` say what happened.
+  all), where pipecat tries once; a refused credential is not retried. It runs in the
+  background (`hangup_task`), so the socket closes at once; `hangup_attempts` and
+  `hangup_result` say what happened.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from processors.frames import OutputMarkFrame, TwilioMarkFrame
 
 TWILIO_RATE = 8000
 HANGUP_BACKOFF_S = (0.25, 0.75, 2.5)  # waits between the 4 attempts
+_HANGUPS: set[asyncio.Task] = set()  # hang-ups still running after their call ended
 
 
 class TwilioSerializer(TwilioFrameSerializer):
@@ -61,6 +63,7 @@ class TwilioSerializer(TwilioFrameSerializer):
         self.start_event = start
         self.hang_up_on_end = False
         self.hangup_attempts = 0
+        self.hangup_task: asyncio.Task | None = None
         self.hangup_result: str | None = None  # ok, already_ended, refused_NNN, failed
         self._pending_marks: dict[str, bool] = {}  # name -> still playable (False once cleared)
 
@@ -82,7 +85,11 @@ class TwilioSerializer(TwilioFrameSerializer):
         if isinstance(frame, (EndFrame, CancelFrame)):
             if self.hang_up_on_end and self._params.auto_hang_up and not self._hangup_attempted:
                 self._hangup_attempted = True
-                await self._hang_up_call()
+                # In the background: the socket closes now (which ends a <Connect> call on
+                # its own); retries through a Twilio outage must not hold it open.
+                self.hangup_task = asyncio.create_task(self._hang_up_call())
+                _HANGUPS.add(self.hangup_task)
+                self.hangup_task.add_done_callback(_HANGUPS.discard)
             return None
         return await super().serialize(frame)
 
@@ -149,3 +156,11 @@ class TwilioSerializer(TwilioFrameSerializer):
 
 def _code(body) -> int | None:
     return body.get("code") if isinstance(body, dict) else None
+
+
+async def wait_for_hangups(timeout: float) -> int:
+    """Let REST hang-ups still retrying finish (server shutdown); how many were left."""
+    pending = list(_HANGUPS)
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+    return sum(not t.done() for t in pending)

@@ -189,6 +189,10 @@ async def drain(app: web.Application, grace_s: float | None = None) -> None:
         await asyncio.sleep(0.05)
     for session in list(services.calls):
         await session.cancel("drained")
+    from agent.serializer import wait_for_hangups
+
+    if left := await wait_for_hangups(timeout=4.0):
+        logger.warning(f"draining: {left} REST hang-up(s) still retrying; giving up on them")
 
 
 async def _check_providers(app: web.Application) -> None:

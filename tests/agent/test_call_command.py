@@ -37,6 +37,7 @@ def test_timing_rules_become_waits_or_a_barge_in():
         s.HangUp,
     ]
     assert steps[1].pause == 0.4 and steps[4].after_ms == 800 and steps[4].text == "stop"
+    assert steps[-2].pause == 2.5  # the caller lingers: an agent's goodbye and hang-up first
 
 
 def test_a_trailing_barge_in_is_refused():

@@ -71,6 +71,7 @@ async def test_no_rest_hang_up_unless_the_agent_ends_the_call(monkeypatch):
     s.hang_up_on_end = True
     await s.serialize(EndFrame())
     await s.serialize(EndFrame())
+    await s.hangup_task
     assert calls == [1]
 
 
@@ -90,6 +91,7 @@ async def test_rest_hang_up_against_twilio_fake_treats_20404_as_done(fakes):
     )
     s.hang_up_on_end = True
     await s.serialize(EndFrame())
+    await s.hangup_task
     [first] = fakes.twilio.hangups
     assert (first.call_sid, first.status, first.form["Status"], first.auth_ok) == (
         "CA1",
@@ -106,6 +108,7 @@ async def test_rest_hang_up_against_twilio_fake_treats_20404_as_done(fakes):
     )
     again.hang_up_on_end = True
     await again.serialize(EndFrame())  # the call is gone now: 404 with code 20404, no error
+    await again.hangup_task
     assert fakes.twilio.hangups[-1].status == 404
     assert (s.hangup_result, again.hangup_result) == ("ok", "already_ended")
     assert again.hangup_attempts == 1  # 20404 is success: no retry
@@ -124,6 +127,7 @@ async def test_rest_hang_up_is_retried_through_server_errors(fakes, monkeypatch)
     fakes.twilio.fail_next = [500, 503, 429]
     s = rest_serializer(fakes)
     await s.serialize(EndFrame())
+    await s.hangup_task
     assert [h.status for h in fakes.twilio.hangups] == [500, 503, 429, 200]
     assert (s.hangup_attempts, s.hangup_result) == (4, "ok")
 
@@ -132,7 +136,8 @@ async def test_rest_hang_up_gives_up_after_four_tries_and_never_raises(fakes, mo
     monkeypatch.setattr("agent.serializer.HANGUP_BACKOFF_S", (0.01, 0.01, 0.01))
     fakes.twilio.fail_next = [500] * 10
     s = rest_serializer(fakes)
-    await s.serialize(EndFrame())
+    assert await s.serialize(EndFrame()) is None  # returns at once; the retries go on
+    await s.hangup_task
     assert len(fakes.twilio.hangups) == 4 and s.hangup_result == "failed"
 
 
@@ -140,5 +145,6 @@ async def test_rest_hang_up_with_a_refused_credential_is_not_retried(fakes):
     fakes.twilio.expected_auth_token = "the-right-token"
     s = rest_serializer(fakes, token="a-wrong-token")
     await s.serialize(EndFrame())
+    await s.hangup_task
     assert [h.status for h in fakes.twilio.hangups] == [401]
     assert s.hangup_result == "refused_401"

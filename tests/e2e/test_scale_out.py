@@ -15,9 +15,7 @@ import signal
 
 import aiohttp
 
-from agent.sim.emulator import TwilioEmulator
 from agent.sim.script import HangUp, Pause, WaitForAgentAudio, WaitForAgentSilence
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_HOST
 from tests.e2e.test_serve_process import Server, assert_no_secrets, process_env
 
 DRAIN_SECONDS = 1.0
@@ -78,12 +76,7 @@ async def test_two_processes_on_one_port_share_calls_and_drain(fakes, tmp_path):
                 await asyncio.sleep(0.2)
         assert server.proc.pid not in pids  # the parent supervises, the workers serve
 
-        emulator = TwilioEmulator(
-            server.base_url,
-            auth_token=AUTH_TOKEN,
-            account_sid=ACCOUNT_SID,
-            public_base_url=f"https://{PUBLIC_HOST}",
-        )
+        emulator = server.emulator()
         by_worker: dict[int, float] = {}
         placed = 0
         for _ in range(MAX_BATCHES):

@@ -99,6 +99,15 @@ class Server:
             await asyncio.wait_for(self._reader, 10)
         return code
 
+    def emulator(self) -> TwilioEmulator:
+        """Twilio as configured for this server: signed, over the public URL."""
+        return TwilioEmulator(
+            self.base_url,
+            auth_token=AUTH_TOKEN,
+            account_sid=ACCOUNT_SID,
+            public_base_url=f"https://{PUBLIC_HOST}",
+        )
+
     async def health(self, http: aiohttp.ClientSession) -> tuple[int, dict] | None:
         try:
             async with http.get(self.base_url + "/health") as resp:
@@ -171,12 +180,7 @@ async def test_serve_answers_a_call_then_drains_on_sigterm(fakes, serve):
     async with aiohttp.ClientSession() as http:
         health = await server.wait_healthy(http)
         assert health["status"] == "ok" and health["active_calls"] == 0
-        emulator = TwilioEmulator(
-            server.base_url,
-            auth_token=AUTH_TOKEN,
-            account_sid=ACCOUNT_SID,
-            public_base_url=f"https://{PUBLIC_HOST}",
-        )
+        emulator = server.emulator()
 
         # 1. A whole call: greeting, one question, its answer.
         first = await emulator.place_call(

@@ -50,5 +50,5 @@ def test_each_call_gets_its_own_router_over_shared_models_and_audio(monkeypatch)
     assert r2.phrases.audio_for_text("Thanks for calling Acme. How can I help?")
     # the router sits between the STT and the LLM's user aggregator
     names = [type(p).__name__ for p in second.chain]
-    assert names.index("IntentRouter") == names.index("DeepgramSTTService") + 1
+    assert names.index("IntentRouter") == names.index("ResilientDeepgramSTTService") + 1
     assert names[names.index("IntentRouter") + 1] == "LLMUserAggregator"

@@ -10,9 +10,8 @@ import signal
 import aiohttp
 
 from agent.records.store import Store
-from agent.sim.emulator import TwilioEmulator
 from agent.sim.script import Pause, Say, WaitForAgentAudio, WaitForAgentSilence
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_HOST, caller_audio
+from tests.conftest import caller_audio
 from tests.e2e.test_serve_process import Server, process_env
 
 HOURS = "what are your opening hours"
@@ -29,12 +28,7 @@ async def test_every_completed_turn_is_in_the_database_after_sigkill(fakes, tmp_
     try:
         async with aiohttp.ClientSession() as http:
             await server.wait_healthy(http)
-        emulator = TwilioEmulator(
-            server.base_url,
-            auth_token=AUTH_TOKEN,
-            account_sid=ACCOUNT_SID,
-            public_base_url=f"https://{PUBLIC_HOST}",
-        )
+        emulator = server.emulator()
         script = [
             WaitForAgentAudio(timeout=15),
             WaitForAgentSilence(pause=0.2, timeout=15),

@@ -9,9 +9,8 @@ import time
 import aiohttp
 
 from agent.records.store import Store
-from agent.sim.emulator import TwilioEmulator
 from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_HOST, caller_audio
+from tests.conftest import caller_audio
 from tests.e2e.test_serve_process import Server, process_env
 
 CALLS = 50
@@ -27,12 +26,7 @@ async def test_fifty_concurrent_calls_write_complete_unmixed_records(fakes, tmp_
     try:
         async with aiohttp.ClientSession() as http:
             await server.wait_healthy(http)
-        emulator = TwilioEmulator(
-            server.base_url,
-            auth_token=AUTH_TOKEN,
-            account_sid=ACCOUNT_SID,
-            public_base_url=f"https://{PUBLIC_HOST}",
-        )
+        emulator = server.emulator()
         script = [
             WaitForAgentAudio(timeout=40),
             WaitForAgentSilence(pause=0.1, timeout=40),

@@ -96,7 +96,6 @@ async def test_two_processes_migrating_one_new_sqlite_file_at_once_both_succeed(
     # the transaction, so one of them meets "table already exists" and must simply retry.
     import asyncio
     import sys
-
     import time
 
     url = f"sqlite:///{tmp_path / 'race.db'}"
