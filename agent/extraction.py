@@ -135,6 +135,10 @@ class Extractor:
         self._client = None
 
     def start(self) -> None:
+        # Build the Instructor client now, at server start: its first use imports most of
+        # instructor (~1 s of blocking work, profiled), which mid-call stalled the event
+        # loop, and every live call's audio with it, on the first assistant turn.
+        self._instructor()
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._work(), name=f"extraction-{i}")
