@@ -37,6 +37,7 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
         base_url=config.groq_base_url,
         # One retry within this budget, then the call's fallback phrase (llm_resilience.py).
         budget_s=params.first_token_timeout_s,
+        fallback_model=params.fallback_model,
         settings=GroqLLMService.Settings(
             model=params.model or config.groq_model,
             system_instruction=read_prompt(ctx, params.prompt),
@@ -169,4 +170,6 @@ async def check_groq_models(config: Config, models: Iterable[str]) -> None:
 
 async def preflight(config: Config, params_list: list[GroqLLMParams]) -> None:
     """Server start: every Groq model the graphs use exists (one request for all)."""
-    await check_groq_models(config, [p.model or config.groq_model for p in params_list])
+    models = [p.model or config.groq_model for p in params_list]
+    models += [p.fallback_model for p in params_list if p.fallback_model]
+    await check_groq_models(config, models)

@@ -11,6 +11,8 @@ it. `resilient(base)` makes a subclass with a policy measured in the caller's pa
   is retried once after its Retry-After, if that still fits in the budget;
 - a stream cut before any text is retried the same way; a stream cut after text was spoken
   is not (the caller would hear the start twice);
+- the retry may ask another model (`fallback_model`, e.g. a smaller one on the same
+  provider), for when the first model is the one in trouble;
 - when it gives up, a `TurnFailedFrame(stage="llm")` goes upstream to the call controller,
   which says the graph's `fallback` phrase (from the audio cache: no TTS needed), and the
   error is reported as pipecat does (`ErrorFrame`, service still usable). The call goes on.
@@ -83,8 +85,12 @@ def resilient(base: type) -> type:
     """`base` (a pipecat OpenAI-style LLM service class) with the retry-then-fallback policy."""
 
     class ResilientLLMService(base):
-        def __init__(self, *, budget_s: float = DEFAULT_BUDGET_S, **kwargs):
+        def __init__(
+            self, *, budget_s: float = DEFAULT_BUDGET_S, fallback_model: str | None = None, **kwargs
+        ):
             self._budget_s = budget_s
+            self._fallback_model = fallback_model
+            self._retrying = False
             self._turn_deadline = 0.0
             self._turn_text_pushed = False
             kwargs["retry_on_timeout"] = False  # our policy, not pipecat's unbounded re-ask
@@ -97,6 +103,7 @@ def resilient(base: type) -> type:
             attempt = 1
             while True:
                 self._turn_text_pushed = False
+                self._retrying = attempt > 1
                 try:
                     return await super()._process_context(context)
                 except Exception as exc:
@@ -128,6 +135,12 @@ def resilient(base: type) -> type:
             if timeout <= 0:
                 raise TimeoutError("LLM turn budget spent")
             return await asyncio.wait_for(super().get_chat_completions(context), timeout)
+
+        def build_chat_completion_params(self, params_from_context) -> dict:
+            params = super().build_chat_completion_params(params_from_context)
+            if self._retrying and self._fallback_model:
+                params["model"] = self._fallback_model
+            return params
 
         async def push_frame(self, frame, direction=None):
             from pipecat.frames.frames import LLMTextFrame

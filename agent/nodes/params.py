@@ -116,6 +116,11 @@ class GroqLLMParams(NodeParams):
         description="How long a turn may wait for the answer to start, one retry included "
         "(5xx, 429 within its Retry-After, timeouts); then the caller hears the call's fallback.",
     )
+    fallback_model: str | None = Field(
+        None,
+        description="Groq model the retry asks instead (e.g. llama-3.1-8b-instant), for when "
+        "the first model is the one in trouble; default: the same model.",
+    )
 
 
 class CartesiaTTSParams(NodeParams):

@@ -81,3 +81,20 @@ async def test_each_llm_fault_gets_a_retry_or_the_fallback_and_the_call_goes_on(
     assert [t["source"] for t in failed[:2]] == ["fallback", "fallback"]
     assert failed[0]["text"] == "Sorry, I'm having trouble. Could you say that again?"
     assert failed[2]["source"] == "llm" and failed[2]["interrupted"] is False  # the cut reply
+
+
+async def test_the_retry_can_ask_a_fallback_model(fakes, start_server, tmp_path):
+    from tests.conftest import custom_graphs
+
+    graphs = custom_graphs(tmp_path, nodes={"llm": {"fallback_model": "llama-3.1-8b-instant"}})
+    server = await start_server(GRAPHS_DIR=graphs)
+    fakes.deepgram.set_script([HOURS])
+    fakes.groq.replies = [("hours", HOURS_ANSWER)]
+    fakes.groq.fail_next = ["500"]
+    script = [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.3, timeout=10), *ask()]
+    result = await server.emulator().place_call([*script, HangUp()], max_duration=40)
+    assert not result.timeouts, result.timeouts
+    models = [r["model"] for r in fakes.groq.requests]
+    assert models == ["llama-3.3-70b-versatile", "llama-3.1-8b-instant"]
+    spoken = list(fakes.cartesia.transcripts_by_context().values())
+    assert any("Monday to Friday" in text for text in spoken)
