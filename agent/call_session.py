@@ -159,7 +159,9 @@ class CallSession:
             return
         self._ending_reason = reason
         if goodbye and self.built is not None:
-            await self.built.controller.hang_up(reason)
+            # From the controller's own task, as its own time limit does.
+            controller = self.built.controller
+            controller.create_task(controller.hang_up(reason), name="drain-hang-up")
             return
         from pipecat.frames.frames import EndFrame
 

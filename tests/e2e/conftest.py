@@ -19,3 +19,15 @@ def controllers(monkeypatch) -> list:
 
     monkeypatch.setattr(CallController, "__init__", init)
     return made
+
+
+async def rest_hangups(fakes, count: int = 1, timeout: float = 5.0) -> list:
+    """The Twilio REST fake's hang-up requests, once `count` have arrived (the REST hang-up
+    runs in the background after the socket closes, so it can trail the call's end)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(fakes.twilio.hangups) < count and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    return list(fakes.twilio.hangups)

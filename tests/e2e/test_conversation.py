@@ -20,6 +20,7 @@ from agent.sim.script import (
     WaitForAgentSilence,
 )
 from tests.conftest import caller_audio, context_audio, custom_graphs
+from tests.e2e.conftest import rest_hangups
 
 # Not "how much does it cost": the receptionist's router answers that from its audio cache
 # (tests/e2e/test_router_call.py); these tests need the LLM's long answer.
@@ -168,7 +169,7 @@ async def test_idle_prompts_count_from_the_played_mark_then_goodbye_and_hang_up(
 
     # The goodbye played in full before the REST hang-up.
     assert context_audio(fakes, "Goodbye for now.") in result.heard
-    [hangup] = fakes.twilio.hangups
+    [hangup] = await rest_hangups(fakes)
     assert hangup.call_sid == result.call_sid and hangup.status == 200
     assert hangup.form.get("Status") == "completed"
     assert hangup.at >= result.started_at + bye_end - 0.05
@@ -191,7 +192,7 @@ async def test_llm_end_call_tool_plays_goodbye_then_hangs_up(fakes, start_server
     assert result.closed_by == "server"
     bye_audio = context_audio(fakes, goodbye)
     assert bye_audio in result.heard
-    [hangup] = fakes.twilio.hangups
+    [hangup] = await rest_hangups(fakes)
     last_end = result.agent_speech_segments[-1][1]
     assert hangup.at >= result.started_at + last_end - 0.05
 
@@ -235,4 +236,4 @@ async def test_dtmf_mapped_and_unmapped(fakes, start_server, tmp_path):
     assert context_audio(fakes, office) in result.heard
     assert context_audio(fakes, "Goodbye from the keypad.") in result.heard
     assert result.closed_by == "server"
-    assert len(fakes.twilio.hangups) == 1
+    assert len(await rest_hangups(fakes)) == 1

@@ -13,6 +13,7 @@ import pytest
 
 from agent.sim.script import HangUp, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
 from tests.conftest import caller_audio
+from tests.e2e.conftest import rest_hangups
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "audio_cache"
@@ -102,7 +103,7 @@ async def test_stop_route_plays_its_goodbye_in_full_then_hangs_up(fakes, start_s
     assert cached("stop") in result.heard  # all of it
     assert result.marks_echoed[-1].endswith("-end")  # the utterance's final mark, played
     assert not fakes.groq.requests
-    [hangup] = fakes.twilio.hangups
+    [hangup] = await rest_hangups(fakes)
     assert hangup.call_sid == result.call_sid and hangup.form.get("Status") == "completed"
     bye_end = result.agent_speech_segments[-1][1]
     assert hangup.at >= result.started_at + bye_end - 0.05  # after the phrase had played
