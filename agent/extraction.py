@@ -36,6 +36,7 @@ from agent.records.store import ExtractionRecord
 QUEUE_SIZE = 1000
 WORKERS = 4
 BACKOFF_S = 0.5
+CLOSE_TIMEOUT_S = 5.0  # shutdown: how long queued jobs may still run
 
 SYSTEM_PROMPT = (
     "You read the transcript of a phone call between a caller and an AI receptionist and "
@@ -133,6 +134,7 @@ class Extractor:
         self._n_workers = workers
         self._tasks: list[asyncio.Task] = []
         self._client = None
+        self._busy = 0  # jobs being worked on right now
 
     def start(self) -> None:
         # Build the Instructor client now, at server start: its first use imports most of
@@ -145,7 +147,16 @@ class Extractor:
                 for i in range(self._n_workers)
             ]
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Finish the jobs already queued or running (up to `timeout`), then stop: a call
+        that ended just before a deploy still gets its last snapshot."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self._queue.qsize() or self._busy) and self._tasks and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if left := self._queue.qsize() + self._busy:
+            logger.warning(f"extraction: {left} job(s) unfinished at shutdown")
+            self._count("dropped", left)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -172,6 +183,7 @@ class Extractor:
             call = await self._queue.get()
             call.queued = False
             call.running = True
+            self._busy += 1
             try:
                 await self._extract(call)
             except asyncio.CancelledError:
@@ -179,6 +191,7 @@ class Extractor:
             except Exception:  # a bug here must not stop the worker
                 logger.exception("extraction worker: unexpected error")
             finally:
+                self._busy -= 1
                 call.running = False
                 if not call.queued:
                     call.settled.set()
@@ -271,9 +284,9 @@ class Extractor:
                 )
             )
 
-    def _count(self, result: str) -> None:
+    def _count(self, result: str, n: int = 1) -> None:
         if self._metrics is not None:
-            self._metrics.extractions.labels(result).inc()
+            self._metrics.extractions.labels(result).inc(n)
 
 
 def _describe(exc: Exception, timeout_s: float) -> str:
