@@ -30,6 +30,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from agent.sim import script as s
+from agent.sim.result import split_runs
 
 ANSWER_TIMEOUT_S = 20.0  # how long a line waits for the agent to start answering
 FINAL_LINGER_S = 2.5  # silence after the last answer before the caller hangs up
@@ -164,10 +165,8 @@ class Narrator:
         if self.transcribe:
             from agent.sim import voice
 
-            offset = sum(round((e - b) * 8000) for b, e in self.session.playback.segments[:index])
-            audio = bytes(
-                self.session.playback.heard[offset : offset + round((end - start) * 8000)]
-            )
+            playback = self.session.playback
+            audio = split_runs(playback.heard, playback.segments[: index + 1])[index][2]
             words = await asyncio.to_thread(voice.transcribe_ulaw, audio)
             text = words or "[no words]"
             self.agent_texts[index] = words

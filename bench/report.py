@@ -391,8 +391,13 @@ Observations from this run:
 
 
 def update_results(path: Path, command: str, results: list, name: str = "pacing") -> None:
+    write_section(path, name, section(command, results))
+
+
+def write_section(path: Path, name: str, body: str) -> None:
+    """Replace (or append) RESULTS.md's `<!-- name:start -->` ... `<!-- name:end -->`."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{section(command, results)}{end}\n"
+    block = f"{start}\n{body}{end}\n"
     text = path.read_text() if path.exists() else HEADER
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
     if pattern.search(text):

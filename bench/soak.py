@@ -38,6 +38,7 @@ from agent.sim.fakes import ProviderFakes
 from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence, load_ulaw
 from bench.harness import ROOT, log_dir, start_server
 from bench.machine import machine_facts
+from bench.report import write_section
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 HOURS, COST = "what are your opening hours", "how much does it cost"
@@ -250,19 +251,6 @@ def section(command: str, r: dict) -> str:
 next, so which call meets it is random; "every turn answered" means each question got agent
 audio back (an answer or the cached fallback) within 12 s.
 """
-
-
-def write_section(path: Path, name: str, body: str) -> None:
-    """Replace (or append) RESULTS.md's `<!-- name:start -->` ... `<!-- name:end -->`."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = f"{start}\n{body}{end}\n"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text)
 
 
 def main() -> None:

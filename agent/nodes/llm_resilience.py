@@ -83,6 +83,9 @@ def retry_after_s(exc: BaseException) -> float:
 @functools.cache
 def resilient(base: type) -> type:
     """`base` (a pipecat OpenAI-style LLM service class) with the retry-then-fallback policy."""
+    # Imported once here, not in push_frame, which runs for every frame the service pushes.
+    from pipecat.frames.frames import LLMTextFrame
+    from pipecat.processors.frame_processor import FrameDirection
 
     class ResilientLLMService(base):
         def __init__(
@@ -142,17 +145,12 @@ def resilient(base: type) -> type:
                 params["model"] = self._fallback_model
             return params
 
-        async def push_frame(self, frame, direction=None):
-            from pipecat.frames.frames import LLMTextFrame
-            from pipecat.processors.frame_processor import FrameDirection
-
+        async def push_frame(self, frame, direction=FrameDirection.DOWNSTREAM):
             if isinstance(frame, LLMTextFrame):
                 self._turn_text_pushed = True
-            await super().push_frame(frame, direction or FrameDirection.DOWNSTREAM)
+            await super().push_frame(frame, direction)
 
         async def _give_up(self, exc: BaseException) -> None:
-            from pipecat.processors.frame_processor import FrameDirection
-
             reason = failure_reason(exc)
             if self._turn_text_pushed:
                 reason = f"stream_cut_after_text ({reason})"

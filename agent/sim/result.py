@@ -60,13 +60,16 @@ class CallResult:
         write_wav(path, self.heard)
 
     def heard_runs(self) -> list[tuple[float, float, bytes]]:
-        """Each continuous run of agent audio the caller heard: (start, end, mu-law).
+        """Each continuous run of agent audio the caller heard: (start, end, mu-law)."""
+        return split_runs(self.heard, self.agent_speech_segments)
 
-        ``heard`` is the runs back to back, in order, each exactly as long as it played.
-        """
-        runs, offset = [], 0
-        for start, end in self.agent_speech_segments:
-            n = round((end - start) * SAMPLE_RATE)
-            runs.append((start, end, self.heard[offset : offset + n]))
-            offset += n
-        return runs
+
+def split_runs(heard, segments) -> list[tuple[float, float, bytes]]:
+    """`heard` (the runs back to back, in order, each exactly as long as it played) cut
+    back into (start, end, mu-law) per run of `segments`."""
+    runs, offset = [], 0
+    for start, end in segments:
+        n = round((end - start) * SAMPLE_RATE)
+        runs.append((start, end, bytes(heard[offset : offset + n])))
+        offset += n
+    return runs
