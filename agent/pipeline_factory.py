@@ -7,6 +7,7 @@
   greeting, idle prompts, time limit, DTMF, hang-up.
 - Every call has an `audio_pacer` right before transport out: the graph's own, or one with
   default settings appended here (audio sent unpaced would pile up in Twilio's buffer).
+  When it is the chain's last processor, it writes audio and marks to the socket itself.
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
@@ -154,6 +155,11 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     chain = list(gb.chain)
     if not any(isinstance(p, AudioPacer) for p in chain):
         chain.append(AudioPacer(name="pacer"))
+    if isinstance(chain[-1], AudioPacer):
+        # Right before the transport: its audio and marks go straight to the socket.
+        chain[-1].write_to(transport)
+    for pacer in (p for p in chain if isinstance(p, AudioPacer)):
+        pacer.on_send_lateness = metrics.pacer_send_lateness.observe
     contexts = [n.context for n in gb.nodes.values() if n.context is not None]
     processors = [
         transport.input(),

@@ -73,10 +73,9 @@ class TwilioSerializer(TwilioFrameSerializer):
         if isinstance(frame, AudioRawFrame) and frame.sample_rate == TWILIO_RATE:
             if not frame.audio:
                 return None
-            return tp.media_message(self._stream_sid, audioop.lin2ulaw(frame.audio, 2))
+            return self.media_message(frame.audio)
         if isinstance(frame, OutputMarkFrame):
-            self._pending_marks[frame.mark_name] = True
-            return tp.mark_message(self._stream_sid, frame.mark_name)
+            return self.mark_message(frame.mark_name)
         if isinstance(frame, InterruptionFrame):
             # Twilio will echo every pending mark at once: none of that audio is heard.
             for name in self._pending_marks:
@@ -92,6 +91,15 @@ class TwilioSerializer(TwilioFrameSerializer):
                 self.hangup_task.add_done_callback(_HANGUPS.discard)
             return None
         return await super().serialize(frame)
+
+    def media_message(self, pcm: bytes) -> str:
+        """A `media` message for 8 kHz PCM16 (the pacer's direct path: no frame object)."""
+        return tp.media_message(self._stream_sid, audioop.lin2ulaw(pcm, 2))
+
+    def mark_message(self, name: str) -> str:
+        """A `mark` message; the mark waits for its echo (played unless a clear comes first)."""
+        self._pending_marks[name] = True
+        return tp.mark_message(self._stream_sid, name)
 
     # -- inbound --------------------------------------------------------------------------
 

@@ -16,9 +16,11 @@ later (barge-in to `clear` p50 unchanged at 0.31 s in bench/pacing.py). Any
 other event (a mark echo, a digit, `stop`) first flushes the audio received before it, so
 frames keep Twilio's order.
 
-Output: each 8 kHz PCM chunk becomes a Twilio `media` message at once; real-time pacing is
-the job of the `audio_pacer` node right before this transport (processors/pacer.py), which
-every call has. `InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the
+Output: real-time pacing is the job of the `audio_pacer` node right before this transport
+(processors/pacer.py), which every call has. The pipeline factory binds the pacer to this
+transport (`write_audio`, `write_mark`): its 20 ms chunks and marks go straight to the socket,
+not as frames through pipecat's output queue (see the pacer's docstring for why). Audio
+frames that do reach the output transport (a pacer not bound) are sent the same way. `InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the
 audio queued before it. When the pipeline ends the socket is closed (and, if the agent ended the call, the
 serializer hangs it up over REST first).
 """
@@ -232,6 +234,18 @@ class TwilioTransport(BaseTransport):
         if payload is None:
             return True
         return await self.bridge.send(payload if isinstance(payload, str) else payload.decode())
+
+    async def write_audio(self, pcm: bytes) -> bool:
+        """Send 8 kHz PCM16 as one `media` message now (the bound pacer's path)."""
+        if not self.bridge.is_open:
+            return False
+        return await self.bridge.send(self.serializer.media_message(pcm))
+
+    async def write_mark(self, name: str) -> bool:
+        """Send a `mark` now, after the audio already sent (the bound pacer's path)."""
+        if not self.bridge.is_open:
+            return False
+        return await self.bridge.send(self.serializer.mark_message(name))
 
     async def caller_hung_up(self, reason: str):
         if self._finishing:

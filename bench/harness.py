@@ -99,16 +99,23 @@ class ServerProcess:
         """The server's loop-lag histogram (cumulative counts by upper bound, seconds)."""
         from agent.loop_lag import METRIC
 
+        return (await self.histograms(METRIC)).get(METRIC, {})
+
+    async def histograms(self, *metrics: str) -> dict[str, dict[float, float]]:
+        """Histograms from `/metrics`: name -> cumulative counts by upper bound (seconds).
+        A metric the server does not have (the reference has no pacer) is left out."""
         try:
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{self.base_url}/metrics") as resp:
                     text = await resp.text()
         except aiohttp.ClientError:
             return {}
-        buckets = {}
-        for le, value in re.findall(rf'^{METRIC}_bucket\{{le="([^"]+)"\}} (\S+)$', text, re.M):
-            buckets[float(le)] = float(value)  # "+Inf" parses as inf
-        return buckets
+        found: dict[str, dict[float, float]] = {}
+        for metric in metrics:
+            pattern = rf'^{metric}_bucket\{{le="([^"]+)"\}} (\S+)$'
+            for le, value in re.findall(pattern, text, re.M):
+                found.setdefault(metric, {})[float(le)] = float(value)  # "+Inf" -> inf
+        return found
 
     def log_problems(self) -> list[str]:
         """WARNING/ERROR lines the server wrote (its log level is WARNING)."""

@@ -38,6 +38,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from agent.loop_lag import METRIC as LOOP_LAG_METRIC
 from agent.sim.emulator import TwilioEmulator
 from agent.sim.fakes import ProviderFakes
 from bench import report
@@ -64,6 +65,8 @@ from bench.pacing_call import (
     overhead_script,
     warm_up_script,
 )
+
+SEND_LATENESS_METRIC = "switchboard_pacer_send_lateness_seconds"  # agent/metrics.py
 
 # -- one level ------------------------------------------------------------------------------
 
@@ -117,6 +120,8 @@ class LevelResult:
     overhead_measured: int = 0  # calls of that run whose answer was measured
     server_lag_p50_ms: float | None = None  # the server's own loop-lag probe, main run
     server_lag_p99_ms: float | None = None
+    # ours only: the pacer's own send lateness (switchboard_pacer_send_lateness_seconds), main run
+    send_lateness_p99_ms: float | None = None
     rss_idle_mb: float = 0.0  # after the warm-up call, before any measured call
     start_to_healthy_s: float = 0.0
     capped: int = 0  # calls still running at the level's time cap (cancelled, failed)
@@ -271,7 +276,7 @@ async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> Leve
             groq_before = len(fakes.groq.requests)
             meter, lag = CpuMeter(server), LoopLag(server)
             lag.server.rss_max_mb = max(lag.server.rss_max_mb, rss_idle)
-            lag_before = await server.loop_lag_buckets()
+            hist_before = await server.histograms(LOOP_LAG_METRIC, SEND_LATENESS_METRIC)
             lag.start()
             meter.start()
             stats, capped = await _capped(
@@ -281,7 +286,7 @@ async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> Leve
             )
             meter.stop()
             await lag.stop()
-            lag_after = await server.loop_lag_buckets()
+            hist_after = await server.histograms(LOOP_LAG_METRIC, SEND_LATENESS_METRIC)
         finally:
             await server.stop()
         llm_answers = sum(
@@ -301,8 +306,18 @@ async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> Leve
         level.overhead_p50_ms = _ms(percentile(measured, 50))
         level.overhead_p95_ms = _ms(percentile(measured, 95))
         level.overhead_measured = len(measured)
+        lag_before = hist_before.get(LOOP_LAG_METRIC, {})
+        lag_after = hist_after.get(LOOP_LAG_METRIC, {})
         level.server_lag_p50_ms = _ms(histogram_quantile(0.50, lag_before, lag_after))
         level.server_lag_p99_ms = _ms(histogram_quantile(0.99, lag_before, lag_after))
+        if SEND_LATENESS_METRIC in hist_after:
+            level.send_lateness_p99_ms = _ms(
+                histogram_quantile(
+                    0.99,
+                    hist_before.get(SEND_LATENESS_METRIC, {}),
+                    hist_after[SEND_LATENESS_METRIC],
+                )
+            )
         level.rss_idle_mb = rss_idle
         level.start_to_healthy_s = server.start_to_healthy_s
         level.capped = capped

@@ -67,6 +67,10 @@ OK_CLEAR_S = 2.0
 # whole turn (`overhead_script`).
 FINAL_HOLD_S = 0.5
 TURN_WAIT_S = 0.2 + FINAL_HOLD_S
+# The VAD hears speech end within one 32 ms Silero window of the clip's end, and the clip's
+# last words fade out below the volume gate a little before it: a fast engine answers up to
+# a few tens of ms "early". Those are measured (slightly negative overhead), not dropped.
+OVERHEAD_SLACK_S = 0.08
 MAX_OVERHEAD_CALL_S = 30.0
 
 
@@ -108,7 +112,7 @@ def engine_overhead(r: CallResult) -> float | None:
     turns = [t for t in turn_latencies(r) if t.text == QUESTION]
     if r.timeouts or not turns or turns[0].latency is None:
         return None
-    if turns[0].latency < TURN_WAIT_S:  # impossible on time: leftover audio, out of step
+    if turns[0].latency < TURN_WAIT_S - OVERHEAD_SLACK_S:  # impossible: out of step
         return None
     return turns[0].latency - TURN_WAIT_S
 
@@ -147,6 +151,7 @@ class CallStats:
     msg_ms: list[float] = field(default_factory=list)  # audio per media message
     max_buffer_s: float | None = None
     underruns: int = 0
+    underrun_at: list[tuple[float, float]] = field(default_factory=list)  # (t, gap ms)
     barge_to_clear_s: float | None = None
     barge_to_silence_s: float | None = None
     answer_latency_s: float | None = None
@@ -211,6 +216,7 @@ def analyse_call(r: CallResult) -> CallStats:
     s.duration_s, s.heard_s, s.clears = r.duration_s, r.heard_duration_s(), len(r.clears)
     s.caller_audio_s = r.media_frames_sent * 0.02
     s.underruns = len(r.underruns)
+    s.underrun_at = [(round(t, 3), gap) for t, gap in r.underruns]
     turns = turn_latencies(r)
     s.turn_latency_s = [t.latency for t in turns if t.latency is not None]
     s.unanswered_turns = sum(1 for t in turns if t.latency is None)

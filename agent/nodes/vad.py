@@ -11,10 +11,19 @@ changes to how, found by profiling many calls in one process:
   a 32 ms Silero window and so need no inference at all. Those are buffered right here, on
   the loop (with 20 ms frames, 3 of every 8 cost an append instead of a thread round trip;
   the transport's 60 ms frames always complete a window, so each costs one round trip).
-- pipecat gives each analyzer a thread of its own: with many calls, dozens of threads each
-  wake ~30 times a second and fight the event loop for the GIL. All calls share one
-  inference thread instead (~0.12 ms a window: one thread keeps up with hundreds of calls).
-  Each analyzer awaits its result before it submits again, so its windows stay in order.
+- pipecat gives each analyzer a thread of its own and scores one window per run: with many
+  calls, dozens of threads each wake ~30 times a second and fight the event loop for the
+  GIL, and each run pays onnxruntime's fixed cost (88 µs a window). All calls share one
+  inference thread and one batcher instead (agent/nodes/silero_batch.py): the windows of
+  every call waiting at that moment run as one batch (33-38 µs a window from 8 calls up).
+  Each analyzer awaits a window's score before it submits the next, so they stay in order.
+- A window too quiet to pass the volume gate (below `min_volume`) cannot be speech whatever
+  the model says, so it is not scored at all: on a phone call the caller is silent or
+  listening most of the time, so most windows cost one RMS. The model's state simply does
+  not see them, and they do not count towards pipecat's reset of that state (it resets the
+  state because non-speech the model saw makes it drift). Checked on the caller fixtures,
+  over silence, -65 dB and -55 dB noise: every VAD start and stop at the same window as
+  scoring every window, but one stop 60 ms earlier (tests/nodes/test_vad_node.py).
 - pipecat's volume gate (`min_volume`) measures BS.1770 loudness over a rolling 400 ms block,
   smoothed: speech only clears the gate ~0.5 s after it starts, so the caller had to talk
   over the agent for ~0.8 s before it stopped. Here the level is each 32 ms window's RMS
@@ -24,9 +33,11 @@ changes to how, found by profiling many calls in one process:
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from loguru import logger
 
 from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.registry import SAMPLE_RATE
@@ -34,6 +45,7 @@ from agent.nodes.params import SileroVADParams
 
 _SESSION_KEY = ("silero_vad", "session")
 _EXECUTOR_KEY = ("silero_vad", "executor")
+_BATCHER_KEY = ("silero_vad", "batcher")
 
 
 def shared_executor(shared: dict) -> ThreadPoolExecutor:
@@ -41,6 +53,17 @@ def shared_executor(shared: dict) -> ThreadPoolExecutor:
     if _EXECUTOR_KEY not in shared:
         shared[_EXECUTOR_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="silero")
     return shared[_EXECUTOR_KEY]
+
+
+def shared_batcher(shared: dict):
+    """The process-wide batcher that scores every call's windows (agent/nodes/silero_batch.py)."""
+    if _BATCHER_KEY not in shared:
+        from agent.nodes.silero_batch import SileroBatcher
+
+        shared[_BATCHER_KEY] = SileroBatcher(
+            shared_silero_session(shared), shared_executor(shared), SAMPLE_RATE
+        )
+    return shared[_BATCHER_KEY]
 
 
 def shared_silero_session(shared: dict):
@@ -72,11 +95,13 @@ def window_level(pcm: bytes) -> float:
     return min(1.0, max(0.0, (20.0 * np.log10(rms) + 110.0) / 100.0))
 
 
-def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None):
+def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None, batcher=None):
     """A SileroVADAnalyzer with its own recurrent state over a shared session.
 
-    With `executor`, inference runs there (shared by many analyzers, never shut down by
-    one); without, on a thread of the analyzer's own, as pipecat does.
+    With `batcher` (agent/nodes/silero_batch.py), windows are scored in batches with other
+    calls' and quiet windows are not scored (module docstring). Else with `executor`,
+    inference runs there, one window at a time (shared by many analyzers, never shut down
+    by one); with neither, on a thread of the analyzer's own, as pipecat does.
     """
     from pipecat.audio.utils import exp_smoothing
     from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
@@ -93,11 +118,17 @@ def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None):
             self._model = model
             self._windows_since_reset = 0
             self._low_confidence_windows = 0
-            if executor is not None:
+            self._scored: deque[tuple[float, float]] = deque()  # (confidence, volume)
+            self.windows_skipped = 0  # quiet windows not scored (batcher only)
+            self._window_volume: float | None = None
+            if executor is not None or batcher is not None:
                 self._executor.shutdown(wait=False)  # never started: no thread yet
                 self._executor = executor
 
         def _get_smoothed_volume(self, audio: bytes) -> float:
+            if self._window_volume is not None:  # measured with the window's score
+                volume, self._window_volume = self._window_volume, None
+                return volume
             # pipecat measures BS.1770 loudness over a rolling 400 ms block, smoothed 0.2:
             # speech clears min_volume ~0.5 s after it starts, which made every barge-in
             # 0.5 s later. The level of this 32 ms window alone, on the same 0..1 scale
@@ -105,15 +136,49 @@ def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None):
             # docstring).
             return exp_smoothing(window_level(audio), self._prev_volume, 0.5)
 
+        def voice_confidence(self, buffer) -> float:
+            if not self._scored:
+                return super().voice_confidence(buffer)
+            # pipecat asks for the window's confidence, then for its volume.
+            confidence, self._window_volume, scored = self._scored.popleft()
+            if scored:  # the model never saw a skipped window: its state did not drift
+                self._maybe_reset_model(confidence)
+            return confidence
+
         async def analyze_audio(self, buffer: bytes):
             if len(self._vad_buffer) + len(buffer) < self._vad_frames_num_bytes:
                 # Not a full window yet: nothing to infer, the state cannot change.
                 self._vad_buffer += buffer
                 return self._vad_state
-            return await super().analyze_audio(buffer)
+            if batcher is None:
+                return await super().analyze_audio(buffer)
+            # Score every whole window first (batched with other calls), then run pipecat's
+            # own state machine over them, which reads the scores back in order.
+            pending = self._vad_buffer + buffer
+            size = self._vad_frames_num_bytes
+            volume = self._prev_volume
+            for start in range(0, len(pending) - size + 1, size):
+                window = pending[start : start + size]
+                volume = exp_smoothing(window_level(window), volume, 0.5)
+                if volume < params.min_volume:
+                    # Too quiet to count as speech whatever the model says: not scored.
+                    self.windows_skipped += 1
+                    self._scored.append((0.0, volume, False))
+                    continue
+                samples = np.frombuffer(window, np.int16).astype(np.float32) / 32768.0
+                try:
+                    confidence = await batcher.score(self._model, samples)
+                except Exception as exc:  # as pipecat's voice_confidence: never kill the call
+                    logger.error(f"Silero VAD could not score a window: {exc!r}")
+                    confidence = 0.0
+                self._scored.append((confidence, volume, True))
+            try:
+                return self._run_analyzer(buffer)
+            finally:
+                self._scored.clear()
 
         async def cleanup(self):
-            if executor is None:
+            if executor is None and batcher is None:
                 await super().cleanup()
 
     return SharedSessionSileroVADAnalyzer()
@@ -131,6 +196,6 @@ def build_vad(params: SileroVADParams, ctx: BuildContext, node_name: str) -> Nod
             stop_secs=params.stop_secs,
             min_volume=params.min_volume,
         ),
-        shared_executor(ctx.shared),
+        batcher=shared_batcher(ctx.shared),
     )
     return NodeBuild(processors=[VADProcessor(vad_analyzer=analyzer)])

@@ -79,8 +79,15 @@ def word(text: str) -> TTSTextFrame:
     return TTSTextFrame(text, aggregated_by=AggregationType.WORD)
 
 
-async def run(frames_before_end: list, *, echo: bool = True, wait: float = 0.0, **pacer_args):
-    pacer = AudioPacer(**pacer_args)
+async def run(
+    frames_before_end: list,
+    *,
+    echo: bool = True,
+    wait: float = 0.0,
+    pacer: AudioPacer | None = None,
+    **pacer_args,
+):
+    pacer = pacer or AudioPacer(**pacer_args)
     twilio = FakeTwilio(pacer, echo=echo)
     upstream = UpstreamLog()
     worker = engine.make_worker([upstream, pacer, twilio])
@@ -181,3 +188,72 @@ async def test_end_frame_waits_for_the_last_mark_echo():
     pacer, twilio, _ = await run(utterance(audio))
     end_t = twilio.of(EndFrame)[0][0]
     assert end_t >= twilio.play_end - 0.03  # the whole utterance played before the end
+
+
+class DirectTwilio:
+    """A MediaWriter (the Twilio transport's direct path): plays in real time, echoes marks."""
+
+    def __init__(self):
+        self.pacer: AudioPacer | None = None
+        self.sent: list[tuple[float, str, object]] = []
+        self.play_end = 0.0
+
+    async def write_audio(self, pcm: bytes) -> bool:
+        now = time.monotonic()
+        self.sent.append((now, "audio", pcm))
+        self.play_end = max(self.play_end, now) + len(pcm) / SECOND
+        return True
+
+    async def write_mark(self, name: str) -> bool:
+        now = time.monotonic()
+        self.sent.append((now, "mark", name))
+        asyncio.get_running_loop().call_later(
+            max(0.0, self.play_end - now),
+            lambda: asyncio.ensure_future(
+                self.pacer.queue_frame(TwilioMarkFrame(mark_name=name, played=True))
+            ),
+        )
+        return True
+
+
+async def test_bound_writer_gets_audio_and_marks_in_order_and_no_frames_downstream():
+    writer = DirectTwilio()
+    lateness: list[float] = []
+    writer.pacer = AudioPacer(mark_interval_ms=100)
+    writer.pacer.write_to(writer)
+    writer.pacer.on_send_lateness = lateness.append
+    audio = bytes(range(256)) * 25  # 6400 bytes: 20 chunks, 0.4 s
+    pacer, twilio, _ = await run(utterance(audio), pacer=writer.pacer)
+    assert not twilio.of(OutputAudioRawFrame) and not twilio.of(OutputMarkFrame)
+    chunks = [p for _, kind, p in writer.sent if kind == "audio"]
+    assert all(len(c) == CHUNK_BYTES for c in chunks) and b"".join(chunks) == audio
+    marks = [p for _, kind, p in writer.sent if kind == "mark"]
+    assert marks[-1].endswith("-end") and len(marks) >= 4  # every 100 ms, then the end
+    # The end of the call waited for the last echo, as with frames.
+    assert twilio.of(EndFrame)[0][0] >= writer.play_end - 0.03
+    assert pacer.stats.marks_played == len(marks)
+    # One lateness sample per chunk; on an idle loop each is a few ms at most.
+    assert len(lateness) == len(chunks) and max(lateness) < 0.05
+
+
+async def test_bound_writer_gets_nothing_after_an_interruption():
+    writer = DirectTwilio()
+    pacer = AudioPacer()
+    writer.pacer = pacer
+    pacer.write_to(writer)
+    twilio = FakeTwilio(pacer)
+    worker = engine.make_worker([pacer, twilio])
+    runner = asyncio.ensure_future(engine.run_worker(worker))
+    await asyncio.sleep(0.05)
+    for frame in utterance(bytes(SECOND * 2)):  # 2 s of audio, queued at once
+        await worker.queue_frame(frame)
+    await asyncio.sleep(0.5)
+    await worker.queue_frame(InterruptionFrame())
+    await asyncio.sleep(0.05)
+    interrupted_t = twilio.of(InterruptionFrame)[0][0]
+    await asyncio.sleep(0.3)
+    await worker.queue_frame(EndFrame())
+    await asyncio.wait_for(runner, 15)
+    audio_times = [t for t, kind, _ in writer.sent if kind == "audio"]
+    assert audio_times and all(t <= interrupted_t for t in audio_times)
+    assert 0.4 < len(audio_times) * 0.02 < 0.75  # ~0.5 s played plus the 80 ms lead
