@@ -11,8 +11,10 @@ same instant.
   into the permanent generation (`gc.freeze`), so later collections skip it (a full
   collection right after: 0.002 ms instead of 42).
 - `GC_THRESHOLDS`: the youngest generation is collected after 10,000 net allocations
-  instead of 700 (a call allocates frames by the thousand a second; each young collection
-  costs a pass over them), and older generations as CPython does.
+  instead of 700 (a call allocates frames by the thousand a second), older ones as CPython
+  does. Measured over the same 20 s of 50 calls in the pacing benchmark: CPython's defaults
+  paused 563 + 51 + 4 times (gen 0/1/2) for 0.42 + 0.23 + 0.42 s, the gen-2 pauses ~105 ms
+  each; these settings 33 + 3 + 0 times for 0.14 + 0.15 s, with 158 underruns instead of 841.
 - `GcPauseWatch`: every collection's pause, by generation, in the histogram
   `switchboard_gc_pause_seconds` on `/metrics`, so a stutter can be matched to a pause.
 """

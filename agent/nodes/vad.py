@@ -33,6 +33,8 @@ changes to how, found by profiling many calls in one process:
 
 from __future__ import annotations
 
+import audioop  # deprecated in 3.13; pipecat itself uses it (audioop-lts there)
+import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -86,13 +88,13 @@ def shared_silero_session(shared: dict):
 
 def window_level(pcm: bytes) -> float:
     """RMS level of 16-bit PCM on pipecat's volume scale: -110 dB → 0, -10 dB → 1, clipped."""
-    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
-    if not len(samples):
+    if not pcm:
         return 0.0
-    rms = float(np.sqrt(np.mean(samples * samples))) / 32768.0
+    # audioop's C loop: ~1 µs a window where numpy's float copy, mean and sqrt took ~10.
+    rms = audioop.rms(pcm, 2) / 32768.0
     if rms <= 1e-6:
         return 0.0
-    return min(1.0, max(0.0, (20.0 * np.log10(rms) + 110.0) / 100.0))
+    return min(1.0, max(0.0, (20.0 * math.log10(rms) + 110.0) / 100.0))
 
 
 def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None, batcher=None):
