@@ -220,7 +220,8 @@ def capacity_note(r: dict) -> str:
         return ""
     return (
         f"Run with {r['calls_at_once']} calls at once, not the issue's 50: on this 2-core machine "
-        "one server process saturates a core at about 22 calls (bench/pacing.py, issue 7), and "
+        "one server process saturated a core at about 22 calls when this soak ran (about 50 "
+        "since the issue 7 work of 2026-12-04; bench/pacing.py), and "
         "the emulator and the fakes share the same cores; past saturation every call stutters "
         "and the run would measure overload, not faults.\n\n"
     )
