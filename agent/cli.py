@@ -25,6 +25,24 @@ def _load_config():
         raise SystemExit(2) from None
 
 
+def run_event_loop(main, event_loop: str):
+    """Run `main` to completion on uvloop (EVENT_LOOP=uvloop, the default) or asyncio's loop.
+
+    uvloop does the loop's own work (ready callbacks, timers, socket reads and writes) in C:
+    with 50 calls, that work was a fifth of the server's main thread on asyncio's loop.
+    """
+    if event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:  # not built for this platform (Windows): the standard loop
+            from loguru import logger
+
+            logger.warning("EVENT_LOOP=uvloop but uvloop is not installed; using asyncio")
+        else:
+            return uvloop.run(main)
+    return asyncio.run(main)
+
+
 async def _serve(config, started_at: float) -> int:
     from aiohttp import web
     from loguru import logger
@@ -100,7 +118,7 @@ def cmd_serve(args) -> int:
         from loguru import logger
 
         logger.info(local_line)
-    return asyncio.run(_serve(config, started_at))
+    return run_event_loop(_serve(config, started_at), config.event_loop)
 
 
 def cmd_graph(args) -> int:

@@ -194,6 +194,13 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "EVENT_LOOP",
+        "event loop every call of a process runs on: uvloop (libuv; less CPU per Twilio "
+        "message, bench/RESULTS.md) or asyncio (the standard library's)",
+        "uvloop",
+        _choice("uvloop", "asyncio"),
+    ),
+    Setting(
         "WEB_CONCURRENCY",
         "server processes `python -m agent serve` starts on PORT (SO_REUSEPORT); each "
         "takes up to MAX_CALLS calls",
@@ -353,6 +360,7 @@ class Config:
     log_level: str
     max_history_turns: int
     max_calls: int
+    event_loop: str
     web_concurrency: int
     min_interruption_words: int
     drain_seconds: float

@@ -10,11 +10,12 @@ same instant.
 - `freeze_startup_objects()`, once the server is ready: collect, then move everything alive
   into the permanent generation (`gc.freeze`), so later collections skip it (a full
   collection right after: 0.002 ms instead of 42).
-- `GC_THRESHOLDS`: the youngest generation is collected after 10,000 net allocations
-  instead of 700 (a call allocates frames by the thousand a second), older ones as CPython
-  does. Measured over the same 20 s of 50 calls in the pacing benchmark: CPython's defaults
-  paused 563 + 51 + 4 times (gen 0/1/2) for 0.42 + 0.23 + 0.42 s, the gen-2 pauses ~105 ms
-  each; these settings 33 + 3 + 0 times for 0.14 + 0.15 s, with 158 underruns instead of 841.
+- The collection thresholds stay CPython's (700, 10, 10). Raising the youngest to 10,000
+  made full collections ~14 times rarer, and a full collection is what frees an ended
+  call (pipecat's processors link to each other both ways, so a call's objects are a cycle):
+  in the 50-call soak the server grew from ~340 MB to 620-720 MB (12.5 MB/min) where the
+  defaults stay near 340. One such run had fewer underruns than one with the defaults (158
+  vs 841 over 20 s), but runs at 50 calls vary that much on their own.
 - `GcPauseWatch`: every collection's pause, by generation, in the histogram
   `switchboard_gc_pause_seconds` on `/metrics`, so a stutter can be matched to a pause.
 """
@@ -24,7 +25,6 @@ from __future__ import annotations
 import gc
 import time
 
-GC_THRESHOLDS = (10_000, 10, 10)
 METRIC = "switchboard_gc_pause_seconds"
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 
@@ -33,7 +33,6 @@ def freeze_startup_objects() -> int:
     """Collect once, then exempt every live object from future collections; how many."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
     return gc.get_freeze_count()
 
 

@@ -99,6 +99,15 @@ class TwilioInputTransport(BaseInputTransport):
         await super().cancel(frame)
         await self._stop_receiving()
 
+    async def push_audio_frame(self, frame: InputAudioRawFrame):
+        # Straight downstream. pipecat queues audio for a task of its own that applies an
+        # input filter and pushes it on; a Twilio call has no filter, so that task only cost
+        # a queue hand-off, a wake-up and an asyncio.wait_for per frame.
+        if self._params.audio_in_filter is not None:
+            await super().push_audio_frame(frame)
+        elif self._params.audio_in_enabled and not self._paused:
+            await self.push_frame(frame)
+
     async def _receive_loop(self):
         t = self._transport
         serializer = t.serializer
