@@ -28,8 +28,9 @@ def _load_config():
 def run_event_loop(main, event_loop: str):
     """Run `main` to completion on uvloop (EVENT_LOOP=uvloop, the default) or asyncio's loop.
 
-    uvloop does the loop's own work (ready callbacks, timers, socket reads and writes) in C:
-    with 50 calls, that work was a fifth of the server's main thread on asyncio's loop.
+    uvloop does the loop's own work (ready callbacks, timers, socket reads and writes) in C.
+    On asyncio's loop that work was about a fifth of the main thread in a py-spy profile at
+    50 calls; on uvloop the pacing benchmark measured 9% less CPU and half the loop lag p99.
     """
     if event_loop == "uvloop":
         try:

@@ -18,11 +18,12 @@ frames keep Twilio's order.
 
 Output: real-time pacing is the job of the `audio_pacer` node right before this transport
 (processors/pacer.py), which every call has. The pipeline factory binds the pacer to this
-transport (`write_audio`, `write_mark`): its 20 ms chunks and marks go straight to the socket,
-not as frames through pipecat's output queue (see the pacer's docstring for why). Audio
-frames that do reach the output transport (a pacer not bound) are sent the same way. `InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the
-audio queued before it. When the pipeline ends the socket is closed (and, if the agent ended the call, the
-serializer hangs it up over REST first).
+transport (`write_audio`, `write_mark`): its 20 ms chunks and marks go straight to the
+socket, not as frames through pipecat's output queue (the pacer's docstring says why).
+Audio frames that do reach the output transport (a pacer not bound) are sent the same way.
+`InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the audio queued
+before it. When the pipeline ends the socket is closed (and, if the agent ended the call,
+the serializer hangs it up over REST first).
 """
 
 from __future__ import annotations

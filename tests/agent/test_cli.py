@@ -91,3 +91,15 @@ def test_a_command_is_required(capsys):
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
+
+
+def test_run_event_loop_uses_the_configured_loop():
+    import asyncio
+
+    from agent.cli import run_event_loop
+
+    async def loop_module():
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_event_loop(loop_module(), "uvloop").startswith("uvloop")
+    assert run_event_loop(loop_module(), "asyncio").startswith("asyncio")
