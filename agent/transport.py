@@ -247,14 +247,10 @@ class TwilioTransport(BaseTransport):
 
     async def write_audio(self, pcm: bytes) -> bool:
         """Send 8 kHz PCM16 as one `media` message now (the bound pacer's path)."""
-        if not self.bridge.is_open:
-            return False
         return await self.bridge.send(self.serializer.media_message(pcm))
 
     async def write_mark(self, name: str) -> bool:
         """Send a `mark` now, after the audio already sent (the bound pacer's path)."""
-        if not self.bridge.is_open:
-            return False
         return await self.bridge.send(self.serializer.mark_message(name))
 
     async def caller_hung_up(self, reason: str):

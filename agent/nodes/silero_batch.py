@@ -26,6 +26,7 @@ from concurrent.futures import Executor
 import numpy as np
 
 CONTEXT_SAMPLES = 32  # Silero prepends the previous window's last 32 samples at 8 kHz
+WINDOW_SAMPLES = 256  # one 32 ms window at 8 kHz
 
 
 class SileroBatcher:
@@ -35,16 +36,16 @@ class SileroBatcher:
         self._session = session
         self._executor = executor
         self._sr = np.array(sample_rate, dtype=np.int64)
-        self._queue: list[tuple[object, np.ndarray, asyncio.Future]] = []
+        self._queue: list[tuple[object, bytes, asyncio.Future]] = []
         self._busy = False
         self.runs = 0  # batched inferences
         self.windows = 0  # windows scored
 
-    def score(self, model, window: np.ndarray) -> asyncio.Future:
-        """The speech probability of `window` (float32, 256 samples) for `model`'s call."""
+    def score(self, model, pcm: bytes) -> asyncio.Future:
+        """The speech probability of one window (256 samples of 16-bit PCM) for `model`'s call."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.append((model, window, future))
+        self._queue.append((model, pcm, future))
         if not self._busy:
             self._busy = True
             loop.call_soon(self._launch)  # other calls of this loop iteration join the batch
@@ -55,15 +56,14 @@ class SileroBatcher:
         if not batch:
             self._busy = False
             return
-        rows, states = [], []
-        for model, window, _ in batch:
-            context = model._context
-            if context.shape[1] != CONTEXT_SAMPLES:  # fresh or just reset: silence before
-                context = np.zeros((1, CONTEXT_SAMPLES), dtype=np.float32)
-            rows.append(np.concatenate((context[0], window)))
-            states.append(model._state)
-        x = np.stack(rows)
-        state = np.concatenate(states, axis=1)
+        # One row per call: its context (the last samples it was scored on), then its window.
+        x = np.zeros((len(batch), CONTEXT_SAMPLES + WINDOW_SAMPLES), dtype=np.float32)
+        for row, (model, pcm, _) in zip(x, batch, strict=True):
+            if model._context.shape[1] == CONTEXT_SAMPLES:  # else fresh or reset: zeros
+                row[:CONTEXT_SAMPLES] = model._context[0]
+            row[CONTEXT_SAMPLES:] = np.frombuffer(pcm, np.int16)
+        x[:, CONTEXT_SAMPLES:] *= 1 / 32768.0  # all windows to float at once
+        state = np.concatenate([model._state for model, _, _ in batch], axis=1)
         loop = asyncio.get_running_loop()
         done = loop.run_in_executor(self._executor, self._run, x, state)
         done.add_done_callback(lambda f: self._finish(batch, x, f))

@@ -38,7 +38,6 @@ import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 from loguru import logger
 
 from agent.graph.build import BuildContext, NodeBuild
@@ -97,15 +96,20 @@ def window_level(pcm: bytes) -> float:
     return min(1.0, max(0.0, (20.0 * math.log10(rms) + 110.0) / 100.0))
 
 
-def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None, batcher=None):
+def smoothed_level(pcm: bytes, previous: float) -> float:
+    """A window's level smoothed with the previous one's (0.5), as the volume gate reads it."""
+    from pipecat.audio.utils import exp_smoothing
+
+    return exp_smoothing(window_level(pcm), previous, 0.5)
+
+
+def make_analyzer(session, params, *, batcher=None):
     """A SileroVADAnalyzer with its own recurrent state over a shared session.
 
     With `batcher` (agent/nodes/silero_batch.py), windows are scored in batches with other
-    calls' and quiet windows are not scored (module docstring). Else with `executor`,
-    inference runs there, one window at a time (shared by many analyzers, never shut down
-    by one); with neither, on a thread of the analyzer's own, as pipecat does.
+    calls' and quiet windows are not scored (module docstring); without, one window at a
+    time on a thread of the analyzer's own, as pipecat does (the tests' reference).
     """
-    from pipecat.audio.utils import exp_smoothing
     from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
     from pipecat.audio.vad.vad_analyzer import VADAnalyzer
 
@@ -120,12 +124,13 @@ def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None, b
             self._model = model
             self._windows_since_reset = 0
             self._low_confidence_windows = 0
-            self._scored: deque[tuple[float, float]] = deque()  # (confidence, volume)
-            self.windows_skipped = 0  # quiet windows not scored (batcher only)
+            # Batched: each window's (confidence, smoothed volume, scored?), read back in
+            # order by pipecat's state machine through the two methods below.
+            self._scored: deque[tuple[float, float, bool]] = deque()
             self._window_volume: float | None = None
-            if executor is not None or batcher is not None:
-                self._executor.shutdown(wait=False)  # never started: no thread yet
-                self._executor = executor
+            self.windows_skipped = 0  # quiet windows not scored
+            if batcher is not None:
+                self._executor.shutdown(wait=False)  # never started, never needed
 
         def _get_smoothed_volume(self, audio: bytes) -> float:
             if self._window_volume is not None:  # measured with the window's score
@@ -136,7 +141,7 @@ def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None, b
             # 0.5 s later. The level of this 32 ms window alone, on the same 0..1 scale
             # (-110..-10 dB), smoothed 0.5, clears it within two windows (see the module
             # docstring).
-            return exp_smoothing(window_level(audio), self._prev_volume, 0.5)
+            return smoothed_level(audio, self._prev_volume)
 
         def voice_confidence(self, buffer) -> float:
             if not self._scored:
@@ -161,15 +166,14 @@ def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None, b
             volume = self._prev_volume
             for start in range(0, len(pending) - size + 1, size):
                 window = pending[start : start + size]
-                volume = exp_smoothing(window_level(window), volume, 0.5)
+                volume = smoothed_level(window, volume)
                 if volume < params.min_volume:
                     # Too quiet to count as speech whatever the model says: not scored.
                     self.windows_skipped += 1
                     self._scored.append((0.0, volume, False))
                     continue
-                samples = np.frombuffer(window, np.int16).astype(np.float32) / 32768.0
                 try:
-                    confidence = await batcher.score(self._model, samples)
+                    confidence = await batcher.score(self._model, window)
                 except Exception as exc:  # as pipecat's voice_confidence: never kill the call
                     logger.error(f"Silero VAD could not score a window: {exc!r}")
                     confidence = 0.0
@@ -180,7 +184,7 @@ def make_analyzer(session, params, executor: ThreadPoolExecutor | None = None, b
                 self._scored.clear()
 
         async def cleanup(self):
-            if executor is None and batcher is None:
+            if batcher is None:
                 await super().cleanup()
 
     return SharedSessionSileroVADAnalyzer()

@@ -26,7 +26,17 @@ def _tasks() -> set[asyncio.Task]:
     }
 
 
-async def test_caller_asks_and_hears_the_answer(fakes, start_server):
+async def test_caller_asks_and_hears_the_answer(fakes, start_server, monkeypatch):
+    from agent.transport import TwilioOutputTransport
+
+    # The pacer writes agent audio to the socket itself; none may go through pipecat's
+    # output transport (its per-chunk queues are what the direct path avoids).
+    through_output_transport: list = []
+    monkeypatch.setattr(
+        TwilioOutputTransport,
+        "write_audio_frame",
+        lambda self, frame: through_output_transport.append(frame),
+    )
     server = await start_server()
     fakes.groq.replies = [("hours", ANSWER)]
     emulator = server.emulator()
@@ -83,6 +93,11 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server):
             break
         await asyncio.sleep(0.1)
     assert metrics.value("switchboard_calls_total", outcome="caller_hung_up") == 1
+    assert through_output_transport == []
+    # Every 20 ms chunk the caller heard left the pacer with a send-lateness observation.
+    assert (
+        metrics.value("switchboard_pacer_send_lateness_seconds_count") == len(result.heard) // 160
+    )
     # One caller turn answered: one turn-latency observation, and a plausible one.
     assert metrics.value("switchboard_turn_latency_seconds_count") == 1
     assert 0.2 < metrics.value("switchboard_turn_latency_seconds_sum") < 5

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import audioop
 import os
+import re
 import shutil
 import signal
 import socket
@@ -205,6 +206,13 @@ async def test_serve_answers_a_call_then_drains_on_sigterm(fakes, serve):
         answer_audio = fakes.cartesia.audio_by_context[answers[0]]
         assert audioop.lin2ulaw(answer_audio, 2)[:8000] in first.heard
         assert len(first.agent_speech_segments) >= 2  # greeting, then the answer
+        # The process times every garbage collection on /metrics (agent/gc_tuning.py).
+        async with http.get(server.base_url + "/metrics") as resp:
+            exposition = await resp.text()
+        young = re.search(
+            r'^switchboard_gc_pause_seconds_count\{generation="0"\} (\S+)$', exposition, re.M
+        )
+        assert young is not None and float(young.group(1)) > 0, exposition[:2000]
 
         # 2. A second call stays on the line; SIGTERM arrives while it is live.
         # (its greeting plays from the audio cache: the STT connection says its pipeline runs)

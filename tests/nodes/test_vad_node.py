@@ -71,13 +71,13 @@ async def _vad_events(analyzers, pcm: bytes) -> list[list[tuple[str, int]]]:
 
 async def test_batched_analyzers_decide_exactly_as_one_window_at_a_time():
     # Noise above the volume gate: every window is scored, so batching alone is compared.
-    from agent.nodes.vad import shared_batcher, shared_executor
+    from agent.nodes.vad import shared_batcher
 
     shared: dict = {}
     session = shared_silero_session(shared)
     params = VADParams(stop_secs=0.2)
     pcm = _call_audio(noise_db=-45)
-    [alone] = await _vad_events([make_analyzer(session, params, shared_executor(shared))], pcm)
+    [alone] = await _vad_events([make_analyzer(session, params)], pcm)
     batched = [make_analyzer(session, params, batcher=shared_batcher(shared)) for _ in range(6)]
     events = await _vad_events(batched, pcm)
     assert len(alone) == 6  # three lines, each a start and a stop
@@ -90,14 +90,14 @@ async def test_batched_analyzers_decide_exactly_as_one_window_at_a_time():
 async def test_quiet_windows_are_not_scored_and_decisions_hold():
     # Over silence and over -65 dB line noise (below min_volume), quiet windows are skipped;
     # every start is at the same frame as when every window is scored, stops within a frame.
-    from agent.nodes.vad import shared_batcher, shared_executor
+    from agent.nodes.vad import shared_batcher
 
     shared: dict = {}
     session = shared_silero_session(shared)
     params = VADParams(stop_secs=0.2)
     for noise_db in (None, -65):
         pcm = _call_audio(noise_db)
-        [alone] = await _vad_events([make_analyzer(session, params, shared_executor(shared))], pcm)
+        [alone] = await _vad_events([make_analyzer(session, params)], pcm)
         skipping = make_analyzer(session, params, batcher=shared_batcher(shared))
         [events] = await _vad_events([skipping], pcm)
         windows = len(pcm) // (2 * skipping.num_frames_required())
