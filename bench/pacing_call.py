@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import asdict, dataclass, field
 
+from agent.nodes.params import AudioPacerParams
 from agent.sim.fakes import ProviderFakes
 from agent.sim.result import CallResult
 from agent.sim.script import (
@@ -46,7 +47,9 @@ LONG_ANSWER = (
 )  # 113 characters: 7.9 s of the Cartesia fake's voice
 SHORT_ANSWER = "Okay, I will stop."
 BARGE_AFTER_MS = 2000
-PRIME_S = 0.100  # jitter ignores each run's first 100 ms of audio (the deliberate lead burst)
+# Our pacer's default lead: it sends that much audio at once when an utterance starts.
+LEAD_S = AudioPacerParams.model_fields["lead_ms"].default / 1000
+PRIME_S = LEAD_S + 0.02  # jitter ignores each run's first lead + one chunk (that burst)
 MAX_CALL_S = 60.0
 # A call is "ok" when the conversation went as scripted: no step timed out, the caller hung
 # up, the answer began 0.5-5 s after the question (faster is impossible with these latencies,

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from bench.machine import machine_facts
+from bench.pacing_call import LEAD_S, PRIME_S
 
 HEADER = """# Benchmark results
 
@@ -189,9 +190,6 @@ def markdown_table(results: list) -> str:
     return "\n".join(lines)
 
 
-LEAD_S = 0.08  # our pacer's default lead_ms
-
-
 def observations(results: list) -> list[str]:
     """Sentences drawn from the numbers (the fixed explanations are in `section`)."""
     out = []
@@ -231,7 +229,7 @@ def observations(results: list) -> list[str]:
             if r.side == "ours" and (r.max_buffer_max_s or 0) > 3 * LEAD_S:
                 signs.append(
                     f"Twilio's buffer reached {r.max_buffer_max_s:.2f} s although the pacer's "
-                    "lead is 0.08 s (audio queued between the pacer and the socket left in a burst)"
+                    f"lead is {LEAD_S:.2f} s"
                 )
             if r.loop_lag_p99_ms and r.loop_lag_p99_ms > 20:
                 signs.append(
@@ -345,8 +343,8 @@ pre-rendered cache, the reference through the TTS.
 
 - **jitter**: |inter-arrival − audio length of the earlier message| of the `media` messages
   in each continuous run of agent audio (a run ends when the caller starts speaking or a
-  `clear` arrives), skipping each run's first 100 ms of audio (our pacer deliberately sends
-  its 80 ms lead at once). Ours sends 20 ms messages, so this is |inter-arrival − 20 ms|;
+  `clear` arrives), skipping each run's first {PRIME_S * 1000:.0f} ms of audio (our pacer deliberately
+  sends its {LEAD_S * 1000:.0f} ms lead at once). Ours sends 20 ms messages, so this is |inter-arrival − 20 ms|;
   pipecat's transport sends 40 ms messages (`audio_out_10ms_chunks=4`). **msg ms, send rate**:
   the typical message length and the audio delivered per wall-clock second over those runs
   (1.00 = real time). **max buffer**: the most audio ever queued at Twilio ahead of playback
@@ -391,7 +389,7 @@ duration: 40 ms of audio every 40 ms (send rate 1.00, Twilio buffer ≤ 0.10 s u
 low load both sides stop the agent equally fast after a barge-in. The differences are in
 how each clock reacts to being late: pipecat's restarts from "now" after any late write (a
 stall longer than one chunk becomes a gap: underruns as soon as the loop is busy), ours keeps
-an absolute clock with an 80 ms lead (stalls shorter than the lead cost nothing). Ours paces
+an absolute clock with a {LEAD_S * 1000:.0f} ms lead (stalls shorter than the lead cost nothing). Ours paces
 *before* pipecat's output queues, pipecat paces at the socket write: when the event loop is
 saturated, frames ours has already released wait in those queues and reach Twilio in a
 burst once load drops, so Twilio's buffer can exceed the lead. That shows at levels just

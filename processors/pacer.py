@@ -2,8 +2,10 @@
 
 Twilio plays whatever it has buffered; audio sent faster than real time piles up there and
 can only be stopped with `clear`, and audio sent late is a gap the caller hears. The pacer
-keeps Twilio's buffer at `lead_ms` (default 80 ms): enough to ride out event-loop stalls,
-small enough that barge-in silences the agent at once.
+keeps Twilio's buffer at `lead_ms` (default 200 ms): enough to ride out event-loop stalls,
+a full garbage collection among them (~50-100 ms with 50-100 calls in one process). Lead
+costs nothing on barge-in: `clear` empties Twilio's buffer whatever it holds, and what was
+heard is counted from the marks Twilio echoes, not from what was sent.
 
 - consumes: agent audio (`OutputAudioRawFrame`s of any size, 8 kHz PCM16), `TwilioMarkFrame`
   (echoes), `InterruptionFrame`, `EndFrame`
@@ -113,7 +115,7 @@ class AudioPacer(PassThroughProcessor):
     def __init__(
         self,
         *,
-        lead_ms: int = 80,
+        lead_ms: int = 200,
         mark_interval_ms: int = 250,
         mark_timeout_s: float = 2.0,
         **kwargs,

@@ -9,6 +9,13 @@ subclass also sends a `TurnFailedFrame(stage="tts")` upstream, so the call contr
 the graph's cached `fallback` phrase (no TTS needed); pipecat's own reconnect then serves the
 next utterance. At most one report per REPORT_GAP_S: one failure often yields two errors
 (the error, then "context completed with no audio").
+
+Bursts: Cartesia streams 20 ms chunks faster than real time, so a sentence's audio arrives
+in a burst. pipecat hands every chunk on alone: into the context's queue, out through an
+`asyncio.wait_for` (a task each), into the next processor's queue and task. A chunk whose
+predecessor is still waiting in the queue joins it instead (`join_waiting_audio`, up to
+JOINED_MAX_MS per frame): the same audio in the same order with a tenth of the hand-offs.
+A chunk that finds the queue empty goes on alone as before, so nothing waits for this.
 """
 
 from __future__ import annotations
@@ -20,6 +27,37 @@ from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import CartesiaTTSParams
 
 REPORT_GAP_S = 5.0
+JOINED_MAX_MS = 200
+
+
+def join_waiting_audio(manager, context_id: str | None, frame) -> bool:
+    """Add `frame`'s audio to the last item of its audio context's queue, if that is audio
+    still waiting to be played out; False (nothing changed) otherwise.
+
+    Reads pipecat's AudioContextManager internals (its per-context asyncio queues and the
+    partial samples it carries between chunks); if they change, this joins nothing and
+    every chunk takes pipecat's own path."""
+    from pipecat.frames.frames import TTSAudioRawFrame
+
+    if not isinstance(frame, TTSAudioRawFrame):
+        return False
+    queue = getattr(manager, "_contexts", {}).get(context_id)
+    waiting = getattr(queue, "_queue", None)
+    if not waiting or context_id in getattr(manager, "_remainders", (context_id,)):
+        return False
+    last = waiting[-1]
+    block = 2 * max(frame.num_channels, 1)  # one 16-bit sample on every channel
+    if (
+        type(last) is not type(frame)
+        or (last.sample_rate, last.num_channels) != (frame.sample_rate, frame.num_channels)
+        or len(last.audio) % block
+        or len(frame.audio) % block
+        or len(last.audio) + len(frame.audio) > frame.sample_rate * block * JOINED_MAX_MS // 1000
+    ):
+        return False
+    last.audio += frame.audio
+    last.num_frames = len(last.audio) // block
+    return True
 
 
 def build_tts(params: CartesiaTTSParams, ctx: BuildContext, node_name: str) -> NodeBuild:
@@ -55,6 +93,10 @@ def resilient_cartesia_class() -> type:
 
     class ResilientCartesiaTTSService(CartesiaTTSService):
         _last_report = float("-inf")
+
+        async def append_to_audio_context(self, context_id, frame):
+            if not join_waiting_audio(self._audio_context_manager, context_id, frame):
+                await super().append_to_audio_context(context_id, frame)
 
         async def push_error(self, *args, **kwargs):
             await super().push_error(*args, **kwargs)

@@ -152,11 +152,12 @@ class AudioPacerParams(NodeParams):
     """audio_pacer: real-time pacing into Twilio, marks, what-was-heard accounting."""
 
     lead_ms: int = Field(
-        80,
+        200,
         ge=20,
         le=1000,
-        description="Audio kept buffered at Twilio ahead of playback: rides out stalls; "
-        "more lead means a later stop on barge-in.",
+        description="Audio kept buffered at Twilio ahead of playback: a stall of the server "
+        "shorter than this is never heard. Barge-in empties the buffer (`clear`), so more "
+        "lead does not delay the stop.",
     )
     mark_interval_ms: int = Field(
         250,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from agent.nodes.params import AudioPacerParams
 from agent.sim.fakes.groq import ToolCall
 from agent.sim.script import (
     BargeIn,
@@ -31,6 +32,8 @@ LONG_ANSWER = (
 )
 STOPPED = "Okay, I will stop."
 CHAR_S = 0.070  # the Cartesia fake's voice: 70 ms per character
+LEAD_S = AudioPacerParams.model_fields["lead_ms"].default / 1000  # the pacer's default
+STALL_S = 0.15
 
 
 def _words_started_before(text: str, seconds: float) -> int:
@@ -116,13 +119,15 @@ async def test_event_loop_stalls_cause_no_underrun(fakes, start_server):
     loop = asyncio.get_running_loop()
     stalls = {"count": 0, "on": False}
 
+    # A full garbage collection with 50-100 calls in one process stops it for ~50-100 ms
+    # (switchboard_gc_pause_seconds); the default lead rides out longer stalls than that.
     def stall():
         if stalls["on"]:
-            time.sleep(0.05)  # block the whole event loop: server, pacer and all
+            time.sleep(STALL_S)  # block the whole event loop: server, pacer and all
             stalls["count"] += 1
-        loop.call_later(0.25, stall)
+        loop.call_later(0.4, stall)
 
-    loop.call_later(0.25, stall)
+    loop.call_later(0.4, stall)
 
     script = _greeting_then(
         Say(caller_audio("what_are_your_opening_hours"), QUESTION),
@@ -142,7 +147,7 @@ async def test_event_loop_stalls_cause_no_underrun(fakes, start_server):
     assert not result.timeouts, result.timeouts
     assert result.underruns == [], result.underruns
     # Real-time pacing: Twilio never held much more than the pacer's lead.
-    assert result.max_buffer_s < 0.3
+    assert result.max_buffer_s < LEAD_S + 0.1
     assert context_audio(fakes, "twenty dollars") in result.heard
 
 

@@ -1,0 +1,79 @@
+"""agent/nodes/cartesia.py: a burst of Cartesia chunks is handed on in fewer, larger frames.
+
+Against pipecat's own AudioContextManager: chunks still waiting in a context's queue join the
+last waiting audio frame (up to 200 ms), never across a non-audio item, never past a split
+sample; played out, the audio is byte for byte what arrived, in order."""
+
+from __future__ import annotations
+
+import os
+
+from pipecat.frames.frames import TTSAudioRawFrame, TTSStoppedFrame
+from pipecat.utils.context.audio_context_manager import AudioContextManager
+
+from agent.nodes.cartesia import join_waiting_audio
+
+RATE = 8000
+CHUNK = 320  # 20 ms of 16-bit audio at 8 kHz
+
+
+def chunk(data: bytes, ctx: str = "ctx") -> TTSAudioRawFrame:
+    return TTSAudioRawFrame(audio=data, sample_rate=RATE, num_channels=1, context_id=ctx)
+
+
+async def append(manager: AudioContextManager, item, ctx: str = "ctx") -> None:
+    """What the service does: join if it can, else pipecat's own append."""
+    if not join_waiting_audio(manager, ctx, item):
+        await manager.append(ctx, item)
+
+
+async def drain(manager: AudioContextManager, ctx: str = "ctx") -> list:
+    items = []
+    while (item := await manager.get(ctx, timeout=0.1)) is not None:
+        items.append(item)
+        if isinstance(item, TTSStoppedFrame):
+            break
+    return items
+
+
+async def test_waiting_chunks_join_up_to_200_ms_and_play_out_unchanged():
+    manager = AudioContextManager()
+    await manager.create("ctx")
+    sent = [os.urandom(CHUNK) for _ in range(25)]  # 500 ms arriving at once
+    for data in sent:
+        await append(manager, chunk(data))
+    await append(manager, TTSStoppedFrame(context_id="ctx"))
+    items = await drain(manager)
+    audio = [i for i in items if isinstance(i, TTSAudioRawFrame)]
+    assert [len(a.audio) for a in audio] == [3200, 3200, 1600]
+    assert all(a.num_frames == len(a.audio) // 2 for a in audio)
+    assert b"".join(a.audio for a in audio) == b"".join(sent)
+    assert isinstance(items[-1], TTSStoppedFrame)
+
+
+async def test_a_chunk_that_finds_the_queue_empty_goes_on_alone():
+    manager = AudioContextManager()
+    await manager.create("ctx")
+    first = os.urandom(CHUNK)
+    await append(manager, chunk(first))
+    [taken] = [await manager.get("ctx", timeout=0.1)]  # played out before the next arrives
+    second = os.urandom(CHUNK)
+    await append(manager, chunk(second))
+    assert taken.audio == first
+    assert (await manager.get("ctx", timeout=0.1)).audio == second
+
+
+async def test_no_join_across_other_items_or_split_samples():
+    manager = AudioContextManager()
+    await manager.create("ctx")
+    a, b, c, d = (os.urandom(n) for n in (CHUNK, CHUNK, CHUNK + 1, CHUNK))
+    await append(manager, chunk(a))
+    await append(manager, TTSStoppedFrame(context_id="ctx"))  # not audio: b cannot join a
+    await append(manager, chunk(b))
+    await append(manager, chunk(c))  # odd length: pipecat carries its last byte forward
+    await append(manager, chunk(d))  # ...so d must not join past that split sample
+    await append(manager, TTSStoppedFrame(context_id="ctx"))  # the held byte, zero-padded
+    items = (await drain(manager)) + (await drain(manager))  # up to each stop frame
+    audio = b"".join(i.audio for i in items if isinstance(i, TTSAudioRawFrame))
+    assert isinstance(items[1], TTSStoppedFrame) and items[0].audio == a
+    assert audio == a + b + c + d + b"\x00"  # nothing lost or reordered
