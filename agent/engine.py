@@ -30,7 +30,7 @@ SAMPLE_RATE = 8000
 def make_worker(
     processors: list, *, observers: list[BaseObserver] | None = None, name: str | None = None
 ) -> PipelineWorker:
-    """A pipeline worker for one call: 8 kHz in and out, metrics on, no idle auto-cancel.
+    """A pipeline worker for one call: 8 kHz in and out, no idle auto-cancel.
 
     Idle handling belongs to the call (idle prompts, max duration), not to pipecat's generic
     idle timeout, which would cancel a call whose caller is merely thinking.
@@ -40,13 +40,17 @@ def make_worker(
     a queue and a task of its own (about 15% of the server's CPU per call, profiled). With no
     observers those hand-offs return at once; turn latency is measured at the pipeline's
     end instead (agent/pipeline_factory.py).
+
+    pipecat's own metrics are off: nothing here reads its `MetricsFrame`s (TTFB, processing
+    time), and each one crossed every processor to the pipeline's end, ~9 a second per call
+    (counted). Our numbers are on `/metrics` (agent/metrics.py).
     """
     return PipelineWorker(
         Pipeline(processors),
         params=PipelineParams(
             audio_in_sample_rate=SAMPLE_RATE,
             audio_out_sample_rate=SAMPLE_RATE,
-            enable_metrics=True,
+            enable_metrics=False,
             send_initial_empty_metrics=False,
         ),
         observers=observers or [],

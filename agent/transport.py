@@ -16,6 +16,10 @@ later (barge-in to `clear` p50 unchanged at 0.31 s in bench/pacing.py). Any
 other event (a mark echo, a digit, `stop`) first flushes the audio received before it, so
 frames keep Twilio's order.
 
+Mark echoes go straight to the bound pacer (`mark_receiver`), the only processor that reads
+them, instead of as frames through every processor before it (~8 hand-offs per echo, one
+echo per 250 ms of agent audio). With no pacer bound they travel as frames.
+
 Output: real-time pacing is the job of the `audio_pacer` node right before this transport
 (processors/pacer.py), which every call has. The pipeline factory binds the pacer to this
 transport (`write_audio`, `write_mark`): its 20 ms chunks and marks go straight to the
@@ -29,7 +33,7 @@ the serializer hangs it up over REST first).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -52,7 +56,7 @@ from agent import twilio_protocol as tp
 from agent.errors import TwilioProtocolError
 from agent.serializer import TwilioSerializer
 from agent.ws_bridge import WebSocketBridge
-from processors.frames import TWILIO_IDLE, OutputMarkFrame
+from processors.frames import TWILIO_IDLE, OutputMarkFrame, TwilioMarkFrame
 
 SAMPLE_RATE = 8000
 
@@ -147,6 +151,11 @@ class TwilioInputTransport(BaseInputTransport):
                 t.on_dropped("unexpected_" + type(event).__name__.lower())
             elif isinstance(frame, InputAudioRawFrame):
                 await self.push_audio_frame(frame)
+            elif isinstance(frame, TwilioMarkFrame) and t.mark_receiver is not None:
+                try:
+                    await t.mark_receiver(frame)
+                except Exception:  # a pacer bug must not stop the caller's audio
+                    logger.exception(f"mark echo {frame.mark_name!r} not handled")
             else:
                 await self.push_frame(frame)
         if pending:
@@ -221,6 +230,8 @@ class TwilioTransport(BaseTransport):
         self.on_received = on_received
         self.on_dropped = on_dropped
         self.hung_up_by_caller: str | None = None
+        # The bound pacer's echo handler (pipeline_factory); None: echoes travel as frames.
+        self.mark_receiver: Callable[[TwilioMarkFrame], Awaitable[None]] | None = None
         self._finishing = False
         self._input = TwilioInputTransport(self, self.params, name="twilio-in")
         self._output = TwilioOutputTransport(self, self.params, name="twilio-out")

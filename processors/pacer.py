@@ -25,7 +25,8 @@ writer instead of as frames through the output transport. A frame crossing pipec
 transport costs two queue hand-offs, a task wake-up, an `asyncio.wait_for` task and a push
 to the pipeline's end, 50 times a second per speaking call: the largest per-call cost at
 scale. Writing directly also sends each chunk at the moment its clock says, not a queue
-later. Everything else (`clear`, the call's end) still travels as frames.
+later. Everything else (`clear`, the call's end) still travels as frames. The factory also
+hands Twilio's mark echoes to `take_echo` directly (agent/transport.py).
 
 Clock: each chunk may be sent when Twilio holds at most `lead` of audio; the play-out clock is
 absolute, so after a stall shorter than the lead the pacer catches up instead of resetting,
@@ -160,7 +161,7 @@ class AudioPacer(PassThroughProcessor):
             self._take_audio(frame)
             return CONSUMED
         if isinstance(frame, TwilioMarkFrame):
-            await self._on_echo(frame)
+            await self.take_echo(frame)
             return CONSUMED
         if isinstance(frame, InterruptionFrame):
             await self._interrupt(frame)
@@ -263,7 +264,8 @@ class AudioPacer(PassThroughProcessor):
 
     # -- marks and interruptions ----------------------------------------------------------
 
-    async def _on_echo(self, frame: TwilioMarkFrame) -> None:
+    async def take_echo(self, frame: TwilioMarkFrame) -> None:
+        """Twilio echoed a mark: as a frame, or straight from the transport it writes to."""
         mark = self._outstanding.pop(frame.mark_name, None)
         if mark is None:
             return

@@ -27,7 +27,9 @@ def _tasks() -> set[asyncio.Task]:
 
 
 async def test_caller_asks_and_hears_the_answer(fakes, start_server, monkeypatch):
-    from agent.transport import TwilioOutputTransport
+    from agent.transport import TwilioInputTransport, TwilioOutputTransport
+    from processors.frames import TwilioMarkFrame
+    from processors.pacer import AudioPacer
 
     # The pacer writes agent audio to the socket itself; none may go through pipecat's
     # output transport (its per-chunk queues are what the direct path avoids).
@@ -37,6 +39,22 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server, monkeypatch
         "write_audio_frame",
         lambda self, frame: through_output_transport.append(frame),
     )
+    # Twilio's mark echoes go straight to the pacer, not as frames down the pipeline.
+    marks_as_frames: list = []
+    echoes: list = []
+    push_frame, take_echo = TwilioInputTransport.push_frame, AudioPacer.take_echo
+
+    async def recording_push(self, frame, *args, **kwargs):
+        if isinstance(frame, TwilioMarkFrame):
+            marks_as_frames.append(frame)
+        return await push_frame(self, frame, *args, **kwargs)
+
+    async def recording_echo(self, frame):
+        echoes.append(frame)
+        return await take_echo(self, frame)
+
+    monkeypatch.setattr(TwilioInputTransport, "push_frame", recording_push)
+    monkeypatch.setattr(AudioPacer, "take_echo", recording_echo)
     server = await start_server()
     fakes.groq.replies = [("hours", ANSWER)]
     emulator = server.emulator()
@@ -94,6 +112,7 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server, monkeypatch
         await asyncio.sleep(0.1)
     assert metrics.value("switchboard_calls_total", outcome="caller_hung_up") == 1
     assert through_output_transport == []
+    assert marks_as_frames == [] and len(echoes) >= 2 and all(e.played for e in echoes)
     # Every 20 ms chunk the caller heard left the pacer with a send-lateness observation.
     assert (
         metrics.value("switchboard_pacer_send_lateness_seconds_count") == len(result.heard) // 160
