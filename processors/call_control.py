@@ -53,6 +53,8 @@ FALLBACK_GAP_S = 3.0  # failures closer together than this get one fallback phra
 class CallController(PassThroughProcessor):
     """Call-level behaviour from a graph's CallSettings."""
 
+    DIRECT = True  # every caller audio frame passes here: no hand-off of its own for it
+
     def __init__(self, settings, phrases=None, **kwargs):
         super().__init__(**kwargs)
         self._settings = settings

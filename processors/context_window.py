@@ -64,6 +64,7 @@ class ContextWindow(FrameProcessor):
     def __init__(self, *, max_turns: int, **kwargs):
         if max_turns < 1:
             raise ValueError("max_turns must be at least 1")
+        kwargs.setdefault("enable_direct_mode", True)  # a trim in place, no hand-off needed
         super().__init__(**kwargs)
         self._max_turns = max_turns
 

@@ -44,6 +44,8 @@ def rewrite_last_assistant(messages: list, heard: str) -> bool:
 class HeardContextEditor(PassThroughProcessor):
     """Rewrites interrupted assistant turns to the words actually played."""
 
+    DIRECT = True
+
     def __init__(self, contexts: list, **kwargs):
         super().__init__(**kwargs)
         self._contexts = contexts

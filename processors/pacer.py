@@ -113,6 +113,11 @@ class PacerStats:
 class AudioPacer(PassThroughProcessor):
     """Paces agent audio into Twilio in 20 ms chunks; tracks what the caller heard."""
 
+    # Agent audio is queued here and sent by the pacer's own task: handling a frame only
+    # appends to that queue, so it happens in the pusher's task (the end of a call waits for
+    # the last echo there, as it did in this processor's own task).
+    DIRECT = True
+
     def __init__(
         self,
         *,

@@ -17,6 +17,16 @@ CONSUMED = object()
 class PassThroughProcessor(FrameProcessor):
     """Base class: `handle` observes or consumes; forwarding is automatic."""
 
+    #: pipecat's direct mode: frames are handled in the task that pushes them instead of
+    #: through an input queue, a process queue and two tasks of this processor's own (the
+    #: hand-offs that dominate a call's CPU at scale). For processors whose `handle` never
+    #: waits on anything slow: a frame pushed to them is handled before the push returns.
+    DIRECT = False
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("enable_direct_mode", self.DIRECT)
+        super().__init__(**kwargs)
+
     async def handle(self, frame: Frame, direction: FrameDirection) -> object | None:
         """Look at a frame. Return CONSUMED to stop it here; anything else forwards it."""
         return None

@@ -72,6 +72,8 @@ class RouteHit:
 class IntentRouter(PassThroughProcessor):
     """Answers matching caller turns with cached audio; passes everything else on."""
 
+    DIRECT = True  # matching a transcript is a ~1 ms embedding, done inline
+
     def __init__(self, matcher, routes: Mapping, phrases, **kwargs):
         super().__init__(**kwargs)
         self._matcher = matcher
