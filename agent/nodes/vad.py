@@ -204,4 +204,6 @@ def build_vad(params: SileroVADParams, ctx: BuildContext, node_name: str) -> Nod
         ),
         batcher=shared_batcher(ctx.shared),
     )
-    return NodeBuild(processors=[VADProcessor(vad_analyzer=analyzer)])
+    # Direct mode (pipecat's): each caller audio frame is analysed in the task that pushed it
+    # (the transport's receive loop) instead of crossing a queue and a task of the VAD's own.
+    return NodeBuild(processors=[VADProcessor(vad_analyzer=analyzer, enable_direct_mode=True)])
