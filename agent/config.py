@@ -189,7 +189,7 @@ SETTINGS: tuple[Setting, ...] = (
         "MAX_CALLS",
         "most concurrent calls this process takes; beyond it the webhook answers with a "
         "polite busy message and hangs up (0: no limit; on a 2-core machine one process "
-        "carries about 30 calls, 50 at the edge, bench/RESULTS.md)",
+        "carries 50 calls cleanly, 100 with slow answers, bench/RESULTS.md)",
         "20",
         _non_negative_int,
     ),

@@ -376,11 +376,12 @@ the reference puts it in the user aggregator (pipecat's example layout; both bro
 VAD frames, and both use the same VAD parameters and the same turn strategy: VAD or
 transcription starts a turn, a 0.4 s speech timeout ends it); ours sends Twilio marks (every
 250 ms and at sentence/utterance ends) and tracks what was heard, runs every transcript
-through its intent router, offers the LLM an `end_call` tool and records metrics; ours sends
-20 ms messages, twice as many as the reference's 40 ms ones; every inbound frame passes two
-more processors (call controller, VAD) and Silero before ours' STT sees it, while the
-reference's STT sees it first; the reference runs on uvicorn/FastAPI (no uvloop), ours on
-aiohttp. Neither checks Twilio signatures here.
+through its intent router, offers the LLM an `end_call` tool, records every call and
+turn in a database and extracts the caller's details with a second LLM request after each
+answer; ours sends 20 ms messages, twice as many as the reference's 40 ms ones; every
+inbound frame passes two more processors (call controller, VAD) and Silero before ours'
+STT sees it, while the reference's STT sees it first; the reference runs on
+uvicorn/FastAPI, ours on aiohttp, both on uvloop. Neither checks Twilio signatures here.
 
 Pacing, as measured with pipecat {facts["pipecat"]}: its `FastAPIWebsocketOutputTransport` does
 *not* send at twice real time. It sleeps `(audio_chunk_size / sample_rate) / 2` after each
@@ -389,12 +390,11 @@ duration: 40 ms of audio every 40 ms (send rate 1.00, Twilio buffer ≤ 0.10 s u
 low load both sides stop the agent equally fast after a barge-in. The differences are in
 how each clock reacts to being late: pipecat's restarts from "now" after any late write (a
 stall longer than one chunk becomes a gap: underruns as soon as the loop is busy), ours keeps
-an absolute clock with a {LEAD_S * 1000:.0f} ms lead (stalls shorter than the lead cost nothing). Ours paces
-*before* pipecat's output queues, pipecat paces at the socket write: when the event loop is
-saturated, frames ours has already released wait in those queues and reach Twilio in a
-burst once load drops, so Twilio's buffer can exceed the lead. That shows at levels just
-past saturation, where load rises and falls during the run (try `--calls 15`), as a max
-buffer well above 0.1 s; the reference's stays at about one chunk.
+an absolute clock with a {LEAD_S * 1000:.0f} ms lead (stalls shorter than the lead cost nothing: a
+full garbage collection at 100 calls stops the process for ~100 ms). Ours writes each chunk
+to the socket itself, pipecat's transport after its output queues; so Twilio's buffer
+holds about the lead on our side (a little more when the loop catches up after a stall)
+and about one chunk on the reference's.
 
 Observations from this run:
 
