@@ -9,6 +9,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+PACER_SEND_LATENESS = "switchboard_pacer_send_lateness_seconds"
 # Fine below 5 ms (the pacing goal), coarse above.
 SEND_LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.5)
 TURN_LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
@@ -57,7 +58,7 @@ class Metrics:
             registry=r,
         )
         self.pacer_send_lateness = Histogram(
-            "switchboard_pacer_send_lateness_seconds",
+            PACER_SEND_LATENESS,
             "How late each 20 ms chunk of agent audio left the pacer, against its play-out "
             "clock (or its arrival from the TTS, when that was later)",
             buckets=SEND_LATENESS_BUCKETS,

@@ -159,7 +159,6 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         # Right before the transport: its audio and marks go straight to the socket, and
         # Twilio's echoes of those marks straight back to it.
         chain[-1].write_to(transport)
-        transport.mark_receiver = chain[-1].take_echo
     for pacer in (p for p in chain if isinstance(p, AudioPacer)):
         pacer.on_send_lateness = metrics.pacer_send_lateness.observe
     contexts = [n.context for n in gb.nodes.values() if n.context is not None]

@@ -230,7 +230,8 @@ class TwilioTransport(BaseTransport):
         self.on_received = on_received
         self.on_dropped = on_dropped
         self.hung_up_by_caller: str | None = None
-        # The bound pacer's echo handler (pipeline_factory); None: echoes travel as frames.
+        # Set by the pacer bound to this transport (AudioPacer.write_to); None: echoes travel
+        # as frames.
         self.mark_receiver: Callable[[TwilioMarkFrame], Awaitable[None]] | None = None
         self._finishing = False
         self._input = TwilioInputTransport(self, self.params, name="twilio-in")

@@ -10,8 +10,8 @@
 - `LoopLag` measures how late this process's event loop wakes up: when it lags, the
   emulator's arrival timestamps are late too, and its jitter numbers say so. The server's own
   loop lag comes from its opt-in probe (`SWITCHBOARD_LOOP_LAG_PROBE=1`, agent/loop_lag.py;
-  the reference runs the same probe): `ServerProcess.loop_lag_buckets()` reads the histogram
-  from `/metrics`, `histogram_quantile` turns two readings into a percentile.
+  the reference runs the same probe): `ServerProcess.histograms()` reads it (and our pacer's
+  send lateness) from `/metrics`, `histogram_quantile` turns two readings into a percentile.
 - `ServerProcess` also knows how long the process took from spawn to `/health` 200
   (`start_to_healthy_s`) and samples its RSS (`rss_mb`, `rss_max_mb`).
 """
@@ -94,12 +94,6 @@ class ServerProcess:
                     return True
                 await asyncio.sleep(0.2)
         return False
-
-    async def loop_lag_buckets(self) -> dict[float, float]:
-        """The server's loop-lag histogram (cumulative counts by upper bound, seconds)."""
-        from agent.loop_lag import METRIC
-
-        return (await self.histograms(METRIC)).get(METRIC, {})
 
     async def histograms(self, *metrics: str) -> dict[str, dict[float, float]]:
         """Histograms from `/metrics`: name -> cumulative counts by upper bound (seconds).

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agent.loop_lag import METRIC as LOOP_LAG_METRIC
+from agent.metrics import PACER_SEND_LATENESS as SEND_LATENESS_METRIC
 from agent.sim.emulator import TwilioEmulator
 from agent.sim.fakes import ProviderFakes
 from bench import report
@@ -65,8 +66,6 @@ from bench.pacing_call import (
     overhead_script,
     warm_up_script,
 )
-
-SEND_LATENESS_METRIC = "switchboard_pacer_send_lateness_seconds"  # agent/metrics.py
 
 # -- one level ------------------------------------------------------------------------------
 

@@ -25,8 +25,8 @@ writer instead of as frames through the output transport. A frame crossing pipec
 transport costs two queue hand-offs, a task wake-up, an `asyncio.wait_for` task and a push
 to the pipeline's end, 50 times a second per speaking call: the largest per-call cost at
 scale. Writing directly also sends each chunk at the moment its clock says, not a queue
-later. Everything else (`clear`, the call's end) still travels as frames. The factory also
-hands Twilio's mark echoes to `take_echo` directly (agent/transport.py).
+later. Everything else (`clear`, the call's end) still travels as frames. The writer hands
+Twilio's echoes of those marks straight back to `take_echo` (agent/transport.py).
 
 Clock: each chunk may be sent when Twilio holds at most `lead` of audio; the play-out clock is
 absolute, so after a stall shorter than the lead the pacer catches up instead of resetting,
@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,7 +76,10 @@ BOT_SPEAKING_PERIOD_S = 1.0
 
 
 class MediaWriter(Protocol):
-    """Where a directly bound pacer sends (the Twilio transport): False when the socket is gone."""
+    """Where a directly bound pacer sends (the Twilio transport): False when the socket is gone.
+    Binding sets `mark_receiver`: the writer hands Twilio's echoes of those marks back to it."""
+
+    mark_receiver: Callable[[TwilioMarkFrame], Awaitable[None]] | None
 
     async def write_audio(self, pcm: bytes) -> bool: ...
 
@@ -156,8 +159,10 @@ class AudioPacer(PassThroughProcessor):
         self.on_send_lateness: Callable[[float], None] | None = None
 
     def write_to(self, writer: MediaWriter) -> None:
-        """Send chunks and marks through `writer` instead of pushing frames (module doc)."""
+        """Send chunks and marks through `writer` instead of pushing frames, and take their
+        echoes straight from it (module doc)."""
         self._writer = writer
+        writer.mark_receiver = self.take_echo
 
     # -- frames in ------------------------------------------------------------------------
 
@@ -346,9 +351,9 @@ class AudioPacer(PassThroughProcessor):
             # Due at its clock time, or when it arrived if the TTS was behind the clock.
             self.on_send_lateness(max(0.0, time.monotonic() - max(send_at, chunk.queued)))
         await self._set_speaking(True)
+        if generation != self._generation:
+            return  # interrupted while announcing: the clear has gone out already
         if self._writer is not None:
-            if generation != self._generation:
-                return  # interrupted while announcing: the clear has gone out already
             await self._writer.write_audio(chunk.audio)
         else:
             await self.push_frame(OutputAudioRawFrame(chunk.audio, RATE, 1))

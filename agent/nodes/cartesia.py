@@ -31,16 +31,12 @@ JOINED_MAX_MS = 200
 
 
 def join_waiting_audio(manager, context_id: str | None, frame) -> bool:
-    """Add `frame`'s audio to the last item of its audio context's queue, if that is audio
-    still waiting to be played out; False (nothing changed) otherwise.
+    """Add `frame`'s audio (a TTSAudioRawFrame) to the last item of its audio context's
+    queue, if that is audio still waiting to be played out; False (nothing changed) otherwise.
 
     Reads pipecat's AudioContextManager internals (its per-context asyncio queues and the
     partial samples it carries between chunks); if they change, this joins nothing and
     every chunk takes pipecat's own path."""
-    from pipecat.frames.frames import TTSAudioRawFrame
-
-    if not isinstance(frame, TTSAudioRawFrame):
-        return False
     queue = getattr(manager, "_contexts", {}).get(context_id)
     waiting = getattr(queue, "_queue", None)
     if not waiting or context_id in getattr(manager, "_remainders", (context_id,)):
@@ -85,7 +81,7 @@ def build_tts(params: CartesiaTTSParams, ctx: BuildContext, node_name: str) -> N
 @functools.cache
 def resilient_cartesia_class() -> type:
     """CartesiaTTSService that tells the call controller when an utterance is lost."""
-    from pipecat.frames.frames import TTSStoppedFrame
+    from pipecat.frames.frames import TTSAudioRawFrame, TTSStoppedFrame
     from pipecat.processors.frame_processor import FrameDirection
     from pipecat.services.cartesia.tts import CartesiaTTSService
 
@@ -95,7 +91,10 @@ def resilient_cartesia_class() -> type:
         _last_report = float("-inf")
 
         async def append_to_audio_context(self, context_id, frame):
-            if not join_waiting_audio(self._audio_context_manager, context_id, frame):
+            if not (
+                isinstance(frame, TTSAudioRawFrame)
+                and join_waiting_audio(self._audio_context_manager, context_id, frame)
+            ):
                 await super().append_to_audio_context(context_id, frame)
 
         async def push_error(self, *args, **kwargs):

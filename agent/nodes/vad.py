@@ -96,13 +96,6 @@ def window_level(pcm: bytes) -> float:
     return min(1.0, max(0.0, (20.0 * math.log10(rms) + 110.0) / 100.0))
 
 
-def smoothed_level(pcm: bytes, previous: float) -> float:
-    """A window's level smoothed with the previous one's (0.5), as the volume gate reads it."""
-    from pipecat.audio.utils import exp_smoothing
-
-    return exp_smoothing(window_level(pcm), previous, 0.5)
-
-
 def make_analyzer(session, params, *, batcher=None):
     """A SileroVADAnalyzer with its own recurrent state over a shared session.
 
@@ -110,8 +103,13 @@ def make_analyzer(session, params, *, batcher=None):
     calls' and quiet windows are not scored (module docstring); without, one window at a
     time on a thread of the analyzer's own, as pipecat does (the tests' reference).
     """
+    from pipecat.audio.utils import exp_smoothing
     from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
     from pipecat.audio.vad.vad_analyzer import VADAnalyzer
+
+    def smoothed_level(pcm: bytes, previous: float) -> float:
+        """A window's level smoothed with the previous one's (0.5), as the volume gate reads it."""
+        return exp_smoothing(window_level(pcm), previous, 0.5)
 
     class SharedSessionSileroVADAnalyzer(SileroVADAnalyzer):
         def __init__(self):

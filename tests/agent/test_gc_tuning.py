@@ -13,10 +13,9 @@ def test_freeze_moves_live_objects_out_of_collections():
         frozen = freeze_startup_objects()
         assert frozen > 1000  # this test process: pytest, pipecat, ...
         assert gc.get_threshold() == before  # CPython's thresholds (see the module doc)
-        survivor = [object() for _ in range(10)]
-        gc.collect()
-        assert gc.get_freeze_count() == frozen  # later objects are not frozen
-        del survivor
+        # Frozen objects are out of every collection: the collector now tracks only what
+        # was made since (a few objects of this test), not the thousands frozen.
+        assert len(gc.get_objects()) < frozen / 10
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)

@@ -147,3 +147,51 @@ async def test_flux_graph_variant_answers_a_call(fakes, start_server):
     assert fakes.deepgram.connections == []
     assert any(QUESTION in str(m["content"]) for m in fakes.groq.requests[-1]["messages"])
     assert len(result.agent_speech_segments) >= 2
+
+
+async def test_processors_in_direct_mode_run_no_frame_tasks_of_their_own(fakes, start_server):
+    """The call controller, VAD, router, context window, pacer and heard-context editor handle
+    frames in the pushing task (pipecat's direct mode): caller audio crosses no queue and task
+    of theirs. Services that keep their queues (the STT) show the check can see such tasks."""
+    from pipecat.processors.audio.vad_processor import VADProcessor
+
+    from processors.call_control import CallController
+    from processors.context_window import ContextWindow
+    from processors.heard_context import HeardContextEditor
+    from processors.pacer import AudioPacer
+    from processors.router import IntentRouter
+
+    direct_types = (
+        CallController,
+        VADProcessor,
+        IntentRouter,
+        ContextWindow,
+        AudioPacer,
+        HeardContextEditor,
+    )
+    server = await start_server()
+    call = asyncio.ensure_future(
+        server.emulator().place_call(
+            [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.3, timeout=10), HangUp()],
+            max_duration=20,
+        )
+    )
+    while not any(s.built for s in server.services.calls) and not call.done():
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(1.0)  # the greeting is playing: every processor has started
+    [session] = server.services.calls
+    processors, p = [], session.built.controller
+    while p is not None:
+        processors.append(p)
+        p = p.next
+    input_tasks = {
+        t.get_name().split("::")[0]
+        for t in asyncio.all_tasks()
+        if t.get_name().endswith("input_frame_task_handler")
+    }
+    direct = [p for p in processors if isinstance(p, direct_types)]
+    assert {type(p) for p in direct} == set(direct_types)
+    assert not [str(p) for p in direct if str(p) in input_tasks]
+    assert any(str(p) in input_tasks for p in processors if "STT" in type(p).__name__)
+    result = await call
+    assert not result.timeouts, result.timeouts

@@ -22,8 +22,8 @@ def chunk(data: bytes, ctx: str = "ctx") -> TTSAudioRawFrame:
 
 
 async def append(manager: AudioContextManager, item, ctx: str = "ctx") -> None:
-    """What the service does: join if it can, else pipecat's own append."""
-    if not join_waiting_audio(manager, ctx, item):
+    """What the service does: join audio if it can, else pipecat's own append."""
+    if not (isinstance(item, TTSAudioRawFrame) and join_waiting_audio(manager, ctx, item)):
         await manager.append(ctx, item)
 
 

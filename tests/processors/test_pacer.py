@@ -32,10 +32,14 @@ SECOND = 16000  # bytes of 8 kHz PCM16
 
 
 class FakeTwilio(FrameProcessor):
-    """Plays audio in real time; echoes marks when played (upstream-side echo into the pacer)."""
+    """Plays audio in real time; echoes marks when played (upstream-side echo into the pacer).
+
+    Direct mode: each frame is recorded the moment the pacer pushes it, as the socket would
+    see it. A queued fake takes system frames first, so audio pushed just before an
+    interruption could be recorded after it."""
 
     def __init__(self, pacer: AudioPacer, echo: bool = True):
-        super().__init__()
+        super().__init__(enable_direct_mode=True)
         self.pacer = pacer
         self.echo = echo
         self.frames: list[tuple[float, Frame]] = []
