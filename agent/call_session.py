@@ -141,6 +141,8 @@ class CallSession:
             await self.bridge.close()
         outcome = CallOutcome(self._outcome(), start.call_sid, graph.name)
         await built.finish(outcome.outcome)  # call hooks (records); never raises
+        built.release()  # freed by reference counting now, not at the next full collection
+        self.worker = self.transport = None
         return outcome
 
     def _outcome(self) -> str:

@@ -30,6 +30,7 @@ from pipecat.frames.frames import (
 
 from agent import engine
 from agent import twilio_protocol as tp
+from agent.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.nodes.router import phrase_book_of
 from agent.serializer import TwilioSerializer
@@ -85,6 +86,30 @@ class BuiltCall:
                 await hook.finish(self.live, outcome)
             except Exception:
                 logger.exception(f"call hook {hook!r} failed at the end of the call")
+
+    def release(self) -> int:
+        """The call has ended and its hooks are done: break its reference cycles, so reference
+        counting frees it now instead of the next full collection (agent/gc_tuning.py).
+        Only the call's processors, worker and transport: never what `live.shared` holds
+        for every call, nor `live.per_call` (a call's extraction may still be running).
+        Returns how many were emptied."""
+        processors = [*_processor_tree(self.worker), self.transport]
+        if self.live is not None:
+            processors += self.live.processors  # after_output nodes are not in the pipeline
+        return release_objects({id(p): p for p in processors}.values())
+
+
+def _processor_tree(worker) -> list:
+    """The worker and every processor under its pipeline, nested pipelines included."""
+    found: dict[int, object] = {id(worker): worker}
+    stack = [getattr(worker, "_pipeline", None)]
+    while stack:
+        processor = stack.pop()
+        if processor is None or id(processor) in found:
+            continue
+        found[id(processor)] = processor
+        stack.extend(processor.processors)
+    return list(found.values())
 
 
 class TurnLatency:

@@ -195,3 +195,43 @@ async def test_processors_in_direct_mode_run_no_frame_tasks_of_their_own(fakes, 
     assert any(str(p) in input_tasks for p in processors if "STT" in type(p).__name__)
     result = await call
     assert not result.timeouts, result.timeouts
+
+
+async def test_an_ended_call_is_freed_by_reference_counting(fakes, start_server):
+    """A call's processors link to each other both ways (a cycle), so without help only a
+    full collection frees them; the server breaks those links when the call ends
+    (BuiltCall.release), and its objects go the moment the last reference does."""
+    import gc
+    import weakref
+
+    server = await start_server()
+    call = asyncio.ensure_future(
+        server.emulator().place_call(
+            [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.3, timeout=10), HangUp()],
+            max_duration=20,
+        )
+    )
+    while not any(s.built for s in server.services.calls) and not call.done():
+        await asyncio.sleep(0.02)
+    [session] = server.services.calls
+    controller, p = session.built.controller, session.built.controller
+    processors = []
+    while p is not None:
+        processors.append(weakref.ref(p))
+        p = p.next
+    session = p = None
+    gc.collect()
+    gc.disable()  # from here on only reference counting frees anything
+    try:
+        result = await call
+        assert not result.timeouts, result.timeouts
+        while server.services.calls:
+            await asyncio.sleep(0.02)
+        assert len(processors) > 10
+        assert controller.__dict__ == {}  # released: nothing may use it after the call
+        controller = None
+        await asyncio.sleep(0.1)  # the call's last tasks finish unwinding
+        alive = [type(r()).__name__ for r in processors if r() is not None]
+        assert alive == []
+    finally:
+        gc.enable()
