@@ -86,12 +86,12 @@ class MediaWriter(Protocol):
     async def write_mark(self, name: str) -> bool: ...
 
 
-@dataclass(slots=True)
-class _Chunk:
-    audio: bytes
-    uid: int
-    end: int  # utterance byte position after this chunk
-    queued: float  # time.monotonic() when it was queued
+# 20 ms of queued audio: (audio bytes, utterance uid, utterance byte position after it,
+# time.monotonic() when queued). A plain tuple of plain values, not a class: the collector
+# stops tracking such a tuple after its first collection, so a whole answer waiting here
+# (~400 chunks per speaking call) adds nothing to the middle and full collections that stall
+# every call. (Instances of a class, named tuples included, stay tracked.)
+_Chunk = tuple[bytes, int, int, float]
 
 
 @dataclass(slots=True)
@@ -229,7 +229,7 @@ class AudioPacer(PassThroughProcessor):
 
     def _enqueue_chunk(self, audio: bytes) -> None:
         self._pos += len(audio)
-        self._queue.append(_Chunk(audio, self._uid, self._pos, time.monotonic()))
+        self._queue.append((audio, self._uid, self._pos, time.monotonic()))
         self.heard.add_audio(self._uid, len(audio))
         self._idle.clear()
         self._wake.set()
@@ -266,9 +266,9 @@ class AudioPacer(PassThroughProcessor):
         if offset <= 0 or offset >= self._pos:
             return  # not queued yet: the interval marks will cover it
         for index, item in enumerate(self._queue):
-            if isinstance(item, _Chunk) and item.uid == self._uid and item.end >= offset:
+            if isinstance(item, tuple) and item[1] == self._uid and item[2] >= offset:
                 self._mark_seq += 1
-                mark = _Mark(f"u{self._uid}-s{self._mark_seq}", self._uid, item.end)
+                mark = _Mark(f"u{self._uid}-s{self._mark_seq}", self._uid, item[2])
                 self._queue.insert(index + 1, mark)
                 return
 
@@ -336,6 +336,7 @@ class AudioPacer(PassThroughProcessor):
             await self._send_chunk(item)
 
     async def _send_chunk(self, chunk: _Chunk) -> None:
+        audio, _uid, _end, queued = chunk
         generation = self._generation
         now = time.monotonic()
         if self._play_clock < now:
@@ -349,14 +350,14 @@ class AudioPacer(PassThroughProcessor):
                 return  # interrupted while waiting: this audio is no longer wanted
         if self.on_send_lateness is not None:
             # Due at its clock time, or when it arrived if the TTS was behind the clock.
-            self.on_send_lateness(max(0.0, time.monotonic() - max(send_at, chunk.queued)))
+            self.on_send_lateness(max(0.0, time.monotonic() - max(send_at, queued)))
         await self._set_speaking(True)
         if generation != self._generation:
             return  # interrupted while announcing: the clear has gone out already
         if self._writer is not None:
-            await self._writer.write_audio(chunk.audio)
+            await self._writer.write_audio(audio)
         else:
-            await self.push_frame(OutputAudioRawFrame(chunk.audio, RATE, 1))
+            await self.push_frame(OutputAudioRawFrame(audio, RATE, 1))
         self.stats.chunks_sent += 1
         self._play_clock += CHUNK_S
         now = time.monotonic()
@@ -385,7 +386,7 @@ class AudioPacer(PassThroughProcessor):
     async def _finish(self, frame: EndFrame) -> None:
         """End of call: play everything queued to the end (its marks echoed), then pass on."""
         self._end_utterance()
-        remaining = len([i for i in self._queue if isinstance(i, _Chunk)]) * CHUNK_S
+        remaining = len([i for i in self._queue if isinstance(i, tuple)]) * CHUNK_S
         timeout = remaining + max(0.0, self._play_clock - time.monotonic()) + self._mark_timeout_s
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)

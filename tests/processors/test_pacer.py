@@ -261,3 +261,17 @@ async def test_bound_writer_gets_nothing_after_an_interruption():
     audio_times = [t for t, kind, _ in writer.sent if kind == "audio"]
     assert audio_times and all(t <= interrupted_t for t in audio_times)
     assert 0.4 < len(audio_times) * 0.02 < 0.75  # ~0.5 s played plus the 80 ms lead
+
+
+def test_queued_chunks_leave_the_collector_after_one_collection():
+    """A whole answer waits in the pacer as 20 ms chunks; the collector must not walk them in
+    every middle and full collection while they wait."""
+    import gc
+
+    pacer = AudioPacer()
+    pacer._open, pacer._base_ns = True, 0  # an utterance under way, its word clock set
+    pacer._take_audio(OutputAudioRawFrame(b"\0" * CHUNK_BYTES * 3, 8000, 1))
+    chunks = [item for item in pacer._queue if isinstance(item, tuple)]
+    assert len(chunks) == 3
+    gc.collect()
+    assert not [c for c in chunks if gc.is_tracked(c)]
