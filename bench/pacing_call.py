@@ -131,6 +131,10 @@ def call_script() -> list:
             text=BARGE,
             timeout=20,
         ),
+        # The interrupted answer stops first. Under load it can still be playing when "wait
+        # stop" ends, and waiting for agent audio would then return at once: the caller would
+        # hang up before the short answer and its turn would go unmeasured.
+        WaitForAgentSilence(pause=0.0, quiet=0.2, timeout=30),
         WaitForAgentAudio(timeout=20),  # the short answer
         WaitForAgentSilence(pause=0.3, timeout=30),
         HangUp(),
