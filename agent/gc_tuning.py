@@ -17,7 +17,7 @@ same instant.
   call at once (tests/e2e/test_call.py). Counted with `gc.DEBUG_SAVEALL` in a test process,
   cyclic garbage per ended call fell from ~1,480 objects to ~300 (pipecat's bus, the
   provider clients' sockets, and the in-process emulator's own side), and the 50-call
-  soak's server from ~335 to ~315 MB.
+  soak's server from ~336 to ~323 MB (its RSS at the end of 10 minutes).
 - The collection thresholds stay CPython's (700, 10, 10). A full collection still walks
   every live call's objects (~120 ms at 100 calls, six in a 100-call benchmark run), but
   making them rarer costs memory: with ended calls released, a full-collection threshold of
