@@ -19,7 +19,7 @@ same instant.
   provider clients' sockets, and the in-process emulator's own side), and the 50-call
   soak's server from ~336 to ~323 MB (its RSS at the end of 10 minutes).
 - The collection thresholds stay CPython's (700, 10, 10). A full collection still walks
-  every live call's objects (~120 ms at 100 calls, six in a 100-call benchmark run), but
+  every live call's objects (90-120 ms at 100 calls, six in a 100-call benchmark run), but
   making them rarer costs memory: with ended calls released, a full-collection threshold of
   100 (ten times rarer) still grew the 50-call soak by ~12 MB/min, from what faults leave
   in cycles (exceptions holding their tracebacks, dropped sockets). Earlier, with calls

@@ -266,9 +266,12 @@ class AudioPacer(PassThroughProcessor):
         if offset <= 0 or offset >= self._pos:
             return  # not queued yet: the interval marks will cover it
         for index, item in enumerate(self._queue):
-            if isinstance(item, tuple) and item[1] == self._uid and item[2] >= offset:
+            if not isinstance(item, tuple):
+                continue  # a mark
+            _audio, uid, end, _queued = item
+            if uid == self._uid and end >= offset:
                 self._mark_seq += 1
-                mark = _Mark(f"u{self._uid}-s{self._mark_seq}", self._uid, item[2])
+                mark = _Mark(f"u{self._uid}-s{self._mark_seq}", self._uid, end)
                 self._queue.insert(index + 1, mark)
                 return
 

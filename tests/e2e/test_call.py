@@ -149,6 +149,21 @@ async def test_flux_graph_variant_answers_a_call(fakes, start_server):
     assert len(result.agent_speech_segments) >= 2
 
 
+async def _greeting_call(server):
+    """Place a call that hears the greeting and hangs up; once its pipeline is built: the
+    call (a future) and the server's session for it."""
+    call = asyncio.ensure_future(
+        server.emulator().place_call(
+            [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.3, timeout=10), HangUp()],
+            max_duration=20,
+        )
+    )
+    while not any(s.built for s in server.services.calls) and not call.done():
+        await asyncio.sleep(0.02)
+    [session] = server.services.calls
+    return call, session
+
+
 async def test_processors_in_direct_mode_run_no_frame_tasks_of_their_own(fakes, start_server):
     """The call controller, VAD, router, context window, pacer and heard-context editor handle
     frames in the pushing task (pipecat's direct mode): caller audio crosses no queue and task
@@ -170,16 +185,8 @@ async def test_processors_in_direct_mode_run_no_frame_tasks_of_their_own(fakes, 
         HeardContextEditor,
     )
     server = await start_server()
-    call = asyncio.ensure_future(
-        server.emulator().place_call(
-            [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.3, timeout=10), HangUp()],
-            max_duration=20,
-        )
-    )
-    while not any(s.built for s in server.services.calls) and not call.done():
-        await asyncio.sleep(0.02)
+    call, session = await _greeting_call(server)
     await asyncio.sleep(1.0)  # the greeting is playing: every processor has started
-    [session] = server.services.calls
     processors, p = [], session.built.controller
     while p is not None:
         processors.append(p)
@@ -205,15 +212,7 @@ async def test_an_ended_call_is_freed_by_reference_counting(fakes, start_server)
     import weakref
 
     server = await start_server()
-    call = asyncio.ensure_future(
-        server.emulator().place_call(
-            [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.3, timeout=10), HangUp()],
-            max_duration=20,
-        )
-    )
-    while not any(s.built for s in server.services.calls) and not call.done():
-        await asyncio.sleep(0.02)
-    [session] = server.services.calls
+    call, session = await _greeting_call(server)
     controller, p = session.built.controller, session.built.controller
     processors = []
     while p is not None:
