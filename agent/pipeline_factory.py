@@ -102,10 +102,10 @@ class BuiltCall:
 def _processor_tree(worker) -> list:
     """The worker and every processor under its pipeline, nested pipelines included."""
     found: dict[int, object] = {id(worker): worker}
-    stack = [getattr(worker, "_pipeline", None)]
+    stack = [worker.pipeline]
     while stack:
         processor = stack.pop()
-        if processor is None or id(processor) in found:
+        if id(processor) in found:
             continue
         found[id(processor)] = processor
         stack.extend(processor.processors)

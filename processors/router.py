@@ -72,7 +72,7 @@ class RouteHit:
 class IntentRouter(PassThroughProcessor):
     """Answers matching caller turns with cached audio; passes everything else on."""
 
-    DIRECT = True  # matching a transcript is a ~1 ms embedding, done inline
+    DIRECT = True  # matching a transcript (one sentence embedded) takes well under 1 ms
 
     def __init__(self, matcher, routes: Mapping, phrases, **kwargs):
         super().__init__(**kwargs)
