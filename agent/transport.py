@@ -12,7 +12,11 @@ messages: every audio frame costs a queue hand-off in each processor it passes a
 to Deepgram, so three messages per frame cut the biggest per-call cost to a third (measured
 at 10 calls: 40 ms frames -18% server CPU, 60 ms another -17%). Silero (32 ms windows) and
 Deepgram (20-100 ms recommended) take any frame size; the VAD hears speech at most 40 ms
-later (barge-in to `clear` p50 unchanged at 0.31 s in bench/pacing.py). Any
+later (barge-in to `clear` p50 unchanged at 0.31 s in bench/pacing.py). When the call's
+audio has fallen behind (messages already waiting on the socket), the frame takes in what
+is waiting, up to `audio_in_max_frame_ms` (500): each frame costs a VAD round trip to the
+inference thread whatever its length, so 60 ms frames could only keep pace, never catch up
+(at 100 calls, some callers' audio ran a second behind after an answer's burst). Any
 other event (a mark echo, a digit, `stop`) first flushes the audio received before it, so
 frames keep Twilio's order.
 
@@ -71,6 +75,8 @@ class TwilioTransportParams(TransportParams):
     audio_out_10ms_chunks: int = 2
     # Caller audio per input frame: a multiple of Twilio's 20 ms messages (see the module doc).
     audio_in_frame_ms: int = 60
+    # ...and at most this much when catching up with audio already waiting (module doc).
+    audio_in_max_frame_ms: int = 500
     # pipecat pads the end of a call with silence "so words don't cut out"; the pacer already
     # waits for the last mark's echo, so the padding would only delay the hang-up.
     audio_out_end_silence_secs: int = 0
@@ -119,6 +125,7 @@ class TwilioInputTransport(BaseInputTransport):
         reason = "socket_closed"
         # mu-law bytes per input frame (8000 bytes/s); audio is pushed once this much is in.
         batch_bytes = max(1, self._params.audio_in_frame_ms * 8)
+        max_bytes = max(batch_bytes, self._params.audio_in_max_frame_ms * 8)
         pending = bytearray()
         while True:
             data = await t.bridge.receive()
@@ -135,7 +142,9 @@ class TwilioInputTransport(BaseInputTransport):
             t.on_received(event)
             if isinstance(event, tp.Media):
                 pending += event.payload
-                if len(pending) >= batch_bytes:
+                if len(pending) >= batch_bytes and (
+                    len(pending) >= max_bytes or not t.bridge.has_pending()
+                ):
                     await self.push_audio_frame(serializer.audio_frame(bytes(pending)))
                     pending.clear()
                 continue

@@ -45,6 +45,11 @@ class WebSocketBridge:
                 return None
             # PING/PONG are answered by aiohttp (autoping); nothing to hand over.
 
+    def has_pending(self) -> bool:
+        """Whether a message is already waiting, so `receive` returns without waiting (reads
+        aiohttp's reader queue; False if its internals change)."""
+        return bool(getattr(getattr(self._ws, "_reader", None), "_buffer", None))
+
     async def send(self, text: str) -> bool:
         """Send a text message; False when the socket is gone (never raises)."""
         if not self.is_open:

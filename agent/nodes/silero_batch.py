@@ -7,12 +7,17 @@ costs 33-38 µs a window and one round trip per batch (measured on these machine
 bench/RESULTS.md). With 100 calls that is ~3,100 windows a second: 28% of a core one by
 one, ~10% batched.
 
-`SileroBatcher.score(model, window)` queues a window and returns a future. The first window
-queued while the batcher is idle waits one loop iteration for others to join, then the whole
-queue runs as one batch on the shared inference thread; windows queued meanwhile form the
-next batch as soon as it returns. Alone, a call's window is scored as fast as before; under
-load, batches grow by themselves. Each call awaits a window's score before it queues its
-next window, so a model never appears twice in a batch and its windows stay in order.
+`SileroBatcher.score(model, windows)` queues one call's windows (those of one audio frame,
+in order) and returns a future of their scores. The first call queued while the batcher is
+idle waits one loop iteration for others to join, then the whole queue runs as one job on
+the shared inference thread; calls queued meanwhile form the next job as soon as it
+returns. Within a job, step k runs every call's k-th window as one batch, so a call's
+windows are scored in order (each needs the recurrent state the previous one left) and a
+whole frame costs one round trip. One window at a time, a 60 ms frame (two windows) cost two
+round trips to the thread, each a loop iteration or more: under load a call's caller audio
+could fall a second behind real time, and a frame's turn per round trip kept it from
+catching up (at 100 calls, barge-ins were heard ~0.35 s later than alone). A call awaits
+its frame's scores before it queues the next frame, so a model never appears twice in a job.
 
 The per-call state lives on pipecat's `SileroOnnxModel` (`_state`, `_context`), so pipecat's
 own `reset_states()` and reset policy keep working.
@@ -38,14 +43,18 @@ class SileroBatcher:
         self._sr = np.array(sample_rate, dtype=np.int64)
         self._queue: list[tuple[object, bytes, asyncio.Future]] = []
         self._busy = False
-        self.runs = 0  # batched inferences
+        self.runs = 0  # jobs run on the inference thread (round trips)
         self.windows = 0  # windows scored
 
-    def score(self, model, pcm: bytes) -> asyncio.Future:
-        """The speech probability of one window (256 samples of 16-bit PCM) for `model`'s call."""
+    def score(self, model, windows: list[bytes]) -> asyncio.Future:
+        """The speech probabilities of `windows` (each 256 samples of 16-bit PCM, in order)
+        for `model`'s call."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.append((model, pcm, future))
+        if not windows:
+            future.set_result([])
+            return future
+        self._queue.append((model, windows, future))
         if not self._busy:
             self._busy = True
             loop.call_soon(self._launch)  # other calls of this loop iteration join the batch
@@ -56,34 +65,49 @@ class SileroBatcher:
         if not batch:
             self._busy = False
             return
-        # One row per call: its context (the last samples it was scored on), then its window.
-        x = np.zeros((len(batch), CONTEXT_SAMPLES + WINDOW_SAMPLES), dtype=np.float32)
-        for row, (model, pcm, _) in zip(x, batch, strict=True):
+        # Each call's context (the last samples it was scored on) and recurrent state.
+        contexts = np.zeros((len(batch), CONTEXT_SAMPLES), dtype=np.float32)
+        for row, (model, _, _) in zip(contexts, batch, strict=True):
             if model._context.shape[1] == CONTEXT_SAMPLES:  # else fresh or reset: zeros
-                row[:CONTEXT_SAMPLES] = model._context[0]
-            row[CONTEXT_SAMPLES:] = np.frombuffer(pcm, np.int16)
-        x[:, CONTEXT_SAMPLES:] *= 1 / 32768.0  # all windows to float at once
+                row[:] = model._context[0]
         state = np.concatenate([model._state for model, _, _ in batch], axis=1)
+        windows = [w for _, w, _ in batch]
         loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self._executor, self._run, x, state)
-        done.add_done_callback(lambda f: self._finish(batch, x, f))
+        done = loop.run_in_executor(self._executor, self._run, windows, contexts, state)
+        done.add_done_callback(lambda f: self._finish(batch, f))
 
-    def _run(self, x: np.ndarray, state: np.ndarray):
-        return self._session.run(None, {"input": x, "state": state, "sr": self._sr})
+    def _run(self, windows: list[list[bytes]], contexts: np.ndarray, state: np.ndarray):
+        """On the inference thread: step k scores every call's k-th window in one batch."""
+        scores: list[list[float]] = [[] for _ in windows]
+        for step in range(max(len(w) for w in windows)):
+            rows = [i for i, w in enumerate(windows) if len(w) > step]
+            pcm = b"".join(windows[i][step] for i in rows)
+            x = np.empty((len(rows), CONTEXT_SAMPLES + WINDOW_SAMPLES), dtype=np.float32)
+            x[:, :CONTEXT_SAMPLES] = contexts[rows]
+            x[:, CONTEXT_SAMPLES:] = np.frombuffer(pcm, np.int16).reshape(len(rows), -1)
+            x[:, CONTEXT_SAMPLES:] *= 1 / 32768.0
+            out, new_state = self._session.run(
+                None, {"input": x, "state": state[:, rows, :], "sr": self._sr}
+            )
+            state[:, rows, :] = new_state
+            contexts[rows] = x[:, -CONTEXT_SAMPLES:]
+            for k, i in enumerate(rows):
+                scores[i].append(float(out[k, 0]))
+        return scores, contexts, state
 
-    def _finish(self, batch, x: np.ndarray, done: asyncio.Future) -> None:
+    def _finish(self, batch, done: asyncio.Future) -> None:
         self.runs += 1
-        self.windows += len(batch)
         try:
-            out, state = done.result()
+            scores, contexts, state = done.result()
         except Exception as exc:  # the call's VAD handles it; other batches go on
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
         else:
-            for i, (model, _, future) in enumerate(batch):
+            for i, (model, windows, future) in enumerate(batch):
+                self.windows += len(windows)
                 model._state = np.ascontiguousarray(state[:, i : i + 1, :])
-                model._context = x[i : i + 1, -CONTEXT_SAMPLES:].copy()
+                model._context = contexts[i : i + 1].copy()
                 if not future.done():  # a call that ended meanwhile cancelled its wait
-                    future.set_result(float(out[i, 0]))
+                    future.set_result(scores[i])
         self._launch()

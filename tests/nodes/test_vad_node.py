@@ -87,6 +87,23 @@ async def test_batched_analyzers_decide_exactly_as_one_window_at_a_time():
     assert all(a.windows_skipped <= 5 for a in batched)  # only the first windows, ramping up
 
 
+async def test_a_frames_windows_cost_one_round_trip_to_the_inference_thread():
+    # A 60 ms frame holds one or two 32 ms windows; the second needs the state the first
+    # leaves, yet both go to the thread in one job (two jobs: a call's audio fell behind).
+    from agent.nodes.vad import shared_batcher
+
+    shared: dict = {}
+    analyzer = make_analyzer(
+        shared_silero_session(shared), VADParams(), batcher=shared_batcher(shared)
+    )
+    pcm = _call_audio(noise_db=-45)[: 960 * 50]  # 50 frames of 60 ms, all above the gate
+    await _vad_events([analyzer], pcm)
+    batcher = shared_batcher(shared)
+    windows = len(pcm) // 512
+    assert batcher.windows + analyzer.windows_skipped == windows
+    assert batcher.runs <= 50 < batcher.windows  # one job per frame, not one per window
+
+
 async def test_quiet_windows_are_not_scored_and_decisions_hold():
     # Over silence and over -65 dB line noise (below min_volume), quiet windows are skipped;
     # every start is at the same frame as when every window is scored, stops within a frame.
