@@ -15,6 +15,7 @@ from agent.errors import ProviderError
 from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.suggest import did_you_mean
 from agent.nodes.conversation import conversation, read_prompt
+from agent.nodes.llm_http import keep_connections_reusable
 from agent.nodes.llm_resilience import resilient
 from agent.nodes.params import GroqLLMParams
 
@@ -61,7 +62,9 @@ def shared_client_service_class(base: type) -> type:
 
     pipecat creates an AsyncOpenAI client (an httpx pool and a TLS context: ~20 ms of blocking
     CPU) for every service, i.e. every call, and never closes it. One shared client keeps
-    connections to the provider warm across calls and stops the per-call leak.
+    connections to the provider warm across calls and stops the per-call leak; its transport
+    reads each streamed answer to the end, so that the connection is reused
+    (agent/nodes/llm_http.py).
     """
 
     class SharedClientLLMService(base):
@@ -72,9 +75,9 @@ def shared_client_service_class(base: type) -> type:
         def create_client(self, api_key=None, base_url=None, **kwargs):
             key = ("llm", "client", base.__name__, api_key, base_url)
             if key not in self._shared:
-                self._shared[key] = super().create_client(
-                    api_key=api_key, base_url=base_url, **kwargs
-                )
+                client = super().create_client(api_key=api_key, base_url=base_url, **kwargs)
+                keep_connections_reusable(client)  # agent/nodes/llm_http.py
+                self._shared[key] = client
             return self._shared[key]
 
     SharedClientLLMService.__name__ = f"SharedClient{base.__name__}"
