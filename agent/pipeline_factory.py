@@ -7,7 +7,8 @@
   greeting, idle prompts, time limit, DTMF, hang-up.
 - Every call has an `audio_pacer` right before transport out: the graph's own, or one with
   default settings appended here (audio sent unpaced would pile up in Twilio's buffer).
-  When it is the chain's last processor, it writes audio and marks to the socket itself.
+  When it is the chain's last processor, it writes audio and marks to the socket itself,
+  and a TTS with `read_at_pace_of` (Cartesia) reads its stream at the pace it plays.
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
@@ -184,6 +185,10 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         # Right before the transport: its audio and marks go straight to the socket, and
         # Twilio's echoes of those marks straight back to it.
         chain[-1].write_to(transport)
+        # A TTS that streams over a socket reads it at the pace the pacer plays it out.
+        for processor in chain[:-1]:
+            if read_at_pace_of := getattr(processor, "read_at_pace_of", None):
+                read_at_pace_of(chain[-1])
     for pacer in (p for p in chain if isinstance(p, AudioPacer)):
         pacer.on_send_lateness = metrics.pacer_send_lateness.observe
     contexts = [n.context for n in gb.nodes.values() if n.context is not None]

@@ -17,7 +17,7 @@ heard is counted from the marks Twilio echoes, not from what was sent.
   `BotStoppedSpeakingFrame` (up and down) that follow what Twilio *played* (mark echoes),
   and `HeardTextFrame` after an interruption
 - params: lead_ms, mark_interval_ms, mark_timeout_s (how long to wait for echoes Twilio
-  never sends before assuming the audio played)
+  never sends before assuming the audio played), read_ahead_ms (below)
 
 Direct output (`write_to(writer)`, bound by the pipeline factory when the pacer is the last
 processor before the transport): chunks and marks go straight to the socket through the
@@ -27,6 +27,23 @@ to the pipeline's end, 50 times a second per speaking call: the largest per-call
 scale. Writing directly also sends each chunk at the moment its clock says, not a queue
 later. Everything else (`clear`, the call's end) still travels as frames. The writer hands
 Twilio's echoes of those marks straight back to `take_echo` (agent/transport.py).
+
+Read-ahead (`wait_for_room` and `reserve`, bound by the pipeline factory to a TTS that
+streams over a socket, i.e. Cartesia): the TTS reads its provider's stream only while less
+than `read_ahead_ms` (1 s) of unsent audio is ahead of play-out, queued here or reserved by
+the TTS on its way here, and resumes once that is 200 ms below. A reservation turns into
+queued audio when the audio arrives. Whatever never arrives (an utterance cut short) is
+forgotten at an interruption, at the utterance's end, whenever the queue runs dry, and
+RESERVATION_EXPIRY_S after reservations alone closed the room over an empty queue: the
+room never stays closed while nothing is queued to play out.
+Cartesia sends an answer far faster than real time (the fakes: 7.9 s of audio, ~400 messages,
+at once); read as it comes, every message is parsed and handed on at once, and when many
+calls' answers start together those bursts saturate the event loop, delaying every other
+call's first audio. Read at the pace of play-out, the same work is spread over the answer's
+length; the provider's data waits in the socket (TCP flow control), and a call holds about a
+second of answer audio instead of all of it. A second of audio rides out any stall of the
+reader, and a barge-in empties the queue, so the TTS reads on at once (and drops what was
+cancelled).
 
 Clock: each chunk may be sent when Twilio holds at most `lead` of audio; the play-out clock is
 absolute, so after a stall shorter than the lead the pacer catches up instead of resetting,
@@ -93,6 +110,12 @@ class MediaWriter(Protocol):
 # every call. (Instances of a class, named tuples included, stay tracked.)
 _Chunk = tuple[bytes, int, int, float]
 
+# Read-ahead hysteresis: once full, the TTS resumes reading this far below the limit, so it
+# wakes about five times a second per speaking call instead of once per chunk.
+READ_AHEAD_RESUME_S = 0.2
+# Reservations that closed the room over an empty queue are forgotten after this long.
+RESERVATION_EXPIRY_S = 0.5
+
 
 @dataclass(slots=True)
 class _Mark:
@@ -111,6 +134,9 @@ class PacerStats:
     marks_played: int = 0
     marks_cleared: int = 0
     dry_restarts: int = 0  # the clock found Twilio's buffer empty inside an utterance
+    max_queued_s: float = 0.0  # the most unsent audio the pacer held at once
+    read_pauses: int = 0  # times the read-ahead filled and a bound TTS had to wait
+    max_read_ahead_s: float = 0.0  # the most audio queued or reserved when a TTS reserved
 
 
 class AudioPacer(PassThroughProcessor):
@@ -127,6 +153,7 @@ class AudioPacer(PassThroughProcessor):
         lead_ms: int = 200,
         mark_interval_ms: int = 250,
         mark_timeout_s: float = 2.0,
+        read_ahead_ms: int = 1000,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -136,6 +163,13 @@ class AudioPacer(PassThroughProcessor):
         self.stats = PacerStats()
         self.heard = HeardText()
         self._queue: deque[_Chunk | _Mark] = deque()
+        self._queued_bytes = 0  # audio in the queue
+        self._reserved_bytes = 0  # audio a bound TTS has read and not yet handed on
+        self._max_queued_bytes = 0
+        self._read_ahead = int(read_ahead_ms / 1000 * BYTES_PER_S) if read_ahead_ms else 0
+        self._resume_below = max(0, self._read_ahead - int(READ_AHEAD_RESUME_S * BYTES_PER_S))
+        self._room = asyncio.Event()  # set: a bound TTS may read on
+        self._room.set()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -164,6 +198,46 @@ class AudioPacer(PassThroughProcessor):
         self._writer = writer
         writer.mark_receiver = self.take_echo
 
+    async def wait_for_room(self) -> None:
+        """Return once less unsent audio than the read-ahead is queued or reserved (at once
+        when it is; always at once after the pacer has stopped)."""
+        if not self._room.is_set():
+            self.stats.read_pauses += 1
+            await self._room.wait()
+
+    def reserve(self, nbytes: int) -> None:
+        """A bound TTS has read `nbytes` of audio that is on its way here."""
+        self._reserved_bytes += nbytes
+        ahead = (self._queued_bytes + self._reserved_bytes) / BYTES_PER_S
+        self.stats.max_read_ahead_s = max(self.stats.max_read_ahead_s, ahead)
+        self._update_room()
+
+    def _update_room(self) -> None:
+        """Close the room at the read-ahead, reopen it 200 ms below (module doc)."""
+        ahead = self._queued_bytes + self._reserved_bytes
+        if self._read_ahead and ahead >= self._read_ahead:
+            if self._room.is_set() and not self._queued_bytes:
+                # Closed by reservations alone: forget them if their audio never comes.
+                asyncio.get_running_loop().call_later(
+                    RESERVATION_EXPIRY_S, self._expire_reservations, self._generation
+                )
+            self._room.clear()
+        elif ahead <= self._resume_below or not self._read_ahead:
+            self._room.set()
+
+    def _forget_reservations(self) -> None:
+        self._reserved_bytes = 0
+        self._update_room()
+
+    def _expire_reservations(self, generation: int) -> None:
+        if generation == self._generation and not self._queued_bytes:
+            self._forget_reservations()
+
+    def _open_room(self, *, for_good: bool = False) -> None:
+        if for_good:
+            self._read_ahead = 0
+        self._room.set()
+
     # -- frames in ------------------------------------------------------------------------
 
     async def handle(self, frame: Frame, direction: FrameDirection):
@@ -184,6 +258,8 @@ class AudioPacer(PassThroughProcessor):
             self._take_word(frame)
         elif isinstance(frame, StartFrame):
             self._sender = self.create_task(self._send_loop(), name="pacer-send")
+            # However the sender ends, nothing drains the queue any more: never hold a TTS.
+            self._sender.add_done_callback(lambda _task: self._open_room(for_good=True))
         elif isinstance(frame, EndFrame):
             await self._finish(frame)
             return CONSUMED
@@ -203,6 +279,7 @@ class AudioPacer(PassThroughProcessor):
         self.heard.start(self._uid)
 
     def _end_utterance(self) -> None:
+        self._forget_reservations()  # what never arrived will not (module doc)
         if not self._open:
             return
         if self._pending:  # pad silence only here, at the utterance's end
@@ -220,6 +297,7 @@ class AudioPacer(PassThroughProcessor):
             self._begin_utterance()  # audio with no TTS bounds (e.g. cached phrases)
         if self._base_ns is None:
             self._base_ns = self.get_clock().get_time()
+        self._reserved_bytes = max(0, self._reserved_bytes - len(frame.audio))
         self._pending.extend(frame.audio)
         while len(self._pending) >= CHUNK_BYTES:
             self._enqueue_chunk(bytes(self._pending[:CHUNK_BYTES]))
@@ -230,6 +308,11 @@ class AudioPacer(PassThroughProcessor):
     def _enqueue_chunk(self, audio: bytes) -> None:
         self._pos += len(audio)
         self._queue.append((audio, self._uid, self._pos, time.monotonic()))
+        self._queued_bytes += len(audio)
+        if self._queued_bytes > self._max_queued_bytes:
+            self._max_queued_bytes = self._queued_bytes
+            self.stats.max_queued_s = self._queued_bytes / BYTES_PER_S
+        self._update_room()
         self.heard.add_audio(self._uid, len(audio))
         self._idle.clear()
         self._wake.set()
@@ -298,6 +381,8 @@ class AudioPacer(PassThroughProcessor):
             frame.metadata[TWILIO_IDLE] = True
         self._generation += 1
         self._queue.clear()
+        self._queued_bytes = 0
+        self._forget_reservations()
         self._pending.clear()
         self._open = False
         self._outstanding.clear()  # their echoes (caused by the clear) change nothing
@@ -325,9 +410,14 @@ class AudioPacer(PassThroughProcessor):
     async def _send_loop(self) -> None:
         while True:
             if not self._queue:
+                # Dry: the room cannot stay closed on reservations alone (module doc).
+                self._forget_reservations()
                 await self._wait_when_empty()
                 continue
             item = self._queue.popleft()
+            if isinstance(item, tuple):
+                self._queued_bytes -= len(item[0])
+                self._update_room()
             if isinstance(item, _Mark):
                 self._outstanding[item.name] = item
                 self.stats.marks_sent += 1
@@ -400,6 +490,7 @@ class AudioPacer(PassThroughProcessor):
         await self.push_frame(frame)
 
     async def _stop_sender(self) -> None:
+        self._open_room(for_good=True)
         if self._sender:
             await self.cancel_task(self._sender)
             self._sender = None

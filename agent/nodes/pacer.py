@@ -15,6 +15,7 @@ def build_pacer(params: AudioPacerParams, ctx: BuildContext, node_name: str) -> 
                 lead_ms=params.lead_ms,
                 mark_interval_ms=params.mark_interval_ms,
                 mark_timeout_s=params.mark_timeout_s,
+                read_ahead_ms=params.read_ahead_ms,
                 name=node_name,
             )
         ]

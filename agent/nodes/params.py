@@ -171,6 +171,14 @@ class AudioPacerParams(NodeParams):
         gt=0,
         description="Wait this long past playback for mark echoes before assuming played.",
     )
+    read_ahead_ms: int = Field(
+        1000,
+        ge=0,
+        le=60000,
+        description="A TTS that streams over a socket (Cartesia) reads its stream only while "
+        "the pacer holds less than this much unsent audio, so an answer that arrives faster "
+        "than real time is taken in at the pace it plays (0: read everything at once).",
+    )
 
 
 class IntentRouterParams(NodeParams):

@@ -55,6 +55,14 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server, monkeypatch
 
     monkeypatch.setattr(TwilioInputTransport, "push_frame", recording_push)
     monkeypatch.setattr(AudioPacer, "take_echo", recording_echo)
+    pacers: list[AudioPacer] = []
+    pacer_init = AudioPacer.__init__
+
+    def recording_init(self, *args, **kwargs):
+        pacer_init(self, *args, **kwargs)
+        pacers.append(self)
+
+    monkeypatch.setattr(AudioPacer, "__init__", recording_init)
     server = await start_server()
     fakes.groq.replies = [("hours", ANSWER)]
     emulator = server.emulator()
@@ -100,7 +108,10 @@ async def test_caller_asks_and_hears_the_answer(fakes, start_server, monkeypatch
     ]
     assert answer_contexts, fakes.cartesia.transcripts_by_context()
     answer_ulaw = audioop.lin2ulaw(fakes.cartesia.audio_by_context[answer_contexts[0]], 2)
-    assert answer_ulaw[:8000] in result.heard  # the first second, byte for byte
+    assert len(answer_ulaw) > 2 * 8000 and answer_ulaw in result.heard  # byte for byte
+    # Cartesia sent the answer at once; the TTS read it at the pace it played out.
+    [pacer] = pacers
+    assert pacer.stats.read_pauses > 0 and pacer.stats.max_read_ahead_s <= 1.0 + 0.2
     assert len(result.agent_speech_segments) >= 2  # greeting, then the answer
     assert result.underruns == []
 

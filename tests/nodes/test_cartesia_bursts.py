@@ -77,3 +77,67 @@ async def test_no_join_across_other_items_or_split_samples():
     audio = b"".join(i.audio for i in items if isinstance(i, TTSAudioRawFrame))
     assert isinstance(items[1], TTSStoppedFrame) and items[0].audio == a
     assert audio == a + b + c + d + b"\x00"  # nothing lost or reordered
+
+
+async def test_queued_items_are_taken_at_once_and_keepalives_skipped():
+    # pipecat fetches every item through asyncio.wait_for (a task, two loop iterations) even
+    # when it is already waiting; what is queued is taken at once instead.
+    from agent.nodes.cartesia import NOTHING_WAITING, take_waiting_item
+
+    manager = AudioContextManager()
+    await manager.create("ctx")
+    assert take_waiting_item(manager, "ctx") is NOTHING_WAITING  # empty: wait pipecat's way
+    first, second = chunk(os.urandom(CHUNK)), chunk(os.urandom(CHUNK))
+    await manager.append("ctx", first)
+    manager.keepalive("ctx")
+    await manager.append("ctx", second)
+    await manager.append("ctx", None)  # the context's end
+    taken = [take_waiting_item(manager, "ctx") for _ in range(4)]
+    assert taken == [first, second, None, NOTHING_WAITING]
+    assert take_waiting_item(manager, "gone") is NOTHING_WAITING
+
+
+async def test_a_chunk_read_before_a_barge_in_is_dropped_after_its_wait():
+    # The reader waited for room in the pacer; meanwhile the caller barged in and the context
+    # was cancelled. The chunk must not revive the context (pipecat recreates a missing
+    # context for the turn's id), or stale audio would play after the barge-in.
+    import asyncio
+
+    from agent.nodes.cartesia import resilient_cartesia_class
+
+    service_class = resilient_cartesia_class()
+    service = service_class(
+        api_key="k",
+        url="ws://127.0.0.1:9/tts/websocket",
+        sample_rate=RATE,
+        encoding="pcm_s16le",
+        container="raw",
+        settings=service_class.Settings(voice="v", model="sonic", language="en"),
+    )
+
+    class Pacer:
+        def __init__(self):
+            self.room = asyncio.Event()
+            self.reserved = 0
+
+        async def wait_for_room(self):
+            await self.room.wait()
+
+        def reserve(self, nbytes):
+            self.reserved += nbytes
+
+    pacer = Pacer()
+    service.read_at_pace_of(pacer)
+    await service.create_audio_context("ctx")
+    service._turn_context_id = "ctx"  # mid-turn, as when Cartesia is still sending
+    reading = asyncio.ensure_future(service.append_to_audio_context("ctx", chunk(bytes(CHUNK))))
+    await asyncio.sleep(0.01)
+    assert not reading.done()  # held until the pacer has room
+    service._audio_context_manager.remove("ctx")  # the barge-in cancels the context
+    pacer.room.set()
+    await reading
+    assert not service.audio_context_available("ctx") and pacer.reserved == 0
+    # With room and a live context, a chunk is reserved and queued.
+    await service.create_audio_context("next")
+    await service.append_to_audio_context("next", chunk(bytes(CHUNK)))
+    assert pacer.reserved == CHUNK

@@ -275,3 +275,68 @@ def test_queued_chunks_leave_the_collector_after_one_collection():
     assert len(chunks) == 3
     gc.collect()
     assert not [c for c in chunks if gc.is_tracked(c)]
+
+
+async def _read_like_a_tts(pacer: AudioPacer, worker, chunks: int) -> list[float]:
+    """What a bound TTS does (agent/nodes/cartesia.py): before handing on each 20 ms chunk it
+    has read, wait for room, then reserve it. Returns when each chunk was read."""
+    read_at = []
+    for _ in range(chunks):
+        await pacer.wait_for_room()
+        pacer.reserve(CHUNK_BYTES)
+        read_at.append(time.monotonic())
+        await worker.queue_frame(TTSAudioRawFrame(bytes(CHUNK_BYTES), 8000, 1))
+    return read_at
+
+
+async def _paced_reading(read_ahead_ms: int) -> tuple[AudioPacer, FakeTwilio, list[float]]:
+    pacer = AudioPacer(read_ahead_ms=read_ahead_ms)
+    twilio = FakeTwilio(pacer)
+    worker = engine.make_worker([pacer, twilio])
+    runner = asyncio.ensure_future(engine.run_worker(worker))
+    await asyncio.sleep(0.05)
+    await worker.queue_frame(TTSStartedFrame())
+    read_at = await _read_like_a_tts(pacer, worker, 75)  # 1.5 s, all available at once
+    await worker.queue_frame(TTSStoppedFrame())
+    await worker.queue_frame(EndFrame())
+    await asyncio.wait_for(runner, 15)
+    return pacer, twilio, read_at
+
+
+async def test_a_bound_tts_reads_at_the_pace_of_play_out():
+    pacer, twilio, read_at = await _paced_reading(400)
+    assert len(twilio.audio) == 75 * CHUNK_BYTES  # all of it played, nothing lost
+    assert pacer.stats.read_pauses > 0
+    assert pacer.stats.max_queued_s <= 0.4 + 0.02 and pacer.stats.max_read_ahead_s <= 0.42
+    # The last chunk was read about when 0.4 s of audio (+ the 0.2 s lead) was left to play.
+    assert read_at[-1] - read_at[0] > 1.5 - 0.4 - 0.2 - 0.2
+
+
+async def test_without_a_read_ahead_the_whole_answer_is_read_at_once():
+    pacer, twilio, read_at = await _paced_reading(0)
+    assert len(twilio.audio) == 75 * CHUNK_BYTES
+    assert pacer.stats.read_pauses == 0 and pacer.stats.max_queued_s > 1.0
+    assert read_at[-1] - read_at[0] < 0.5
+
+
+async def test_the_room_opens_on_an_interruption_and_when_reserved_audio_never_comes():
+    pacer = AudioPacer(read_ahead_ms=100)
+    worker = engine.make_worker([pacer, FakeTwilio(pacer)])
+    runner = asyncio.ensure_future(engine.run_worker(worker))
+    await asyncio.sleep(0.05)
+    pacer.reserve(SECOND)  # a TTS read a second that it never hands on
+    waiting = asyncio.ensure_future(pacer.wait_for_room())
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    await asyncio.wait_for(waiting, 2.0)  # forgotten after RESERVATION_EXPIRY_S
+    for frame in utterance(bytes(SECOND)):
+        await worker.queue_frame(frame)
+    await asyncio.sleep(0.1)
+    waiting = asyncio.ensure_future(pacer.wait_for_room())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # a second queued, 100 ms allowed
+    await worker.queue_frame(InterruptionFrame())
+    await asyncio.wait_for(waiting, 1.0)
+    await worker.queue_frame(EndFrame())
+    await asyncio.wait_for(runner, 15)
+    await asyncio.wait_for(pacer.wait_for_room(), 0.1)  # stopped: never holds a TTS again
