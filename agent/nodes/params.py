@@ -152,7 +152,7 @@ class AudioPacerParams(NodeParams):
     """audio_pacer: real-time pacing into Twilio, marks, what-was-heard accounting."""
 
     lead_ms: int = Field(
-        200,
+        400,
         ge=20,
         le=1000,
         description="Audio kept buffered at Twilio ahead of playback: a stall of the server "

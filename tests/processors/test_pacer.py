@@ -175,7 +175,7 @@ async def test_interruption_drops_the_queue_and_reports_the_heard_words():
     for w in words:
         frames += [word(w), TTSAudioRawFrame(bytes(SECOND // 2), 8000, 1)]
     frames += [1.2, InterruptionFrame()]
-    pacer, twilio, _ = await run(frames, mark_interval_ms=250, wait=0.5)
+    pacer, twilio, _ = await run(frames, mark_interval_ms=250, wait=0.5, lead_ms=200)
     interruption_t = twilio.of(InterruptionFrame)[0][0]
     after = [t for t, _ in twilio.of(OutputAudioRawFrame) if t > interruption_t]
     assert after == []
@@ -242,7 +242,7 @@ async def test_bound_writer_gets_audio_and_marks_in_order_and_no_frames_downstre
 
 async def test_bound_writer_gets_nothing_after_an_interruption():
     writer = DirectTwilio()
-    pacer = AudioPacer()
+    pacer = AudioPacer(lead_ms=200)
     writer.pacer = pacer
     pacer.write_to(writer)
     twilio = FakeTwilio(pacer)
@@ -260,7 +260,7 @@ async def test_bound_writer_gets_nothing_after_an_interruption():
     await asyncio.wait_for(runner, 15)
     audio_times = [t for t, kind, _ in writer.sent if kind == "audio"]
     assert audio_times and all(t <= interrupted_t for t in audio_times)
-    assert 0.4 < len(audio_times) * 0.02 < 0.75  # ~0.5 s played plus the 80 ms lead
+    assert 0.4 < len(audio_times) * 0.02 < 0.75  # ~0.5 s played plus the 200 ms lead
 
 
 def test_queued_chunks_leave_the_collector_after_one_collection():
@@ -290,7 +290,7 @@ async def _read_like_a_tts(pacer: AudioPacer, worker, chunks: int) -> list[float
 
 
 async def _paced_reading(read_ahead_ms: int) -> tuple[AudioPacer, FakeTwilio, list[float]]:
-    pacer = AudioPacer(read_ahead_ms=read_ahead_ms)
+    pacer = AudioPacer(read_ahead_ms=read_ahead_ms, lead_ms=200)
     twilio = FakeTwilio(pacer)
     worker = engine.make_worker([pacer, twilio])
     runner = asyncio.ensure_future(engine.run_worker(worker))
