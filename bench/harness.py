@@ -204,6 +204,19 @@ def log_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
 
 
+def machine_speed_ms() -> float:
+    """Milliseconds a fixed pure-Python loop takes here and now (best of three; ~55 ms on a
+    quiet machine of these). A virtual machine's share of its cores varies with its
+    neighbours: ten times this loop took 0.54-0.91 s within minutes on 2026-12-05, which no
+    load average or CPU count shows. Larger means every number of the run is slower."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def _machine_busy_s() -> float:
     """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
     try:
@@ -231,10 +244,12 @@ class CpuMeter:
     machine_s: float = 0.0
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    speed_ms: tuple[float, float] = (0.0, 0.0)  # machine_speed_ms() before, after
     _start: tuple = field(default=(), repr=False)
 
     def start(self) -> None:
         self.load_before = os.getloadavg()
+        self.speed_ms = (machine_speed_ms(), 0.0)
         self._start = (time.monotonic(), self.server.cpu_s(), _self_cpu_s(), _machine_busy_s())
 
     def stop(self) -> None:
@@ -244,6 +259,7 @@ class CpuMeter:
         self.bench_s = _self_cpu_s() - bench
         self.machine_s = _machine_busy_s() - machine
         self.load_after = os.getloadavg()
+        self.speed_ms = (self.speed_ms[0], machine_speed_ms())
 
     @property
     def other_s(self) -> float:

@@ -105,6 +105,7 @@ class LevelResult:
     server_log_problems: int
     server_log_samples: list[str]
     llm_answers: int = 0  # questions that reached the LLM (should equal calls)
+    speed_ms: tuple[float, float] = (0.0, 0.0)  # harness.machine_speed_ms() before, after
     stt_share: float | None = None  # caller audio that reached Deepgram before the hang-up
     call_seconds: float = 0.0  # summed length of the measured calls
     # agent.sim.turns over every call: end of a caller turn -> the agent's next audio
@@ -190,6 +191,7 @@ def summarise(
         loop_lag_max_ms=_ms(max(lag.samples) if lag.samples else None),
         load_before=meter.load_before,
         load_after=meter.load_after,
+        speed_ms=meter.speed_ms,
         server_rss_max_mb=server.rss_max_mb,
         server_log_problems=len(problems),
         server_log_samples=[f"{n}x {msg}" for msg, n in distinct.most_common(4)],

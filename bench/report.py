@@ -39,6 +39,7 @@ COLUMNS = [
     ("other", "other CPU s"),
     ("lag", "bench lag p99 / max ms"),
     ("load", "load 1m before→after"),
+    ("speed", "machine speed ms before→after"),
 ]
 
 
@@ -89,6 +90,7 @@ def cells(r) -> dict[str, str]:
         "other": f"{r.other_cpu_s:.1f}",
         "lag": f"{_f(r.loop_lag_p99_ms, 1)} / {_f(r.loop_lag_max_ms, 0)}",
         "load": f"{r.load_before[0]:.2f}→{r.load_after[0]:.2f}",
+        "speed": f"{r.speed_ms[0]:.0f}→{r.speed_ms[1]:.0f}",
     }
 
 
@@ -280,7 +282,11 @@ def section(command: str, results: list) -> str:
 - date: {now}
 - machine: {machine}
 - load: 1-minute load average before→after each run is in the second table; "other CPU s"
-  is what the rest of the machine (other engineers' tests, the OS) used during the run.
+  is what the rest of the machine (other engineers' tests, the OS) used during the run;
+  "machine speed" is how many ms a fixed pure-Python loop took before→after the run
+  (`harness.machine_speed_ms`, ~55 on a quiet machine of these): this virtual machine's
+  share of its cores varies with its neighbours, which neither other column shows, and
+  every number of a run taken at a higher figure is slower.
 
 ### Scale: the issue's goals at each level
 
