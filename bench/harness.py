@@ -205,7 +205,7 @@ def log_dir() -> Path:
 
 
 def machine_speed_ms() -> float:
-    """Milliseconds a fixed pure-Python loop takes here and now (best of three; ~55 ms on a
+    """Milliseconds a fixed pure-Python loop takes here and now (best of three; ~40 ms on a
     quiet machine of these). A virtual machine's share of its cores varies with its
     neighbours: ten times this loop took 0.54-0.91 s within minutes on 2026-12-05, which no
     load average or CPU count shows. Larger means every number of the run is slower."""

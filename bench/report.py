@@ -284,7 +284,7 @@ def section(command: str, results: list) -> str:
 - load: 1-minute load average before→after each run is in the second table; "other CPU s"
   is what the rest of the machine (other engineers' tests, the OS) used during the run;
   "machine speed" is how many ms a fixed pure-Python loop took before→after the run
-  (`harness.machine_speed_ms`, ~55 on a quiet machine of these): this virtual machine's
+  (`harness.machine_speed_ms`, ~40 on a quiet machine of these): this virtual machine's
   share of its cores varies with its neighbours, which neither other column shows, and
   every number of a run taken at a higher figure is slower.
 

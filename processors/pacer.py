@@ -3,11 +3,12 @@
 Twilio plays whatever it has buffered; audio sent faster than real time piles up there and
 can only be stopped with `clear`, and audio sent late is a gap the caller hears. The pacer
 keeps Twilio's buffer at `lead_ms` (default 400 ms): enough to ride out event-loop stalls,
-a full garbage collection among them (~90-120 ms at 100 calls in one process; with the
-calls' own bursts, stalls of 200-300 ms happened at 100 calls, and 200 ms of lead let
-them through as underruns: 34-153 per run, against 0-2 with 400 ms, run alternately on the
-same code on 2026-12-05). Lead costs nothing on barge-in: `clear` empties Twilio's buffer whatever it holds, and what was
-heard is counted from the marks Twilio echoes, not from what was sent.
+a full garbage collection among them (~90-120 ms at 100 calls in one process). With the
+calls' own bursts, stalls of 200-300 ms happened at 100 calls, and 200 ms of lead let them
+through as underruns (34-153 per run, against 0-2 with 400 ms, run alternately on the same
+code on 2026-12-05). Lead costs nothing on barge-in: `clear` empties Twilio's buffer
+whatever it holds, and what was heard is counted from the marks Twilio echoes, not from
+what was sent.
 
 - consumes: agent audio (`OutputAudioRawFrame`s of any size, 8 kHz PCM16), `TwilioMarkFrame`
   (echoes), `InterruptionFrame`, `EndFrame`
@@ -31,21 +32,20 @@ later. Everything else (`clear`, the call's end) still travels as frames. The wr
 Twilio's echoes of those marks straight back to `take_echo` (agent/transport.py).
 
 Read-ahead (`wait_for_room` and `reserve`, bound by the pipeline factory to a TTS that
-streams over a socket, i.e. Cartesia): the TTS reads its provider's stream only while less
-than `read_ahead_ms` (1 s) of unsent audio is ahead of play-out, queued here or reserved by
-the TTS on its way here, and resumes once that is 200 ms below. A reservation turns into
-queued audio when the audio arrives. Whatever never arrives (an utterance cut short) is
-forgotten at an interruption, at the utterance's end, whenever the queue runs dry, and
+streams over a socket, i.e. Cartesia). Cartesia sends an answer far faster than real time
+(the fakes: 7.9 s of audio, ~400 messages, at once). Read as it came, every message was
+parsed and handed on at once, and when many calls' answers started together those bursts
+saturated the event loop, delaying every other call's turn. So the TTS reads its stream
+only while less than `read_ahead_ms` (1 s) of unsent audio is ahead of play-out, queued
+here or reserved by the TTS on its way here, and resumes once that is 200 ms below. The
+same work is spread over the answer's length, the provider's data waits in the socket (TCP
+flow control), and a call holds about a second of answer audio instead of all of it. A
+second rides out any stall of the reader; a barge-in empties the queue, so the TTS reads
+on at once (and drops what was cancelled). A reservation turns into queued audio when the
+audio arrives. Whatever never arrives (an utterance cut short) is forgotten at an
+interruption, at the utterance's end, whenever the queue runs dry, and
 RESERVATION_EXPIRY_S after reservations alone closed the room over an empty queue: the
 room never stays closed while nothing is queued to play out.
-Cartesia sends an answer far faster than real time (the fakes: 7.9 s of audio, ~400 messages,
-at once); read as it comes, every message is parsed and handed on at once, and when many
-calls' answers start together those bursts saturate the event loop, delaying every other
-call's first audio. Read at the pace of play-out, the same work is spread over the answer's
-length; the provider's data waits in the socket (TCP flow control), and a call holds about a
-second of answer audio instead of all of it. A second of audio rides out any stall of the
-reader, and a barge-in empties the queue, so the TTS reads on at once (and drops what was
-cancelled).
 
 Clock: each chunk may be sent when Twilio holds at most `lead` of audio; the play-out clock is
 absolute, so after a stall shorter than the lead the pacer catches up instead of resetting,
