@@ -10,8 +10,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from agent import webhook
+from agent.nodes.params import AudioPacerParams
 from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
 from tests.conftest import caller_audio, custom_graphs
+
+LEAD_S = AudioPacerParams.model_fields["lead_ms"].default / 1000  # the pacer's default
 
 HOURS = "what are your opening hours"
 ANSWER = "We're open from nine to five."
@@ -98,7 +101,7 @@ async def test_extraction_failing_or_hanging_leaves_audio_timing_alone(
         for result in (baseline, faulty):
             assert not result.timeouts, result.timeouts
             assert result.underruns == [], result.underruns
-            assert result.max_buffer_s < 0.3
+            assert result.max_buffer_s < LEAD_S + 0.1  # Twilio held no more than the lead
         base, fault = _timing(baseline), _timing(faulty)
         assert len(base) == len(fault) == 3, (base, fault)  # greeting, two answers
         assert abs(fault[0][1] - base[0][1]) < 0.05, (base, fault)  # the greeting
