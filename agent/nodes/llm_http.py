@@ -8,12 +8,13 @@ that is a TCP and a TLS handshake (round trips and a few ms of CPU) before each 
 even be asked for; at 100 calls in one process against the local fake, connecting alone took
 0.12 s (p50) of every turn.
 
-`ReusableStreamTransport` wraps the client's transport. When a response that has delivered
-`[DONE]` is closed, it first reads what is left of the body (normally just that last chunk,
-already on its way), at most DRAIN_MAX_BYTES within DRAIN_TIMEOUT_S, so the connection goes
-back to the pool. A response closed before its end (a barge-in cancels the stream
-mid-answer) is closed at once, as before: draining it would wait for the rest of an answer
-nobody will hear.
+`ReusableStreamTransport` wraps the client's transport. When a streamed (server-sent
+events) response that has delivered `[DONE]` is closed, it first reads what is left of the
+body (normally just that last chunk, already on its way), at most DRAIN_MAX_BYTES within
+DRAIN_TIMEOUT_S, so the connection goes back to the pool. A response closed before its end
+(a barge-in cancels the stream mid-answer) is closed at once, as before: draining it would
+wait for the rest of an answer nobody will hear. Other responses are read whole by the
+client already and are left as they are.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class ReusableStreamTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
-        response.stream = _DrainingStream(response.stream)
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            response.stream = _DrainingStream(response.stream)  # others are read whole
         return response
 
     async def aclose(self) -> None:
