@@ -88,16 +88,15 @@ class BuiltCall:
             except Exception:
                 logger.exception(f"call hook {hook!r} failed at the end of the call")
 
-    def release(self) -> int:
+    def release(self) -> None:
         """The call has ended and its hooks are done: break its reference cycles, so reference
         counting frees it now instead of the next full collection (agent/gc_tuning.py).
         Only the call's processors, worker and transport: never what `live.shared` holds
-        for every call, nor `live.per_call` (a call's extraction may still be running).
-        Returns how many were emptied."""
+        for every call, nor `live.per_call` (a call's extraction may still be running)."""
         processors = [*_processor_tree(self.worker), self.transport]
         if self.live is not None:
             processors += self.live.processors  # after_output nodes are not in the pipeline
-        return release_objects({id(p): p for p in processors}.values())
+        release_objects({id(p): p for p in processors}.values())
 
 
 def _processor_tree(worker) -> list:

@@ -167,7 +167,6 @@ class AudioPacer(PassThroughProcessor):
         self._queue: deque[_Chunk | _Mark] = deque()
         self._queued_bytes = 0  # audio in the queue
         self._reserved_bytes = 0  # audio a bound TTS has read and not yet handed on
-        self._max_queued_bytes = 0
         self._read_ahead = int(read_ahead_ms / 1000 * BYTES_PER_S) if read_ahead_ms else 0
         self._resume_below = max(0, self._read_ahead - int(READ_AHEAD_RESUME_S * BYTES_PER_S))
         self._room = asyncio.Event()  # set: a bound TTS may read on
@@ -235,9 +234,9 @@ class AudioPacer(PassThroughProcessor):
         if generation == self._generation and not self._queued_bytes:
             self._forget_reservations()
 
-    def _open_room(self, *, for_good: bool = False) -> None:
-        if for_good:
-            self._read_ahead = 0
+    def _stop_holding_readers(self, _sender: asyncio.Task) -> None:
+        """The sender has ended, however: nothing drains the queue any more."""
+        self._read_ahead = 0
         self._room.set()
 
     # -- frames in ------------------------------------------------------------------------
@@ -260,8 +259,7 @@ class AudioPacer(PassThroughProcessor):
             self._take_word(frame)
         elif isinstance(frame, StartFrame):
             self._sender = self.create_task(self._send_loop(), name="pacer-send")
-            # However the sender ends, nothing drains the queue any more: never hold a TTS.
-            self._sender.add_done_callback(lambda _task: self._open_room(for_good=True))
+            self._sender.add_done_callback(self._stop_holding_readers)
         elif isinstance(frame, EndFrame):
             await self._finish(frame)
             return CONSUMED
@@ -311,9 +309,7 @@ class AudioPacer(PassThroughProcessor):
         self._pos += len(audio)
         self._queue.append((audio, self._uid, self._pos, time.monotonic()))
         self._queued_bytes += len(audio)
-        if self._queued_bytes > self._max_queued_bytes:
-            self._max_queued_bytes = self._queued_bytes
-            self.stats.max_queued_s = self._queued_bytes / BYTES_PER_S
+        self.stats.max_queued_s = max(self.stats.max_queued_s, self._queued_bytes / BYTES_PER_S)
         self._update_room()
         self.heard.add_audio(self._uid, len(audio))
         self._idle.clear()
@@ -492,7 +488,6 @@ class AudioPacer(PassThroughProcessor):
         await self.push_frame(frame)
 
     async def _stop_sender(self) -> None:
-        self._open_room(for_good=True)
         if self._sender:
             await self.cancel_task(self._sender)
             self._sender = None

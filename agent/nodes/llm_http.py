@@ -38,7 +38,8 @@ class _DrainingStream(httpx2.AsyncByteStream):
 
     async def __aiter__(self):
         async for chunk in self._inner:
-            self._tail = (self._tail + chunk)[-2 * len(DONE_MARKER) :]
+            keep = 2 * len(DONE_MARKER)  # the stream's last bytes, copied a few at a time
+            self._tail = (self._tail + chunk[-keep:])[-keep:]
             yield chunk
 
     async def aclose(self) -> None:

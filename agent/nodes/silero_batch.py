@@ -41,7 +41,7 @@ class SileroBatcher:
         self._session = session
         self._executor = executor
         self._sr = np.array(sample_rate, dtype=np.int64)
-        self._queue: list[tuple[object, bytes, asyncio.Future]] = []
+        self._queue: list[tuple[object, list[bytes], asyncio.Future]] = []
         self._busy = False
         self.runs = 0  # jobs run on the inference thread (round trips)
         self.windows = 0  # windows scored

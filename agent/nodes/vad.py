@@ -162,26 +162,24 @@ def make_analyzer(session, params, *, batcher=None):
             pending = self._vad_buffer + buffer
             size = self._vad_frames_num_bytes
             volume = self._prev_volume
-            levels: list[float] = []
+            levels: list[tuple[float, bool]] = []  # each window's volume, and scored?
             windows: list[bytes] = []
             for start in range(0, len(pending) - size + 1, size):
                 window = pending[start : start + size]
                 volume = smoothed_level(window, volume)
-                levels.append(volume)
                 # Too quiet to count as speech whatever the model says: not scored.
-                if volume >= params.min_volume:
+                scored = volume >= params.min_volume
+                levels.append((volume, scored))
+                if scored:
                     windows.append(window)
             try:
                 scores = iter(await batcher.score(self._model, windows))
             except Exception as exc:  # as pipecat's voice_confidence: never kill the call
-                logger.error(f"Silero VAD could not score a window: {exc!r}")
+                logger.error(f"Silero VAD could not score a frame's windows: {exc!r}")
                 scores = iter([0.0] * len(windows))
-            for volume in levels:
-                if volume < params.min_volume:
-                    self.windows_skipped += 1
-                    self._scored.append((0.0, volume, False))
-                else:
-                    self._scored.append((next(scores), volume, True))
+            self.windows_skipped += len(levels) - len(windows)
+            for volume, scored in levels:
+                self._scored.append((next(scores) if scored else 0.0, volume, scored))
             try:
                 return self._run_analyzer(buffer)
             finally:
