@@ -11,7 +11,22 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 PACER_SEND_LATENESS = "switchboard_pacer_send_lateness_seconds"
 # Fine below 5 ms (the pacing goal), coarse above.
-SEND_LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.5)
+SEND_LATENESS_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.5,
+)
 TURN_LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 

@@ -27,6 +27,7 @@ from agent.call_session import CallSession
 from agent.config import Config
 from agent.graph import Graph, load_servable_graphs
 from agent.metrics import Metrics
+from agent.send_clock import loop_clock
 from agent.twilio_protocol import MAX_MESSAGE_BYTES
 from agent.ws_bridge import WebSocketBridge
 
@@ -148,7 +149,9 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
     # so a broken or hostile peer cannot make us buffer megabytes.
     ws = web.WebSocketResponse(max_msg_size=WS_HARD_LIMIT_BYTES, heartbeat=None)
     await ws.prepare(request)
-    session = CallSession(WebSocketBridge(ws), services)
+    # The call's messages leave through the process's send clock (agent/send_clock.py).
+    bridge = WebSocketBridge(ws, loop_clock(), request.transport)
+    session = CallSession(bridge, services)
     # The call runs in its own task: if aiohttp cancels this handler when the peer vanishes
     # (handler_cancellation=True), the call still ends properly and records its outcome.
     call = asyncio.create_task(_run_call(services, session), name="call-session")
@@ -166,6 +169,8 @@ async def _run_call(services: Services, session: CallSession) -> None:
     try:
         await session.run()
     finally:
+        if session.bridge.outlet is not None:
+            session.bridge.outlet.close()  # however the call ended
         services.calls.discard(session)
         services.metrics.active_calls.set(len(services.calls))
 

@@ -27,7 +27,9 @@ echo per 250 ms of agent audio). With no pacer bound they travel as frames.
 Output: real-time pacing is the job of the `audio_pacer` node right before this transport
 (processors/pacer.py), which every call has. The pipeline factory binds the pacer to this
 transport (`write_audio`, `write_mark`): its 20 ms chunks and marks go straight to the
-socket, not as frames through pipecat's output queue (the pacer's docstring says why).
+socket, not as frames through pipecat's output queue (the pacer's docstring says why);
+over the process's send clock (agent/send_clock.py) the pacer hands its chunks over ahead
+of time, with the time each is due (`schedules`, `write_audio(at=...)`, `drop_scheduled`).
 Audio frames that do reach the output transport (a pacer not bound) are sent the same way.
 `InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the audio queued
 before it. When the pipeline ends the socket is closed (and, if the agent ended the call,
@@ -266,13 +268,36 @@ class TwilioTransport(BaseTransport):
             return True
         return await self.bridge.send(payload if isinstance(payload, str) else payload.decode())
 
-    async def write_audio(self, pcm: bytes) -> bool:
-        """Send 8 kHz PCM16 as one `media` message now (the bound pacer's path)."""
-        return await self.bridge.send(self.serializer.media_message(pcm))
+    @property
+    def schedules(self) -> bool:
+        """Whether `write_audio`/`write_mark` take a time to send at (a send clock's outlet)."""
+        return self.bridge.outlet is not None
 
-    async def write_mark(self, name: str) -> bool:
-        """Send a `mark` now, after the audio already sent (the bound pacer's path)."""
-        return await self.bridge.send(self.serializer.mark_message(name))
+    async def write_audio(
+        self,
+        pcm: bytes,
+        at: float | None = None,
+        *,
+        due: float = 0.0,
+        on_lateness: Callable[[float], None] | None = None,
+    ) -> bool:
+        """Send 8 kHz PCM16 as one `media` message: now, or at `at` on the send clock (the
+        bound pacer's path; lateness is reported from `due`)."""
+        message = self.serializer.media_message(pcm)
+        if at is None:
+            return await self.bridge.send(message)
+        return self.bridge.send_at(message, at, due=due, on_lateness=on_lateness)
+
+    async def write_mark(self, name: str, at: float | None = None) -> bool:
+        """Send a `mark` after the audio before it: now, or at `at` on the send clock."""
+        message = self.serializer.mark_message(name)
+        if at is None:
+            return await self.bridge.send(message)
+        return self.bridge.send_at(message, at)
+
+    def drop_scheduled(self) -> int:
+        """Forget audio and marks queued on the send clock (a barge-in); how many chunks."""
+        return self.bridge.drop_unsent()
 
     async def caller_hung_up(self, reason: str):
         if self._finishing:

@@ -4,14 +4,23 @@
 transport needs (receive, send, close), hides aiohttp's message types, and makes sending to
 a closed socket a no-op instead of an exception: the caller may hang up at any moment and
 that must never crash a pipeline.
+
+With a `SendClock` (the server passes the process's), sends go through the call's `Outlet`
+written to the transport by the clock instead of aiohttp's writer: `send_at` queues a message for a given
+time, `send` goes after what is queued (at once when nothing is), `drop_unsent` forgets what
+is queued (a barge-in), and `close` drains the outlet before aiohttp's closing handshake.
+agent/send_clock.py says why.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from loguru import logger
+
+from agent.send_clock import Outlet, SendClock, text_frame
 
 CLOSE_TIMEOUT_S = 0.5
 
@@ -19,10 +28,19 @@ CLOSE_TIMEOUT_S = 0.5
 class WebSocketBridge:
     """Receive/send/close over an aiohttp server-side WebSocket."""
 
-    def __init__(self, ws: web.WebSocketResponse):
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        clock: SendClock | None = None,
+        transport: asyncio.WriteTransport | None = None,
+    ):
         self._ws = ws
         self._closing = False
         self.error_reason: str | None = None  # why the socket failed, when it did
+        # With a clock, the request's transport (`request.transport`) is written directly.
+        self.outlet: Outlet | None = None
+        if clock is not None and transport is not None:
+            self.outlet = clock.open(transport)
 
     @property
     def is_open(self) -> bool:
@@ -54,6 +72,8 @@ class WebSocketBridge:
         """Send a text message; False when the socket is gone (never raises)."""
         if not self.is_open:
             return False
+        if self.outlet is not None:
+            return self.outlet.send(text_frame(text))
         try:
             await self._ws.send_str(text)
         except (ConnectionError, RuntimeError) as exc:
@@ -61,11 +81,34 @@ class WebSocketBridge:
             return False
         return True
 
+    def send_at(
+        self,
+        text: str,
+        at: float,
+        *,
+        due: float | None = None,
+        on_lateness: Callable[[float], None] | None = None,
+    ) -> bool:
+        """Queue a message for time `at` on the send clock (only with an outlet); `due`: it
+        is paced audio (`Outlet.send`)."""
+        if not self.is_open or self.outlet is None:
+            return False
+        return self.outlet.send(text_frame(text), at, due=due, on_lateness=on_lateness)
+
+    def drop_unsent(self) -> int:
+        """Forget queued messages not yet written; how many were audio."""
+        return self.outlet.drop_unsent() if self.outlet is not None else 0
+
     async def close(self, code: int = 1000, message: bytes = b"") -> None:
         """Close, waiting at most CLOSE_TIMEOUT_S for the peer's acknowledgement."""
         if self._closing:
             return
         self._closing = True
+        if self.outlet is not None:
+            # What is queued goes first, then aiohttp's close frame: whole frames, in order.
+            if not self._ws.closed:
+                await self.outlet.drain(CLOSE_TIMEOUT_S)
+            self.outlet.close()
         if self._ws.closed:
             return
         close = asyncio.ensure_future(self._ws.close(code=code, message=message))

@@ -60,6 +60,7 @@ class CallSession:
     ) -> None:
         self._ws = ws
         self._loop = asyncio.get_running_loop()
+        self._next_tick_at: float | None = None  # the media clock's next frame deadline
         self._t0 = t0
         self._seq = 0
         self._mic: deque[_Utterance] = deque()
@@ -160,12 +161,20 @@ class CallSession:
         r.timeline[:] = sorted(r.timeline + pb.timeline, key=lambda e: e[1])
         return r
 
+    def _player_lag_s(self) -> float:
+        """How far the media clock (and so the player) is behind real time: when this
+        process stalls, Twilio would have played on meanwhile."""
+        if self._next_tick_at is None:
+            return 0.0
+        return max(0.0, self._loop.time() - self._next_tick_at)
+
     async def _media_clock(self) -> None:
         stream_t0 = self._loop.time()
         sid = self.result.stream_sid
         frame = 0
         while not self._ws.closed:
             deadline = stream_t0 + frame * FRAME_S
+            self._next_tick_at = deadline
             delay = deadline - self._loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -242,7 +251,7 @@ class CallSession:
                 audio = base64.b64decode(msg["media"]["payload"], validate=True)
                 self.result.received_media_bytes += len(audio)
                 self.timeline.append(("media_in", t, len(audio)))
-                self.playback.enqueue(audio)
+                self.playback.enqueue(audio, behind_s=self._player_lag_s())
             elif event == "mark":
                 name = str(msg["mark"]["name"])
                 self.result.marks_received.append(name)

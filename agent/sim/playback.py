@@ -63,11 +63,13 @@ class Playback:
 
     # -- what the server sends -------------------------------------------------------------
 
-    def enqueue(self, audio: bytes) -> None:
-        """Append received ``media`` audio to the buffer."""
+    def enqueue(self, audio: bytes, behind_s: float = 0.0) -> None:
+        """Append received ``media`` audio to the buffer. ``behind_s``: how far the player's
+        ticks are behind real time (the emulator's own process stalled); the buffer depth
+        counts the audio Twilio would have played meanwhile as played."""
         self._buf += audio
         self._queued += len(audio)
-        depth = (self._queued - self._played) / RATE
+        depth = (self._queued - self._played) / RATE - behind_s
         if depth > self.max_buffer_s:
             self.max_buffer_s = depth
 

@@ -25,6 +25,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.utils.text.base_text_aggregator import AggregationType
 
 from agent import engine
+from agent.send_clock import TICK_S, SendClock, text_frame
 from processors.frames import HeardTextFrame, OutputMarkFrame, TwilioMarkFrame
 from processors.pacer import CHUNK_BYTES, AudioPacer
 
@@ -261,6 +262,114 @@ async def test_bound_writer_gets_nothing_after_an_interruption():
     audio_times = [t for t, kind, _ in writer.sent if kind == "audio"]
     assert audio_times and all(t <= interrupted_t for t in audio_times)
     assert 0.4 < len(audio_times) * 0.02 < 0.75  # ~0.5 s played plus the 200 ms lead
+
+
+class ClockedTwilio:
+    """A scheduling writer like the Twilio transport over the send clock: a real `SendClock`
+    outlet whose transport plays what it is written in real time and echoes marks."""
+
+    schedules = True
+
+    def __init__(self):
+        self.pacer: AudioPacer | None = None
+        self.handed_over: list[float] = []  # when the pacer handed each chunk over
+        self.written: list[tuple[float, str, bytes | str]] = []
+        self.play_end = 0.0
+        self.outlet = SendClock().open(self)
+
+    # -- the writer, as the pacer sees it
+    async def write_audio(self, pcm, at=None, *, due=0.0, on_lateness=None) -> bool:
+        self.handed_over.append(time.monotonic())
+        frame = text_frame("a" + pcm.hex())
+        return self.outlet.send(frame, at, on_lateness=on_lateness, due=due)
+
+    async def write_mark(self, name: str) -> bool:
+        return self.outlet.send(text_frame("m" + name))
+
+    def drop_scheduled(self) -> int:
+        return self.outlet.drop_unsent()
+
+    # -- the asyncio transport, as the outlet sees it
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def write(self, data: bytes) -> None:
+        now = time.monotonic()
+        while data:
+            size = data[1] if data[1] < 126 else int.from_bytes(data[2:4], "big")
+            start = 2 if data[1] < 126 else 4
+            text = data[start : start + size].decode()
+            data = data[start + size :]
+            if text[0] == "a":
+                pcm = bytes.fromhex(text[1:])
+                self.written.append((now, "audio", pcm))
+                self.play_end = max(self.play_end, now) + len(pcm) / SECOND
+            else:
+                self.written.append((now, "mark", text[1:]))
+                asyncio.get_running_loop().call_later(
+                    max(0.0, self.play_end - now),
+                    lambda name=text[1:]: asyncio.ensure_future(
+                        self.pacer.queue_frame(TwilioMarkFrame(mark_name=name, played=True))
+                    ),
+                )
+
+    def audio_written(self) -> list[tuple[float, bytes]]:
+        return [(t, p) for t, kind, p in self.written if kind == "audio"]
+
+
+async def test_a_clocked_writer_gets_chunks_ahead_in_batches_and_they_leave_on_time():
+    writer = ClockedTwilio()
+    pacer = AudioPacer(lead_ms=200)
+    writer.pacer = pacer
+    pacer.write_to(writer)
+    lateness: list[float] = []
+    pacer.on_send_lateness = lateness.append
+    audio = bytes(range(256)) * 75  # 1.2 s: 60 chunks
+    _, twilio, _ = await run(utterance(audio), pacer=pacer)
+    written = writer.audio_written()
+    assert b"".join(p for _, p in written) == audio  # all of it, in order, in 20 ms chunks
+    assert all(len(p) == CHUNK_BYTES for _, p in written)
+    assert [n for _, kind, n in writer.written if kind == "mark"][-1].endswith("-end")
+    assert twilio.of(EndFrame)[0][0] >= writer.play_end - 0.03  # waited for the last echo
+    assert not twilio.of(OutputAudioRawFrame)
+    assert len(lateness) == len(written)
+    # Handed over in batches: the pacer woke ~10 times a second, not once per chunk (50).
+    times = writer.handed_over
+    wake_ups = 1 + sum(1 for n in range(1, len(times)) if times[n] - times[n - 1] > 0.005)
+    assert wake_ups <= 20, wake_ups
+    # ...and still paced: at any write, at most lead + one tick (+ slack) of audio ahead.
+    first = written[0][0]
+    sent = 0
+    for t, pcm in written:
+        sent += len(pcm)
+        assert sent / SECOND <= (t - first) + 0.2 + TICK_S + 0.03
+
+
+async def test_an_interruption_drops_the_audio_handed_to_the_clock():
+    writer = ClockedTwilio()
+    pacer = AudioPacer(lead_ms=200)
+    writer.pacer = pacer
+    pacer.write_to(writer)
+    twilio = FakeTwilio(pacer)
+    worker = engine.make_worker([pacer, twilio])
+    runner = asyncio.ensure_future(engine.run_worker(worker))
+    await asyncio.sleep(0.05)
+    for frame in utterance(bytes(SECOND * 2)):
+        await worker.queue_frame(frame)
+    await asyncio.sleep(0.5)
+    handed_over = len(writer.handed_over)
+    await worker.queue_frame(InterruptionFrame())
+    await asyncio.sleep(0.3)
+    await worker.queue_frame(EndFrame())
+    await asyncio.wait_for(runner, 15)
+    interrupted_t = twilio.of(InterruptionFrame)[0][0]
+    written = writer.audio_written()
+    assert written and all(t <= interrupted_t for t, _ in written)
+    assert len(written) < handed_over  # some had been handed over and were never written
+    assert pacer.stats.chunks_sent == len(written)
 
 
 def test_queued_chunks_leave_the_collector_after_one_collection():

@@ -440,3 +440,15 @@ def test_parse_twiml_rejects_what_twilio_rejects():
     for twiml in bad:
         with pytest.raises(TwiMLError):
             parse_twiml(twiml)
+
+
+def test_buffer_depth_counts_what_twilio_played_while_the_emulator_stalled():
+    """Audio that arrives while the emulator's own player is behind real time (its process
+    stalled) is measured against what Twilio would have played meanwhile."""
+    from agent.sim.playback import Playback
+
+    steady, stalled = Playback(), Playback()
+    steady.enqueue(bytes(4000))  # 0.5 s of mu-law
+    stalled.enqueue(bytes(4000), behind_s=0.15)
+    assert steady.max_buffer_s == 0.5
+    assert abs(stalled.max_buffer_s - 0.35) < 1e-9
