@@ -73,12 +73,13 @@ async def _serve(config, started_at: float) -> int:
         f"(graphs: {_graph_list(app)}; "
         f"ready in {time.monotonic() - started_at:.2f}s)"
     )
-    from agent.gc_tuning import GcPauseWatch, freeze_startup_objects
+    from agent.gc_tuning import CallFreezer, GcPauseWatch, freeze_startup_objects
     from agent.loop_lag import start_if_enabled
     from agent.server import SERVICES
 
     frozen = freeze_startup_objects()  # start-up objects out of every later collection
     logger.debug(f"gc: {frozen} start-up objects frozen")
+    app[SERVICES].gc = CallFreezer()  # and live calls' objects, thawed now and then
     GcPauseWatch(app[SERVICES].metrics.registry).install()
     probe = start_if_enabled(app[SERVICES].metrics.registry)  # SWITCHBOARD_LOOP_LAG_PROBE=1
     stop = asyncio.Event()

@@ -180,7 +180,10 @@ class SendClock:
         self._timer = None
         now = time.monotonic()
         self.ticks += 1
-        until = now + self.tick_s  # what falls due before the next tick goes now
+        # What falls due before the next tick on the grid goes now. The grid, not `now`:
+        # a timer fires up to a millisecond early or late, and a chunk due right at a tick
+        # would otherwise flip between ticks, arriving in pairs and gaps.
+        until = max(now, self._next_tick + self.tick_s)
         for outlet in tuple(self._busy):
             try:
                 outlet.write_due(until, now)

@@ -25,6 +25,7 @@ from twilio.twiml.voice_response import Connect, Hangup, Say, Stream, VoiceRespo
 from agent import __version__, signatures
 from agent.call_session import CallSession
 from agent.config import Config
+from agent.gc_tuning import CallFreezer
 from agent.graph import Graph, load_servable_graphs
 from agent.metrics import Metrics
 from agent.send_clock import loop_clock
@@ -46,6 +47,8 @@ class Services:
     shared: dict = field(default_factory=dict)  # process-wide caches (models, sessions)
     calls: set[CallSession] = field(default_factory=set)
     draining: bool = False
+    # Set by `serve` (agent/gc_tuning.py): live calls' objects kept out of collections.
+    gc: CallFreezer | None = None
 
     def graph_for(self, name: str | None) -> Graph:
         """The named graph, or the default one (an unknown name is logged and counted)."""
@@ -166,9 +169,13 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
 async def _run_call(services: Services, session: CallSession) -> None:
     services.calls.add(session)
     services.metrics.active_calls.set(len(services.calls))
+    if services.gc is not None:
+        services.gc.call_started()
     try:
         await session.run()
     finally:
+        if services.gc is not None:
+            services.gc.call_ended()
         if session.bridge.outlet is not None:
             session.bridge.outlet.close()  # however the call ended
         services.calls.discard(session)

@@ -1,12 +1,17 @@
-"""agent/gc_tuning.py: start-up objects frozen out of collections, ended calls released, every
+"""agent/gc_tuning.py: start-up objects frozen out of collections, live calls' objects too
+(thawed now and then so frozen cycles are still collected), ended calls released, every
 pause on /metrics."""
 
+import asyncio
 import gc
+import weakref
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from agent.gc_tuning import (
     METRIC,
+    CallFreezer,
     GcPauseWatch,
     freeze_startup_objects,
     release_objects,
@@ -72,3 +77,62 @@ def test_released_cycles_are_freed_by_reference_counting():
         gc.enable()
     gc.collect()
     assert kept_ref() is None
+
+
+class Node:
+    """A stand-in for a call's objects: linked both ways, like pipecat's processors."""
+
+    def __init__(self):
+        self.other = None
+
+
+def cycle() -> Node:
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return a
+
+
+@pytest.fixture
+def unfrozen():
+    yield
+    gc.unfreeze()
+
+
+async def test_live_calls_objects_are_frozen_and_a_dead_cycle_waits_for_the_thaw(unfrozen):
+    freezer = CallFreezer(freeze_every_s=0.05)
+    freezer.call_started()
+    call_objects = cycle()
+    gone = weakref.ref(call_objects)
+    await asyncio.sleep(0.12)
+    assert freezer.freezes >= 1
+    assert not any(o is call_objects for o in gc.get_objects(generation=2))  # frozen
+    del call_objects  # part of the call that ended while frozen: only a cycle holds it
+    gc.collect()
+    assert gone() is not None  # frozen: no collection walks it
+    freezer.call_ended()  # the last live call: thaw
+    assert freezer.thaws == 1
+    assert gone() is None  # collected by the thaw
+
+
+async def test_thaw_after_so_many_ended_calls_while_others_are_live(unfrozen):
+    freezer = CallFreezer(freeze_every_s=10, thaw_after_calls=3)
+    for _ in range(5):
+        freezer.call_started()
+    freezer.call_ended()
+    freezer.call_ended()
+    assert freezer.thaws == 0
+    freezer.call_ended()  # the third: two calls still live
+    assert freezer.thaws == 1 and freezer.live == 2
+
+
+async def test_thaw_at_least_every_so_often_while_calls_are_live(unfrozen):
+    freezer = CallFreezer(freeze_every_s=0.03, thaw_every_s=0.1)
+    freezer.call_started()
+    call_objects = cycle()
+    gone = weakref.ref(call_objects)
+    await asyncio.sleep(0.05)  # frozen by now
+    del call_objects
+    await asyncio.sleep(0.15)  # ...and thawed: one call live the whole time
+    assert freezer.thaws >= 1 and freezer.live == 1
+    assert gone() is None
+    freezer.call_ended()

@@ -187,3 +187,17 @@ async def test_a_real_client_reads_every_frame_size_in_order_and_the_close_after
     finally:
         await runner.cleanup()
     assert received == texts
+
+
+async def test_a_tick_that_fires_early_still_sends_its_whole_slot():
+    """Timers fire up to a millisecond early: a chunk due just before the next grid tick
+    must still go in this one, or chunks near a tick flip between ticks (pairs and gaps)."""
+    clock = SendClock()
+    transport = RecordingTransport()
+    outlet = clock.open(transport)
+    now = time.monotonic()
+    outlet.send(text_frame("slot"), now + 0.0015 + TICK_S - 0.0005, due=now)
+    clock._next_tick = now + 0.0015  # this tick was due 1.5 ms from now: it fired early
+    clock._tick()
+    assert frame_texts(transport.data) == ["slot"]
+    outlet.close()
