@@ -9,24 +9,12 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from agent.loop_lag import BUCKETS as LOOP_LAG_BUCKETS
+
 PACER_SEND_LATENESS = "switchboard_pacer_send_lateness_seconds"
-# Fine below 5 ms (the pacing goal), coarse above.
-SEND_LATENESS_BUCKETS = (
-    0.0005,
-    0.001,
-    0.002,
-    0.003,
-    0.005,
-    0.0075,
-    0.01,
-    0.02,
-    0.05,
-    0.1,
-    0.15,
-    0.2,
-    0.3,
-    0.5,
-)
+# Late sends: the same buckets as the loop's own lag (fine below 5 ms, the pacing goal; at
+# scale a send is as late as the loop, so the two histograms read side by side).
+SEND_LATENESS_BUCKETS = LOOP_LAG_BUCKETS
 TURN_LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 

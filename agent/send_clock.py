@@ -34,7 +34,7 @@ from collections.abc import Callable
 from loguru import logger
 
 TICK_S = 0.02
-# About a minute of a call's audio messages (~15 KB/s): a peer that reads nothing that long is gone.
+# About a minute of a call's audio (~15 KB/s): a peer that reads nothing that long is gone.
 MAX_UNSENT_BYTES = 1 << 20
 
 # (time to write at, or None for "after what is ahead"; the frame; lateness callback or

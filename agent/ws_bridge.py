@@ -60,6 +60,8 @@ class WebSocketBridge:
                 self.error_reason = "too_large" if too_big else "socket_error"
                 return None
             if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                if self.outlet is not None:
+                    self.outlet.close()  # nothing may follow aiohttp's reply to the close
                 return None
             # PING/PONG are answered by aiohttp (autoping); nothing to hand over.
 

@@ -241,8 +241,9 @@ async def test_bound_writer_gets_audio_and_marks_in_order_and_no_frames_downstre
     assert len(lateness) == len(chunks) and max(lateness) < 0.05
 
 
-async def test_bound_writer_gets_nothing_after_an_interruption():
-    writer = DirectTwilio()
+async def interrupted_after_half_a_second(writer) -> tuple[AudioPacer, float]:
+    """2 s of audio queued at once to a pacer bound to `writer` (200 ms lead), interrupted
+    0.5 s in; returns the pacer and when the interruption went past it."""
     pacer = AudioPacer(lead_ms=200)
     writer.pacer = pacer
     pacer.write_to(writer)
@@ -250,15 +251,19 @@ async def test_bound_writer_gets_nothing_after_an_interruption():
     worker = engine.make_worker([pacer, twilio])
     runner = asyncio.ensure_future(engine.run_worker(worker))
     await asyncio.sleep(0.05)
-    for frame in utterance(bytes(SECOND * 2)):  # 2 s of audio, queued at once
+    for frame in utterance(bytes(SECOND * 2)):
         await worker.queue_frame(frame)
     await asyncio.sleep(0.5)
     await worker.queue_frame(InterruptionFrame())
-    await asyncio.sleep(0.05)
-    interrupted_t = twilio.of(InterruptionFrame)[0][0]
     await asyncio.sleep(0.3)
     await worker.queue_frame(EndFrame())
     await asyncio.wait_for(runner, 15)
+    return pacer, twilio.of(InterruptionFrame)[0][0]
+
+
+async def test_bound_writer_gets_nothing_after_an_interruption():
+    writer = DirectTwilio()
+    _, interrupted_t = await interrupted_after_half_a_second(writer)
     audio_times = [t for t, kind, _ in writer.sent if kind == "audio"]
     assert audio_times and all(t <= interrupted_t for t in audio_times)
     assert 0.4 < len(audio_times) * 0.02 < 0.75  # ~0.5 s played plus the 200 ms lead
@@ -350,24 +355,10 @@ async def test_a_clocked_writer_gets_chunks_ahead_in_batches_and_they_leave_on_t
 
 async def test_an_interruption_drops_the_audio_handed_to_the_clock():
     writer = ClockedTwilio()
-    pacer = AudioPacer(lead_ms=200)
-    writer.pacer = pacer
-    pacer.write_to(writer)
-    twilio = FakeTwilio(pacer)
-    worker = engine.make_worker([pacer, twilio])
-    runner = asyncio.ensure_future(engine.run_worker(worker))
-    await asyncio.sleep(0.05)
-    for frame in utterance(bytes(SECOND * 2)):
-        await worker.queue_frame(frame)
-    await asyncio.sleep(0.5)
-    handed_over = len(writer.handed_over)
-    await worker.queue_frame(InterruptionFrame())
-    await asyncio.sleep(0.3)
-    await worker.queue_frame(EndFrame())
-    await asyncio.wait_for(runner, 15)
-    interrupted_t = twilio.of(InterruptionFrame)[0][0]
+    pacer, interrupted_t = await interrupted_after_half_a_second(writer)
     written = writer.audio_written()
     assert written and all(t <= interrupted_t for t, _ in written)
+    handed_over = sum(1 for t in writer.handed_over if t <= interrupted_t)
     assert len(written) < handed_over  # some had been handed over and were never written
     assert pacer.stats.chunks_sent == len(written)
 
