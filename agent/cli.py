@@ -79,7 +79,9 @@ async def _serve(config, started_at: float) -> int:
 
     frozen = freeze_startup_objects()  # start-up objects out of every later collection
     logger.debug(f"gc: {frozen} start-up objects frozen")
-    app[SERVICES].gc = CallFreezer()  # and live calls' objects, thawed now and then
+    services = app[SERVICES]
+    # ...and live calls' objects, thawed now and then.
+    services.gc = CallFreezer(lambda: len(services.calls))
     GcPauseWatch(app[SERVICES].metrics.registry).install()
     probe = start_if_enabled(app[SERVICES].metrics.registry)  # SWITCHBOARD_LOOP_LAG_PROBE=1
     stop = asyncio.Event()

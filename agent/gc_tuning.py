@@ -44,8 +44,10 @@ same instant.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
+from collections.abc import Callable
 
 METRIC = "switchboard_gc_pause_seconds"
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -75,6 +77,7 @@ class CallFreezer:
 
     def __init__(
         self,
+        live_calls: Callable[[], int],
         freeze_every_s: float = FREEZE_EVERY_S,
         thaw_after_calls: int = THAW_AFTER_CALLS,
         thaw_every_s: float = THAW_EVERY_S,
@@ -82,7 +85,7 @@ class CallFreezer:
         self.freeze_every_s = freeze_every_s
         self.thaw_after_calls = thaw_after_calls
         self.thaw_every_s = thaw_every_s
-        self.live = 0
+        self._live_calls = live_calls  # the server's count: no second copy here
         self.freezes = 0
         self.thaws = 0
         self._ended_since_thaw = 0
@@ -90,25 +93,23 @@ class CallFreezer:
         self._timer = None
 
     def call_started(self) -> None:
-        self.live += 1
+        """A call has started (and is counted live)."""
         if self._timer is None:
             self._schedule()
 
     def call_ended(self) -> None:
-        self.live = max(0, self.live - 1)
+        """A call has ended (and is no longer counted live)."""
         self._ended_since_thaw += 1
-        if not self.live or self._ended_since_thaw >= self.thaw_after_calls:
+        if not self._live_calls() or self._ended_since_thaw >= self.thaw_after_calls:
             self._thaw()
 
     def _schedule(self) -> None:
-        import asyncio
-
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self.freeze_every_s, self._tick)
 
     def _tick(self) -> None:
         self._timer = None
-        if not self.live:
+        if not self._live_calls():
             return
         if time.monotonic() - self._last_thaw >= self.thaw_every_s:
             self._thaw()

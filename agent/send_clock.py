@@ -146,23 +146,15 @@ class SendClock:
 
     def __init__(self, tick_s: float = TICK_S):
         self.tick_s = tick_s
-        self._outlets: set[Outlet] = set()
         self._busy: set[Outlet] = set()  # outlets with frames queued: the ones a tick visits
         self._timer: asyncio.TimerHandle | None = None
         self._next_tick = 0.0
         self.ticks = 0
 
     def open(self, transport: asyncio.WriteTransport) -> Outlet:
-        outlet = Outlet(self, transport)
-        self._outlets.add(outlet)
-        return outlet
-
-    @property
-    def open_outlets(self) -> int:
-        return len(self._outlets)
+        return Outlet(self, transport)
 
     def _forget(self, outlet: Outlet) -> None:
-        self._outlets.discard(outlet)
         self._busy.discard(outlet)
 
     def _wake(self, outlet: Outlet) -> None:

@@ -174,12 +174,12 @@ async def _run_call(services: Services, session: CallSession) -> None:
     try:
         await session.run()
     finally:
-        if services.gc is not None:
-            services.gc.call_ended()
         if session.bridge.outlet is not None:
             session.bridge.outlet.close()  # however the call ended
         services.calls.discard(session)
         services.metrics.active_calls.set(len(services.calls))
+        if services.gc is not None:
+            services.gc.call_ended()
 
 
 async def drain(app: web.Application, grace_s: float | None = None) -> None:

@@ -270,7 +270,7 @@ class TwilioTransport(BaseTransport):
 
     @property
     def schedules(self) -> bool:
-        """Whether `write_audio`/`write_mark` take a time to send at (a send clock's outlet)."""
+        """Whether `write_audio` takes a time to send at (a send clock's outlet)."""
         return self.bridge.outlet is not None
 
     async def write_audio(
@@ -278,22 +278,20 @@ class TwilioTransport(BaseTransport):
         pcm: bytes,
         at: float | None = None,
         *,
-        due: float = 0.0,
+        due: float | None = None,
         on_lateness: Callable[[float], None] | None = None,
     ) -> bool:
         """Send 8 kHz PCM16 as one `media` message: now, or at `at` on the send clock (the
-        bound pacer's path; lateness is reported from `due`)."""
+        bound pacer's path; lateness is reported from `due`, by default `at`)."""
         message = self.serializer.media_message(pcm)
         if at is None:
             return await self.bridge.send(message)
+        due = at if due is None else due
         return self.bridge.send_at(message, at, due=due, on_lateness=on_lateness)
 
-    async def write_mark(self, name: str, at: float | None = None) -> bool:
-        """Send a `mark` after the audio before it: now, or at `at` on the send clock."""
-        message = self.serializer.mark_message(name)
-        if at is None:
-            return await self.bridge.send(message)
-        return self.bridge.send_at(message, at)
+    async def write_mark(self, name: str) -> bool:
+        """Send a `mark` after the audio before it (queued behind it on the send clock)."""
+        return await self.bridge.send(self.serializer.mark_message(name))
 
     def drop_scheduled(self) -> int:
         """Forget audio and marks queued on the send clock (a barge-in); how many chunks."""

@@ -5,11 +5,11 @@ transport needs (receive, send, close), hides aiohttp's message types, and makes
 a closed socket a no-op instead of an exception: the caller may hang up at any moment and
 that must never crash a pipeline.
 
-With a `SendClock` (the server passes the process's), sends go through the call's `Outlet`
-written to the transport by the clock instead of aiohttp's writer: `send_at` queues a message for a given
-time, `send` goes after what is queued (at once when nothing is), `drop_unsent` forgets what
-is queued (a barge-in), and `close` drains the outlet before aiohttp's closing handshake.
-agent/send_clock.py says why.
+With a `SendClock` (the server passes the process's), sends go through the call's `Outlet`,
+which the clock writes to the transport instead of aiohttp's writer: `send_at` queues a
+message for a given time, `send` goes after what is queued (at once when nothing is),
+`drop_unsent` forgets what is queued (a barge-in), and `close` drains the outlet before
+aiohttp's closing handshake. agent/send_clock.py says why.
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ class SchedulingWriter(MediaWriter, Protocol):
         pcm: bytes,
         at: float | None = None,
         *,
-        due: float = 0.0,
+        due: float | None = None,
         on_lateness: Callable[[float], None] | None = None,
     ) -> bool: ...
 
@@ -224,8 +224,6 @@ class AudioPacer(PassThroughProcessor):
         self._mark_seq = 0
         self._writer: MediaWriter | None = None
         self._scheduler: SchedulingWriter | None = None  # the writer, when it has a clock
-        self._ahead_s = 0.0  # how far ahead of due chunks go to the writer
-        self._batch_s = 0.0
         # Called with each chunk's send lateness in seconds (the server's histogram).
         self.on_send_lateness: Callable[[float], None] | None = None
 
@@ -236,7 +234,6 @@ class AudioPacer(PassThroughProcessor):
         writer.mark_receiver = self.take_echo
         if getattr(writer, "schedules", False):
             self._scheduler = writer  # type: ignore[assignment]
-            self._ahead_s, self._batch_s = HANDOFF_AHEAD_S, HANDOFF_BATCH_S
 
     async def wait_for_room(self) -> None:
         """Return once less unsent audio than the read-ahead is queued or reserved (at once
@@ -476,9 +473,12 @@ class AudioPacer(PassThroughProcessor):
                 self.stats.dry_restarts += 1
             self._play_clock = now
         send_at = self._play_clock - self._lead_s
-        wait = send_at - now - self._ahead_s
+        if self._scheduler is None:
+            wait, batch = send_at - now, 0.0
+        else:  # hand it over ahead of time, in batches (module doc)
+            wait, batch = send_at - now - HANDOFF_AHEAD_S, HANDOFF_BATCH_S
         if wait > 0:
-            await asyncio.sleep(wait + self._batch_s)
+            await asyncio.sleep(wait + batch)
             if generation != self._generation:
                 return  # interrupted while waiting: this audio is no longer wanted
         # Due at its clock time, or when it arrived if the TTS was behind the clock.

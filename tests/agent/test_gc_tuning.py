@@ -99,7 +99,9 @@ def unfrozen():
 
 
 async def test_live_calls_objects_are_frozen_and_a_dead_cycle_waits_for_the_thaw(unfrozen):
-    freezer = CallFreezer(freeze_every_s=0.05)
+    calls: list[int] = []  # the server's live calls
+    freezer = CallFreezer(lambda: len(calls), freeze_every_s=0.05)
+    calls.append(1)
     freezer.call_started()
     call_objects = cycle()
     gone = weakref.ref(call_objects)
@@ -109,30 +111,37 @@ async def test_live_calls_objects_are_frozen_and_a_dead_cycle_waits_for_the_thaw
     del call_objects  # part of the call that ended while frozen: only a cycle holds it
     gc.collect()
     assert gone() is not None  # frozen: no collection walks it
+    calls.pop()
     freezer.call_ended()  # the last live call: thaw
     assert freezer.thaws == 1
     assert gone() is None  # collected by the thaw
 
 
 async def test_thaw_after_so_many_ended_calls_while_others_are_live(unfrozen):
-    freezer = CallFreezer(freeze_every_s=10, thaw_after_calls=3)
-    for _ in range(5):
+    calls: list[int] = []
+    freezer = CallFreezer(lambda: len(calls), freeze_every_s=10, thaw_after_calls=3)
+    for n in range(5):
+        calls.append(n)
         freezer.call_started()
-    freezer.call_ended()
-    freezer.call_ended()
+    for _ in range(2):
+        calls.pop()
+        freezer.call_ended()
     assert freezer.thaws == 0
+    calls.pop()
     freezer.call_ended()  # the third: two calls still live
-    assert freezer.thaws == 1 and freezer.live == 2
+    assert freezer.thaws == 1 and calls
 
 
 async def test_thaw_at_least_every_so_often_while_calls_are_live(unfrozen):
-    freezer = CallFreezer(freeze_every_s=0.03, thaw_every_s=0.1)
+    calls = [1]  # one call, live the whole time
+    freezer = CallFreezer(lambda: len(calls), freeze_every_s=0.03, thaw_every_s=0.1)
     freezer.call_started()
     call_objects = cycle()
     gone = weakref.ref(call_objects)
     await asyncio.sleep(0.05)  # frozen by now
     del call_objects
     await asyncio.sleep(0.15)  # ...and thawed: one call live the whole time
-    assert freezer.thaws >= 1 and freezer.live == 1
+    assert freezer.thaws >= 1
     assert gone() is None
+    calls.pop()
     freezer.call_ended()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from contextlib import asynccontextmanager
 
 import aiohttp
 from aiohttp import web
@@ -53,6 +54,21 @@ def frame_texts(data: bytes) -> list[str]:
         texts.append(data[start : start + size].decode())
         data = data[start + size :]
     return texts
+
+
+@asynccontextmanager
+async def ws_server(handler):
+    """An aiohttp server on 127.0.0.1 with `handler` at /ws; yields the socket's URL."""
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/ws"
+    finally:
+        await runner.cleanup()
 
 
 async def test_a_due_frame_with_nothing_ahead_is_written_at_once():
@@ -125,7 +141,9 @@ async def test_a_closing_transport_breaks_its_outlet_and_only_it():
     assert dead.broken and gone.writes == []
     assert not dead.send(text_frame("more"))
     assert frame_texts(alive.data) == ["b"]
-    assert clock.open_outlets == 1
+    ticks = clock.ticks
+    await asyncio.sleep(0.06)
+    assert clock.ticks == ticks  # the broken outlet keeps no timer running
 
 
 async def test_a_peer_that_reads_nothing_breaks_its_outlet():
@@ -172,20 +190,10 @@ async def test_a_real_client_reads_every_frame_size_in_order_and_the_close_after
         await bridge.close()
         return ws
 
-    app = web.Application()
-    app.router.add_get("/ws", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
-                received = [msg.data async for msg in ws]
-                assert ws.close_code == 1000
-    finally:
-        await runner.cleanup()
+    async with ws_server(handler) as url, aiohttp.ClientSession() as session:
+        async with session.ws_connect(url) as ws:
+            received = [msg.data async for msg in ws]
+            assert ws.close_code == 1000
     assert received == texts
 
 
@@ -201,3 +209,26 @@ async def test_a_tick_that_fires_early_still_sends_its_whole_slot():
     clock._tick()
     assert frame_texts(transport.data) == ["slot"]
     outlet.close()
+
+
+async def test_the_peers_close_closes_the_outlet():
+    """Once the caller's side has closed, nothing queued may follow aiohttp's reply."""
+    outcome: dict = {}
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        bridge = WebSocketBridge(ws, loop_clock(), request.transport)
+        bridge.send_at("later", time.monotonic() + 5)
+        outcome["received"] = await bridge.receive()
+        outcome["outlet_closed"] = bridge.outlet.closed
+        return ws
+
+    async with ws_server(handler) as url:
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await ws.close()
+        for _ in range(50):
+            if "outlet_closed" in outcome:
+                break
+            await asyncio.sleep(0.02)
+    assert outcome == {"received": None, "outlet_closed": True}
