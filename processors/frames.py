@@ -9,6 +9,10 @@
 - `EndCallFrame` (system, either direction): end the call politely (goodbye, then hang up).
 - `TurnFailedFrame` (system, upstream): a service gave up on a turn; the caller hears a
   fallback phrase instead of silence.
+- `SegmentTranscribedFrame` (data, downstream from a segmented STT): the STT has finished
+  transcribing the caller's n-th utterance, words or none; the turn-stop strategy
+  (agent/nodes/segment_turns.py) then stops waiting for words. A data frame, so it arrives
+  after the utterance's transcript.
 - `HeardTextFrame` (system, downstream from the pacer): after an interruption, the part of the
   agent's speech the caller actually heard (by mark echoes) and what was meant to be said.
 """
@@ -33,6 +37,13 @@ class OutputMarkFrame(DataFrame):
     """Send a Twilio `mark` named `name` after the audio queued before it."""
 
     mark_name: str = ""
+
+
+@dataclass
+class SegmentTranscribedFrame(DataFrame):
+    """The STT is done with utterance number `segment` (VAD stops counted from 1 per call)."""
+
+    segment: int = 0
 
 
 @dataclass

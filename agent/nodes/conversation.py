@@ -19,7 +19,9 @@ When the caller's turn ends (user turn strategies), chosen rather than pipecat's
   SpeechTimeoutUserTurnStopStrategy(user_speech_timeout), not the default smart-turn model,
   which costs CPU per turn and on synthetic or telephone speech often waits seconds before
   ending a turn. With Deepgram finalizing on VAD stop, a turn ends stop_secs (0.2) +
-  user_speech_timeout (0.4) after the caller falls silent.
+  user_speech_timeout (0.4) after the caller falls silent. Behind a segmented STT (Whisper,
+  the `segment` kind): its subclass SegmentAwareTurnStop (segment_turns.py), which stops
+  waiting for words exactly when the last utterance has been transcribed.
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ def conversation(
     # 1.9+ deprecates a leading system message in LLMContext.
     context = LLMContext(tools=tools if tools is not None else NOT_GIVEN)
     min_words = ctx.graph.call.min_interruption_words or ctx.config.min_interruption_words
+    kinds = ctx.graph.kinds_before(node_name)
     strategies = turn_strategies(
-        user_speech_timeout_s, "turn" in ctx.graph.kinds_before(node_name), min_words
+        user_speech_timeout_s, "turn" in kinds, min_words, segmented_stt="segment" in kinds
     )
     pair = LLMContextAggregatorPair(
         context, user_params=LLMUserAggregatorParams(user_turn_strategies=strategies)
@@ -68,7 +71,13 @@ def conversation(
     return Conversation(context=context, head=[pair.user(), window], tail=[pair.assistant()])
 
 
-def turn_strategies(user_speech_timeout_s: float, service_decides_turns: bool, min_words: int = 1):
+def turn_strategies(
+    user_speech_timeout_s: float,
+    service_decides_turns: bool,
+    min_words: int = 1,
+    *,
+    segmented_stt: bool = False,
+):
     from pipecat.turns.user_start import MinWordsUserTurnStartStrategy
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
     from pipecat.turns.user_turn_strategies import (
@@ -86,10 +95,10 @@ def turn_strategies(user_speech_timeout_s: float, service_decides_turns: bool, m
         if min_words <= 1
         else [MinWordsUserTurnStartStrategy(min_words=min_words)]
     )
-    return UserTurnStrategies(
-        start=start,
-        stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=user_speech_timeout_s)],
-    )
+    from agent.nodes.segment_turns import SegmentAwareTurnStop
+
+    stop = SegmentAwareTurnStop if segmented_stt else SpeechTimeoutUserTurnStopStrategy
+    return UserTurnStrategies(start=start, stop=[stop(user_speech_timeout=user_speech_timeout_s)])
 
 
 def read_prompt(ctx: BuildContext, relative: str) -> str:

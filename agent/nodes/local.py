@@ -6,9 +6,11 @@ loaded once per process and shared by every call (ctx.shared), like the Silero s
 loading takes ~0.3-1 s and would stall every other call on the event loop.
 
 - whisper_stt: pipecat's WhisperSTTService (a SegmentedSTTService: it buffers the caller's
-  audio and transcribes each utterance when the VAD says the caller stopped). Two changes:
+  audio and transcribes each utterance when the VAD says the caller stopped). Three changes:
   the shared model instead of one load per call, and 8 kHz phone audio upsampled to the
-  16 kHz Whisper reads (pipecat hands the model audio at the pipeline's input rate).
+  16 kHz Whisper reads (pipecat hands the model audio at the pipeline's input rate). After
+  each utterance, words or none, it says so (SegmentTranscribedFrame), so the caller's turn
+  ends when Whisper is done rather than when a guessed latency runs out (segment_turns.py).
 - piper_tts: pipecat's PiperTTSService with the shared voice; it resamples Piper's 22.05 kHz
   to the 8 kHz Twilio plays. pipecat would download a voice by name; we never download.
 """
@@ -21,6 +23,7 @@ import numpy as np
 
 from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import PiperTTSParams, WhisperSTTParams
+from processors.frames import SegmentTranscribedFrame
 
 WHISPER_RATE = 16000
 
@@ -64,18 +67,33 @@ def build_whisper_stt(params: WhisperSTTParams, ctx: BuildContext, node_name: st
     model = shared_whisper_model(ctx.shared, params)
 
     class SharedWhisperSTTService(WhisperSTTService):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self._segments_transcribed = 0
+
         def _load(self):
             self._model = model  # loaded once per process, not per call
 
         async def run_stt(self, audio: bytes):
-            async for frame in super().run_stt(upsample_to_whisper(audio, self.sample_rate)):
-                yield frame
+            # One call per VAD stop, in order (SegmentedSTTService's queue), so the count
+            # matches the turn strategy's count of stops.
+            self._segments_transcribed += 1
+            done = SegmentTranscribedFrame(segment=self._segments_transcribed)
+            try:
+                async for frame in super().run_stt(upsample_to_whisper(audio, self.sample_rate)):
+                    yield frame
+            except Exception:
+                await self.push_frame(done)  # no words are coming: the turn need not wait
+                raise
+            await self.push_frame(done)
 
     service = SharedWhisperSTTService(
         device="cpu",
         compute_type=params.compute_type,
         # Nothing after the STT reads caller audio (the VAD is before it).
         audio_passthrough=False,
+        # The turn ends when the transcription does (SegmentTranscribedFrame); this is the net.
+        ttfs_p99_latency=params.transcript_timeout_s,
         settings=WhisperSTTService.Settings(
             model=whisper_model_path(params.model), no_speech_prob=params.no_speech_prob
         ),

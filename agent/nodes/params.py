@@ -227,6 +227,13 @@ class WhisperSTTParams(NodeParams):
     cpu_threads: int = Field(
         2, ge=1, le=16, description="Threads per transcription (one model shared by every call)."
     )
+    transcript_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=30,
+        description="Longest wait for an utterance's words after the caller stops. The turn "
+        "ends as soon as Whisper is done; this only bounds a transcription that never ends.",
+    )
 
 
 class PiperTTSParams(NodeParams):

@@ -38,7 +38,7 @@ def test_vad_turns_use_speech_timeout_not_smart_turn():
         TranscriptionUserTurnStartStrategy,
     ]
     [stop] = strategies.stop
-    assert isinstance(stop, SpeechTimeoutUserTurnStopStrategy)
+    assert type(stop) is SpeechTimeoutUserTurnStopStrategy  # Deepgram finalizes: pipecat's own
     assert stop._user_speech_timeout == 0.4
     assert window._max_turns == 20  # MAX_HISTORY_TURNS default
 
