@@ -19,6 +19,12 @@ what was sent.
   at each utterance's end), `BotStartedSpeakingFrame` / `BotSpeakingFrame` /
   `BotStoppedSpeakingFrame` (up and down) that follow what Twilio *played* (mark echoes),
   and `HeardTextFrame` after an interruption
+- speaking and heard text: the agent stops "speaking" when Twilio has echoed every mark
+  sent and nothing is queued. When the TTS falls behind mid-answer, audio sent after the
+  last interval mark is still playing then: the pacer marks it first (a `-t` mark) and
+  waits for that echo. A pause inside an utterance (TTSStarted..TTSStopped, for Cartesia
+  the whole answer) ends the speaking, not the utterance's heard-text accounting, so a
+  barge-in after the pause reports every word heard before it too.
 - params: lead_ms, mark_interval_ms, mark_timeout_s (how long to wait for echoes Twilio
   never sends before assuming the audio played), read_ahead_ms (below)
 
@@ -213,6 +219,7 @@ class AudioPacer(PassThroughProcessor):
         self._speaking = False
         self._last_speaking_frame = 0.0
         self._outstanding: dict[str, _Mark] = {}
+        self._unmarked: tuple[int, int] | None = None  # (uid, end): sent after the last mark
         # the utterance being received from upstream
         self._uid = 0
         self._open = False
@@ -405,9 +412,16 @@ class AudioPacer(PassThroughProcessor):
         else:
             self.stats.marks_cleared += 1
         if not self._queue and not self._outstanding:
-            self._idle.set()
+            if self._unmarked is not None:
+                # The TTS fell behind: Twilio still plays audio sent after this mark. Mark
+                # it, so the caller is not taken to have heard everything until they have.
+                uid, end = self._unmarked
+                self._mark_seq += 1
+                await self._send_mark(_Mark(f"u{uid}-t{self._mark_seq}", uid, end))
+                self._wake.set()  # the sender waits for this echo with its timeout
+                return
             self._wake.set()  # the sender stops waiting for echoes
-            await self._set_speaking(False)
+            await self._went_idle()
 
     async def _interrupt(self, frame: InterruptionFrame) -> None:
         if not (self._queue or self._outstanding or self._speaking):
@@ -422,12 +436,14 @@ class AudioPacer(PassThroughProcessor):
         self._pending.clear()
         self._open = False
         self._outstanding.clear()  # their echoes (caused by the clear) change nothing
+        self._unmarked = None
         self._play_clock = 0.0
         self._idle.set()
         heard, spoken = self.heard.heard(), self.heard.spoken()
         await self.push_frame(frame, FrameDirection.DOWNSTREAM)  # -> transport sends clear
         if spoken:
             await self.push_frame(HeardTextFrame(text=heard, spoken=spoken, interrupted=True))
+        self.heard.reset()
         await self._set_speaking(False)
 
     async def _set_speaking(self, speaking: bool) -> None:
@@ -438,8 +454,16 @@ class AudioPacer(PassThroughProcessor):
             await self.broadcast_frame(BotStartedSpeakingFrame)
             self._last_speaking_frame = time.monotonic()
         else:
-            self.heard.reset()
             await self.broadcast_frame(BotStoppedSpeakingFrame)
+
+    async def _went_idle(self) -> None:
+        """Twilio has played (or been told to drop) everything sent: the caller hears nothing."""
+        self._idle.set()
+        await self._set_speaking(False)
+        if not self._open:
+            # The speech run ends with its last utterance, not in a pause inside one (the TTS
+            # behind mid-answer): a barge-in after that pause reports the whole answer's words.
+            self.heard.reset()
 
     # -- sending --------------------------------------------------------------------------
 
@@ -455,17 +479,21 @@ class AudioPacer(PassThroughProcessor):
                 self._queued_bytes -= len(item[0])
                 self._update_room()
             if isinstance(item, _Mark):
-                self._outstanding[item.name] = item
-                self.stats.marks_sent += 1
-                if self._writer is not None:
-                    await self._writer.write_mark(item.name)
-                else:
-                    await self.push_frame(OutputMarkFrame(mark_name=item.name))
+                await self._send_mark(item)
                 continue
             await self._send_chunk(item)
 
+    async def _send_mark(self, mark: _Mark) -> None:
+        self._outstanding[mark.name] = mark
+        self._unmarked = None
+        self.stats.marks_sent += 1
+        if self._writer is not None:
+            await self._writer.write_mark(mark.name)
+        else:
+            await self.push_frame(OutputMarkFrame(mark_name=mark.name))
+
     async def _send_chunk(self, chunk: _Chunk) -> None:
-        audio, _uid, _end, queued = chunk
+        audio, uid, end, queued = chunk
         generation = self._generation
         now = time.monotonic()
         if self._play_clock < now:
@@ -497,6 +525,7 @@ class AudioPacer(PassThroughProcessor):
         else:
             await self.push_frame(OutputAudioRawFrame(audio, RATE, 1))
         self.stats.chunks_sent += 1
+        self._unmarked = (uid, end)
         self._play_clock += CHUNK_S
         now = time.monotonic()
         if now - self._last_speaking_frame >= BOT_SPEAKING_PERIOD_S:
@@ -518,8 +547,8 @@ class AudioPacer(PassThroughProcessor):
             for mark in self._outstanding.values():
                 self.heard.played(mark.uid, mark.pos)
             self._outstanding.clear()
-            self._idle.set()
-            await self._set_speaking(False)
+            self._unmarked = None  # assumed played with them
+            await self._went_idle()
 
     async def _finish(self, frame: EndFrame) -> None:
         """End of call: play everything queued to the end (its marks echoed), then pass on."""

@@ -188,6 +188,34 @@ async def test_interruption_drops_the_queue_and_reports_the_heard_words():
     assert heard.text in ("one two", "one two three"), heard.text
 
 
+async def test_a_tts_behind_mid_answer_keeps_the_agent_speaking_until_its_audio_played():
+    # 0.48 s of audio, then the TTS stalls with the utterance open. Marks every 250 ms leave
+    # the last 0.22 s unmarked; the agent must not stop "speaking" before that has played.
+    frames = [TTSStartedFrame(), TTSAudioRawFrame(bytes(SECOND * 48 // 100), 8000, 1), 1.0]
+    frames += [TTSAudioRawFrame(bytes(SECOND // 5), 8000, 1), TTSStoppedFrame()]
+    pacer, twilio, _ = await run(frames, mark_interval_ms=250, lead_ms=400)
+    first_audio = twilio.of(OutputAudioRawFrame)[0][0]
+    first_stop = twilio.of(BotStoppedSpeakingFrame)[0][0]
+    assert first_stop >= first_audio + 0.45  # before the fix: at the 250 ms mark's echo
+    marks = [f.mark_name for _, f in twilio.of(OutputMarkFrame)]
+    assert any(m.startswith("u1-t") for m in marks), marks
+    assert pacer.stats.marks_played == len(marks)
+
+
+async def test_a_barge_in_after_a_pause_mid_answer_reports_the_words_before_it():
+    frames: list = [TTSStartedFrame(), word("hello"), TTSAudioRawFrame(bytes(SECOND // 5), 8000, 1)]
+    frames += [TTSStoppedFrame(), 0.6]  # a whole utterance, played: not part of the answer
+    frames += [TTSStartedFrame(), word("one"), TTSAudioRawFrame(bytes(SECOND * 3 // 10), 8000, 1)]
+    frames += [word("two"), TTSAudioRawFrame(bytes(SECOND * 3 // 10), 8000, 1)]
+    frames += [1.0]  # the TTS is behind: everything sent has played, the answer goes on
+    frames += [word("three"), TTSAudioRawFrame(bytes(SECOND), 8000, 1), 0.4, InterruptionFrame()]
+    pacer, twilio, _ = await run(frames, mark_interval_ms=250, lead_ms=400, wait=0.3)
+    assert len(twilio.of(BotStoppedSpeakingFrame)) >= 2  # the pause really was silence
+    [(_, heard)] = twilio.of(HeardTextFrame)
+    assert heard.spoken == "one two three"
+    assert heard.text in ("one two", "one two three"), heard.text
+
+
 async def test_end_frame_waits_for_the_last_mark_echo():
     audio = bytes(SECOND // 2)
     pacer, twilio, _ = await run(utterance(audio))
