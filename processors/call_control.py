@@ -141,7 +141,7 @@ class CallController(PassThroughProcessor):
         if pcm is None:
             await self.push_frame(TTSSpeakFrame(text))
             return
-        for frame in cached_speech_frames(pcm):
+        for frame in cached_speech_frames(pcm, text):
             await self.push_frame(frame)
         message = {"role": "assistant", "content": text}
         await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=False))

@@ -13,6 +13,9 @@
   transcribing the caller's n-th utterance, words or none; the turn-stop strategy
   (agent/nodes/segment_turns.py) then stops waiting for words. A data frame, so it arrives
   after the utterance's transcript.
+- `SpokenAudioFrame` (data, an `OutputAudioRawFrame`): agent audio that carries its own
+  words, placed by byte offset; a cached phrase's, so the pacer knows which of them a
+  barge-in cut off.
 - `HeardTextFrame` (system, downstream from the pacer): after an interruption, the part of the
   agent's speech the caller actually heard (by mark echoes) and what was meant to be said.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipecat.frames.frames import DataFrame, SystemFrame
+from pipecat.frames.frames import DataFrame, OutputAudioRawFrame, SystemFrame
 
 
 @dataclass
@@ -44,6 +47,13 @@ class SegmentTranscribedFrame(DataFrame):
     """The STT is done with utterance number `segment` (VAD stops counted from 1 per call)."""
 
     segment: int = 0
+
+
+@dataclass
+class SpokenAudioFrame(OutputAudioRawFrame):
+    """Agent audio with its words: (byte offset into `audio` where the word starts, word)."""
+
+    words: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass

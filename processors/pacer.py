@@ -13,7 +13,8 @@ what was sent.
 - consumes: agent audio (`OutputAudioRawFrame`s of any size, 8 kHz PCM16), `TwilioMarkFrame`
   (echoes), `InterruptionFrame`, `EndFrame`
 - watches: `TTSStartedFrame` / `TTSStoppedFrame` (utterance bounds), `TTSTextFrame` (words,
-  for what-was-heard accounting); all forwarded unchanged
+  for what-was-heard accounting; a cached phrase's come in its `SpokenAudioFrame`); all
+  forwarded unchanged
 - produces: exact 20 ms / 320-byte PCM `OutputAudioRawFrame`s sent against an absolute
   play-out clock, `OutputMarkFrame`s (every `mark_interval_ms` of audio, at sentence ends and
   at each utterance's end), `BotStartedSpeakingFrame` / `BotSpeakingFrame` /
@@ -94,7 +95,13 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
-from processors.frames import TWILIO_IDLE, HeardTextFrame, OutputMarkFrame, TwilioMarkFrame
+from processors.frames import (
+    TWILIO_IDLE,
+    HeardTextFrame,
+    OutputMarkFrame,
+    SpokenAudioFrame,
+    TwilioMarkFrame,
+)
 from processors.heard_text import HeardText
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
@@ -341,6 +348,10 @@ class AudioPacer(PassThroughProcessor):
         if self._base_ns is None:
             self._base_ns = self.get_clock().get_time()
         self._reserved_bytes = max(0, self._reserved_bytes - len(frame.audio))
+        if isinstance(frame, SpokenAudioFrame):  # a cached phrase's words, by offset
+            start = self._pos + len(self._pending)
+            for offset, text in frame.words:
+                self.heard.add_word(self._uid, start + offset, text)
         self._pending.extend(frame.audio)
         while len(self._pending) >= CHUNK_BYTES:
             self._enqueue_chunk(bytes(self._pending[:CHUNK_BYTES]))

@@ -137,7 +137,7 @@ class IntentRouter(PassThroughProcessor):
         route = self._routes[hit.route]
         pcm = self.phrases.audio(hit.route)
         if pcm is not None:
-            for out in cached_speech_frames(pcm):
+            for out in cached_speech_frames(pcm, route.say):
                 await self.push_frame(out)
         else:
             logger.warning(

@@ -32,6 +32,8 @@ async def test_cached_greeting_plays_from_the_cache_and_enters_the_context():
     down, _ = await run_test(controller, frames_to_send=[])
     assert not of(down, TTSSpeakFrame)
     assert [f.audio for f in of(down, OutputAudioRawFrame)] == [PCM["greeting"]]
+    [audio] = of(down, OutputAudioRawFrame)
+    assert " ".join(w for _, w in audio.words) == GREETING  # for the heard-text accounting
     assert len(of(down, TTSStartedFrame)) == len(of(down, TTSStoppedFrame)) == 1
     [append] = of(down, LLMMessagesAppendFrame)
     assert append.messages == [{"role": "assistant", "content": GREETING}]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import numpy as np
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
@@ -214,6 +215,20 @@ async def test_a_barge_in_after_a_pause_mid_answer_reports_the_words_before_it()
     [(_, heard)] = twilio.of(HeardTextFrame)
     assert heard.spoken == "one two three"
     assert heard.text in ("one two", "one two three"), heard.text
+
+
+async def test_a_barge_in_on_a_cached_phrase_reports_the_words_played():
+    from processors.cached_speech import cached_speech_frames
+
+    # Two seconds of "voice", six words of equal length: one every third of a second.
+    phrase = "aaaa bbbb cccc dddd eeee ffff"
+    pcm = (np.sin(np.arange(2 * 8000) / 8000 * 2 * np.pi * 300) * 8000).astype(np.int16)
+    frames = [*cached_speech_frames(pcm.tobytes(), phrase), 1.0, InterruptionFrame()]
+    pacer, twilio, _ = await run(frames, mark_interval_ms=250, wait=0.3)
+    [(_, heard)] = twilio.of(HeardTextFrame)
+    assert heard.spoken == phrase and heard.interrupted
+    # ~1 s played (marks every 250 ms): the first two or three words, not the whole phrase.
+    assert heard.text in ("aaaa bbbb", "aaaa bbbb cccc"), heard.text
 
 
 async def test_end_frame_waits_for_the_last_mark_echo():

@@ -114,6 +114,8 @@ async def test_hang_up_route_ends_the_call_after_its_phrase(matcher):
     down, up = await run_test(r, frames_to_send=[*IDLE_TURN, said("Please stop calling me.")])
     [audio] = of(down, OutputAudioRawFrame)
     assert audio.audio == pcm_for("stop")
+    # The phrase's words travel with its audio, so a barge-in can tell which were heard.
+    assert " ".join(w for _, w in audio.words) == ROUTES.routes["stop"].say
     [end] = of(up, EndCallFrame)
     assert (end.reason, end.goodbye) == ("router", "")  # the phrase is the goodbye
     assert end.id > audio.id  # pushed after the audio was on its way
