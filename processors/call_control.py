@@ -20,7 +20,8 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's)
 - events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
   "router" (a `hang_up` route of the intent router) or "error";
-  on_turn_failed(controller, TurnFailedFrame)
+  on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), for each key
+  the caller presses (the call record's keypad turns)
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class CallController(PassThroughProcessor):
         self._last_fallback_t = float("-inf")
         self._register_event_handler("on_hang_up")
         self._register_event_handler("on_turn_failed")
+        self._register_event_handler("on_dtmf")
 
     async def setup(self, setup: FrameProcessorSetup):
         await super().setup(setup)
@@ -178,6 +180,7 @@ class CallController(PassThroughProcessor):
 
     async def _on_dtmf(self, digit: str) -> None:
         action = self._settings.dtmf.get(digit)
+        await self._call_event_handler("on_dtmf", digit)
         if action is None:
             message = {"role": "user", "content": f"The caller pressed {digit} on the keypad."}
             await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))

@@ -64,7 +64,7 @@ turns = Table(
     Column("text", Text, nullable=False),
     Column("heard_text", Text),  # agent turns: what the caller actually heard
     Column("interrupted", Boolean, nullable=False, default=False),
-    Column("source", String(16), nullable=False),  # caller | llm | route | call
+    Column("source", String(16), nullable=False),  # caller | dtmf | llm | route | call | fallback
     Column("route", String(100)),  # the intent route that answered (source=route)
     Column("started_at", DateTime(timezone=True)),
     Column("ended_at", DateTime(timezone=True)),

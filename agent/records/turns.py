@@ -10,7 +10,8 @@ processor pushes; see agent/engine.py), from two cheap sources:
 - events of processors already in the call: the LLM user aggregator's `on_user_turn_stopped`
   (the caller's words as written to the context), the assistant aggregator's
   `on_assistant_turn_started/stopped` (the reply's text, interrupted or not), the intent
-  router's `on_route` (a turn answered from cached audio).
+  router's `on_route` (a turn answered from cached audio), the call controller's `on_dtmf` (a
+  key the caller pressed: a caller turn of its own, source "dtmf", text "pressed 5").
 
 A caller turn ends when its words are final (user aggregator or router). An agent turn is one
 run of agent audio (bot started -> stopped speaking) plus the text it carried; it ends when
@@ -49,7 +50,7 @@ class Turn:
     ended_at: datetime | None
     heard_text: str | None = None
     interrupted: bool = False
-    source: str = "caller"  # caller turns: "caller"; agent: "llm" | "route" | "call"
+    source: str = "caller"  # caller: "caller" | "dtmf"; agent: "llm" | "route" | "call" ...
     route: str | None = None
     latency_ms: float | None = None
     failure: str | None = None  # "stage:reason": this turn is the fallback for a failed one
@@ -125,6 +126,7 @@ class TurnTracker:
                 processor.add_event_handler("on_route", self._on_route)
             elif isinstance(processor, CallController):
                 processor.add_event_handler("on_turn_failed", self._on_turn_failed)
+                processor.add_event_handler("on_dtmf", self._on_dtmf)
 
     async def _on_reached(self, _worker, frame) -> None:
         self.on_frame(frame)
@@ -143,6 +145,9 @@ class TurnTracker:
 
     async def _on_turn_failed(self, _controller, frame) -> None:
         self.turn_failed(frame.stage, frame.reason)
+
+    async def _on_dtmf(self, _controller, digit: str) -> None:
+        self.keypad(digit)
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -177,6 +182,14 @@ class TurnTracker:
         text = text.strip()
         if text:
             self._commit_caller(text)
+
+    def keypad(self, digit: str) -> None:
+        """The caller pressed a key: a turn of its own, at the moment of the press."""
+        now = self._now()
+        self._latency_from = now  # the agent's answer to the key is timed from the press
+        self._emit(
+            Turn(len(self.turns), "caller", f"pressed {digit}", _dt(now), _dt(now), source="dtmf")
+        )
 
     def routed(self, route: str, text: str, phrase: str) -> None:
         self.caller_said(text)

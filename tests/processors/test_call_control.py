@@ -38,6 +38,12 @@ async def test_unmapped_digit_reaches_the_llm_and_mapped_digits_act():
             dtmf={"0": {"say": "Our office is on Main Street."}, "9": {"action": "hang_up"}},
         )
     )
+    pressed = []
+
+    @controller.event_handler("on_dtmf")
+    async def on_dtmf(_controller, digit):
+        pressed.append(digit)
+
     down, _ = await run_test(
         controller,
         frames_to_send=[
@@ -57,6 +63,7 @@ async def test_unmapped_digit_reaches_the_llm_and_mapped_digits_act():
     ends = [f for f in down if isinstance(f, EndWorkerFrame)]
     assert len(ends) == 1 and ends[0].reason == "dtmf"
     assert controller.hang_up_reason == "dtmf"
+    assert pressed == ["5", "0", "9"]  # every key, mapped or not (the call record's turns)
     # the goodbye is queued before the end
     assert down.index(ends[0]) > max(i for i, f in enumerate(down) if isinstance(f, TTSSpeakFrame))
 

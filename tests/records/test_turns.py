@@ -97,6 +97,23 @@ def test_route_and_call_phrases_and_the_end_of_the_call(tracked):
     assert [t.seq for t in turns] == [0, 1, 2]
 
 
+def test_a_key_press_is_a_caller_turn_and_the_answer_is_timed_from_it(tracked):
+    tracker, clock, turns = tracked
+    clock.t += 2.0
+    tracker.keypad("5")
+    tracker.llm_started()
+    clock.t += 0.7
+    tracker.on_frame(BotStartedSpeakingFrame())
+    tracker.llm_stopped("You pressed five.", interrupted=False)
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    press, answer = turns
+    assert (press.role, press.source, press.text) == ("caller", "dtmf", "pressed 5")
+    assert press.started_at == press.ended_at
+    assert (answer.source, answer.text) == ("llm", "You pressed five.")
+    assert answer.latency_ms == pytest.approx(700, abs=1)
+    assert transcript_text(turns) == "Caller: pressed 5\nAgent: You pressed five."
+
+
 def test_schemas_merge_and_transcript(tracked):
     assert schema_model("lead", None) is Lead
     params = LeadExtractionParams(
