@@ -317,12 +317,3 @@ def histogram_quantile(
             return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
         lower, below = bound, count
     return lower
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """The q-th percentile (0-100, nearest rank on sorted data); None for no data."""
-    if not values:
-        return None
-    data = sorted(values)
-    index = min(len(data) - 1, max(0, round(q / 100 * (len(data) - 1))))
-    return data[index]

@@ -42,6 +42,7 @@ from agent.loop_lag import METRIC as LOOP_LAG_METRIC
 from agent.metrics import PACER_SEND_LATENESS as SEND_LATENESS_METRIC
 from agent.sim.emulator import TwilioEmulator
 from agent.sim.fakes import ProviderFakes
+from agent.sim.turns import percentile
 from bench import report
 from bench.harness import (
     PUBLIC_HOST,
@@ -51,7 +52,6 @@ from bench.harness import (
     LoopLag,
     histogram_quantile,
     log_dir,
-    percentile,
     start_server,
 )
 from bench.pacing_call import (

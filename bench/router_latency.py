@@ -32,12 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agent.sim.turns import percentile  # noqa: E402 (after the path)
+
 QUESTIONS = ["How much does it cost?", "Who am I talking to?", "What are your prices?"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 def make_call(graph, config, shared):
