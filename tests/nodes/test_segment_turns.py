@@ -88,6 +88,16 @@ def stop():
     return VADUserStoppedSpeakingFrame(stop_secs=STOP_SECS)
 
 
+def utterance(seconds: float) -> list:
+    """The VAD hears the caller for `seconds`."""
+    return [start(), SleepFrame(seconds), stop()]
+
+
+def transcribed(segment: int, text: str | None = None) -> list:
+    """The STT is done with utterance `segment`: its words (if any), then the marker."""
+    return [*([said(text)] if text else []), SegmentTranscribedFrame(segment=segment)]
+
+
 async def turns_sent(strategies, frames, ttfs=PIPECAT_DEFAULT_TTFS) -> list[str]:
     """The caller's words so far at every context the aggregator sent on (one per turn)."""
     pair = LLMContextAggregatorPair(
@@ -106,18 +116,12 @@ async def turns_sent(strategies, frames, ttfs=PIPECAT_DEFAULT_TTFS) -> list[str]
 
 
 SLOW_LAST_UTTERANCE = [
-    start(),
-    SleepFrame(0.3),
-    stop(),
-    said("Wait."),
-    SegmentTranscribedFrame(segment=1),
-    SleepFrame(0.1),
-    start(),  # the caller goes on within the 0.4 s speech timeout
-    SleepFrame(0.5),
-    stop(),
+    *utterance(0.3),
+    *transcribed(1, "Wait."),
+    SleepFrame(0.1),  # the caller goes on within the 0.4 s speech timeout
+    *utterance(0.5),
     SleepFrame(1.0),  # Whisper is slow: longer than pipecat's 0.7 s net
-    said("Where is your office?"),
-    SegmentTranscribedFrame(segment=2),
+    *transcribed(2, "Where is your office?"),
     SleepFrame(0.6),
 ]
 
@@ -137,18 +141,12 @@ async def test_control_pipecats_strategy_alone_answers_the_first_words():
 async def test_an_earlier_utterance_done_late_does_not_end_the_turn():
     # Whisper finishes utterance 1 after the VAD's second stop: still waiting for utterance 2.
     frames = [
-        start(),
-        SleepFrame(0.3),
-        stop(),
+        *utterance(0.3),
         SleepFrame(0.1),
-        start(),
-        SleepFrame(0.3),
-        stop(),
-        said("Wait."),
-        SegmentTranscribedFrame(segment=1),
+        *utterance(0.3),
+        *transcribed(1, "Wait."),
         SleepFrame(0.9),  # past the 0.4 s speech timeout
-        said("Where is your office?"),
-        SegmentTranscribedFrame(segment=2),
+        *transcribed(2, "Where is your office?"),
         SleepFrame(0.6),
     ]
     assert await turns_sent(ours(), frames, ttfs=5.0) == ["Wait. Where is your office?"]
@@ -158,17 +156,12 @@ async def test_an_earlier_utterance_done_late_does_not_end_the_turn():
 
 async def test_an_utterance_without_words_ends_the_turn_without_waiting_for_the_net():
     frames = [
-        start(),
-        SleepFrame(0.3),
-        stop(),
-        said("What are your hours?"),
-        SegmentTranscribedFrame(segment=1),
+        *utterance(0.3),
+        *transcribed(1, "What are your hours?"),
         SleepFrame(0.1),
-        start(),  # a cough
-        SleepFrame(0.2),
-        stop(),
+        *utterance(0.2),  # a cough
         SleepFrame(0.1),
-        SegmentTranscribedFrame(segment=2),  # Whisper heard no words
+        *transcribed(2),  # Whisper heard no words
         SleepFrame(1.0),  # far less than the 5 s net
     ]
     assert await turns_sent(ours(), frames, ttfs=5.0) == ["What are your hours?"]
