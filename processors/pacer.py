@@ -22,8 +22,9 @@ what was sent.
   and `HeardTextFrame` after an interruption
 - speaking and heard text: the agent stops "speaking" when Twilio has echoed every mark
   sent and nothing is queued. When the TTS falls behind mid-answer, audio sent after the
-  last interval mark is still playing then: the pacer marks it first (a `-t` mark) and
-  waits for that echo. A pause inside an utterance (TTSStarted..TTSStopped, for Cartesia
+  last interval mark may still be playing then, or no mark may be left to echo at all: when
+  the queue runs dry with no mark outstanding, or the last echo finds it dry, the pacer
+  marks what it sent since (a `-t` mark) and waits for that echo. A pause inside an utterance (TTSStarted..TTSStopped, for Cartesia
   the whole answer) ends the speaking, not the utterance's heard-text accounting, so a
   barge-in after the pause reports every word heard before it too.
 - params: lead_ms, mark_interval_ms, mark_timeout_s (how long to wait for echoes Twilio
@@ -424,11 +425,8 @@ class AudioPacer(PassThroughProcessor):
             self.stats.marks_cleared += 1
         if not self._queue and not self._outstanding:
             if self._unmarked is not None:
-                # The TTS fell behind: Twilio still plays audio sent after this mark. Mark
-                # it, so the caller is not taken to have heard everything until they have.
-                uid, end = self._unmarked
-                self._mark_seq += 1
-                await self._send_mark(_Mark(f"u{uid}-t{self._mark_seq}", uid, end))
+                # The TTS fell behind: Twilio still plays audio sent after this mark.
+                await self._mark_unmarked()
                 self._wake.set()  # the sender waits for this echo with its timeout
                 return
             self._wake.set()  # the sender stops waiting for echoes
@@ -483,6 +481,8 @@ class AudioPacer(PassThroughProcessor):
             if not self._queue:
                 # Dry: the room cannot stay closed on reservations alone (module doc).
                 self._forget_reservations()
+                if self._unmarked is not None and not self._outstanding:
+                    await self._mark_unmarked()  # the TTS is behind: no echo would come
                 await self._wait_when_empty()
                 continue
             item = self._queue.popleft()
@@ -493,6 +493,13 @@ class AudioPacer(PassThroughProcessor):
                 await self._send_mark(item)
                 continue
             await self._send_chunk(item)
+
+    async def _mark_unmarked(self) -> None:
+        """Mark the audio sent since the last mark (a `-t` mark, module doc), so the caller is
+        not taken to have heard everything until Twilio has played it."""
+        uid, end = self._unmarked
+        self._mark_seq += 1
+        await self._send_mark(_Mark(f"u{uid}-t{self._mark_seq}", uid, end))
 
     async def _send_mark(self, mark: _Mark) -> None:
         self._outstanding[mark.name] = mark

@@ -194,13 +194,17 @@ async def test_a_tts_behind_mid_answer_keeps_the_agent_speaking_until_its_audio_
     # the last 0.22 s unmarked; the agent must not stop "speaking" before that has played.
     frames = [TTSStartedFrame(), TTSAudioRawFrame(bytes(SECOND * 48 // 100), 8000, 1), 1.0]
     frames += [TTSAudioRawFrame(bytes(SECOND // 5), 8000, 1), TTSStoppedFrame()]
-    pacer, twilio, _ = await run(frames, mark_interval_ms=250, lead_ms=400)
-    first_audio = twilio.of(OutputAudioRawFrame)[0][0]
-    first_stop = twilio.of(BotStoppedSpeakingFrame)[0][0]
-    assert first_stop >= first_audio + 0.45  # before the fix: at the 250 ms mark's echo
-    marks = [f.mark_name for _, f in twilio.of(OutputMarkFrame)]
-    assert any(m.startswith("u1-t") for m in marks), marks
-    assert pacer.stats.marks_played == len(marks)
+    # With a 400 ms lead the last echo finds the queue dry; with 80 ms the queue runs dry
+    # before it, and without a new mark none would come while the TTS is behind.
+    for lead_ms in (400, 80):
+        pacer, twilio, _ = await run(frames, mark_interval_ms=250, lead_ms=lead_ms)
+        first_audio = twilio.of(OutputAudioRawFrame)[0][0]
+        first_stop = twilio.of(BotStoppedSpeakingFrame)[0][0]
+        # Before the fix: at the 250 ms mark's echo (400), after the stall (80).
+        assert first_audio + 0.45 <= first_stop < first_audio + 1.0, lead_ms
+        marks = [f.mark_name for _, f in twilio.of(OutputMarkFrame)]
+        assert any(m.startswith("u1-t") for m in marks), (lead_ms, marks)
+        assert pacer.stats.marks_played == len(marks)
 
 
 async def test_a_barge_in_after_a_pause_mid_answer_reports_the_words_before_it():
