@@ -22,11 +22,12 @@ what was sent.
   and `HeardTextFrame` after an interruption
 - speaking and heard text: the agent stops "speaking" when Twilio has echoed every mark
   sent and nothing is queued. When the TTS falls behind mid-answer, audio sent after the
-  last interval mark may still be playing then, or no mark may be left to echo at all: when
-  the queue runs dry with no mark outstanding, or the last echo finds it dry, the pacer
-  marks what it sent since (a `-t` mark) and waits for that echo. A pause inside an utterance (TTSStarted..TTSStopped, for Cartesia
-  the whole answer) ends the speaking, not the utterance's heard-text accounting, so a
-  barge-in after the pause reports every word heard before it too.
+  last interval mark may still be playing then, or no mark may be left to echo at all: once
+  the queue is dry with no mark outstanding, the sender marks what it sent since (a `-t`
+  mark) and the agent stops speaking at that echo. A pause inside an utterance
+  (TTSStarted..TTSStopped: in pipecat 1.14 one per LLM reply, whatever the TTS) ends the
+  speaking, not the utterance's heard-text accounting, so a barge-in after the pause
+  reports every word heard before it too.
 - params: lead_ms, mark_interval_ms, mark_timeout_s (how long to wait for echoes Twilio
   never sends before assuming the audio played), read_ahead_ms (below)
 
@@ -424,13 +425,11 @@ class AudioPacer(PassThroughProcessor):
         else:
             self.stats.marks_cleared += 1
         if not self._queue and not self._outstanding:
-            if self._unmarked is not None:
-                # The TTS fell behind: Twilio still plays audio sent after this mark.
-                await self._mark_unmarked()
-                self._wake.set()  # the sender waits for this echo with its timeout
-                return
-            self._wake.set()  # the sender stops waiting for echoes
-            await self._went_idle()
+            # The sender stops waiting for echoes, or, when audio was sent after this mark
+            # (the TTS fell behind), marks it: the caller has not heard it yet.
+            self._wake.set()
+            if self._unmarked is None:
+                await self._went_idle()
 
     async def _interrupt(self, frame: InterruptionFrame) -> None:
         if not (self._queue or self._outstanding or self._speaking):
@@ -482,7 +481,10 @@ class AudioPacer(PassThroughProcessor):
                 # Dry: the room cannot stay closed on reservations alone (module doc).
                 self._forget_reservations()
                 if self._unmarked is not None and not self._outstanding:
-                    await self._mark_unmarked()  # the TTS is behind: no echo would come
+                    # The TTS is behind: no echo would tell when this audio has played.
+                    uid, end = self._unmarked
+                    self._mark_seq += 1
+                    await self._send_mark(_Mark(f"u{uid}-t{self._mark_seq}", uid, end))
                 await self._wait_when_empty()
                 continue
             item = self._queue.popleft()
@@ -493,13 +495,6 @@ class AudioPacer(PassThroughProcessor):
                 await self._send_mark(item)
                 continue
             await self._send_chunk(item)
-
-    async def _mark_unmarked(self) -> None:
-        """Mark the audio sent since the last mark (a `-t` mark, module doc), so the caller is
-        not taken to have heard everything until Twilio has played it."""
-        uid, end = self._unmarked
-        self._mark_seq += 1
-        await self._send_mark(_Mark(f"u{uid}-t{self._mark_seq}", uid, end))
 
     async def _send_mark(self, mark: _Mark) -> None:
         self._outstanding[mark.name] = mark
