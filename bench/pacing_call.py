@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from agent.nodes.params import AudioPacerParams
 from agent.sim.fakes import ProviderFakes
@@ -35,8 +36,9 @@ from agent.sim.script import (
     load_ulaw,
 )
 from agent.sim.turns import turn_latencies
-from bench.harness import ROOT
 
+# Not bench.harness's: that needs psutil (the bench extra), and the report's tests import this.
+ROOT = Path(__file__).resolve().parents[1]
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 QUESTION = "I would like to book an appointment for tomorrow"
 QUESTION_AUDIO = "i_would_like_to_book_an_appointment_for_tomorrow.ulaw"

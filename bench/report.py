@@ -119,17 +119,74 @@ def goal_misses(r, results: list) -> list[str] | None:
         misses.append(f"{where} jitter p99 {_f(jitter, 1)} ms")
     if r.rss_per_call_mb > GOAL_RSS_PER_CALL_MB:
         misses.append(f"RSS {r.rss_per_call_mb:.1f} MB/call")
-    if r.side == "ours":
-        ref = next((x for x in results if x.side == "reference" and x.calls == r.calls), None)
-        if ref is not None and r.cpu_s_per_call_min and ref.cpu_s_per_call_min:
-            share = r.cpu_s_per_call_min / ref.cpu_s_per_call_min
-            if share > GOAL_CPU_SHARE:
-                misses.append(f"CPU {share:.0%} of the reference's")
+    share = cpu_share(r, results)
+    if share is not None and share > GOAL_CPU_SHARE:
+        misses.append(f"CPU {share:.0%} of the reference's")
     return misses
 
 
-def scale_cells(r, results: list) -> dict[str, str]:
+def _reference_of(r, results: list):
+    return next((x for x in results if x.side == "reference" and x.calls == r.calls), None)
+
+
+def cpu_share(r, results: list) -> float | None:
+    """Ours' CPU per call-minute as a share of the reference's at the same level."""
+    ref = _reference_of(r, results) if r.side == "ours" else None
+    if ref is None or not r.cpu_s_per_call_min or not ref.cpu_s_per_call_min:
+        return None
+    return r.cpu_s_per_call_min / ref.cpu_s_per_call_min
+
+
+# Thresholds past which a row's own measurements explain its missed goals (`goal_causes`).
+SATURATED_SHARE = 0.7  # server CPU / wall: one event loop this busy queues its timers
+LATE_LOOP_MS = 20.0  # server loop lag p99 that makes turns and the send clock late
+CONTENDED_SHARE = 0.15  # other processes' CPU / wall: the machine was not ours alone
+SLOW_MACHINE_MS = 60.0  # harness.machine_speed_ms; ~40 on a quiet machine of these
+BENCH_LAG_MS = 50.0  # the emulator's own loop lag p99: its arrival times are that late too
+
+
+def goal_causes(r, results: list) -> list[str]:
+    """Why this row's goals were missed, read from its own measurements: the server's one
+    event loop saturated, its input behind real time, the reference's CPU covering calls it
+    never finished, the machine shared or slow, the emulator lagging. Empty when nothing
+    measured explains it."""
+    causes = []
+    busy = r.server_cpu_s / r.wall_s if r.wall_s else 0.0
+    lag = r.server_lag_p99_ms
+    if busy >= SATURATED_SHARE and lag is not None and lag >= LATE_LOOP_MS:
+        causes.append(
+            f"the server used {busy:.0%} of a core, and its one event loop (every call's)"
+            f" woke {lag:.0f} ms late at p99"
+        )
+    if r.stt_share is not None and r.stt_share < 0.99:
+        causes.append(f"its input fell behind: {r.stt_share:.0%} of caller audio reached the STT")
+    share = cpu_share(r, results)
+    ref = _reference_of(r, results)
+    if share is not None and share > GOAL_CPU_SHARE and ref.ok < ref.calls:
+        causes.append(
+            f"the reference failed {ref.calls - ref.ok} of {ref.calls} calls: its CPU per"
+            " call-minute leaves out the work those calls never got"
+        )
+    other = r.other_cpu_s / r.wall_s if r.wall_s else 0.0
+    if other >= CONTENDED_SHARE:
+        causes.append(f"other processes used {other:.0%} of a core")
+    if max(r.speed_ms) >= SLOW_MACHINE_MS:
+        causes.append(f"the machine ran slow (speed {max(r.speed_ms):.0f} ms)")
+    if r.loop_lag_p99_ms is not None and r.loop_lag_p99_ms >= BENCH_LAG_MS:
+        causes.append(f"the emulator's own loop lagged {r.loop_lag_p99_ms:.0f} ms at p99")
+    return causes
+
+
+def goals_cell(r, results: list) -> str:
+    """ "met", or what was missed and, where its measurements show it, why."""
     misses = goal_misses(r, results)
+    if not misses:
+        return "met"
+    causes = goal_causes(r, results)
+    return "not met: " + "; ".join(misses) + (". Why: " + "; ".join(causes) if causes else "")
+
+
+def scale_cells(r, results: list) -> dict[str, str]:
     cpu_min = r.cpu_s_per_call_min
     capped = f", {r.capped} cut at the cap" if r.capped else ""
     return {
@@ -146,7 +203,7 @@ def scale_cells(r, results: list) -> dict[str, str]:
         "cpumin": _f(cpu_min),
         "rss": f"{r.rss_idle_mb:.0f}→{r.server_rss_max_mb:.0f} ({r.rss_per_call_mb:.1f})",
         "healthy": f"{r.start_to_healthy_s:.2f}",
-        "goals": "met" if not misses else "not met: " + "; ".join(misses),
+        "goals": goals_cell(r, results),
     }
 
 
@@ -295,7 +352,12 @@ def section(command: str, results: list) -> str:
 - **goals** (issue 7, checked on every row, both sides): no failed calls and zero
   underruns; p95 turn latency within 10% of the same side's 1-call p95; jitter p99 ≤
   {GOAL_JITTER_P99_MS:.0f} ms; RSS ≤ {GOAL_RSS_PER_CALL_MB:.0f} MB per call; and, for ours, CPU per call-minute at most half the
-  reference's at the same level. "met", or each goal missed with the measured value.
+  reference's at the same level. "met", or each goal missed with the measured value,
+  then why, where the row's own measurements show it (`report.goal_causes`): the server
+  past {SATURATED_SHARE:.0%} of a core with its loop waking ≥ {LATE_LOOP_MS:.0f} ms late at p99; its input behind
+  real time (caller audio → STT below 99%); for a CPU miss, reference calls that failed;
+  other processes using ≥ {CONTENDED_SHARE:.0%} of a core; a machine speed ≥ {SLOW_MACHINE_MS:.0f} ms; the emulator's
+  loop ≥ {BENCH_LAG_MS:.0f} ms late at p99.
 - **turn latency**: every caller turn of every measured call (the question and the
   barge-in), from the end of the caller's speech to the first agent audio the caller hears
   after it (`agent.sim.turns.turn_latencies`; failed calls included, unanswered turns

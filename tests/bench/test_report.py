@@ -1,0 +1,91 @@
+"""bench/report.py: the scale table's goals column, judged and explained from a run's rows."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from bench.report import goal_causes, goals_cell
+
+CALL_MIN = 60.0  # call seconds per minute: cpu_s_per_call_min = server_cpu_s * 60 / call_seconds
+
+
+def row(side: str, calls: int, **over) -> SimpleNamespace:
+    """A LevelResult's fields the goals read: a healthy, quiet level by default."""
+    fields = dict(
+        side=side,
+        calls=calls,
+        ok=calls,
+        underruns=0,
+        turn_p95_s=0.90,
+        send_lateness_p99_ms=1.0 if side == "ours" else None,
+        jitter_p99_ms=2.0,
+        rss_per_call_mb=1.0,
+        cpu_s_per_call_min=0.5 if side == "ours" else 1.5,
+        server_cpu_s=10.0,
+        wall_s=60.0,
+        server_lag_p99_ms=2.0,
+        stt_share=1.0,
+        other_cpu_s=0.0,
+        speed_ms=(40.0, 41.0),
+        loop_lag_p99_ms=5.0,
+    )
+    fields.update(over)
+    return SimpleNamespace(**fields)
+
+
+def test_a_level_meeting_every_goal_says_met():
+    results = [row("ours", 1), row("reference", 1), row("ours", 50), row("reference", 50)]
+    assert [goals_cell(r, results) for r in results[::2]] == ["met", "met"]
+
+
+def test_a_saturated_level_says_what_it_missed_and_why():
+    one = row("ours", 1)
+    busy = row(
+        "ours",
+        100,
+        turn_p95_s=1.63,
+        send_lateness_p99_ms=46.0,
+        cpu_s_per_call_min=0.57,
+        server_cpu_s=50.0,  # 83% of a core
+        server_lag_p99_ms=61.4,
+    )
+    ref = row("reference", 100, ok=0, cpu_s_per_call_min=0.79)
+    cell = goals_cell(busy, [one, busy, ref])
+    missed, why = cell.split(". Why: ")
+    assert missed == (
+        "not met: p95 1.63 s > 0.99 s (1 call +10%); pacer send jitter p99 46.0 ms;"
+        " CPU 72% of the reference's"
+    )
+    assert why.split("; ") == [
+        "the server used 83% of a core, and its one event loop (every call's) woke 61 ms"
+        " late at p99",
+        "the reference failed 100 of 100 calls: its CPU per call-minute leaves out the work"
+        " those calls never got",
+    ]
+
+
+def test_causes_name_only_what_the_row_measured():
+    # A loop lagging on an idle server is not saturation; a CPU goal met needs no excuse.
+    lagging_but_idle = row("ours", 10, server_lag_p99_ms=80.0, server_cpu_s=6.0)
+    ref_failing = row("reference", 10, ok=3)
+    assert goal_causes(lagging_but_idle, [lagging_but_idle, ref_failing]) == []
+
+    shared = row(
+        "reference",
+        30,
+        stt_share=0.86,
+        other_cpu_s=15.0,
+        speed_ms=(45.0, 72.0),
+        loop_lag_p99_ms=66.0,
+    )
+    assert goal_causes(shared, [shared]) == [
+        "its input fell behind: 86% of caller audio reached the STT",
+        "other processes used 25% of a core",
+        "the machine ran slow (speed 72 ms)",
+        "the emulator's own loop lagged 66 ms at p99",
+    ]
+
+
+def test_a_missed_goal_without_a_measured_cause_gives_no_why():
+    one = row("reference", 1, rss_per_call_mb=30.3)
+    assert goals_cell(one, [one]) == "not met: RSS 30.3 MB/call"
