@@ -64,6 +64,10 @@ class ServerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def base_urls(self) -> list[str]:
+        return [self.base_url]
+
     def cpu_s(self) -> float:
         times = self.ps.cpu_times()
         return times.user + times.system
@@ -128,6 +132,70 @@ class ServerProcess:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class ServerGroup:
+    """Several servers of one side, each its own process on its own port, with the calls dealt
+    out between them: the scale-out shape (`WEB_CONCURRENCY` processes) measured as one
+    server. CPU and RSS are the processes' sums, histograms their merged counts, so the
+    level's numbers read like a single server's. (The real `WEB_CONCURRENCY` shares one port,
+    where a `/metrics` scrape reaches only one worker: tests/e2e/test_scale_out.py tests
+    that shape.)"""
+
+    def __init__(self, members: list[ServerProcess]):
+        self.members = members
+        self.side = members[0].side
+        self.rss_max_mb = 0.0
+        self.start_to_healthy_s = max(m.start_to_healthy_s for m in members)
+
+    @property
+    def base_urls(self) -> list[str]:
+        return [m.base_url for m in self.members]
+
+    def cpu_s(self) -> float:
+        return sum(m.cpu_s() for m in self.members)
+
+    def rss_mb(self) -> float:
+        return sum(m.rss_mb() for m in self.members)
+
+    def sample_rss(self) -> None:
+        self.rss_max_mb = max(self.rss_max_mb, self.rss_mb())
+
+    async def wait_idle(self, timeout: float = 20.0) -> bool:
+        done = await asyncio.gather(*(m.wait_idle(timeout) for m in self.members))
+        return all(done)
+
+    async def histograms(self, *metrics: str) -> dict[str, dict[float, float]]:
+        merged: dict[str, dict[float, float]] = {}
+        for found in await asyncio.gather(*(m.histograms(*metrics) for m in self.members)):
+            for metric, buckets in found.items():
+                into = merged.setdefault(metric, {})
+                for le, count in buckets.items():
+                    into[le] = into.get(le, 0.0) + count
+        return merged
+
+    def log_problems(self) -> list[str]:
+        return [line for m in self.members for line in m.log_problems()]
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        await asyncio.gather(*(m.stop(timeout) for m in self.members))
+
+
+async def start_servers(
+    side: str, fakes_env: dict[str, str], log_dir: Path, processes: int = 1
+) -> ServerProcess | ServerGroup:
+    """One server process, or a ServerGroup of `processes` of them started side by side."""
+    if processes == 1:
+        return await start_server(side, fakes_env, log_dir)
+    started = await asyncio.gather(
+        *(start_server(side, fakes_env, log_dir) for _ in range(processes)),
+        return_exceptions=True,
+    )
+    members = [s for s in started if isinstance(s, ServerProcess)]
+    if len(members) < processes:
+        await asyncio.gather(*(m.stop() for m in members))
+        raise next(s for s in started if isinstance(s, BaseException))
+    return ServerGroup(members)
 
 
 def server_env(side: str, fakes_env: dict[str, str], port: int) -> dict[str, str]:
@@ -237,7 +305,7 @@ def _self_cpu_s() -> float:
 class CpuMeter:
     """CPU seconds used between start() and stop(): server, this process, everything else."""
 
-    server: ServerProcess
+    server: ServerProcess | ServerGroup
     wall_s: float = 0.0
     server_s: float = 0.0
     bench_s: float = 0.0
@@ -270,7 +338,9 @@ class CpuMeter:
 class LoopLag:
     """Samples how late this event loop wakes from a 10 ms sleep (and samples server RSS)."""
 
-    def __init__(self, server: ServerProcess | None = None, period_s: float = 0.01) -> None:
+    def __init__(
+        self, server: ServerProcess | ServerGroup | None = None, period_s: float = 0.01
+    ) -> None:
         self.period_s = period_s
         self.server = server
         self.samples: list[float] = []

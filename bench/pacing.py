@@ -3,13 +3,16 @@
     python -m bench.pacing                      # 1, 10, 50, 100 and 200 concurrent calls, both sides
     python -m bench.pacing --calls 1 10 [--only ours|reference] [--no-write]
     python -m bench.pacing --quick              # 1 and 10 calls, RESULTS.md untouched
+    python -m bench.pacing --only ours --processes 2 --calls 100 --no-write  # scale-out
 
 Each (side, level) runs on its own: fresh provider fakes in this process (Deepgram final
 latency 0.25 s, Groq first token 0.2 s, Cartesia first audio 0.1 s), the server in a
 subprocess (ours: `python -m agent serve`, receptionist graph, our AudioPacer; reference:
 `python -m bench.reference_server`, pipecat's FastAPI WebSocket transport), one warm-up call,
 then N calls placed by the Twilio emulator over `--stagger` seconds. The server is stopped
-before the next run, so two servers never compete for the CPU.
+before the next run, so two servers never compete for the CPU. With `--processes N` our side
+runs as N server processes on their own ports, the calls dealt out in turn, reported as one
+server "ours ×N" (`harness.ServerGroup`: CPU and RSS summed, histograms merged).
 
 The call script and its analysis are in `bench.pacing_call`. Each run also checks that every
 caller's question reached the LLM (`llm_answers`) and how much of the callers' audio reached
@@ -52,7 +55,7 @@ from bench.harness import (
     LoopLag,
     histogram_quantile,
     log_dir,
-    start_server,
+    start_servers,
 )
 from bench.pacing_call import (
     MAX_CALL_S,
@@ -125,6 +128,7 @@ class LevelResult:
     rss_idle_mb: float = 0.0  # after the warm-up call, before any measured call
     start_to_healthy_s: float = 0.0
     capped: int = 0  # calls still running at the level's time cap (cancelled, failed)
+    processes: int = 1  # server processes sharing the calls (`--processes`)
     call_records: list[dict] = field(default_factory=list)  # --json only
 
     @property
@@ -249,13 +253,19 @@ async def _capped(coros: list, cap_s: float, failed) -> tuple[list, int]:
     return results, len(pending)
 
 
-async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> LevelResult:
+async def run_level(
+    side: str, calls: int, stagger_s: float, logs: Path, processes: int = 1
+) -> LevelResult:
     async with ProviderFakes() as fakes:
-        server = await start_server(side, fakes.env(), logs)
+        server = await start_servers(side, fakes.env(), logs, processes)
         try:
-            emulator = TwilioEmulator(server.base_url, public_base_url=f"https://{PUBLIC_HOST}")
+            emulators = [
+                TwilioEmulator(url, public_base_url=f"https://{PUBLIC_HOST}")
+                for url in server.base_urls
+            ]
             configure_zero_latency_fakes(fakes)  # a whole turn: first uses of LLM and TTS
-            await emulator.place_call(warm_up_script(), max_duration=MAX_CALL_S)
+            for emulator in emulators:  # each process's first turn
+                await emulator.place_call(warm_up_script(), max_duration=MAX_CALL_S)
             await server.wait_idle(10)
             await asyncio.sleep(1.0)
             rss_idle = server.rss_mb()
@@ -265,7 +275,7 @@ async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> Leve
             # 1. Engine overhead: the same N calls, a short script, zero-latency fakes.
             configure_zero_latency_fakes(fakes)
             overheads, _ = await _capped(
-                [_overhead_call(emulator, i * spread) for i in range(calls)],
+                [_overhead_call(emulators[i % processes], i * spread) for i in range(calls)],
                 stagger_s + MAX_OVERHEAD_CALL_S + 5,
                 None,
             )
@@ -281,7 +291,7 @@ async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> Leve
             lag.start()
             meter.start()
             stats, capped = await _capped(
-                [_one_call(emulator, i * spread) for i in range(calls)],
+                [_one_call(emulators[i % processes], i * spread) for i in range(calls)],
                 stagger_s + MAX_CALL_S + 10,
                 CallStats(error="cut at the level's time cap"),
             )
@@ -302,7 +312,9 @@ async def run_level(side: str, calls: int, stagger_s: float, logs: Path) -> Leve
         stt_audio_s = sum(
             c.bytes_received / 16000 for c in fakes.deepgram.connections[warm_connections:]
         )
-        level = summarise(side, list(stats), meter, lag, server, llm_answers, stt_audio_s)
+        label = side if processes == 1 else f"{side} ×{processes}"
+        level = summarise(label, list(stats), meter, lag, server, llm_answers, stt_audio_s)
+        level.processes = processes
         measured = [o for o in overheads if o is not None]
         level.overhead_p50_ms = _ms(percentile(measured, 50))
         level.overhead_p95_ms = _ms(percentile(measured, 95))
@@ -336,6 +348,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="smoke run: 1 and 10 calls; RESULTS.md untouched"
     )
     parser.add_argument("--stagger", type=float, default=2.0, help="seconds to start calls over")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run our side as N server processes, the calls dealt out in turn (scale-out)",
+    )
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     parser.add_argument("--json", type=Path, help="also write the numbers as JSON here")
@@ -357,7 +376,8 @@ async def _main(args: argparse.Namespace, argv: list[str]) -> int:
     for calls in args.calls:
         for side in sides:
             print(f"[pacing] {side}: {calls} call(s)...", file=sys.stderr, flush=True)
-            level = await run_level(side, calls, args.stagger, logs)
+            processes = args.processes if side == "ours" else 1
+            level = await run_level(side, calls, args.stagger, logs, processes)
             results.append(level)
             print(report.console_row(level), file=sys.stderr, flush=True)
     command = "python -m bench.pacing" + (" " + " ".join(argv) if argv else "")

@@ -102,7 +102,9 @@ def goal_misses(r, results: list) -> list[str] | None:
         misses.append(f"{r.calls - r.ok} calls failed")
     if r.underruns:
         misses.append(f"{r.underruns} underruns")
-    single = next((x for x in results if x.side == r.side and x.calls == 1), None)
+    single = next((x for x in results if x.side == r.side and x.calls == 1), None) or next(
+        (x for x in results if x.side == base_side(r) and x.calls == 1), None
+    )
     if single is not None and single.turn_p95_s is not None:
         limit = GOAL_P95_SLACK * single.turn_p95_s
         if r.turn_p95_s is None:
@@ -125,13 +127,18 @@ def goal_misses(r, results: list) -> list[str] | None:
     return misses
 
 
+def base_side(r) -> str:
+    """ "ours" for "ours ×2" (our server as two processes, `--processes 2`)."""
+    return r.side.split(" ")[0]
+
+
 def _reference_of(r, results: list):
     return next((x for x in results if x.side == "reference" and x.calls == r.calls), None)
 
 
 def cpu_share(r, results: list) -> float | None:
     """Ours' CPU per call-minute as a share of the reference's at the same level."""
-    ref = _reference_of(r, results) if r.side == "ours" else None
+    ref = _reference_of(r, results) if base_side(r) == "ours" else None
     if ref is None or not r.cpu_s_per_call_min or not ref.cpu_s_per_call_min:
         return None
     return r.cpu_s_per_call_min / ref.cpu_s_per_call_min
@@ -151,12 +158,16 @@ def goal_causes(r, results: list) -> list[str]:
     never finished, the machine shared or slow, the emulator lagging. Empty when nothing
     measured explains it."""
     causes = []
-    busy = r.server_cpu_s / r.wall_s if r.wall_s else 0.0
+    processes = getattr(r, "processes", 1)
+    busy = r.server_cpu_s / r.wall_s / processes if r.wall_s else 0.0
     lag = r.server_lag_p99_ms
     if busy >= SATURATED_SHARE and lag is not None and lag >= LATE_LOOP_MS:
         causes.append(
             f"the server used {busy:.0%} of a core, and its one event loop (every call's)"
             f" woke {lag:.0f} ms late at p99"
+            if processes == 1
+            else f"each of its {processes} processes used ~{busy:.0%} of a core, and their"
+            f" event loops woke {lag:.0f} ms late at p99"
         )
     if r.stt_share is not None and r.stt_share < 0.99:
         causes.append(f"its input fell behind: {r.stt_share:.0%} of caller audio reached the STT")

@@ -89,3 +89,26 @@ def test_causes_name_only_what_the_row_measured():
 def test_a_missed_goal_without_a_measured_cause_gives_no_why():
     one = row("reference", 1, rss_per_call_mb=30.3)
     assert goals_cell(one, [one]) == "not met: RSS 30.3 MB/call"
+
+
+def test_our_server_as_two_processes_is_judged_against_our_one_call_figure():
+    one = row("ours", 1)
+    two = row(
+        "ours ×2",
+        100,
+        processes=2,
+        turn_p95_s=1.57,
+        send_lateness_p99_ms=31.7,
+        server_cpu_s=96.0,  # 80% of a core each
+        server_lag_p99_ms=34.4,
+        cpu_s_per_call_min=0.72,
+    )
+    ref = row("reference", 100, ok=0, cpu_s_per_call_min=0.89)
+    missed, why = goals_cell(two, [one, two, ref]).split(". Why: ")
+    assert missed == (
+        "not met: p95 1.57 s > 0.99 s (1 call +10%); pacer send jitter p99 31.7 ms;"
+        " CPU 81% of the reference's"
+    )
+    assert why.startswith(
+        "each of its 2 processes used ~80% of a core, and their event loops woke 34 ms late"
+    )
