@@ -38,20 +38,25 @@ def test_a_level_meeting_every_goal_says_met():
     assert [goals_cell(r, results) for r in results[::2]] == ["met", "met"]
 
 
+def at_100_calls(side: str, ref_cpu_s_per_call_min: float, **measured) -> tuple[str, str]:
+    """The goals cell of a 100-call row of `side`, beside our 1-call row and a reference that
+    failed all 100 calls, split into what was missed and why."""
+    level = row(side, 100, **measured)
+    ref = row("reference", 100, ok=0, cpu_s_per_call_min=ref_cpu_s_per_call_min)
+    missed, why = goals_cell(level, [row("ours", 1), level, ref]).split(". Why: ")
+    return missed, why
+
+
 def test_a_saturated_level_says_what_it_missed_and_why():
-    one = row("ours", 1)
-    busy = row(
+    missed, why = at_100_calls(
         "ours",
-        100,
+        0.79,
         turn_p95_s=1.63,
         send_lateness_p99_ms=46.0,
         cpu_s_per_call_min=0.57,
         server_cpu_s=50.0,  # 83% of a core
         server_lag_p99_ms=61.4,
     )
-    ref = row("reference", 100, ok=0, cpu_s_per_call_min=0.79)
-    cell = goals_cell(busy, [one, busy, ref])
-    missed, why = cell.split(". Why: ")
     assert missed == (
         "not met: p95 1.63 s > 0.99 s (1 call +10%); pacer send jitter p99 46.0 ms;"
         " CPU 72% of the reference's"
@@ -92,10 +97,9 @@ def test_a_missed_goal_without_a_measured_cause_gives_no_why():
 
 
 def test_our_server_as_two_processes_is_judged_against_our_one_call_figure():
-    one = row("ours", 1)
-    two = row(
+    missed, why = at_100_calls(
         "ours ×2",
-        100,
+        0.89,
         processes=2,
         turn_p95_s=1.57,
         send_lateness_p99_ms=31.7,
@@ -103,8 +107,6 @@ def test_our_server_as_two_processes_is_judged_against_our_one_call_figure():
         server_lag_p99_ms=34.4,
         cpu_s_per_call_min=0.72,
     )
-    ref = row("reference", 100, ok=0, cpu_s_per_call_min=0.89)
-    missed, why = goals_cell(two, [one, two, ref]).split(". Why: ")
     assert missed == (
         "not met: p95 1.57 s > 0.99 s (1 call +10%); pacer send jitter p99 31.7 ms;"
         " CPU 81% of the reference's"
