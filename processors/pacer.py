@@ -228,7 +228,7 @@ class AudioPacer(PassThroughProcessor):
         self._speaking = False
         self._last_speaking_frame = 0.0
         self._outstanding: dict[str, _Mark] = {}
-        self._unmarked: tuple[int, int] | None = None  # (uid, end): sent after the last mark
+        self._unmarked: _Chunk | None = None  # the last chunk sent after the last mark
         # the utterance being received from upstream
         self._uid = 0
         self._open = False
@@ -482,7 +482,7 @@ class AudioPacer(PassThroughProcessor):
                 self._forget_reservations()
                 if self._unmarked is not None and not self._outstanding:
                     # The TTS is behind: no echo would tell when this audio has played.
-                    uid, end = self._unmarked
+                    _audio, uid, end, _queued = self._unmarked
                     self._mark_seq += 1
                     await self._send_mark(_Mark(f"u{uid}-t{self._mark_seq}", uid, end))
                 await self._wait_when_empty()
@@ -506,7 +506,7 @@ class AudioPacer(PassThroughProcessor):
             await self.push_frame(OutputMarkFrame(mark_name=mark.name))
 
     async def _send_chunk(self, chunk: _Chunk) -> None:
-        audio, uid, end, queued = chunk
+        audio, _uid, _end, queued = chunk
         generation = self._generation
         now = time.monotonic()
         if self._play_clock < now:
@@ -538,7 +538,7 @@ class AudioPacer(PassThroughProcessor):
         else:
             await self.push_frame(OutputAudioRawFrame(audio, RATE, 1))
         self.stats.chunks_sent += 1
-        self._unmarked = (uid, end)
+        self._unmarked = chunk  # its uid and end, without a tuple per chunk
         self._play_clock += CHUNK_S
         now = time.monotonic()
         if now - self._last_speaking_frame >= BOT_SPEAKING_PERIOD_S:
