@@ -12,7 +12,7 @@ subprocess (ours: `python -m agent serve`, receptionist graph, our AudioPacer; r
 then N calls placed by the Twilio emulator over `--stagger` seconds. The server is stopped
 before the next run, so two servers never compete for the CPU. With `--processes N` our side
 runs as N server processes on their own ports, the calls dealt out in turn, reported as one
-server "ours ×N" (`harness.ServerGroup`: CPU and RSS summed, histograms merged).
+server "ours ×N" (`bench.server_group`: CPU and RSS summed, histograms merged).
 
 The call script and its analysis are in `bench.pacing_call`. Each run also checks that every
 caller's question reached the LLM (`llm_answers`) and how much of the callers' audio reached

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from bench.report import goal_causes, goals_cell
+from bench.report import goal_causes, goals_cell, observations
 
 CALL_MIN = 60.0  # call seconds per minute: cpu_s_per_call_min = server_cpu_s * 60 / call_seconds
 
@@ -28,6 +28,12 @@ def row(side: str, calls: int, **over) -> SimpleNamespace:
         other_cpu_s=0.0,
         speed_ms=(40.0, 41.0),
         loop_lag_p99_ms=5.0,
+        # what only the observations under the tables read
+        llm_answers=calls,
+        calls_with_underruns=0,
+        max_buffer_max_s=0.46,
+        barge_silence_p50_s=0.32,
+        call_seconds=calls * 12.0,
     )
     fields.update(over)
     return SimpleNamespace(**fields)
@@ -114,3 +120,14 @@ def test_our_server_as_two_processes_is_judged_against_our_one_call_figure():
     assert why.startswith(
         "each of its 2 processes used ~80% of a core, and their event loops woke 34 ms late"
     )
+
+
+def test_the_observations_name_the_same_causes_as_the_goals_column():
+    busy = row("ours", 100, server_cpu_s=50.0, server_lag_p99_ms=61.4, ok=97)
+    results = [row("ours", 1), busy]
+    cause = (
+        "the server used 83% of a core, and its one event loop (every call's) woke 61 ms"
+        " late at p99"
+    )
+    assert f"ours at 100 calls: {cause}; 3 call(s) failed." in observations(results)
+    assert goals_cell(busy, results).endswith(f". Why: {cause}")
