@@ -5,7 +5,7 @@
     ├── GraphError             a graph file is invalid (carries every GraphProblem found)
     │   └── GraphNotFound      a call or command named a graph that does not exist
     ├── ProviderError          a provider refused or failed (names the provider, never the key)
-    ├── RoutesError            (agent/routes.py) a routes file is invalid
+    ├── RoutesError            (agent/phrases/routes.py) a routes file is invalid
     └── TwilioProtocolError    a Twilio media-stream message could not be used (has a `reason`
                                label, used for the dropped-messages metric)
 

@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run as a plain script from anywhere
 
 from agent.audio import SAMPLE_RATE  # noqa: E402
-from agent.routes import load_routes  # noqa: E402
+from agent.phrases.routes import load_routes  # noqa: E402
 from agent.sim.voice import piper_voice, synthesize  # noqa: E402
 
 OUT_DIR = HERE / "source"

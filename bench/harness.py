@@ -9,7 +9,7 @@
   programs used in the meantime is visible too.
 - `LoopLag` measures how late this process's event loop wakes up: when it lags, the
   emulator's arrival timestamps are late too, and its jitter numbers say so. The server's own
-  loop lag comes from its opt-in probe (`SWITCHBOARD_LOOP_LAG_PROBE=1`, agent/loop_lag.py;
+  loop lag comes from its opt-in probe (`SWITCHBOARD_LOOP_LAG_PROBE=1`, agent/app/loop_lag.py;
   the reference runs the same probe): `ServerProcess.histograms()` reads it (and our pacer's
   send lateness) from `/metrics`, `histogram_quantile` turns two readings into a percentile.
 - `ServerProcess` also knows how long the process took from spawn to `/health` 200
@@ -175,7 +175,7 @@ def server_env(side: str, fakes_env: dict[str, str], port: int) -> dict[str, str
             # One process carrying every call of the level: no busy answers, no workers.
             "MAX_CALLS": "0",
             "WEB_CONCURRENCY": "1",
-            # Both servers run the same loop-lag probe (agent/loop_lag.py) and show it on /metrics.
+            # Both servers run the same loop-lag probe (agent/app/loop_lag.py) and show it on /metrics.
             "SWITCHBOARD_LOOP_LAG_PROBE": "1",
         }
     )

@@ -41,8 +41,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from agent.loop_lag import METRIC as LOOP_LAG_METRIC
-from agent.metrics import PACER_SEND_LATENESS as SEND_LATENESS_METRIC
+from agent.app.loop_lag import METRIC as LOOP_LAG_METRIC
+from agent.app.metrics import PACER_SEND_LATENESS as SEND_LATENESS_METRIC
 from agent.sim.emulator import TwilioEmulator
 from agent.sim.fakes import ProviderFakes
 from agent.sim.turns import percentile

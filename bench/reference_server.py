@@ -20,7 +20,7 @@ Deliberate differences from the example, so the comparison is about pacing only:
 
 Routes: `GET|POST /twiml` (TwiML `<Connect><Stream url="wss://PUBLIC_HOST/ws">`), `GET /health`,
 `GET /metrics` (only the loop-lag histogram), `WS /ws`. With `SWITCHBOARD_LOOP_LAG_PROBE=1` it
-runs the same event-loop lag probe as our server (`agent.loop_lag`, the one import of ours: it
+runs the same event-loop lag probe as our server (`agent.app.loop_lag`, the one import of ours: it
 touches no call, only samples how late the loop wakes up), so the benchmark reads both
 servers' loop lag the same way. Run: `python -m bench.reference_server --port 8081` with DEEPGRAM_BASE_URL,
 GROQ_BASE_URL, CARTESIA_BASE_URL, PUBLIC_HOST and the three API keys in the environment
@@ -198,7 +198,7 @@ def create_app(public_host: str) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
-        from agent.loop_lag import start_if_enabled
+        from agent.app.loop_lag import start_if_enabled
 
         probe = start_if_enabled(registry)
         yield

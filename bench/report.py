@@ -389,7 +389,7 @@ def section(command: str, results: list) -> str:
   emulator's own loop lag ("bench lag" there), which grows with the number of calls the
   emulator plays on the same two cores.
 - **server loop lag**: the server process's own event loop, sampled by the same opt-in
-  probe in both servers (`SWITCHBOARD_LOOP_LAG_PROBE=1`, agent/loop_lag.py: how late a 10 ms
+  probe in both servers (`SWITCHBOARD_LOOP_LAG_PROBE=1`, agent/app/loop_lag.py: how late a 10 ms
   sleep wakes up, a histogram on `/metrics`), during the measured calls; percentiles
   interpolated within the histogram's buckets.
 - **CPU s / call-min**: server-process CPU seconds during the measured calls / the calls'

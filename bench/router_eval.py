@@ -28,7 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.intent import RouteMatcher, load_encoder  # noqa: E402
+from agent.phrases.intent import RouteMatcher, load_encoder  # noqa: E402
 
 EVAL = Path(__file__).resolve().parent / "router_eval.yaml"
 SWEEP = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
@@ -90,7 +90,7 @@ def receptionist_router(graph: str):
     """(routes file, threshold, encoder) of the graph's intent_router node."""
     from agent.config import Config
     from agent.graph import find_graph, load_graph
-    from agent.routes import load_routes
+    from agent.phrases.routes import load_routes
 
     config = Config.load(env={"GRAPHS_DIR": str(ROOT / "graphs")}, dotenv_path=None)
     loaded = load_graph(find_graph(graph, config.graphs_dir), config)

@@ -99,7 +99,7 @@ async def run_call(graph, config, shared, runs: int, results: dict, ready: async
         VADUserStoppedSpeakingFrame,
     )
 
-    from agent import engine
+    from agent.adapters import engine
 
     router, after, end, processors = make_call(graph, config, shared)
     worker = engine.make_worker(processors, name="bench-router")

@@ -16,7 +16,7 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   or, for a text the audio cache holds, the cached phrase (processors/cached_speech.py) plus
   an `LLMMessagesAppendFrame` recording it as the assistant's, as the TTS path would;
   `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
-- params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/audio_cache.py)
+- params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/phrases/cache.py)
   of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's)
 - events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
   "router" (a `hang_up` route of the intent router) or "error";

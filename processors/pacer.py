@@ -38,10 +38,10 @@ transport costs two queue hand-offs, a task wake-up, an `asyncio.wait_for` task 
 to the pipeline's end, 50 times a second per speaking call: the largest per-call cost at
 scale. Writing directly also sends each chunk at the moment its clock says, not a queue
 later. Everything else (`clear`, the call's end) still travels as frames. The writer hands
-Twilio's echoes of those marks straight back to `take_echo` (agent/transport.py).
+Twilio's echoes of those marks straight back to `take_echo` (agent/twilio/transport.py).
 
 Scheduled output (a writer with `schedules`, the Twilio transport over the process's send
-clock, agent/send_clock.py): the pacer does not sleep until each chunk is due. It hands
+clock, agent/twilio/send_clock.py): the pacer does not sleep until each chunk is due. It hands
 chunks over once they are due within HANDOFF_AHEAD_S (0.2 s), with the time each is due,
 in batches of ~0.1 s, and the clock's one timer writes every call's chunks on time. The
 sender wakes about ten times a second per speaking call instead of fifty; at 100 calls the

@@ -1,7 +1,7 @@
 """IntentRouter (`intent_router` node): instant answers from pre-rendered audio, no LLM, no TTS.
 
 Sits between the STT and the LLM's user aggregator. Each final transcript is embedded and
-compared with the routes' examples (agent.intent.RouteMatcher). On a hit the caller hears the
+compared with the routes' examples (agent.phrases.intent.RouteMatcher). On a hit the caller hears the
 route's cached phrase at once, the LLM is never asked, and the route's action runs; a miss
 passes the transcript on untouched.
 

@@ -8,7 +8,7 @@ assistant aggregator writes it into the context and an interruption cuts it exac
 would cut an LLM's reply.
 
 The answer is the graph's scripted answer whose example is closest to the caller's words
-(agent.intent.RouteMatcher: the router's sentence similarity), else the fallback line. An
+(agent.phrases.intent.RouteMatcher: the router's sentence similarity), else the fallback line. An
 answer with `hang_up` is said as the goodbye (`EndCallFrame` upstream to the call
 controller), which then ends the call.
 

@@ -54,7 +54,7 @@ class RunningServer:
 
     @property
     def services(self):
-        from agent.server import SERVICES
+        from agent.app.server import SERVICES
 
         return self.app[SERVICES]
 
@@ -72,8 +72,8 @@ class RunningServer:
 @pytest.fixture
 async def start_server(fakes, tmp_path) -> AsyncIterator[Callable]:
     """Factory: start our app against the fakes (env overrides as keyword arguments)."""
+    from agent.app.server import create_app
     from agent.config import Config
-    from agent.server import create_app
 
     started: list[TestServer] = []
 

@@ -57,7 +57,7 @@ class NodeBuild:
     context: Any = None  # e.g. the LLMContext, so the server can inspect it
     # Call hooks (taps that need no per-frame observer): objects with `attach(live)`, run once
     # the call's worker exists, and `async finish(live, outcome)` after it ended
-    # (agent/pipeline_factory.py LiveCall; e.g. agent/records/recorder.py).
+    # (agent/app/pipeline.py LiveCall; e.g. agent/records/recorder.py).
     hooks: list = field(default_factory=list)
 
 
@@ -93,7 +93,9 @@ def build_graph(graph: Graph, ctx: BuildContext) -> GraphBuild:
         processors: list = []
         for item in items:
             if isinstance(item, ParallelBlock):
-                from agent.engine import ParallelPipeline  # pipecat's pipeline API lives there
+                from agent.adapters.engine import (
+                    ParallelPipeline,  # pipecat's pipeline API lives there
+                )
 
                 processors.append(ParallelPipeline(*[build_items(b) for b in item.parallel]))
             else:

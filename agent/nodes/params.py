@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CARTESIA_SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100)
-ROUTER_ENCODERS = ("wordllama",)  # agent.intent.ENCODERS has a factory for each
+ROUTER_ENCODERS = ("wordllama",)  # agent.phrases.intent.ENCODERS has a factory for each
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ history, interruptions and "what the caller heard" work as with the cloud LLM.
 from __future__ import annotations
 
 from agent.graph.build import BuildContext, NodeBuild
-from agent.intent import RouteMatcher, load_encoder, shared_matcher
 from agent.nodes.conversation import conversation, read_prompt
 from agent.nodes.llm_resilience import resilient
 from agent.nodes.params import LocalResponderParams
-from agent.routes import Route
+from agent.phrases.intent import RouteMatcher, load_encoder, shared_matcher
+from agent.phrases.routes import Route
 
 
 def build_responder(params: LocalResponderParams, ctx: BuildContext, node_name: str) -> NodeBuild:

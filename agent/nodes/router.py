@@ -6,16 +6,16 @@ build does it before the first call): the routes file is read, the encoder loade
 Building the node for a call then only creates the processor: no file read, no model load.
 
 The cached phrases are valid for the graph's TTS voice (or their source WAVs; see
-agent/audio_cache.py); `phrase_book_of(graph_build)` hands the same phrases to the call
+agent/phrases/cache.py); `phrase_book_of(graph_build)` hands the same phrases to the call
 controller, so a greeting or goodbye with a cached text is played from the cache too.
 """
 
 from __future__ import annotations
 
-from agent.audio_cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
 from agent.graph.build import BuildContext, NodeBuild
-from agent.intent import RouteMatcher, load_encoder, shared_matcher
 from agent.nodes.params import IntentRouterParams
+from agent.phrases.cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
+from agent.phrases.intent import RouteMatcher, load_encoder, shared_matcher
 
 
 def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) -> NodeBuild:

@@ -1,6 +1,6 @@
 """The `call_recorder` and `lead_extraction` taps: call hooks, not frame observers.
 
-Both join a call once its worker exists (`attach(live)`, see agent/pipeline_factory.py) and
+Both join a call once its worker exists (`attach(live)`, see agent/app/pipeline.py) and
 hear about turns from the call's TurnTracker (agent/records/turns.py), which is fed by a few
 frame types at the pipeline's end and by processor events: nothing runs per audio frame.
 
@@ -10,7 +10,7 @@ CallRecorder: `CallStarted` when the call starts, a `TurnRecord` the moment each
 finished record is delivered once the call's extraction has settled.
 
 ExtractionTap: after each completed agent turn, asks the process's Extractor to extract
-again (agent/extraction.py); at the end of the call the last request still runs.
+again (agent/records/extraction.py); at the end of the call the last request still runs.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class ExtractionTap:
     """Re-extracts the caller's record after each completed agent turn."""
 
     def __init__(self, params, model: str, name: str = "extraction"):
-        from agent.extraction import schema_model
+        from agent.records.extraction import schema_model
 
         self.name = name
         self._params = params
@@ -118,7 +118,7 @@ class ExtractionTap:
         self._extractor = None
 
     def attach(self, live) -> None:
-        from agent.extraction import CallExtraction
+        from agent.records.extraction import CallExtraction
 
         runtime = runtime_of(live.shared)
         if runtime is None or runtime.extractor is None:

@@ -2,8 +2,8 @@
 
     store      the database (agent/records/store.py), migrated at start
     writer     the one writer task (agent/records/writer.py)
-    extractor  background extraction workers (agent/extraction.py), if a graph has that tap
-    webhook    the call webhook sender (agent/webhook.py), if CALL_WEBHOOK_URL is set
+    extractor  background extraction workers (agent/records/extraction.py), if a graph has that tap
+    webhook    the call webhook sender (agent/records/delivery.py), if CALL_WEBHOOK_URL is set
 
 The server starts it (`start`) before the first call when a graph has a `call_recorder` or
 `lead_extraction` tap, or ADMIN_TOKEN is set (the API reads the database), and puts it in
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from loguru import logger
 
-from agent.extraction import Extractor
+from agent.records.delivery import WebhookSender
+from agent.records.extraction import Extractor
 from agent.records.store import Store
 from agent.records.writer import RecordWriter
-from agent.webhook import WebhookSender
 
 RUNTIME_KEY = "records.runtime"
 RECORDING_TYPES = ("call_recorder", "lead_extraction")

@@ -1,7 +1,7 @@
 """TurnTracker: the turns of one call, each reported the moment it ends.
 
 Fed without a pipecat observer (an observer costs a queue hand-off for every frame every
-processor pushes; see agent/engine.py), from two cheap sources:
+processor pushes; see agent/adapters/engine.py), from two cheap sources:
 
 - frames that reach the pipeline's end, through the worker's reached-downstream filter (only
   these types are handed over): `VADUserStarted/StoppedSpeakingFrame` (when the caller spoke),

@@ -27,7 +27,7 @@ def _tasks() -> set[asyncio.Task]:
 
 
 async def test_caller_asks_and_hears_the_answer(fakes, start_server, monkeypatch):
-    from agent.transport import TwilioInputTransport, TwilioOutputTransport
+    from agent.twilio.transport import TwilioInputTransport, TwilioOutputTransport
     from processors.frames import TwilioMarkFrame
     from processors.pacer import AudioPacer
 

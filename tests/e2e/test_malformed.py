@@ -16,10 +16,10 @@ import aiohttp
 import pytest
 from twilio.request_validator import RequestValidator
 
-import agent.call_session
-from agent.server import WS_HARD_LIMIT_BYTES
+import agent.app.call_session
+from agent.app.server import WS_HARD_LIMIT_BYTES
 from agent.sim.script import HangUp, Say, SendRaw, WaitForAgentAudio, WaitForAgentSilence
-from agent.twilio_protocol import MAX_MESSAGE_BYTES
+from agent.twilio.protocol import MAX_MESSAGE_BYTES
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_HOST, caller_audio
 
 # Not "how much does it cost": the receptionist's router answers that from its audio cache.
@@ -138,7 +138,7 @@ async def test_media_before_start_is_dropped_and_the_call_still_starts(start_ser
 
 
 async def test_a_stream_that_never_starts_is_closed_and_counted(start_server, monkeypatch):
-    monkeypatch.setattr(agent.call_session, "START_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(agent.app.call_session, "START_TIMEOUT_S", 0.5)
     server = await start_server()
     metrics = server.services.metrics
     async with aiohttp.ClientSession() as http:

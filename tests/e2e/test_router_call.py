@@ -116,6 +116,6 @@ async def test_stop_route_plays_its_goodbye_in_full_then_hangs_up(fakes, start_s
 
 
 def _say(route: str) -> str:
-    from agent.routes import load_routes
+    from agent.phrases.routes import load_routes
 
     return load_routes(CACHE / "routes.yaml").routes[route].say

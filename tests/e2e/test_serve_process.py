@@ -206,7 +206,7 @@ async def test_serve_answers_a_call_then_drains_on_sigterm(fakes, serve):
         answer_audio = fakes.cartesia.audio_by_context[answers[0]]
         assert audioop.lin2ulaw(answer_audio, 2)[:8000] in first.heard
         assert len(first.agent_speech_segments) >= 2  # greeting, then the answer
-        # The process times every garbage collection on /metrics (agent/gc_tuning.py).
+        # The process times every garbage collection on /metrics (agent/app/gc_tuning.py).
         async with http.get(server.base_url + "/metrics") as resp:
             exposition = await resp.text()
         young = re.search(

@@ -233,7 +233,7 @@ def test_validating_imports_no_vendor_sdk():
         import agent.graph
         from agent.config import Config
         from agent.graph import load_graphs, draw_mermaid, graph_schema
-        from agent.graph.commands import check
+        from agent.cli.graph import check
         env = {"DEEPGRAM_API_KEY": "x", "GROQ_API_KEY": "x", "CARTESIA_API_KEY": "x"}
         graphs = load_graphs("graphs", Config.load(env=env, dotenv_path=None), strict=True)
         [draw_mermaid(g) for g in graphs.values()]

@@ -20,8 +20,8 @@ def build(shared: dict):
 
 
 def test_each_call_gets_its_own_router_over_shared_models_and_audio(monkeypatch):
-    import agent.audio_cache as cache
-    import agent.intent as intent
+    import agent.phrases.cache as cache
+    import agent.phrases.intent as intent
 
     shared: dict = {}
     first = build(shared)

@@ -12,8 +12,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import run_test
 
-from agent.audio_cache import PhraseBook
 from agent.graph.model import CallSettings
+from agent.phrases.cache import PhraseBook
 from processors.call_control import CallController
 from processors.frames import EndCallFrame
 

@@ -25,8 +25,8 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.utils.text.base_text_aggregator import AggregationType
 
-from agent import engine
-from agent.send_clock import TICK_S, SendClock, text_frame
+from agent.adapters import engine
+from agent.twilio.send_clock import TICK_S, SendClock, text_frame
 from processors.frames import HeardTextFrame, OutputMarkFrame, TwilioMarkFrame
 from processors.pacer import CHUNK_BYTES, AudioPacer
 

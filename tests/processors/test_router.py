@@ -23,9 +23,9 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import SleepFrame, run_test
 
-from agent.audio_cache import PhraseBook
-from agent.intent import RouteMatcher, load_encoder
-from agent.routes import load_routes
+from agent.phrases.cache import PhraseBook
+from agent.phrases.intent import RouteMatcher, load_encoder
+from agent.phrases.routes import load_routes
 from processors.frames import EndCallFrame
 from processors.router import IntentRouter
 

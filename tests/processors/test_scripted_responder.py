@@ -15,8 +15,8 @@ from pipecat.frames.frames import (
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import run_test
 
-from agent.intent import RouteMatcher, load_encoder
-from agent.routes import Route
+from agent.phrases.intent import RouteMatcher, load_encoder
+from agent.phrases.routes import Route
 from processors.frames import EndCallFrame
 from processors.scripted_responder import Answer, ScriptedResponder, last_user_text
 

@@ -161,7 +161,7 @@ async def test_a_calls_transcript_and_extraction_over_http_and_the_cli(
 
 
 async def test_calls_command_json_and_unknown_call(database_url, capsys):
-    from agent.calls_command import _run, add_parser
+    from agent.cli.calls import _run, add_parser
 
     store = await Store.open(database_url)
     await store.apply([CallStarted("CA1", "MZ1", None, "+1555", "+1666", "g", NOW)])

@@ -9,8 +9,8 @@ import asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from agent import webhook
 from agent.nodes.params import AudioPacerParams
+from agent.records import delivery as webhook
 from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
 from tests.conftest import caller_audio, custom_graphs
 

@@ -1,4 +1,4 @@
-"""agent/extraction.py: the extraction schema is built once, not on every request.
+"""agent/records/extraction.py: the extraction schema is built once, not on every request.
 
 Instructor wraps a plain pydantic model in a new class, with a new JSON schema, on every
 request; the extractor hands it one already wrapped, per schema, so a busy server does not
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.extraction import CallExtraction, Extractor, Lead, request_model, schema_model
 from agent.nodes.params import LeadExtractionParams
+from agent.records.extraction import CallExtraction, Extractor, Lead, request_model, schema_model
 from agent.records.turns import Turn
 from tests.records.test_extraction_shutdown import extraction_config
 

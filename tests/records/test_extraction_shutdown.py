@@ -1,4 +1,4 @@
-"""agent/extraction.py at shutdown: jobs already queued still run (within a bound), so a call
+"""agent/records/extraction.py at shutdown: jobs already queued still run (within a bound), so a call
 that ended just before a deploy keeps its last snapshot; past the bound they are counted."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from agent.config import Config
-from agent.extraction import CallExtraction, Extractor, Lead
+from agent.records.extraction import CallExtraction, Extractor, Lead
 from agent.records.turns import Turn
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from agent.metrics import Metrics
+from agent.app.metrics import Metrics
 from agent.records import models
 from agent.records.store import CallEnded, CallStarted, ExtractionRecord, Store, TurnRecord
 from agent.records.writer import RecordWriter

@@ -11,8 +11,8 @@ from pipecat.frames.frames import (
     VADUserStoppedSpeakingFrame,
 )
 
-from agent.extraction import Lead, merge, schema_model, transcript_text
 from agent.nodes.params import LeadExtractionParams
+from agent.records.extraction import Lead, merge, schema_model, transcript_text
 from agent.records.turns import TurnTracker
 from processors.frames import HeardTextFrame
 

@@ -1,0 +1,178 @@
+"""One phone call: from the WebSocket's first message to the pipeline's end.
+
+`CallSession.run()`:
+1. waits (bounded) for Twilio's `connected` and `start`; anything else before `start` is
+   dropped and counted; a socket that never sends `start` is closed;
+2. picks the graph from `start.customParameters.graph` (else DEFAULT_GRAPH) and builds it
+   (`agent.graph.build_graph`) between our Twilio transport's input and output;
+3. runs the pipeline worker until the caller hangs up (`stop` / socket closed → cancel),
+   the agent ends the call (EndFrame → REST hang-up → close), the maximum call duration is
+   reached, or the server drains;
+4. records the outcome in metrics and leaves no task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from loguru import logger
+
+from agent.app.metrics import Metrics
+from agent.errors import SwitchboardError, TwilioProtocolError
+from agent.twilio import protocol as tp
+from agent.twilio.ws_bridge import WebSocketBridge
+
+START_TIMEOUT_S = 10.0
+
+
+@dataclass
+class CallOutcome:
+    """How a call ended: caller_hung_up, agent_hung_up, timeout, drained, error, no_start."""
+
+    outcome: str
+    call_sid: str | None = None
+    graph: str | None = None
+    duration_s: float = 0.0
+    detail: str = ""
+
+
+async def wait_for_start(
+    bridge: WebSocketBridge, metrics: Metrics, timeout: float | None = None
+) -> tp.Start | None:
+    """Read messages until `start`; None if the socket closes or `timeout` passes first."""
+    deadline = time.monotonic() + (START_TIMEOUT_S if timeout is None else timeout)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            data = await bridge.receive(timeout=remaining)
+        except TimeoutError:
+            return None
+        if data is None:
+            return None
+        try:
+            event = tp.parse_message(data, started=False)
+        except TwilioProtocolError as exc:
+            metrics.twilio_dropped.labels(exc.reason).inc()
+            continue
+        metrics.count_twilio_message(event)
+        if isinstance(event, tp.Start):
+            return event
+        if isinstance(event, tp.Stop):
+            return None
+        if not isinstance(event, tp.Connected):
+            metrics.twilio_dropped.labels("before_start").inc()
+
+
+class CallSession:
+    """A live call; the server keeps these in a registry to count and drain them."""
+
+    def __init__(self, bridge: WebSocketBridge, services):
+        self.bridge = bridge
+        self.services = services  # agent.app.server.Services: config, graphs, metrics, shared
+        self.start_event: tp.Start | None = None
+        self.worker = None
+        self.transport = None
+        self.graph_name: str | None = None
+        self.built = None
+        self._ending_reason: str | None = None
+        self._started_at = time.monotonic()
+
+    @property
+    def call_sid(self) -> str | None:
+        return self.start_event.call_sid if self.start_event else None
+
+    async def run(self) -> CallOutcome:
+        metrics: Metrics = self.services.metrics
+        start = await wait_for_start(self.bridge, metrics)
+        if start is None:
+            metrics.calls_rejected.labels("no_start").inc()
+            await self.bridge.close(code=1008, message=b"no start message")
+            return CallOutcome("no_start")
+        self.start_event = start
+        with logger.contextualize(call=start.call_sid[-12:]):
+            outcome = await self._run_started(start)
+        outcome.duration_s = time.monotonic() - self._started_at
+        metrics.calls.labels(outcome.outcome).inc()
+        logger.info(
+            f"call ended: {outcome.outcome} after {outcome.duration_s:.1f}s {outcome.detail}"
+        )
+        return outcome
+
+    async def _run_started(self, start: tp.Start) -> CallOutcome:
+        from agent.app.pipeline import build_call_pipeline
+
+        graph = self.services.graph_for(start.custom_parameters.get("graph"))
+        self.graph_name = graph.name
+        logger.info(
+            f"call started: graph={graph.name} from={start.custom_parameters.get('from', '?')}"
+        )
+        try:
+            built = build_call_pipeline(self, graph, start)
+        except SwitchboardError as exc:
+            logger.error(f"cannot build graph {graph.name}: {exc}")
+            await self.bridge.close(code=1011, message=b"graph build failed")
+            return CallOutcome("error", start.call_sid, graph.name, detail=str(exc))
+        self.worker, self.transport = built.worker, built.transport
+        self.built = built
+
+        @self.transport.event_handler("on_caller_hung_up")
+        async def _on_caller_hung_up(_transport, reason):
+            # "stop" / "socket_closed": the caller left; anything else: the socket failed.
+            outcome = "caller_hung_up" if reason in ("stop", "socket_closed") else "error"
+            self._ending_reason = self._ending_reason or outcome
+            await self.worker.cancel(reason=f"caller hung up ({reason})")
+
+        # The controller ends the call politely at max_duration_s; this is the backstop.
+        limit = graph.call.max_duration_s + 30
+        timer = asyncio.get_running_loop().call_later(
+            limit, lambda: asyncio.ensure_future(self.end("timeout"))
+        )
+        try:
+            await built.run()
+        except Exception as exc:  # the call ends; the server goes on
+            logger.exception(f"call pipeline failed: {exc.__class__.__name__}")
+            self._ending_reason = "error"
+        finally:
+            timer.cancel()
+            await self.bridge.close()
+        outcome = CallOutcome(self._outcome(), start.call_sid, graph.name)
+        await built.finish(outcome.outcome)  # call hooks (records); never raises
+        built.release()  # freed by reference counting now, not at the next full collection
+        self.worker = self.transport = None
+        return outcome
+
+    def _outcome(self) -> str:
+        if self._ending_reason:
+            return self._ending_reason
+        reason = self.built.controller.hang_up_reason
+        return "timeout" if reason == "timeout" else "agent_hung_up"
+
+    async def end(self, reason: str, goodbye: bool = False) -> None:
+        """End the call from our side (max duration, drain): flush, hang up, close.
+
+        With `goodbye` the call controller says the graph's goodbye first (from the audio
+        cache when it is there), as for any hang-up by the agent.
+        """
+        if self._ending_reason or self.worker is None:
+            return
+        self._ending_reason = reason
+        if goodbye and self.built is not None:
+            # From the controller's own task, as its own time limit does.
+            controller = self.built.controller
+            controller.create_task(controller.hang_up(reason), name="drain-hang-up")
+            return
+        from pipecat.frames.frames import EndFrame
+
+        await self.worker.queue_frame(EndFrame(reason=reason))
+
+    async def cancel(self, reason: str) -> None:
+        """Stop at once (drain deadline passed)."""
+        if self.worker is None:
+            await self.bridge.close()
+            return
+        self._ending_reason = self._ending_reason or reason
+        await self.worker.cancel(reason=reason)

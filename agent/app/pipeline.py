@@ -1,0 +1,220 @@
+"""Assemble one call's pipeline: Twilio transport in, the graph's chain, transport out.
+
+    transport.input() → call controller → chain (vad, stt, llm, tts, pacer) → transport.output()
+                      → after_output (assistant context) → heard-context editor
+
+- The call controller (processors/call_control.py) carries the graph's `call:` settings:
+  greeting, idle prompts, time limit, DTMF, hang-up.
+- Every call has an `audio_pacer` right before transport out: the graph's own, or one with
+  default settings appended here (audio sent unpaced would pile up in Twilio's buffer).
+  When it is the chain's last processor, it writes audio and marks to the socket itself,
+  and a TTS with `read_at_pace_of` (Cartesia) reads its stream at the pace it plays.
+- Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
+  the pipeline's end (`TurnLatency`), which costs nothing per frame.
+- Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
+  worker exists, `finish(live, outcome)` when the call is over (`BuiltCall.finish`); they
+  share the call's TurnTracker (agent/records/turns.py), created on first use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from loguru import logger
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+
+from agent.adapters import engine
+from agent.app.gc_tuning import release_objects
+from agent.graph import BuildContext, CallInfo, Graph, build_graph
+from agent.nodes.router import phrase_book_of
+from agent.twilio import protocol as tp
+from agent.twilio.serializer import TwilioSerializer
+from agent.twilio.transport import TwilioTransport
+from processors.call_control import CallController
+from processors.heard_context import HeardContextEditor
+from processors.pacer import AudioPacer
+
+
+@dataclass
+class LiveCall:
+    """What a call hook sees: the call, its worker and processors, per-call shared state."""
+
+    call: CallInfo
+    graph: Graph
+    worker: engine.PipelineWorker
+    processors: list  # every node's processors (chain and after_output), controller included
+    contexts: list
+    shared: dict  # process-wide (Services.shared)
+    per_call: dict = field(default_factory=dict)
+
+    def turns(self):
+        """The call's TurnTracker, attached to the worker on first use."""
+        if "turns" not in self.per_call:
+            from agent.records.turns import TurnTracker
+
+            tracker = TurnTracker(self.contexts)
+            tracker.attach(self.worker, self.processors)
+            self.per_call["turns"] = tracker
+        return self.per_call["turns"]
+
+
+@dataclass
+class BuiltCall:
+    worker: engine.PipelineWorker
+    transport: TwilioTransport
+    controller: CallController
+    live: LiveCall | None = None
+    hooks: list = field(default_factory=list)
+
+    async def run(self) -> None:
+        await engine.run_worker(self.worker)
+
+    async def finish(self, outcome: str) -> None:
+        """The call is over: close its turns, then each hook's finish (errors logged only)."""
+        if self.live is None:
+            return
+        tracker = self.live.per_call.get("turns")
+        if tracker is not None:
+            tracker.finish()
+        for hook in self.hooks:
+            try:
+                await hook.finish(self.live, outcome)
+            except Exception:
+                logger.exception(f"call hook {hook!r} failed at the end of the call")
+
+    def release(self) -> None:
+        """The call has ended and its hooks are done: break its reference cycles, so reference
+        counting frees it now instead of the next full collection (agent/app/gc_tuning.py).
+        Only the call's processors, worker and transport: never what `live.shared` holds
+        for every call, nor `live.per_call` (a call's extraction may still be running)."""
+        processors = [*_processor_tree(self.worker), self.transport]
+        if self.live is not None:
+            processors += self.live.processors  # after_output nodes are not in the pipeline
+        release_objects({id(p): p for p in processors}.values())
+
+
+def _processor_tree(worker) -> list:
+    """The worker and every processor under its pipeline, nested pipelines included."""
+    found: dict[int, object] = {id(worker): worker}
+    stack = [worker.pipeline]
+    while stack:
+        processor = stack.pop()
+        if id(processor) in found:
+            continue
+        found[id(processor)] = processor
+        stack.extend(processor.processors)
+    return list(found.values())
+
+
+class TurnLatency:
+    """Caller stops speaking → agent starts speaking, for the turn latency histogram.
+
+    What pipecat's UserBotLatencyObserver reports as `on_latency_measured`, read from the
+    three frame types that reach the pipeline's end rather than by an observer: an observer
+    costs a queue hand-off for every frame every processor pushes (see engine.make_worker).
+    The caller stopped at the VAD's decision minus its `stop_secs`; a turn counts once, at
+    the first `BotStartedSpeakingFrame` after it; the caller speaking again starts over.
+    """
+
+    FRAME_TYPES = (
+        VADUserStartedSpeakingFrame,
+        VADUserStoppedSpeakingFrame,
+        BotStartedSpeakingFrame,
+    )
+
+    def __init__(self, observe: Callable[[float], None], now: Callable[[], float] = time.time):
+        self._observe = observe
+        self._now = now
+        self._user_stopped: float | None = None
+
+    def on_frame(self, frame) -> None:
+        if isinstance(frame, VADUserStartedSpeakingFrame):
+            self._user_stopped = None
+        elif isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._user_stopped = frame.timestamp - frame.stop_secs
+        elif isinstance(frame, BotStartedSpeakingFrame) and self._user_stopped is not None:
+            self._observe(self._now() - self._user_stopped)
+            self._user_stopped = None
+
+    def attach(self, worker: engine.PipelineWorker) -> None:
+        worker.add_reached_downstream_filter(self.FRAME_TYPES)
+
+        @worker.event_handler("on_frame_reached_downstream")
+        async def _reached(_worker, frame):
+            self.on_frame(frame)
+
+
+def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
+    """Build (but do not start) the pipeline worker for a started Twilio stream."""
+    services = session.services
+    config = services.config
+    metrics = services.metrics
+    serializer = TwilioSerializer(
+        start,
+        account_sid=config.twilio_account_sid or start.account_sid or None,
+        auth_token=config.twilio_auth_token.reveal() if config.twilio_auth_token else None,
+        api_base_url=config.twilio_api_base_url,
+    )
+    transport = TwilioTransport(
+        session.bridge,
+        serializer,
+        on_received=metrics.count_twilio_message,
+        on_dropped=lambda reason: metrics.twilio_dropped.labels(reason).inc(),
+    )
+    call = CallInfo(
+        call_sid=start.call_sid,
+        stream_sid=start.stream_sid,
+        account_sid=start.account_sid or None,
+        from_number=start.custom_parameters.get("from"),
+        to_number=start.custom_parameters.get("to"),
+    )
+    ctx = BuildContext(config=config, graph=graph, call=call, shared=services.shared)
+    gb = build_graph(graph, ctx)
+    controller = CallController(graph.call, name="call", phrases=phrase_book_of(gb))
+    chain = list(gb.chain)
+    if not any(isinstance(p, AudioPacer) for p in chain):
+        chain.append(AudioPacer(name="pacer"))
+    if isinstance(chain[-1], AudioPacer):
+        # Right before the transport: its audio and marks go straight to the socket, and
+        # Twilio's echoes of those marks straight back to it.
+        chain[-1].write_to(transport)
+        # A TTS that streams over a socket reads it at the pace the pacer plays it out.
+        for processor in chain[:-1]:
+            if read_at_pace_of := getattr(processor, "read_at_pace_of", None):
+                read_at_pace_of(chain[-1])
+    for pacer in (p for p in chain if isinstance(p, AudioPacer)):
+        pacer.on_send_lateness = metrics.pacer_send_lateness.observe
+    contexts = [n.context for n in gb.nodes.values() if n.context is not None]
+    processors = [
+        transport.input(),
+        controller,
+        *chain,
+        transport.output(),
+        *gb.after_output,
+        HeardContextEditor(contexts, name="heard-context"),
+    ]
+    # Only the graph's taps: with none, pipecat skips its per-frame observer hand-offs.
+    worker = engine.make_worker(
+        processors, observers=list(gb.observers), name=f"call-{start.call_sid[-8:]}"
+    )
+    TurnLatency(metrics.turn_latency.observe).attach(worker)
+    built = BuiltCall(worker=worker, transport=transport, controller=controller)
+    if gb.hooks:
+        node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
+        built.live = LiveCall(
+            call, graph, worker, [controller, *node_processors], contexts, services.shared
+        )
+        for hook in gb.hooks:
+            try:
+                hook.attach(built.live)
+            except Exception:  # a tap must never stop a call
+                logger.exception(f"call hook {hook!r} could not attach; the call goes on")
+            else:
+                built.hooks.append(hook)
+    return built

@@ -1,0 +1,1 @@
+"""`python -m agent`: one module per command; `agent.cli.main.main` parses and dispatches."""

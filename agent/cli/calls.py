@@ -1,0 +1,114 @@
+"""`python -m agent calls [CALL_SID]`: the call records, read straight from DATABASE_URL.
+
+Without a CALL_SID: the latest calls, one line each (filters: --graph, --outcome, --since,
+--limit). With one: its transcript (who said what, when, what was heard of an interrupted
+reply, which route answered, the turn's latency) and its extracted record. `--json` prints
+what `GET /calls` / `GET /calls/{call_sid}` would answer. Exit 1 when the call is unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime
+
+from agent.records.store import Store
+from agent.records.timestamps import parse_time
+
+
+def _time(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")) if iso else None
+
+
+def format_list(calls: list[dict], total: int) -> str:
+    lines = [
+        f"{'started (UTC)':19}  {'call sid':34}  {'graph':14}  {'outcome':15}  {'secs':>6}  turns  from"
+    ]
+    for c in calls:
+        started = (c["started_at"] or "")[:19].replace("T", " ")
+        secs = f"{c['duration_s']:.1f}" if c["duration_s"] is not None else "live"
+        lines.append(
+            f"{started:19}  {c['call_sid']:34}  {c['graph']:14}  {c['outcome'] or '-':15}  "
+            f"{secs:>6}  {c['turn_count']:>5}  {c['from'] or '-'}"
+        )
+    lines.append(f"({len(calls)} of {total} call(s))")
+    return "\n".join(lines)
+
+
+def format_call(call: dict) -> str:
+    start = _time(call["started_at"])
+    lines = [
+        f"call {call['call_sid']}  graph {call['graph']}  from {call['from'] or '-'}  "
+        f"to {call['to'] or '-'}",
+        f"started {call['started_at']}  ended {call['ended_at'] or '(not ended)'}  "
+        f"outcome {call['outcome'] or '-'}",
+        "",
+    ]
+    for t in call["turns"]:
+        at = _time(t["started_at"])
+        offset = f"{(at - start).total_seconds():6.1f}s" if at and start else "      ?"
+        who = "caller" if t["role"] == "caller" else "agent "
+        notes = []
+        if t["source"] == "route":
+            notes.append(f"[route {t['route']}]")
+        elif t["source"] == "llm":
+            notes.append("[llm]")
+        if t["latency_ms"] is not None:
+            notes.append(f"[{t['latency_ms']:.0f} ms]")
+        if t["interrupted"]:
+            notes.append(f'[interrupted; heard: "{t["heard_text"] or ""}"]')
+        lines.append(f"{offset}  {who}  {t['text']}  {' '.join(notes)}".rstrip())
+    lines.append("")
+    if call["extraction"]:
+        lines.append("extracted:")
+        for key, value in call["extraction"].items():
+            if value is not None:
+                lines.append(f"  {key}: {value}")
+    if call["extraction_error"]:
+        lines.append(f"extraction failed: {call['extraction_error']}")
+    return "\n".join(lines)
+
+
+async def _run(args, database_url: str) -> int:
+    try:
+        since = parse_time(args.since, "--since") if args.since else None
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    store = await Store.open(database_url)
+    try:
+        if args.call_sid:
+            call = await store.get_call(args.call_sid)
+            if call is None:
+                print(f"no call {args.call_sid} in the database")
+                return 1
+            print(json.dumps(call, indent=2) if args.json else format_call(call))
+            return 0
+        calls, total = await store.list_calls(
+            limit=args.limit,
+            graph=args.graph,
+            outcome=args.outcome,
+            since=since,
+        )
+        if args.json:
+            print(json.dumps({"calls": calls, "total": total}, indent=2))
+        else:
+            print(format_list(calls, total))
+        return 0
+    finally:
+        await store.close()
+
+
+def run(args, config) -> int:
+    return asyncio.run(_run(args, config.database_url.reveal()))
+
+
+def add_parser(sub) -> None:
+    calls = sub.add_parser("calls", help="list call records, or print one call's transcript")
+    calls.add_argument("call_sid", nargs="?", help="a call's CallSid: print its transcript")
+    calls.add_argument("--limit", type=int, default=20, help="calls listed (default 20)")
+    calls.add_argument("--graph", help="only calls through this graph")
+    calls.add_argument("--outcome", help="only calls that ended so (e.g. caller_hung_up)")
+    calls.add_argument("--since", help="only calls started at or after (ISO date/time, UTC)")
+    calls.add_argument("--json", action="store_true", help="print JSON, as the HTTP API does")

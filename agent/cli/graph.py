@@ -1,0 +1,67 @@
+"""`python -m agent graph check|show|schema` (argument parsing lives in agent/cli/main.py).
+
+Each handler prints and returns the process exit code: 0 fine, 1 a graph has errors (or
+was not found), 2 a bad argument.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from agent.config import Config
+from agent.errors import GraphError
+from agent.graph.draw import draw
+from agent.graph.loader import SUFFIX, find_graph, graph_files, load_graph
+from agent.graph.schema import schema_json
+from agent.graph.validate import display_path, validate_file
+
+
+def check(paths: list[str], config: Config, strict: bool = False) -> int:
+    """Validate files (default: every graph in GRAPHS_DIR); print every problem, "ok" per good file.
+
+    With `strict`, also require the settings the nodes need (what the server checks at start).
+    """
+    files = [Path(p) for p in paths] if paths else graph_files(config.graphs_dir)
+    if not files:
+        print(f"no graph files ({SUFFIX}) in {config.graphs_dir}", file=sys.stderr)
+        return 1
+    failed = False
+    for path in files:
+        report = validate_file(path, config, strict=strict)
+        for problem in report.problems:
+            print(problem)
+        if report.errors:
+            failed = True
+            continue
+        warned = len(report.warnings)
+        extra = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
+        print(f"{report.file}: ok{extra}")
+    return 1 if failed else 0
+
+
+def show(name_or_path: str, fmt: str, config: Config) -> int:
+    """Draw one graph, named or given as a file, as `text` or `mermaid`."""
+    if fmt not in ("text", "mermaid"):
+        print(f"unknown format {fmt!r}: use text or mermaid", file=sys.stderr)
+        return 2
+    try:
+        if name_or_path.endswith(SUFFIX) or Path(name_or_path).is_file():
+            path = Path(name_or_path)
+            if not path.is_file():
+                print(f"{display_path(path)}: no such file", file=sys.stderr)
+                return 1
+        else:
+            path = find_graph(name_or_path, config.graphs_dir)
+        graph = load_graph(path, config)
+    except GraphError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    sys.stdout.write(draw(graph, fmt))
+    return 0
+
+
+def schema() -> int:
+    """Print the graph file JSON Schema."""
+    sys.stdout.write(schema_json())
+    return 0

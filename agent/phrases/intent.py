@@ -1,0 +1,165 @@
+"""Matching a caller's words to a route: sentence embeddings and cosine similarity.
+
+    encoder = load_encoder("wordllama", shared)        # once per process
+    matcher = RouteMatcher(routes_file.routes, encoder, threshold=0.6)
+    matcher.match("How much is it?")                    # -> RouteScore(route="pricing", ...) | None
+
+An `Encoder` turns texts into unit-length vectors; `ENCODERS` maps the names a graph may
+give (`encoder:` on the intent_router node) to factories, so another model can be added
+without touching the router. The default, WordLlama (l2_supercat, 256 dims), is a token
+embedding table with average pooling: its weights ship inside the wheel (16 MB, loaded in
+~0.15 s, never downloaded) and embedding one short sentence takes ~0.05 ms, so it runs on
+the event loop.
+
+A route's score is the best cosine similarity between the caller's words and any of its
+examples; the best-scoring route wins if it reaches its threshold (the route's own, else
+the node's) and the words are not at least as close to one of the route's `not_examples`
+(near misses such as "call me back" for a "stop calling me" route). Texts are normalised
+first (lower case, no punctuation), since transcripts come with Deepgram's capitals and
+punctuation and examples are written without.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from agent.phrases.routes import Route
+
+
+class Encoder(Protocol):
+    """Texts to L2-normalised embeddings, one row per text."""
+
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class WordLlamaEncoder:
+    """WordLlama l2_supercat 256-d, loaded from the weights inside its wheel (offline)."""
+
+    name = "wordllama"
+
+    def __init__(self) -> None:
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
+        import wordllama
+        from wordllama import WordLlama
+
+        # wordllama calls logging.basicConfig(level=INFO) on import; undo that so other
+        # libraries' INFO records do not start appearing on stderr next to our logs.
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+        folder = wordllama.__file__.rsplit("/", 1)[0]
+        self._model = WordLlama.load(cache_dir=folder, disable_download=True)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.embed(list(texts), norm=True), dtype=np.float32)
+
+
+ENCODERS: dict[str, Callable[[], Encoder]] = {"wordllama": WordLlamaEncoder}
+
+
+def load_encoder(name: str, shared: dict | None = None) -> Encoder:
+    """The named encoder, built once per process when `shared` (BuildContext.shared) is given."""
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}; known: {', '.join(sorted(ENCODERS))}")
+    if shared is None:
+        return ENCODERS[name]()
+    key = ("intent", "encoder", name)
+    if key not in shared:
+        shared[key] = ENCODERS[name]()
+    return shared[key]
+
+
+_PUNCTUATION = re.compile(r"[^\w\s']+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation dropped, whitespace collapsed: how examples are written."""
+    return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
+
+
+@dataclass(frozen=True)
+class RouteScore:
+    """How close the caller's words are to one route, and what that route needs."""
+
+    route: str
+    score: float  # best similarity to one of the route's examples
+    threshold: float
+    example: str  # that example
+    guard: float = 0.0  # best similarity to one of its not_examples (0 without any)
+    near_miss: str = ""  # that not_example
+
+    @property
+    def passes(self) -> bool:
+        """At or above the threshold, and closer to an example than to every near miss."""
+        return self.score >= self.threshold and self.score > self.guard
+
+
+class RouteMatcher:
+    """Routes' examples embedded once; `scores`/`match` embed one text per call."""
+
+    def __init__(self, routes: Mapping[str, Route], encoder: Encoder, threshold: float = 0.6):
+        self.encoder = encoder
+        self.threshold = threshold
+        self._routes = list(routes)
+        self._thresholds = {
+            name: route.threshold if route.threshold is not None else threshold
+            for name, route in routes.items()
+        }
+        # One row per example: (route, text, is a near miss)
+        self._rows: list[tuple[str, str, bool]] = [
+            (name, text, negative)
+            for name, route in routes.items()
+            for negative, texts in ((False, route.examples), (True, route.not_examples))
+            for text in texts
+        ]
+        self._matrix = (
+            encoder.embed([normalise(text) for _, text, _ in self._rows])
+            if self._rows
+            else np.zeros((0, 1), dtype=np.float32)
+        )
+
+    @property
+    def routes(self) -> list[str]:
+        return list(self._routes)
+
+    def scores(self, text: str) -> list[RouteScore]:
+        """Every route's score for `text`, best first."""
+        words = normalise(text)
+        best: dict[str, tuple[float, str]] = {r: (0.0, "") for r in self._routes}
+        guard: dict[str, tuple[float, str]] = {r: (0.0, "") for r in self._routes}
+        if words and self._rows:
+            sims = self._matrix @ self.encoder.embed([words])[0]
+            for (route, example, negative), sim in zip(self._rows, sims.tolist(), strict=True):
+                table = guard if negative else best
+                if sim > table[route][0] or not table[route][1]:
+                    table[route] = (sim, example)
+        ranked = [
+            RouteScore(r, best[r][0], self._thresholds[r], best[r][1], guard[r][0], guard[r][1])
+            for r in self._routes
+        ]
+        return sorted(ranked, key=lambda s: -s.score)
+
+    def match(self, text: str) -> RouteScore | None:
+        """The best-scoring route if it passes (threshold, near misses), else None."""
+        ranked = self.scores(text)
+        if ranked and ranked[0].passes:
+            return ranked[0]
+        return None
+
+
+def shared_matcher(shared: dict, key: object, build: Callable[[], RouteMatcher]) -> RouteMatcher:
+    """One matcher per (routes file, encoder, threshold) per process."""
+    full_key = ("intent", "matcher", key)
+    if full_key not in shared:
+        shared[full_key] = build()
+    return shared[full_key]

@@ -1,0 +1,315 @@
+"""A pipecat transport for one Twilio media stream carried by an aiohttp WebSocket.
+
+pipecat's own WebSocket transports are FastAPI- or websockets-server-only; this one subclasses
+pipecat's `BaseInputTransport` / `BaseOutputTransport` over `agent.twilio.ws_bridge.WebSocketBridge`.
+
+Input: reads Twilio messages, parses them strictly (`agent.twilio.protocol`), drops and counts
+bad ones (`on_dropped(reason)`), pushes caller audio (8 kHz PCM), DTMF and mark echoes as
+frames. A `stop` message or a closed socket fires the transport's `on_caller_hung_up` event.
+
+Caller audio goes into the pipeline `audio_in_frame_ms` (60) at a time, not as Twilio's 20 ms
+messages: every audio frame costs a queue hand-off in each processor it passes and a message
+to Deepgram, so three messages per frame cut the biggest per-call cost to a third (measured
+at 10 calls: 40 ms frames -18% server CPU, 60 ms another -17%). Silero (32 ms windows) and
+Deepgram (20-100 ms recommended) take any frame size; the VAD hears speech at most 40 ms
+later (barge-in to `clear` p50 unchanged at 0.31 s in bench/pacing.py). When the call's
+audio has fallen behind (messages already waiting on the socket), the frame takes in what
+is waiting, up to `audio_in_max_frame_ms` (500): each frame costs a VAD round trip to the
+inference thread whatever its length, so 60 ms frames could only keep pace, never catch up
+(at 100 calls, some callers' audio ran a second behind after an answer's burst). Any
+other event (a mark echo, a digit, `stop`) first flushes the audio received before it, so
+frames keep Twilio's order.
+
+Mark echoes go straight to the bound pacer (`mark_receiver`), the only processor that reads
+them, instead of as frames through every processor before it (~8 hand-offs per echo, one
+echo per 250 ms of agent audio). With no pacer bound they travel as frames.
+
+Output: real-time pacing is the job of the `audio_pacer` node right before this transport
+(processors/pacer.py), which every call has. The pipeline factory binds the pacer to this
+transport (`write_audio`, `write_mark`): its 20 ms chunks and marks go straight to the
+socket, not as frames through pipecat's output queue (the pacer's docstring says why);
+over the process's send clock (agent/twilio/send_clock.py) the pacer hands its chunks over ahead
+of time, with the time each is due (`schedules`, `write_audio(at=...)`, `drop_scheduled`).
+Audio frames that do reach the output transport (a pacer not bound) are sent the same way.
+`InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the audio queued
+before it. When the pipeline ends the socket is closed (and, if the agent ended the call,
+the serializer hangs it up over REST first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from loguru import logger
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    OutputTransportMessageFrame,
+    OutputTransportMessageUrgentFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+
+from agent.errors import TwilioProtocolError
+from agent.twilio import protocol as tp
+from agent.twilio.serializer import TwilioSerializer
+from agent.twilio.ws_bridge import WebSocketBridge
+from processors.frames import TWILIO_IDLE, OutputMarkFrame, TwilioMarkFrame
+
+SAMPLE_RATE = 8000
+
+
+class TwilioTransportParams(TransportParams):
+    """Transport settings; audio is 8 kHz mono both ways, sent in 20 ms chunks."""
+
+    audio_in_enabled: bool = True
+    audio_out_enabled: bool = True
+    audio_in_sample_rate: int | None = SAMPLE_RATE
+    audio_out_sample_rate: int | None = SAMPLE_RATE
+    audio_out_10ms_chunks: int = 2
+    # Caller audio per input frame: a multiple of Twilio's 20 ms messages (see the module doc).
+    audio_in_frame_ms: int = 60
+    # ...and at most this much when catching up with audio already waiting (module doc).
+    audio_in_max_frame_ms: int = 500
+    # pipecat pads the end of a call with silence "so words don't cut out"; the pacer already
+    # waits for the last mark's echo, so the padding would only delay the hang-up.
+    audio_out_end_silence_secs: int = 0
+
+
+class TwilioInputTransport(BaseInputTransport):
+    """Caller → pipeline."""
+
+    def __init__(self, transport: TwilioTransport, params: TwilioTransportParams, **kwargs):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+        self._receive_task: asyncio.Task | None = None
+
+    async def start(self, frame: StartFrame):
+        await super().start(frame)
+        if not self._receive_task:
+            self._receive_task = self.create_task(self._receive_loop(), name="twilio-receive")
+        await self.set_transport_ready(frame)
+
+    async def _stop_receiving(self):
+        if self._receive_task:
+            await self.cancel_task(self._receive_task)
+            self._receive_task = None
+
+    async def stop(self, frame: EndFrame):
+        # Keep reading: the pacer downstream is still waiting for Twilio's echoes of the last
+        # marks (a goodbye playing to its end). The transport stops us once the socket closes.
+        await super().stop(frame)
+
+    async def cancel(self, frame: CancelFrame):
+        await super().cancel(frame)
+        await self._stop_receiving()
+
+    async def push_audio_frame(self, frame: InputAudioRawFrame):
+        # Straight downstream. pipecat queues audio for a task of its own that applies an
+        # input filter and pushes it on; a Twilio call has no filter, so that task only cost
+        # a queue hand-off, a wake-up and an asyncio.wait_for per frame.
+        if self._params.audio_in_filter is not None:
+            await super().push_audio_frame(frame)
+        elif self._params.audio_in_enabled and not self._paused:
+            await self.push_frame(frame)
+
+    async def _receive_loop(self):
+        t = self._transport
+        serializer = t.serializer
+        reason = "socket_closed"
+        # mu-law bytes per input frame (8000 bytes/s); audio is pushed once this much is in.
+        batch_bytes = max(1, self._params.audio_in_frame_ms * 8)
+        max_bytes = max(batch_bytes, self._params.audio_in_max_frame_ms * 8)
+        pending = bytearray()
+        while True:
+            data = await t.bridge.receive()
+            if data is None:
+                if t.bridge.error_reason:
+                    t.on_dropped(t.bridge.error_reason)
+                    reason = t.bridge.error_reason
+                break
+            try:
+                event = tp.parse_message(data, started=True)
+            except TwilioProtocolError as exc:
+                t.on_dropped(exc.reason)
+                continue
+            t.on_received(event)
+            if isinstance(event, tp.Media):
+                pending += event.payload
+                if len(pending) >= batch_bytes and (
+                    len(pending) >= max_bytes or not t.bridge.has_pending()
+                ):
+                    await self.push_audio_frame(serializer.audio_frame(bytes(pending)))
+                    pending.clear()
+                continue
+            if pending:  # audio first: what came before this event goes in before it
+                await self.push_audio_frame(serializer.audio_frame(bytes(pending)))
+                pending.clear()
+            if isinstance(event, tp.Stop):
+                reason = "stop"
+                break
+            frame = serializer.frame_for(event)
+            if frame is None:
+                # `connected`/`start` again: harmless duplicates, counted as dropped.
+                t.on_dropped("unexpected_" + type(event).__name__.lower())
+            elif isinstance(frame, InputAudioRawFrame):
+                await self.push_audio_frame(frame)
+            elif isinstance(frame, TwilioMarkFrame) and t.mark_receiver is not None:
+                try:
+                    await t.mark_receiver(frame)
+                except Exception:  # a pacer bug must not stop the caller's audio
+                    logger.exception(f"mark echo {frame.mark_name!r} not handled")
+            else:
+                await self.push_frame(frame)
+        if pending:
+            await self.push_audio_frame(serializer.audio_frame(bytes(pending)))
+        self._receive_task = None
+        await t.caller_hung_up(reason)
+
+    async def stop_receiving(self):
+        await self._stop_receiving()
+
+
+class TwilioOutputTransport(BaseOutputTransport):
+    """Pipeline → caller: serialize and send (the pacer upstream sets the pace)."""
+
+    def __init__(self, transport: TwilioTransport, params: TwilioTransportParams, **kwargs):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+
+    async def setup(self, setup: FrameProcessorSetup):
+        await super().setup(setup)
+        await self._transport.serializer.setup(setup)
+
+    async def start(self, frame: StartFrame):
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def stop(self, frame: EndFrame):
+        await super().stop(frame)
+        await self._transport.finish(frame)
+
+    async def cancel(self, frame: CancelFrame):
+        await super().cancel(frame)
+        await self._transport.finish(frame)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InterruptionFrame) and not frame.metadata.get(TWILIO_IDLE):
+            await self._transport.send_frame(frame)  # -> clear
+
+    async def send_message(
+        self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame
+    ):
+        await self._transport.send_frame(frame)
+
+    async def write_transport_frame(self, frame: Frame):
+        if isinstance(frame, OutputMarkFrame):
+            await self._transport.send_frame(frame)
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        return await self._transport.send_frame(frame)
+
+
+class TwilioTransport(BaseTransport):
+    """Input and output processors for one call, sharing one socket and serializer.
+
+    Events: `on_caller_hung_up(transport, reason)` where reason is "stop" or "socket_closed".
+    """
+
+    def __init__(
+        self,
+        bridge: WebSocketBridge,
+        serializer: TwilioSerializer,
+        params: TwilioTransportParams | None = None,
+        *,
+        on_received: Callable[[tp.TwilioEvent], None] = lambda event: None,
+        on_dropped: Callable[[str], None] = lambda reason: None,
+    ):
+        super().__init__()
+        self.bridge = bridge
+        self.serializer = serializer
+        self.params = params or TwilioTransportParams()
+        self.on_received = on_received
+        self.on_dropped = on_dropped
+        self.hung_up_by_caller: str | None = None
+        # Set by the pacer bound to this transport (AudioPacer.write_to); None: echoes travel
+        # as frames.
+        self.mark_receiver: Callable[[TwilioMarkFrame], Awaitable[None]] | None = None
+        self._finishing = False
+        self._input = TwilioInputTransport(self, self.params, name="twilio-in")
+        self._output = TwilioOutputTransport(self, self.params, name="twilio-out")
+        self._register_event_handler("on_caller_hung_up")
+
+    def input(self) -> TwilioInputTransport:
+        return self._input
+
+    def output(self) -> TwilioOutputTransport:
+        return self._output
+
+    async def send_frame(self, frame: Frame) -> bool:
+        """Serialize and send; False if the socket is gone or the frame has no wire form."""
+        if not self.bridge.is_open:
+            return False
+        try:
+            payload = await self.serializer.serialize(frame)
+        except Exception as exc:  # a serializer bug must not kill the call
+            logger.error(f"cannot serialize {frame.name}: {exc.__class__.__name__}: {exc}")
+            return False
+        if payload is None:
+            return True
+        return await self.bridge.send(payload if isinstance(payload, str) else payload.decode())
+
+    @property
+    def schedules(self) -> bool:
+        """Whether `write_audio` takes a time to send at (a send clock's outlet)."""
+        return self.bridge.outlet is not None
+
+    async def write_audio(
+        self,
+        pcm: bytes,
+        at: float | None = None,
+        *,
+        due: float | None = None,
+        on_lateness: Callable[[float], None] | None = None,
+    ) -> bool:
+        """Send 8 kHz PCM16 as one `media` message: now, or at `at` on the send clock (the
+        bound pacer's path; lateness is reported from `due`, by default `at`)."""
+        message = self.serializer.media_message(pcm)
+        if at is None:
+            return await self.bridge.send(message)
+        due = at if due is None else due
+        return self.bridge.send_at(message, at, due=due, on_lateness=on_lateness)
+
+    async def write_mark(self, name: str) -> bool:
+        """Send a `mark` after the audio before it (queued behind it on the send clock)."""
+        return await self.bridge.send(self.serializer.mark_message(name))
+
+    def drop_scheduled(self) -> int:
+        """Forget audio and marks queued on the send clock (a barge-in); how many chunks."""
+        return self.bridge.drop_unsent()
+
+    async def caller_hung_up(self, reason: str):
+        if self._finishing:
+            return  # we closed the socket ourselves
+        if self.hung_up_by_caller is None:
+            self.hung_up_by_caller = reason
+            await self._call_event_handler("on_caller_hung_up", reason)
+
+    async def finish(self, frame: EndFrame | CancelFrame):
+        """The pipeline ended: hang up over REST if the agent ended the call, close the socket."""
+        self._finishing = True
+        if self.hung_up_by_caller is None:
+            # The agent (or the server) ended the call: hang up over REST when we can.
+            self.serializer.hang_up_on_end = True
+            await self.send_frame(frame)
+        await self.bridge.close()
+        await self._input.stop_receiving()

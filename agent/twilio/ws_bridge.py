@@ -1,0 +1,119 @@
+"""The one place where aiohttp's WebSocket meets pipecat.
+
+`WebSocketBridge` wraps an aiohttp `web.WebSocketResponse` with the three operations the
+transport needs (receive, send, close), hides aiohttp's message types, and makes sending to
+a closed socket a no-op instead of an exception: the caller may hang up at any moment and
+that must never crash a pipeline.
+
+With a `SendClock` (the server passes the process's), sends go through the call's `Outlet`,
+which the clock writes to the transport instead of aiohttp's writer: `send_at` queues a
+message for a given time, `send` goes after what is queued (at once when nothing is),
+`drop_unsent` forgets what is queued (a barge-in), and `close` drains the outlet before
+aiohttp's closing handshake. agent/twilio/send_clock.py says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from loguru import logger
+
+from agent.twilio.send_clock import Outlet, SendClock, text_frame
+
+CLOSE_TIMEOUT_S = 0.5
+
+
+class WebSocketBridge:
+    """Receive/send/close over an aiohttp server-side WebSocket."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        clock: SendClock | None = None,
+        transport: asyncio.WriteTransport | None = None,
+    ):
+        self._ws = ws
+        self._closing = False
+        self.error_reason: str | None = None  # why the socket failed, when it did
+        # With a clock, the request's transport (`request.transport`) is written directly.
+        self.outlet: Outlet | None = None
+        if clock is not None and transport is not None:
+            self.outlet = clock.open(transport)
+
+    @property
+    def is_open(self) -> bool:
+        return not (self._closing or self._ws.closed)
+
+    async def receive(self, timeout: float | None = None) -> str | bytes | None:
+        """Next text or binary message; None once the socket is closed or failed."""
+        while True:
+            msg = await self._ws.receive(timeout=timeout)
+            if msg.type == WSMsgType.TEXT:
+                return msg.data
+            if msg.type == WSMsgType.BINARY:
+                return msg.data
+            if msg.type == WSMsgType.ERROR:
+                # aiohttp closes with 1009 for a frame above max_msg_size
+                too_big = getattr(msg.data, "code", None) == WSCloseCode.MESSAGE_TOO_BIG
+                self.error_reason = "too_large" if too_big else "socket_error"
+                return None
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                if self.outlet is not None:
+                    self.outlet.close()  # nothing may follow aiohttp's reply to the close
+                return None
+            # PING/PONG are answered by aiohttp (autoping); nothing to hand over.
+
+    def has_pending(self) -> bool:
+        """Whether a message is already waiting, so `receive` returns without waiting (reads
+        aiohttp's reader queue; False if its internals change)."""
+        return bool(getattr(getattr(self._ws, "_reader", None), "_buffer", None))
+
+    async def send(self, text: str) -> bool:
+        """Send a text message; False when the socket is gone (never raises)."""
+        if not self.is_open:
+            return False
+        if self.outlet is not None:
+            return self.outlet.send(text_frame(text))
+        try:
+            await self._ws.send_str(text)
+        except (ConnectionError, RuntimeError) as exc:
+            logger.debug(f"websocket send failed: {exc.__class__.__name__}")
+            return False
+        return True
+
+    def send_at(
+        self,
+        text: str,
+        at: float,
+        *,
+        due: float | None = None,
+        on_lateness: Callable[[float], None] | None = None,
+    ) -> bool:
+        """Queue a message for time `at` on the send clock (only with an outlet); `due`: it
+        is paced audio (`Outlet.send`)."""
+        if not self.is_open or self.outlet is None:
+            return False
+        return self.outlet.send(text_frame(text), at, due=due, on_lateness=on_lateness)
+
+    def drop_unsent(self) -> int:
+        """Forget queued messages not yet written; how many were audio."""
+        return self.outlet.drop_unsent() if self.outlet is not None else 0
+
+    async def close(self, code: int = 1000, message: bytes = b"") -> None:
+        """Close, waiting at most CLOSE_TIMEOUT_S for the peer's acknowledgement."""
+        if self._closing:
+            return
+        self._closing = True
+        if self.outlet is not None:
+            # What is queued goes first, then aiohttp's close frame: whole frames, in order.
+            if not self._ws.closed:
+                await self.outlet.drain(CLOSE_TIMEOUT_S)
+            self.outlet.close()
+        if self._ws.closed:
+            return
+        close = asyncio.ensure_future(self._ws.close(code=code, message=message))
+        done, _ = await asyncio.wait({close}, timeout=CLOSE_TIMEOUT_S)
+        if not done:
+            close.add_done_callback(lambda t: t.cancelled() or t.exception())
