@@ -46,7 +46,9 @@ class RecordsRuntime:
 
     @classmethod
     async def start(cls, config, graphs, metrics=None) -> RecordsRuntime:
-        store = await Store.open(config.database_url.reveal())
+        store = await Store.open(
+            config.database_url.reveal(), connect_timeout_s=config.database_wait_seconds
+        )
         logger.info(f"call records: {store.dialect} database ready")
         writer = RecordWriter(store, metrics)
         writer.start()
