@@ -89,7 +89,7 @@ class Metrics:
             ["result"],
             registry=r,
         )
-        self.webhooks = Counter(
+        self.record_deliveries = Counter(
             "switchboard_call_webhooks",
             "Call webhook deliveries, by result (ok, retried, failed)",
             ["result"],
