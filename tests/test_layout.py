@@ -21,6 +21,8 @@ MAX_ROOT_MODULES = 10
 LAZY_IMPORTS = {
     "agent.graph.build": "pipecat's ParallelPipeline on first build: importing agent.graph "
     "(`graph check`) must not import pipecat",
+    "agent.phrases.build": "pipecat (the graph's TTS) only when a phrase must be rendered: "
+    "`audio build --check` loads none of it",
     "agent.cli.serve": "the WEB_CONCURRENCY>1 supervisor process never loads the app it "
     "does not run (pipecat, models)",
     "agent.nodes.": "node builders import their processors and vendor SDKs on first build, so "

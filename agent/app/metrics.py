@@ -73,7 +73,7 @@ class Metrics:
             ["service"],
             registry=r,
         )
-        # call records (agent/records), extraction (agent/records/extraction.py), webhooks
+        # call records (agent/records), extraction (agent/records/extraction.py), record delivery
         self.records_written = Counter(
             "switchboard_records_written", "Call record events written", registry=r
         )

@@ -32,7 +32,6 @@ from agent.phrases.cache import (
     write_atomic,
     write_manifest,
 )
-from agent.phrases.render import TTSRenderer
 from agent.phrases.routes import load_routes
 
 
@@ -46,6 +45,10 @@ def router_routes_path(graph) -> Path:
 
 async def _start_renderer(graph, config):
     """The graph's TTS node, running (a missing key or an unreachable TTS raises)."""
+    # Lazily: pipecat (the graph's TTS) only when a phrase must be rendered; `--check` and a
+    # cache with every phrase fresh load none of it.
+    from agent.phrases.render import TTSRenderer
+
     renderer = TTSRenderer(graph, config)
     try:
         await renderer.start()
