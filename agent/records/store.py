@@ -10,7 +10,7 @@ write lock).
 Writes are record events (CallStarted, TurnRecord, ExtractionRecord, CallEnded), applied in
 order by `apply(events)` in one transaction; only the writer task (writer.py) calls it.
 Reads (`list_calls`, `get_call`) return plain JSON-ready dicts for the API, the CLI and the
-webhook.
+record delivery (the call webhook, agent/records/delivery.py).
 """
 
 from __future__ import annotations
