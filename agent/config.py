@@ -310,7 +310,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "DATABASE_WAIT_SECONDS",
-        "at start, how long to wait for a Postgres DATABASE_URL to accept connections "
+        "how long to wait at start for a Postgres DATABASE_URL to accept connections "
         "(retried with backoff) before refusing to start",
         "15",
         _positive_float,

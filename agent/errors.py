@@ -2,6 +2,8 @@
 
     SwitchboardError
     ├── ConfigError            a setting is missing or invalid (names the variable)
+    ├── DatabaseUnreachable    the call-record database did not answer (names DATABASE_URL's
+    │                          host and port, never the password)
     ├── GraphError             a graph file is invalid (carries every GraphProblem found)
     │   └── GraphNotFound      a call or command named a graph that does not exist
     ├── ProviderError          a provider refused or failed (names the provider, never the key)
@@ -23,6 +25,10 @@ class SwitchboardError(Exception):
 
 class ConfigError(SwitchboardError):
     """A configuration value is missing or invalid."""
+
+
+class DatabaseUnreachable(SwitchboardError):
+    """The call-record database did not accept a connection (names host and port, no secret)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import sys
 from datetime import datetime
 
 from agent.cli.common import load_config
+from agent.errors import DatabaseUnreachable
 from agent.records.store import Store
 from agent.records.timestamps import parse_time
 
@@ -72,13 +73,17 @@ def format_call(call: dict) -> str:
     return "\n".join(lines)
 
 
-async def _run(args, database_url: str) -> int:
+async def _run(args, database_url: str, wait_s: float) -> int:
     try:
         since = parse_time(args.since, "--since") if args.since else None
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    store = await Store.open(database_url)
+    try:
+        store = await Store.open(database_url, connect_timeout_s=wait_s)
+    except DatabaseUnreachable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         if args.call_sid:
             call = await store.get_call(args.call_sid)
@@ -104,7 +109,8 @@ async def _run(args, database_url: str) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """`python -m agent calls`."""
-    return asyncio.run(_run(args, load_config().database_url.reveal()))
+    config = load_config()
+    return asyncio.run(_run(args, config.database_url.reveal(), config.database_wait_seconds))
 
 
 def add_arguments(calls: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ from loguru import logger
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from agent.errors import SwitchboardError
+from agent.errors import DatabaseUnreachable
 
 CONNECT_TIMEOUT_S = 15.0  # the default of DATABASE_WAIT_SECONDS
 FIRST_DELAY_S = 0.5
@@ -30,10 +30,6 @@ ATTEMPT_TIMEOUT_S = 5.0  # one connection attempt (a host that drops packets nev
 
 # Postgres says so while it starts, recovers or is full: worth waiting for.
 _TRANSIENT = (asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
-
-
-class DatabaseUnreachable(SwitchboardError):
-    """The call-record database did not accept a connection (names host and port, no secret)."""
 
 
 def where(url: str) -> str:

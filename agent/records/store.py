@@ -28,8 +28,9 @@ from sqlalchemy import bindparam, event, func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from agent.errors import DatabaseUnreachable
 from agent.records import models as m
-from agent.records.connect import CONNECT_TIMEOUT_S, DatabaseUnreachable, wait_until_reachable
+from agent.records.connect import CONNECT_TIMEOUT_S, wait_until_reachable
 
 MIGRATE_ATTEMPTS = 5
 

@@ -147,7 +147,7 @@ class FakeClock:
 async def test_open_retries_a_closed_postgres_port_bounded_then_names_host_and_port():
     from loguru import logger
 
-    from agent.records.connect import DatabaseUnreachable
+    from agent.errors import DatabaseUnreachable
 
     with socket.socket() as closed:  # bound, then closed: nobody listens on this port
         closed.bind(("127.0.0.1", 0))
