@@ -16,21 +16,31 @@ A use, in the project's code:
 A class whose base cannot be told statically (a class factory's parameter) is taken to
 derive from pipecat: every private name pipecat or an SDK defines counts in it.
 
-Run `python -m agent.adapters.private_uses [paths]` for the list; tests/adapters/
-test_private_uses.py holds the project to "only under agent/adapters/".
+Run `python -m agent.adapters.private_uses [ROOT]` from a project root for the list (the
+count on an older commit: its `agent/` and `processors/` extracted with this file and
+private_names.py copied in); tests/adapters/test_private_uses.py holds the project to
+"only under agent/adapters/".
 """
 
 from __future__ import annotations
 
 import ast
-import functools
 import importlib
 import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-THIRD_PARTY = ("pipecat", "deepgram", "openai")
+from agent.adapters.private_names import (
+    ThirdParty,
+    class_privates,
+    is_private,
+    is_third_party,
+    module_privates,
+    mro_privates,
+    third_party,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("agent", "processors")
 NOT_SCANNED = ("agent/sim",)
@@ -46,104 +56,6 @@ class Use:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.kind} {self.name} ({self.where})"
-
-
-def _private(name: str) -> bool:
-    return name.startswith("_") and not name.startswith("__")
-
-
-def _self_assigned(func: ast.AST) -> set[str]:
-    names = set()
-    for node in ast.walk(func):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.ctx, ast.Store)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in ("self", "cls")
-            and _private(node.attr)
-        ):
-            names.add(node.attr)
-    return names
-
-
-def _class_privates(cls: ast.ClassDef) -> set[str]:
-    names = set()
-    for item in cls.body:
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if _private(item.name):
-                names.add(item.name)
-            names |= _self_assigned(item)
-        elif isinstance(item, (ast.Assign, ast.AnnAssign)):
-            targets = item.targets if isinstance(item, ast.Assign) else [item.target]
-            names |= {t.id for t in targets if isinstance(t, ast.Name) and _private(t.id)}
-    return names
-
-
-def _module_privates(tree: ast.Module) -> set[str]:
-    names = set()
-    for item in tree.body:
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if _private(item.name):
-                names.add(item.name)
-        elif isinstance(item, (ast.Assign, ast.AnnAssign)):
-            targets = item.targets if isinstance(item, ast.Assign) else [item.target]
-            names |= {t.id for t in targets if isinstance(t, ast.Name) and _private(t.id)}
-        elif isinstance(item, (ast.Import, ast.ImportFrom)):
-            names |= {a.asname or a.name for a in item.names if _private(a.asname or a.name)}
-    return names
-
-
-@dataclass
-class ThirdParty:
-    """Private names of the installed pipecat/SDK sources, per class and per module."""
-
-    classes: dict[str, set[str]]  # "module:Qual.Name" → private names it defines
-    modules: dict[str, set[str]]  # "module" → private names defined at its top level
-    all_names: set[str]
-
-
-@functools.cache
-def third_party(packages: tuple[str, ...] = THIRD_PARTY) -> ThirdParty:
-    classes: dict[str, set[str]] = {}
-    modules: dict[str, set[str]] = {}
-    for package in packages:
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        base = Path(next(iter(spec.submodule_search_locations)))
-        for path in base.rglob("*.py"):
-            parts = list(path.relative_to(base.parent).with_suffix("").parts)
-            if parts[-1] == "__init__":
-                parts.pop()
-            module = ".".join(parts)
-            try:
-                tree = ast.parse(path.read_bytes())
-            except (SyntaxError, ValueError):
-                continue
-            modules[module] = _module_privates(tree)
-            for node, qual in _classes(tree):
-                classes[f"{module}:{qual}"] = _class_privates(node)
-    all_names = set().union(*classes.values(), *modules.values())
-    return ThirdParty(classes, modules, all_names)
-
-
-def _classes(tree: ast.AST, prefix: str = ""):
-    for node in ast.iter_child_nodes(tree):
-        if isinstance(node, ast.ClassDef):
-            yield node, prefix + node.name
-            yield from _classes(node, prefix + node.name + ".")
-
-
-def _is_third_party(module: str) -> bool:
-    return module.split(".")[0] in THIRD_PARTY
-
-
-def _mro_privates(cls: type, tp: ThirdParty) -> set[str]:
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if _is_third_party(klass.__module__):
-            names |= tp.classes.get(f"{klass.__module__}:{klass.__qualname__}", set())
-    return names
 
 
 class _Scanner(ast.NodeVisitor):
@@ -165,10 +77,10 @@ class _Scanner(ast.NodeVisitor):
         for local, target in self.imports.items():
             if target.split(".")[0] in SCANNED:
                 self.project_aliases.add(local)
-            if _is_third_party(target) and self._is_module(target):
+            if is_third_party(target) and self._is_module(target):
                 self.module_aliases.add(local)
-        self.own = _module_privates(tree) | {
-            n for node, _ in _classes_anywhere(tree) for n in _class_privates(node)
+        self.own = module_privates(tree) | {
+            n for node, _ in _classes_anywhere(tree) for n in class_privates(node)
         }
         self.top_classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
         self.stack: list[tuple[str, set[str] | None]] = []  # (class, its third-party privates)
@@ -215,7 +127,7 @@ class _Scanner(ast.NodeVisitor):
         privates: set[str] = set()
         for other in vars(module).values():
             if isinstance(other, type) and cls in other.__mro__:
-                privates |= _mro_privates(other, self.tp)
+                privates |= mro_privates(other, self.tp)
         return privates
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -226,7 +138,7 @@ class _Scanner(ast.NodeVisitor):
         for base in node.bases:
             cls = self._resolve(base)
             if isinstance(cls, type):
-                privates |= _mro_privates(cls, self.tp)
+                privates |= mro_privates(cls, self.tp)
             elif not (isinstance(base, ast.Name) and base.id in ("object", "Exception")):
                 unknown = True  # e.g. a class factory's parameter: assume pipecat's
         if unknown:
@@ -243,14 +155,14 @@ class _Scanner(ast.NodeVisitor):
         where = self.stack[-1][0] if self.stack else self.module_name
         self.uses.append(Use(self.path, node.lineno, kind, name, where))
 
-    def _class_privates(self) -> set[str]:
+    def class_privates(self) -> set[str]:
         for _, privates in reversed(self.stack):
             return privates or set()
         return set()
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         name, value = node.attr, node.value
-        if _private(name):
+        if is_private(name):
             on_self = isinstance(value, ast.Name) and value.id in ("self", "cls")
             on_super = (
                 isinstance(value, ast.Call)
@@ -258,7 +170,7 @@ class _Scanner(ast.NodeVisitor):
                 and value.func.id == "super"
             )
             if on_self or on_super:
-                if name in self._class_privates():
+                if name in self.class_privates():
                     self._add(node, "attribute", name)
             elif isinstance(value, ast.Name) and value.id in self.module_aliases:
                 self._add(node, "module", name)
@@ -279,7 +191,7 @@ class _Scanner(ast.NodeVisitor):
         ):
             name = node.args[1].value
             target = node.args[0]
-            if _private(name) and (
+            if is_private(name) and (
                 (isinstance(target, ast.Name) and target.id in self.module_aliases)
                 or (name in self.tp.all_names and name not in self.own)
             ):
@@ -324,10 +236,6 @@ def scan(root: Path = ROOT, files: list[Path] | None = None) -> list[Use]:
 
 
 def main(argv: list[str]) -> int:
-    # Run as a script, this file's folder would come first on sys.path, and its
-    # deepgram.py would shadow the Deepgram SDK.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     root = Path(argv[0]).resolve() if argv else ROOT
     uses = scan(root)
     by_file: dict[str, int] = {}
