@@ -19,6 +19,7 @@ from __future__ import annotations
 from pipecat.frames.frames import Frame
 from pipecat.processors.frame_processor import FrameDirection
 
+from agent.adapters.events import declare_event, fire_event
 from processors.frames import HeardTextFrame
 from processors.passthrough import PassThroughProcessor
 
@@ -49,7 +50,7 @@ class HeardContextEditor(PassThroughProcessor):
     def __init__(self, contexts: list, **kwargs):
         super().__init__(**kwargs)
         self._contexts = contexts
-        self._register_event_handler("on_context_edited")
+        declare_event(self, "on_context_edited")
 
     async def handle(self, frame: Frame, direction: FrameDirection):
         if isinstance(frame, HeardTextFrame) and frame.interrupted:
@@ -57,5 +58,5 @@ class HeardContextEditor(PassThroughProcessor):
                 messages = context.get_messages()
                 if rewrite_last_assistant(messages, frame.text):
                     context.set_messages(messages)
-            await self._call_event_handler("on_context_edited", frame.text)
+            await fire_event(self, "on_context_edited", frame.text)
         return None

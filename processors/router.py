@@ -51,6 +51,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
+from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
 from processors.frames import EndCallFrame
 from processors.passthrough import CONSUMED, PassThroughProcessor
@@ -89,7 +90,7 @@ class IntentRouter(PassThroughProcessor):
         self._turn_routable = False
         self._turn_routed = False
         self._turn_passed = False
-        self._register_event_handler("on_route")
+        declare_event(self, "on_route")
 
     async def handle(self, frame: Frame, direction: FrameDirection):
         if isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM:
@@ -172,5 +173,5 @@ class IntentRouter(PassThroughProcessor):
             f"{self}: routed {frame.text!r} to '{hit.route}' (score {hit.score:.2f}, "
             f"{'cached audio' if pcm is not None else 'live TTS'}, {seconds * 1000:.1f} ms)"
         )
-        await self._call_event_handler("on_route", result)
+        await fire_event(self, "on_route", result)
         return CONSUMED

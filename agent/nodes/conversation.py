@@ -20,7 +20,7 @@ When the caller's turn ends (user turn strategies), chosen rather than pipecat's
   which costs CPU per turn and on synthetic or telephone speech often waits seconds before
   ending a turn. With Deepgram finalizing on VAD stop, a turn ends stop_secs (0.2) +
   user_speech_timeout (0.4) after the caller falls silent. Behind a segmented STT (Whisper,
-  the `segment` kind): its subclass SegmentAwareTurnStop (segment_turns.py), which stops
+  the `segment` kind): its subclass SegmentAwareTurnStop (agent/adapters/turns.py), which stops
   waiting for words exactly when the last utterance has been transcribed.
 """
 
@@ -28,7 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent.adapters.turns import SegmentAwareTurnStop
 from agent.graph.build import BuildContext
+from processors.context_window import ContextWindow
 
 
 @dataclass
@@ -53,8 +55,6 @@ def conversation(
         LLMUserAggregatorParams,
     )
     from pipecat.utils.types import NOT_GIVEN
-
-    from processors.context_window import ContextWindow
 
     # The prompt goes on the service (system_instruction), not into the context: pipecat
     # 1.9+ deprecates a leading system message in LLMContext.
@@ -95,8 +95,6 @@ def turn_strategies(
         if min_words <= 1
         else [MinWordsUserTurnStartStrategy(min_words=min_words)]
     )
-    from agent.nodes.segment_turns import SegmentAwareTurnStop
-
     stop = SegmentAwareTurnStop if segmented_stt else SpeechTimeoutUserTurnStopStrategy
     return UserTurnStrategies(start=start, stop=[stop(user_speech_timeout=user_speech_timeout_s)])
 

@@ -5,62 +5,35 @@ request with the call's CallSid, which shows up in Deepgram's usage reports and 
 Deepgram fake pick a per-call script. Both connect to DEEPGRAM_BASE_URL, so tests and
 self-hosters can point them anywhere.
 
-Every Deepgram SDK client builds its own httpx client, and with it a TLS context: ~20 ms of
-blocking CPU per call (the event loop stalls for every other call meanwhile), for an HTTP
-client that live transcription over the WebSocket never uses. `_share_sdk_http_client`
-makes the SDK's default client a process-wide one.
-
-Both sockets are opened without permessage-deflate compression. The websockets library
-offers it by default and a server that accepts it (the provider fakes do) makes the client
-deflate every 20 ms audio message: about 5% of the server's CPU per call, profiled, to
-squeeze noise-like PCM by a few percent. Compression is negotiated, so not offering it is
-always safe: a server that would have accepted it just gets plain frames.
-
-A dropped or refused socket is reconnected within a second and the audio Deepgram had not
-finalized is sent again (agent/nodes/deepgram_resilience.py); after repeated failure the call
-ends with the graph's cached `trouble_goodbye`.
+The services come from agent/adapters/deepgram.py: the SDK shares one HTTP client per
+process, sockets are opened without compression, and a dropped or refused nova socket is
+reconnected within a second with the audio Deepgram had not finalized sent again; after
+repeated failure the call ends with the graph's cached `trouble_goodbye`. Why and the
+measurements: docs/decisions/deepgram-socket.md.
 
 The caller's audio stops at the STT unless a node after it in the chain consumes
-`audio.in` (none of the built-in ones does). pipecat's STT services pass audio on by
-default, so every 40 ms frame would otherwise travel through every processor down to the
-pipeline's end (router, LLM aggregators, LLM, TTS, pacer, transport out, ...), a queue
-hand-off and a task switch in each, for nobody. The graph's taps still see it: observers
-watch every push, and the pushes up to the STT remain.
+`audio.in` (none of the built-in ones does): pipecat's STT services pass audio on by
+default, and every 40 ms frame would then cross every processor down to the pipeline's end
+for nobody. The graph's taps still see it: observers watch every push, and the pushes up to
+the STT remain.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from agent.adapters.deepgram import (
+    ResilientDeepgramSTTService,
+    UncompressedFluxSTTService,
+    patch_sdk,
+)
 from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.registry import SAMPLE_RATE
-from agent.nodes.deepgram_resilience import resilient_deepgram_class
 from agent.nodes.params import DeepgramFluxSTTParams, DeepgramSTTParams
 
 
 def _api_key(ctx: BuildContext, node_name: str, type_name: str) -> str:
     return ctx.config.require("DEEPGRAM_API_KEY", f"the {type_name} node '{node_name}'").reveal()
-
-
-_shared_http_client = None
-
-
-def _share_sdk_http_client() -> None:
-    """Make the Deepgram SDK reuse one httpx client per process instead of one per call."""
-    from deepgram import base_client
-
-    if getattr(base_client, "_switchboard_shared", False):
-        return
-    original = base_client._make_default_async_client
-
-    def shared_client(timeout, follow_redirects):
-        global _shared_http_client
-        if _shared_http_client is None:
-            _shared_http_client = original(timeout, follow_redirects)
-        return _shared_http_client
-
-    base_client._make_default_async_client = shared_client
-    base_client._switchboard_shared = True
 
 
 def audio_needed_after(ctx: BuildContext, node_name: str) -> bool:
@@ -77,29 +50,9 @@ def audio_needed_after(ctx: BuildContext, node_name: str) -> bool:
     return any("audio.in" in node.type.consumes for node in after)
 
 
-def _no_sdk_compression() -> None:
-    """Make the Deepgram SDK's live socket (/v1/listen) connect without compression."""
-    from deepgram.listen.v1 import client
-
-    if getattr(client, "_switchboard_no_compression", False):
-        return
-    connect = client.websockets_client_connect
-
-    def connect_uncompressed(*args, **kwargs):
-        kwargs.setdefault("compression", None)
-        return connect(*args, **kwargs)
-
-    client.websockets_client_connect = connect_uncompressed
-    client._switchboard_no_compression = True
-
-
 def build_stt(params: DeepgramSTTParams, ctx: BuildContext, node_name: str) -> NodeBuild:
-    from pipecat.services.deepgram.stt import DeepgramSTTService
-
-    _share_sdk_http_client()
-    _no_sdk_compression()
-
-    settings = DeepgramSTTService.Settings(
+    patch_sdk()
+    settings = ResilientDeepgramSTTService.Settings(
         model=params.model,
         language=params.language,
         interim_results=True,  # interims keep the turn open while the caller is mid-sentence
@@ -112,7 +65,7 @@ def build_stt(params: DeepgramSTTParams, ctx: BuildContext, node_name: str) -> N
         # second opinion nobody reads.
         extra={"vad_events": False},
     )
-    service = resilient_deepgram_class()(
+    service = ResilientDeepgramSTTService(
         api_key=_api_key(ctx, node_name, "deepgram_stt"),
         base_url=ctx.config.deepgram_base_url,
         encoding="linear16",
@@ -133,16 +86,8 @@ def flux_url(base_url: str) -> str:
 
 
 def build_flux_stt(params: DeepgramFluxSTTParams, ctx: BuildContext, node_name: str) -> NodeBuild:
-    from pipecat.services.deepgram.flux.stt import DeepgramFluxSTTService
-
-    _share_sdk_http_client()
-
-    class UncompressedFluxSTTService(DeepgramFluxSTTService):
-        async def _websocket_connect(self, uri: str, **kwargs):
-            kwargs.setdefault("compression", None)
-            return await super()._websocket_connect(uri, **kwargs)
-
-    settings = DeepgramFluxSTTService.Settings(
+    patch_sdk()
+    settings = UncompressedFluxSTTService.Settings(
         model=params.model,
         eot_threshold=params.eot_threshold,
         eot_timeout_ms=params.eot_timeout_ms,

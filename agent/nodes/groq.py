@@ -7,22 +7,19 @@ instruction (the context holds only the conversation).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 
+from agent.adapters.openai_llm import ResilientGroqLLMService
 from agent.config import Config
 from agent.errors import ProviderError
-from agent.graph.build import BuildContext, NodeBuild, ProcessCache
+from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.suggest import did_you_mean
 from agent.nodes.conversation import conversation, read_prompt
-from agent.nodes.llm_http import keep_connections_reusable
-from agent.nodes.llm_resilience import resilient
 from agent.nodes.params import GroqLLMParams
+from processors.frames import EndCallFrame
 
 
 def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeBuild:
-    from pipecat.services.groq.llm import GroqLLMService
-
     config = ctx.config
     api_key = config.require("GROQ_API_KEY", f"the groq_llm node '{node_name}'")
     talk = conversation(
@@ -30,16 +27,17 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
         node_name,
         user_speech_timeout_s=params.user_speech_timeout_s,
         max_history_turns=params.max_history_turns,
-        tools=_tools() if params.hang_up_tool else None,
+        tools=tools() if params.hang_up_tool else None,
     )
-    service = shared_client_service_class(resilient(GroqLLMService))(
+    # One client per process; one retry within the budget, then the call's fallback phrase
+    # (agent/adapters/openai_llm.py, agent/nodes/llm_resilience.py).
+    service = ResilientGroqLLMService(
         shared=ctx.shared,
         api_key=api_key.reveal(),
         base_url=config.groq_base_url,
-        # One retry within this budget, then the call's fallback phrase (llm_resilience.py).
         budget_s=params.first_token_timeout_s,
         fallback_model=params.fallback_model,
-        settings=GroqLLMService.Settings(
+        settings=ResilientGroqLLMService.Settings(
             model=params.model or config.groq_model,
             system_instruction=read_prompt(ctx, params.prompt),
             temperature=params.temperature,
@@ -48,47 +46,14 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
         ),
     )
     if params.hang_up_tool:
-        service.register_function(END_CALL, _end_call, cancel_on_interruption=False)
+        service.register_function(END_CALL, end_call, cancel_on_interruption=False)
     return NodeBuild(processors=[*talk.head, service], after_output=talk.tail, context=talk.context)
 
 
 END_CALL = "end_call"
 
 
-@functools.cache
-def shared_client_service_class(base: type) -> type:
-    """`base` (an OpenAI-style pipecat LLM service) reusing one AsyncOpenAI client per
-    process (key, base URL).
-
-    pipecat creates an AsyncOpenAI client (an httpx pool and a TLS context: ~20 ms of blocking
-    CPU) for every service, i.e. every call, and never closes it. One shared client keeps
-    connections to the provider warm across calls and stops the per-call leak; its transport
-    reads each streamed answer to the end, so that the connection is reused
-    (agent/nodes/llm_http.py).
-    """
-
-    class SharedClientLLMService(base):
-        def __init__(self, *, shared: ProcessCache, **kwargs):
-            self._shared = shared
-            super().__init__(**kwargs)
-
-        def create_client(self, api_key=None, base_url=None, **kwargs):
-            key = ("llm", "client", base.__name__, api_key, base_url)
-
-            def create():
-                client = super(SharedClientLLMService, self).create_client(
-                    api_key=api_key, base_url=base_url, **kwargs
-                )
-                keep_connections_reusable(client)  # agent/nodes/llm_http.py
-                return client
-
-            return self._shared.get_or_create(key, create)
-
-    SharedClientLLMService.__name__ = f"SharedClient{base.__name__}"
-    return SharedClientLLMService
-
-
-def _tools():
+def tools():
     """The end_call tool: the model may hang up, saying its own goodbye."""
     from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
     from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
@@ -111,10 +76,8 @@ def _tools():
     )
 
 
-async def _end_call(params) -> None:
+async def end_call(params) -> None:
     from pipecat.processors.frame_processor import FrameDirection
-
-    from processors.frames import EndCallFrame
 
     goodbye = str((params.arguments or {}).get("goodbye") or "") or None
     await params.result_callback({"status": "ending call"})

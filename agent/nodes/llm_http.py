@@ -8,7 +8,8 @@ that is a TCP and a TLS handshake (round trips and a few ms of CPU) before each 
 even be asked for; at 100 calls in one process against the local fake, connecting alone took
 0.12 s (p50) of every turn.
 
-`ReusableStreamTransport` wraps the client's transport. When a streamed (server-sent
+`ReusableStreamTransport` wraps the client's transport (put in place by
+agent/adapters/openai_llm.py). When a streamed (server-sent
 events) response that has delivered `[DONE]` is closed, it first reads what is left of the
 body (normally just that last chunk, already on its way), at most DRAIN_MAX_BYTES within
 DRAIN_TIMEOUT_S, so the connection goes back to the pool. A response closed before its end
@@ -71,16 +72,3 @@ class ReusableStreamTransport(httpx2.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-def keep_connections_reusable(client) -> bool:
-    """Wrap the transport of an openai `AsyncOpenAI` client (in place); False if the
-    client's httpx internals are not where expected (it then works as before)."""
-    http = getattr(client, "_client", None)
-    transport = getattr(http, "_transport", None)
-    if not isinstance(transport, httpx2.AsyncBaseTransport):
-        logger.warning("LLM client: unknown httpx layout; each turn opens a new connection")
-        return False
-    if not isinstance(transport, ReusableStreamTransport):
-        http._transport = ReusableStreamTransport(transport)
-    return True

@@ -6,11 +6,10 @@ loaded once per process and shared by every call (ctx.shared), like the Silero s
 loading takes ~0.3-1 s and would stall every other call on the event loop.
 
 - whisper_stt: pipecat's WhisperSTTService (a SegmentedSTTService: it buffers the caller's
-  audio and transcribes each utterance when the VAD says the caller stopped). Three changes:
-  the shared model instead of one load per call, and 8 kHz phone audio upsampled to the
-  16 kHz Whisper reads (pipecat hands the model audio at the pipeline's input rate). After
-  each utterance, words or none, it says so (SegmentTranscribedFrame), so the caller's turn
-  ends when Whisper is done rather than when a guessed latency runs out (segment_turns.py).
+  audio and transcribes each utterance when the VAD says the caller stopped) with the shared
+  model, 8 kHz phone audio upsampled to 16 kHz, and a SegmentTranscribedFrame after each
+  utterance, so the caller's turn ends when Whisper is done rather than when a guessed
+  latency runs out (agent/adapters/local_speech.py, agent/adapters/turns.py).
 - piper_tts: pipecat's PiperTTSService with the shared voice; it resamples Piper's 22.05 kHz
   to the 8 kHz Twilio plays. pipecat would download a voice by name; we never download.
 """
@@ -19,13 +18,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
+from agent.adapters.local_speech import (
+    WHISPER_RATE,
+    SharedPiperTTSService,
+    SharedWhisperSTTService,
+    upsample_to_whisper,
+)
 from agent.graph.build import BuildContext, NodeBuild, ProcessCache
 from agent.nodes.params import PiperTTSParams, WhisperSTTParams
-from processors.frames import SegmentTranscribedFrame
 
-WHISPER_RATE = 16000
+__all__ = ["WHISPER_RATE", "build_piper_tts", "build_whisper_stt", "upsample_to_whisper"]
 
 
 def whisper_model_path(name: str) -> str:
@@ -53,50 +55,16 @@ def shared_whisper_model(shared: ProcessCache, params: WhisperSTTParams):
     return shared.get_or_create(key, create)
 
 
-def upsample_to_whisper(pcm: bytes, rate: int) -> bytes:
-    """16-bit mono PCM at `rate` → 16 kHz, as Whisper reads it."""
-    if rate == WHISPER_RATE or not pcm:
-        return pcm
-    import soxr
-
-    samples = np.frombuffer(pcm, dtype=np.int16)
-    return soxr.resample(samples, rate, WHISPER_RATE).astype(np.int16).tobytes()
-
-
 def build_whisper_stt(params: WhisperSTTParams, ctx: BuildContext, node_name: str) -> NodeBuild:
-    from pipecat.services.whisper.stt import WhisperSTTService
-
-    model = shared_whisper_model(ctx.shared, params)
-
-    class SharedWhisperSTTService(WhisperSTTService):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self._segments_transcribed = 0
-
-        def _load(self):
-            self._model = model  # loaded once per process, not per call
-
-        async def run_stt(self, audio: bytes):
-            # One call per VAD stop, in order (SegmentedSTTService's queue), so the count
-            # matches the turn strategy's count of stops.
-            self._segments_transcribed += 1
-            done = SegmentTranscribedFrame(segment=self._segments_transcribed)
-            try:
-                async for frame in super().run_stt(upsample_to_whisper(audio, self.sample_rate)):
-                    yield frame
-            except Exception:
-                await self.push_frame(done)  # no words are coming: the turn need not wait
-                raise
-            await self.push_frame(done)
-
     service = SharedWhisperSTTService(
+        model=shared_whisper_model(ctx.shared, params),
         device="cpu",
         compute_type=params.compute_type,
         # Nothing after the STT reads caller audio (the VAD is before it).
         audio_passthrough=False,
         # The turn ends when the transcription does (SegmentTranscribedFrame); this is the net.
         ttfs_p99_latency=params.transcript_timeout_s,
-        settings=WhisperSTTService.Settings(
+        settings=SharedWhisperSTTService.Settings(
             model=whisper_model_path(params.model), no_speech_prob=params.no_speech_prob
         ),
     )
@@ -113,31 +81,19 @@ def piper_voice_path(voice: str) -> Path:
 
 
 def shared_piper_voice(shared: ProcessCache, voice: str):
+    key = ("piper", voice)
+
     def create():
         from piper import PiperVoice
 
         return PiperVoice.load(piper_voice_path(voice))
 
-    return shared.get_or_create(("piper", voice), create)
+    return shared.get_or_create(key, create)
 
 
 def build_piper_tts(params: PiperTTSParams, ctx: BuildContext, node_name: str) -> NodeBuild:
-    from pipecat.services.piper.tts import PiperTTSService
-    from pipecat.services.tts_service import TTSService
-
-    voice = shared_piper_voice(ctx.shared, params.voice)
-
-    class SharedPiperTTSService(PiperTTSService):
-        def __init__(self):
-            # PiperTTSService.__init__ loads (or downloads) the voice; do the rest of it.
-            TTSService.__init__(
-                self,
-                push_start_frame=True,
-                push_stop_frames=True,
-                settings=self.Settings(
-                    model=None, voice=piper_voice_path(params.voice).stem, language=None
-                ),
-            )
-            self._voice = voice
-
-    return NodeBuild(processors=[SharedPiperTTSService()])
+    service = SharedPiperTTSService(
+        voice=shared_piper_voice(ctx.shared, params.voice),
+        voice_name=piper_voice_path(params.voice).stem,
+    )
+    return NodeBuild(processors=[service])

@@ -12,24 +12,24 @@ history, interruptions and "what the caller heard" work as with the cloud LLM.
 
 from __future__ import annotations
 
+from agent.adapters.openai_llm import ResilientOpenAILLMService
 from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.conversation import conversation, read_prompt
-from agent.nodes.llm_resilience import resilient
+from agent.nodes.groq import END_CALL, end_call, tools
 from agent.nodes.params import LocalResponderParams
 from agent.phrases.intent import RouteMatcher, load_encoder, shared_matcher
 from agent.phrases.routes import Route
+from processors.scripted_responder import Answer, ScriptedResponder
 
 
 def build_responder(params: LocalResponderParams, ctx: BuildContext, node_name: str) -> NodeBuild:
-    from agent.nodes import groq
-
     llm = bool(ctx.config.llm_base_url)
     talk = conversation(
         ctx,
         node_name,
         user_speech_timeout_s=params.user_speech_timeout_s,
         max_history_turns=params.max_history_turns,
-        tools=groq._tools() if llm else None,
+        tools=tools() if llm else None,
     )
     answerer = _llm(params, ctx) if llm else _scripted(params, ctx, node_name)
     return NodeBuild(
@@ -38,18 +38,14 @@ def build_responder(params: LocalResponderParams, ctx: BuildContext, node_name: 
 
 
 def _llm(params: LocalResponderParams, ctx: BuildContext):
-    from pipecat.services.openai.llm import OpenAILLMService
-
-    from agent.nodes import groq
-
     config = ctx.config
-    service = groq.shared_client_service_class(resilient(OpenAILLMService))(
+    service = ResilientOpenAILLMService(
         shared=ctx.shared,
         # Local servers ignore the key, but the OpenAI client insists on one.
         api_key=config.llm_api_key.reveal() if config.llm_api_key else "local",
         base_url=config.llm_base_url,
         budget_s=params.first_token_timeout_s,
-        settings=OpenAILLMService.Settings(
+        settings=ResilientOpenAILLMService.Settings(
             model=params.model or config.llm_model,
             system_instruction=read_prompt(ctx, params.prompt),
             temperature=params.temperature,
@@ -57,13 +53,11 @@ def _llm(params: LocalResponderParams, ctx: BuildContext):
             max_tokens=params.max_tokens,
         ),
     )
-    service.register_function(groq.END_CALL, groq._end_call, cancel_on_interruption=False)
+    service.register_function(END_CALL, end_call, cancel_on_interruption=False)
     return service
 
 
 def _scripted(params: LocalResponderParams, ctx: BuildContext, node_name: str):
-    from processors.scripted_responder import Answer, ScriptedResponder
-
     names = [f"answer_{i}" for i in range(len(params.answers))]
     answers = {
         name: Answer(a.say, a.hang_up) for name, a in zip(names, params.answers, strict=True)

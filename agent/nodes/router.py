@@ -16,11 +16,10 @@ from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import IntentRouterParams
 from agent.phrases.cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
 from agent.phrases.intent import RouteMatcher, load_encoder, shared_matcher
+from processors.router import IntentRouter
 
 
 def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) -> NodeBuild:
-    from processors.router import IntentRouter
-
     path = ctx.resolve_path(params.routes).resolve()
     routes = shared_routes(ctx.shared, path)
     encoder = load_encoder(params.encoder, ctx.shared)
@@ -35,8 +34,6 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
 
 def phrase_book_of(graph_build) -> PhraseBook | None:
     """The cached phrases of the graph's first intent_router node, if it has one."""
-    from processors.router import IntentRouter
-
     for built in graph_build.nodes.values():
         for processor in built.processors:
             if isinstance(processor, IntentRouter):

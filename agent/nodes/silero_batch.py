@@ -1,11 +1,9 @@
 """One batched Silero inference for the 32 ms windows of every call waiting at that moment.
 
 Silero takes a batch: windows `(B, context + 256)` and recurrent states `(2, B, 128)`, one
-row per call. Scoring windows one at a time costs 88 µs of CPU each, mostly onnxruntime's
-fixed cost per run, plus a thread round trip on the event loop; in batches of 8 or more it
-costs 33-38 µs a window and one round trip per batch (measured on these machines; see
-bench/RESULTS.md). With 100 calls that is ~3,100 windows a second: 28% of a core one by
-one, ~10% batched.
+row per call. Scoring a window alone costs mostly onnxruntime's fixed cost per run plus a
+thread round trip on the event loop; in a batch, a fraction of that per window and one
+round trip per batch (docs/decisions/silero-batching.md has the numbers).
 
 `SileroBatcher.score(model, windows)` queues one call's windows (those of one audio frame,
 in order) and returns a future of their scores. The first call queued while the batcher is
@@ -13,14 +11,12 @@ idle waits one loop iteration for others to join, then the whole queue runs as o
 the shared inference thread; calls queued meanwhile form the next job as soon as it
 returns. Within a job, step k runs every call's k-th window as one batch, so a call's
 windows are scored in order (each needs the recurrent state the previous one left) and a
-whole frame costs one round trip. One window at a time, a 60 ms frame (two windows) cost two
-round trips to the thread, each a loop iteration or more: under load a call's caller audio
-could fall a second behind real time, and a frame's turn per round trip kept it from
-catching up (at 100 calls, barge-ins were heard ~0.35 s later than alone). A call awaits
-its frame's scores before it queues the next frame, so a model never appears twice in a job.
+whole frame costs one round trip (one per window let a loaded call's audio fall behind
+real time and never catch up). A call awaits its frame's scores before it queues the next
+frame, so a model never appears twice in a job.
 
-The per-call state lives on pipecat's `SileroOnnxModel` (`_state`, `_context`), so pipecat's
-own `reset_states()` and reset policy keep working.
+The per-call state lives on pipecat's `SileroOnnxModel` (read and written through
+agent/adapters/silero.py), so pipecat's own `reset_states()` and reset policy keep working.
 """
 
 from __future__ import annotations
@@ -29,6 +25,8 @@ import asyncio
 from concurrent.futures import Executor
 
 import numpy as np
+
+from agent.adapters.silero import model_state, set_model_state
 
 CONTEXT_SAMPLES = 32  # Silero prepends the previous window's last 32 samples at 8 kHz
 WINDOW_SAMPLES = 256  # one 32 ms window at 8 kHz
@@ -67,10 +65,13 @@ class SileroBatcher:
             return
         # Each call's context (the last samples it was scored on) and recurrent state.
         contexts = np.zeros((len(batch), CONTEXT_SAMPLES), dtype=np.float32)
+        states = []
         for row, (model, _, _) in zip(contexts, batch, strict=True):
-            if model._context.shape[1] == CONTEXT_SAMPLES:  # else fresh or reset: zeros
-                row[:] = model._context[0]
-        state = np.concatenate([model._state for model, _, _ in batch], axis=1)
+            state, context = model_state(model)
+            states.append(state)
+            if context.shape[1] == CONTEXT_SAMPLES:  # else fresh or reset: zeros
+                row[:] = context[0]
+        state = np.concatenate(states, axis=1)
         windows = [w for _, w, _ in batch]
         loop = asyncio.get_running_loop()
         done = loop.run_in_executor(self._executor, self._run, windows, contexts, state)
@@ -106,8 +107,11 @@ class SileroBatcher:
         else:
             for i, (model, windows, future) in enumerate(batch):
                 self.windows += len(windows)
-                model._state = np.ascontiguousarray(state[:, i : i + 1, :])
-                model._context = contexts[i : i + 1].copy()
+                set_model_state(
+                    model,
+                    np.ascontiguousarray(state[:, i : i + 1, :]),
+                    contexts[i : i + 1].copy(),
+                )
                 if not future.done():  # a call that ended meanwhile cancelled its wait
                     future.set_result(scores[i])
         self._launch()

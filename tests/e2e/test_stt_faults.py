@@ -1,4 +1,4 @@
-"""Deepgram failing in a live call (agent/nodes/deepgram_resilience.py): a dropped socket is
+"""Deepgram failing in a live call (agent/adapters/deepgram.py): a dropped socket is
 reconnected within a second and the unfinalized audio replayed, so the question is still
 answered; a Deepgram that will not come back ends the call with the cached apology."""
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
+from agent.adapters.openai_llm import keep_connections_reusable
 from agent.graph.build import ProcessCache
-from agent.nodes.llm_http import ReusableStreamTransport, keep_connections_reusable
+from agent.nodes.llm_http import ReusableStreamTransport
 
 KEY = "gq-test-key"
 
@@ -80,12 +81,9 @@ async def test_an_abandoned_stream_is_closed_at_once(fakes):
 
 
 def test_the_groq_nodes_shared_client_is_wrapped():
-    from pipecat.services.groq.llm import GroqLLMService
+    from agent.adapters.openai_llm import ResilientGroqLLMService
 
-    from agent.nodes.groq import shared_client_service_class
-    from agent.nodes.llm_resilience import resilient
-
-    service = shared_client_service_class(resilient(GroqLLMService))(
+    service = ResilientGroqLLMService(
         shared=ProcessCache(), api_key=KEY, base_url="http://127.0.0.1:9/openai/v1"
     )
     assert isinstance(service._client._client._transport, ReusableStreamTransport)

@@ -105,4 +105,5 @@ def test_deepgram_sockets_offer_no_compression():
     from deepgram.listen.v1 import client
 
     build()
-    assert client._switchboard_no_compression
+    # Building the node patches the SDK's socket connect (agent/adapters/deepgram.py).
+    assert client.websockets_client_connect.__name__ == "connect_uncompressed"

@@ -1,7 +1,8 @@
-"""agent/nodes/vad.py: one Silero session per process, independent state per call."""
+"""agent/nodes/vad.py (agent/adapters/silero.py): one Silero session per process, independent state per call."""
 
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
+from agent.adapters.silero import model_state
 from agent.graph.build import ProcessCache
 from agent.nodes.vad import make_analyzer, shared_silero_session
 from tests.conftest import caller_audio
@@ -34,7 +35,7 @@ async def test_shared_session_analyzers_detect_speech_with_their_own_state():
         seen_second.append(await second.analyze_audio(silence[i : i + step]))
     assert VADState.SPEAKING in seen_first
     assert VADState.SPEAKING not in seen_second
-    assert first._model._state is not second._model._state
+    assert model_state(first.model)[0] is not model_state(second.model)[0]
 
 
 def _call_audio(noise_db: float | None, seed: int = 1) -> bytes:

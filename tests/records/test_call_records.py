@@ -170,7 +170,7 @@ async def test_calls_command_json_and_unknown_call(database_url, capsys):
     add_arguments(parser.add_subparsers().add_parser("calls"))
 
     async def cli(*argv: str) -> tuple[int, str]:
-        code = await _run(parser.parse_args(["calls", *argv]), database_url)
+        code = await _run(parser.parse_args(["calls", *argv]), database_url, 1.0)
         return code, capsys.readouterr().out
 
     code, out = await cli("--json", "CA1")

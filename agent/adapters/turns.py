@@ -1,4 +1,7 @@
-"""End a caller's turn when a segmented STT has transcribed its last utterance, not on a guess.
+"""pipecat's user turn stop, entered where it has no public door.
+
+`SegmentAwareTurnStop` ends a caller's turn when a segmented STT has transcribed its last
+utterance, not on a guess.
 
 pipecat's SpeechTimeoutUserTurnStopStrategy ends a turn once the caller has been quiet for
 `user_speech_timeout` and the STT is done: its transcript came marked final, or a safety net
@@ -16,6 +19,10 @@ final. Both go wrong when the caller pauses mid-sentence and the machine is load
 the VAD's stops and stops waiting for the STT exactly when `SegmentTranscribedFrame` says the
 STT is done with the latest one (words or none); a transcript's `finalized` no longer ends
 the wait. The STT's `ttfs_p99_latency` then only bounds a transcription that never ends.
+
+It relies on pipecat's SpeechTimeoutUserTurnStopStrategy internals: `_handle_transcription
+(frame)` (overridden), the `_vad_stopped`, `_stt_wait_done` and `_stt_timeout_task`
+attributes, and `_maybe_trigger_user_turn_stopped()` (tests/adapters/test_turns.py).
 """
 
 from __future__ import annotations
