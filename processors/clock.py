@@ -169,9 +169,11 @@ class FakeClock:
                 # being cancelled, a socket). Return as soon as it is done.
                 await asyncio.wait({future}, timeout=self.REAL_GRACE_S)
                 if not future.done():
+                    future.cancel()
                     raise TimeoutError("still running, with no timer left to advance to")
                 break
             if due > deadline:
+                future.cancel()
                 raise TimeoutError(f"still running after {limit} s of virtual time")
             self._now = max(self._now, due)
             self._fire_due()
