@@ -149,6 +149,9 @@ class Setting:
     parse: Callable[[str], Any] = _str
     secret: bool = False
     group: str = "server"
+    # What `.env.example` writes, when not the default: DEFAULT_GRAPH stays empty there, so
+    # a keyless copy serves the local graph (agent/local_mode.py) and one with keys the default.
+    example: str | None = None
 
     @property
     def attr(self) -> str:
@@ -164,7 +167,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PORT", "port the HTTP server listens on", "8080", _parse_port),
     Setting("HOST", "interface the HTTP server binds to", "0.0.0.0"),
-    Setting("DEFAULT_GRAPH", "graph used when a call does not name one", "receptionist"),
+    Setting(
+        "DEFAULT_GRAPH",
+        "graph used when a call does not name one (unset: receptionist, or local when no "
+        "provider key is set: DEEPGRAM_API_KEY, GROQ_API_KEY, CARTESIA_API_KEY)",
+        "receptionist",
+        example="",
+    ),
     Setting("GRAPHS_DIR", "folder holding the graph files", "graphs"),
     Setting(
         "GRAPHS",
@@ -300,6 +309,14 @@ SETTINGS: tuple[Setting, ...] = (
         group="records",
     ),
     Setting(
+        "DATABASE_WAIT_SECONDS",
+        "at start, how long to wait for a Postgres DATABASE_URL to accept connections "
+        "(retried with backoff) before refusing to start",
+        "15",
+        _positive_float,
+        group="records",
+    ),
+    Setting(
         "ADMIN_TOKEN",
         "bearer token for GET /calls and /calls/{call_sid}; unset: those routes are off (404)",
         None,
@@ -377,6 +394,7 @@ class Config:
     cartesia_voice_id: str
     cartesia_base_url: str
     database_url: Secret
+    database_wait_seconds: float
     admin_token: Secret | None
     call_webhook_url: str | None
     call_webhook_secret: Secret | None
@@ -460,6 +478,8 @@ def render_env_example() -> str:
     lines = [
         "# Switchboard configuration. Copy to .env and fill in; the environment overrides .env.",
         "# Generated from agent/config.py SETTINGS (python -m agent config example).",
+        "# With none of the provider keys set, `python -m agent serve` answers with the local",
+        "# graph (graphs/local.yaml): no accounts needed.",
         "",
     ]
     group = None
@@ -468,7 +488,8 @@ def render_env_example() -> str:
             group = s.group
             lines.append(f"# --- {group} ---")
         lines.append(f"# {s.help[0].upper()}{s.help[1:]}.{' Secret.' if s.secret else ''}")
-        lines.append(f"{s.name}={'' if s.default is None else s.default}")
+        value = s.example if s.example is not None else s.default
+        lines.append(f"{s.name}={'' if value is None else value}")
         lines.append("")
     return "\n".join(lines)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agent.graph.build import ProcessCache  # noqa: E402 (after the path)
 from agent.sim.turns import percentile  # noqa: E402 (after the path)
 
 QUESTIONS = ["How much does it cost?", "Who am I talking to?", "What are your prices?"]
@@ -146,7 +147,7 @@ async def measure(calls: int, runs: int) -> dict:
         }
         config = Config.load(env=env, dotenv_path=None)
         graph = load_graph(ROOT / "graphs" / "receptionist.yaml", config)
-        shared: dict = {}
+        shared = ProcessCache()
         results = {"push": [], "pacer": [], "router": [], "missed": 0}
         ready = asyncio.Barrier(calls)
         await asyncio.gather(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from loguru import logger
 
 from agent.app.metrics import Metrics
+from agent.app.pipeline import build_call_pipeline
 from agent.errors import SwitchboardError, TwilioProtocolError
 from agent.twilio import protocol as tp
 from agent.twilio.ws_bridge import WebSocketBridge
@@ -72,7 +73,7 @@ class CallSession:
 
     def __init__(self, bridge: WebSocketBridge, services):
         self.bridge = bridge
-        self.services = services  # agent.app.server.Services: config, graphs, metrics, shared
+        self.services = services  # agent.app.services.Services
         self.start_event: tp.Start | None = None
         self.worker = None
         self.transport = None
@@ -103,8 +104,6 @@ class CallSession:
         return outcome
 
     async def _run_started(self, start: tp.Start) -> CallOutcome:
-        from agent.app.pipeline import build_call_pipeline
-
         graph = self.services.graph_for(start.custom_parameters.get("graph"))
         self.graph_name = graph.name
         logger.info(

@@ -1,43 +1,22 @@
 """Garbage-collector settings for a server that carries many real-time calls in one loop.
 
-CPython's collector stops the whole process while it runs; the pacer of every call waits
-with it. A full (generation 2) collection walks every tracked object: after start-up that
-is ~80,000 objects (pipecat, openai, numpy, our graphs) and ~42 ms, every time, for objects
-that live as long as the process. With 20 calls in the pacing benchmark one such pause
-(~100 ms once the calls' own objects are added) made every call's greeting stutter at the
-same instant.
+CPython's collector stops the whole process while it runs, and every call's pacer waits with
+it; a full collection walks every tracked object. So (measurements and what else was tried:
+docs/decisions/gc-freezing.md):
 
 - `freeze_startup_objects()`, once the server is ready: collect, then move everything alive
-  into the permanent generation (`gc.freeze`), so later collections skip it (a full
-  collection right after: 0.002 ms instead of 42).
+  into the permanent generation (`gc.freeze`), so later collections skip it.
 - `release_objects(objects)`, when a call has ended: an ended call's objects are cycles
-  (pipecat's processors link to each other both ways, hold their own bound methods as
-  event handlers, queues and tasks that point back), so only a full collection frees them.
+  (pipecat's processors link to each other both ways, hold their own bound methods as event
+  handlers, queues and tasks that point back), so only a full collection would free them.
   Emptying each processor's `__dict__` breaks those cycles: reference counting frees the
-  call at once (tests/e2e/test_call.py). Counted with `gc.DEBUG_SAVEALL` in a test process,
-  cyclic garbage per ended call fell from ~1,480 objects to ~300 (pipecat's bus, the
-  provider clients' sockets, and the in-process emulator's own side), and the 50-call
-  soak's server from ~336 to ~323 MB (its RSS at the end of 10 minutes).
-- The collection thresholds stay CPython's (700, 10, 10). Making full collections rarer
-  by threshold costs memory: with ended calls released, a full-collection threshold of
-  100 (ten times rarer) still grew the 50-call soak by ~12 MB/min, from what faults leave
-  in cycles (exceptions holding their tracebacks, dropped sockets). Earlier, with calls
-  still cycles, raising the youngest threshold to 10,000 grew it from ~340 MB to 620-720
-  MB (12.5 MB/min).
+  call at once.
 - `CallFreezer`, while calls are live: every FREEZE_EVERY_S everything alive is frozen too,
-  so the live calls' objects (~3,300 each, nearly all of them living as long as the call)
-  leave the collections as well. Without it, a full collection walked every live call:
-  in a 100-call benchmark run, 11 full collections took 0.95 s of the server's 13 s of
-  CPU, up to 154 ms each, stalling every call (1.7 s of CPU in all collections). An ended
-  call's objects are still freed by reference counting (frozen objects are), but a cycle
-  frozen while alive is only collected once unfrozen: so every THAW_AFTER_CALLS ended
-  calls, at least every THAW_EVERY_S while calls are live, and whenever the last live call
-  ends, `thaw` unfreezes everything, collects once (one pause walking every object, the
-  start-up ones included), and freezes again. Measured on 2026-12-05: at 100 calls, pacer
-  send lateness p99 45-48 ms against 80-125 without it (with the collector switched off
-  altogether: 41-45, the most any policy could win). The 50-call soak with it (and the
-  send clock): all checks passed over 1545 calls, RSS flat (330.8 -> 336.1 MB in 10
-  minutes), CPU 0.61 s per call-minute (0.73 in the soak before both).
+  so the live calls' objects leave the collections as well. A cycle frozen while alive is
+  only collected once unfrozen: so every THAW_AFTER_CALLS ended calls, at least every
+  THAW_EVERY_S while calls are live, and whenever the last live call ends, `thaw`
+  unfreezes everything, collects once, and freezes again.
+- The collection thresholds stay CPython's (700, 10, 10).
 - `GcPauseWatch`: every collection's pause, by generation, in the histogram
   `switchboard_gc_pause_seconds` on `/metrics`, so a stutter can be matched to a pause.
 """

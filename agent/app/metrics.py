@@ -73,7 +73,7 @@ class Metrics:
             ["service"],
             registry=r,
         )
-        # call records (agent/records), extraction (agent/records/extraction.py), webhooks
+        # call records (agent/records), extraction (agent/records/extraction.py), record delivery
         self.records_written = Counter(
             "switchboard_records_written", "Call record events written", registry=r
         )
@@ -89,7 +89,7 @@ class Metrics:
             ["result"],
             registry=r,
         )
-        self.webhooks = Counter(
+        self.record_deliveries = Counter(
             "switchboard_call_webhooks",
             "Call webhook deliveries, by result (ok, retried, failed)",
             ["result"],

@@ -36,6 +36,8 @@ from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
 from agent.nodes.router import phrase_book_of
+from agent.records.runtime import RecordsRuntime
+from agent.records.turns import TurnTracker
 from agent.twilio import protocol as tp
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.transport import TwilioTransport
@@ -53,14 +55,12 @@ class LiveCall:
     worker: engine.PipelineWorker
     processors: list  # every node's processors (chain and after_output), controller included
     contexts: list
-    shared: dict  # process-wide (Services.shared)
+    records: RecordsRuntime | None  # the process's call records (Services.records)
     per_call: dict = field(default_factory=dict)
 
     def turns(self):
         """The call's TurnTracker, attached to the worker on first use."""
         if "turns" not in self.per_call:
-            from agent.records.turns import TurnTracker
-
             tracker = TurnTracker(self.contexts)
             tracker.attach(self.worker, self.processors)
             self.per_call["turns"] = tracker
@@ -94,8 +94,8 @@ class BuiltCall:
     def release(self) -> None:
         """The call has ended and its hooks are done: break its reference cycles, so reference
         counting frees it now instead of the next full collection (agent/app/gc_tuning.py).
-        Only the call's processors, worker and transport: never what `live.shared` holds
-        for every call, nor `live.per_call` (a call's extraction may still be running)."""
+        Only the call's processors, worker and transport: never what the process holds
+        for every call (`Services.cache`, `live.records`), nor `live.per_call` (a call's extraction may still be running)."""
         processors = [*_processor_tree(self.worker), self.transport]
         if self.live is not None:
             processors += self.live.processors  # after_output nodes are not in the pipeline
@@ -159,10 +159,7 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     config = services.config
     metrics = services.metrics
     serializer = TwilioSerializer(
-        start,
-        account_sid=config.twilio_account_sid or start.account_sid or None,
-        auth_token=config.twilio_auth_token.reveal() if config.twilio_auth_token else None,
-        api_base_url=config.twilio_api_base_url,
+        start, hang_up=services.twilio.call(start.call_sid, start.account_sid or None)
     )
     transport = TwilioTransport(
         session.bridge,
@@ -177,7 +174,7 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         from_number=start.custom_parameters.get("from"),
         to_number=start.custom_parameters.get("to"),
     )
-    ctx = BuildContext(config=config, graph=graph, call=call, shared=services.shared)
+    ctx = BuildContext(config=config, graph=graph, call=call, shared=services.cache)
     gb = build_graph(graph, ctx)
     controller = CallController(graph.call, name="call", phrases=phrase_book_of(gb))
     chain = list(gb.chain)
@@ -211,7 +208,7 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     if gb.hooks:
         node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
         built.live = LiveCall(
-            call, graph, worker, [controller, *node_processors], contexts, services.shared
+            call, graph, worker, [controller, *node_processors], contexts, services.records
         )
         for hook in gb.hooks:
             try:

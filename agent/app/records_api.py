@@ -17,7 +17,6 @@ from datetime import datetime
 from aiohttp import web
 
 from agent.app.services import SERVICES
-from agent.records.runtime import runtime_of
 from agent.records.timestamps import parse_time
 
 MAX_LIMIT = 500
@@ -37,7 +36,7 @@ def _runtime(request: web.Request):
     if not token:
         raise web.HTTPNotFound()
     _authorized(request, token.reveal())
-    runtime = runtime_of(services.shared)
+    runtime = services.records
     if runtime is None:
         raise web.HTTPServiceUnavailable(text="call records are not running")
     return runtime

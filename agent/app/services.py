@@ -1,6 +1,7 @@
-"""What every call shares in one server process: config, graphs, metrics, process-wide caches,
-the live calls, and whether the server is draining. Kept apart from the routes so that every
-route module and the call session can name it without importing the server."""
+"""What every call shares in one server process, as typed fields: config, graphs, metrics, the
+Twilio REST client, the call records runtime, the node builders' process cache, the live
+calls, and whether the server is draining. Kept apart from the routes so that every route
+module and the call session can name it without importing the server."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from agent.app.gc_tuning import CallFreezer
 from agent.app.metrics import Metrics
 from agent.config import Config
 from agent.graph import Graph
+from agent.graph.build import ProcessCache
+from agent.records.runtime import RecordsRuntime
+from agent.twilio.rest import TwilioRestClient
 
 if TYPE_CHECKING:
     from agent.app.call_session import CallSession
@@ -25,12 +29,23 @@ class Services:
 
     config: Config
     graphs: dict[str, Graph]
+    twilio: TwilioRestClient  # hang-ups now; call updates, outbound calls, messages later
     metrics: Metrics = field(default_factory=Metrics)
-    shared: dict = field(default_factory=dict)  # process-wide caches (models, sessions)
+    cache: ProcessCache = field(default_factory=ProcessCache)  # node models, sessions, routes
+    # Started before the first call when a graph records calls or ADMIN_TOKEN is set
+    # (agent/app/server.py), None otherwise.
+    records: RecordsRuntime | None = None
     calls: set[CallSession] = field(default_factory=set)
     draining: bool = False
     # Set by `serve` (agent/app/gc_tuning.py): live calls' objects kept out of collections.
     gc: CallFreezer | None = None
+
+    @classmethod
+    def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:
+        """The services of a process serving `graphs` (nothing started yet)."""
+        token = config.twilio_auth_token.reveal() if config.twilio_auth_token else None
+        twilio = TwilioRestClient(config.twilio_account_sid, token, config.twilio_api_base_url)
+        return cls(config=config, graphs=graphs, twilio=twilio)
 
     def graph_for(self, name: str | None) -> Graph:
         """The named graph, or the default one (an unknown name is logged and counted)."""

@@ -1,7 +1,7 @@
 """`WEB_CONCURRENCY` > 1: run that many `python -m agent serve` workers on one port.
 
 Each worker is an ordinary single-process server (`WEB_CONCURRENCY=1` in its environment):
-it binds the port with SO_REUSEPORT (agent/cli/main.py `_serve`), so the kernel spreads new
+it binds the port with SO_REUSEPORT (agent/app/process.py `serve`), so the kernel spreads new
 connections (webhooks and media streams alike) across the workers, and each worker carries
 its own calls from start to end. Nothing a call needs lives in another worker: records go
 to `DATABASE_URL`, models and HTTP sessions are per process.

@@ -29,8 +29,15 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from agent.audio import wav_to_ulaw
+from agent.cli.common import load_config
 from agent.sim import script as s
+from agent.sim import turns, voice
+from agent.sim.emulator import EmulatorError, TwilioEmulator
+from agent.sim.recording import write_call_wav
 from agent.sim.result import split_runs
+from agent.sim.timeline import write_timeline
+from agent.sim.voice import LocalSpeechMissing
 
 ANSWER_TIMEOUT_S = 20.0  # how long a line waits for the agent to start answering
 FINAL_LINGER_S = 2.5  # silence after the last answer before the caller hangs up
@@ -56,9 +63,6 @@ class LineAction(argparse.Action):
 
 def prepare_lines(items: list[tuple[str, str]], transcribe: bool = True) -> list[Line]:
     """Turn ordered --say/--wav/--barge-in options into lines (synthesizing the text ones)."""
-    from agent.audio import wav_to_ulaw
-    from agent.sim import voice
-
     lines: list[Line] = []
     barge: int | None = None
     for kind, value in items:
@@ -163,8 +167,6 @@ class Narrator:
             notes.append("cut off by clear")
         text = f"[{end - start:.1f} s of audio]"
         if self.transcribe:
-            from agent.sim import voice
-
             playback = self.session.playback
             audio = split_runs(playback.heard, playback.segments[: index + 1])[index][2]
             words = await asyncio.to_thread(voice.transcribe_ulaw, audio)
@@ -183,11 +185,6 @@ def _public_url(url: str, public_url: str | None, config) -> str:
 
 
 async def place(args, lines: list[Line], config, out: TextIO) -> int:
-    from agent.sim import turns
-    from agent.sim.emulator import EmulatorError, TwilioEmulator
-    from agent.sim.recording import write_call_wav
-    from agent.sim.timeline import write_timeline
-
     url = (args.url or f"http://127.0.0.1:{config.port}").rstrip("/")
     token = args.auth_token or (
         config.twilio_auth_token.reveal() if config.twilio_auth_token else None
@@ -252,8 +249,6 @@ async def place(args, lines: list[Line], config, out: TextIO) -> int:
 
 def utterance_texts(result, run_texts: dict[int, str]) -> dict[int, str]:
     """Transcripts per heard run → per utterance (turns.agent_utterances joins stuttered runs)."""
-    from agent.sim import turns
-
     runs = result.agent_speech_segments
     texts: dict[int, str] = {}
     for i, utterance in enumerate(turns.agent_utterances(result)):
@@ -274,9 +269,12 @@ def _latency_text(summary: dict) -> str:
     return f"reply latency p50 {p50:.2f} s, max {worst:.2f} s"
 
 
-def run(args, config, out: TextIO = sys.stdout) -> int:
-    from agent.sim.voice import LocalSpeechMissing
+def main(args: argparse.Namespace) -> int:
+    """`python -m agent call`."""
+    return run(args, load_config())
 
+
+def run(args, config, out: TextIO = sys.stdout) -> int:
     started = time.monotonic()
     try:
         lines = prepare_lines(args.lines or [], transcribe=not args.no_transcribe)

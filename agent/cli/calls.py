@@ -8,11 +8,13 @@ what `GET /calls` / `GET /calls/{call_sid}` would answer. Exit 1 when the call i
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
 from datetime import datetime
 
+from agent.cli.common import load_config
 from agent.records.store import Store
 from agent.records.timestamps import parse_time
 
@@ -100,12 +102,12 @@ async def _run(args, database_url: str) -> int:
         await store.close()
 
 
-def run(args, config) -> int:
-    return asyncio.run(_run(args, config.database_url.reveal()))
+def main(args: argparse.Namespace) -> int:
+    """`python -m agent calls`."""
+    return asyncio.run(_run(args, load_config().database_url.reveal()))
 
 
-def add_parser(sub) -> None:
-    calls = sub.add_parser("calls", help="list call records, or print one call's transcript")
+def add_arguments(calls: argparse.ArgumentParser) -> None:
     calls.add_argument("call_sid", nargs="?", help="a call's CallSid: print its transcript")
     calls.add_argument("--limit", type=int, default=20, help="calls listed (default 20)")
     calls.add_argument("--graph", help="only calls through this graph")

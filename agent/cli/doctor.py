@@ -9,6 +9,7 @@ accepts the SID and token, PUBLIC_HOST resolves. Exit code 1 on any failure.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import socket
 from collections.abc import Awaitable, Callable
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from agent.cli.common import load_config
 from agent.config import Config
 from agent.errors import GraphError
+from agent.graph import load_graphs
 
 TIMEOUT = aiohttp.ClientTimeout(total=8)
 # The API version pipecat's CartesiaTTSService sends (its `_CARTESIA_API_VERSION`; a test keeps
@@ -168,8 +171,6 @@ async def _guarded(name: str, check: Callable[[], Awaitable[CheckResult]]) -> Ch
 
 async def run_doctor(config: Config, out=print) -> int:
     """Run every check, print one line each, return the exit code."""
-    from agent.graph import load_graphs
-
     results: list[CheckResult] = [CheckResult("config", "ok", "configuration loaded")]
     types: set[str] = set()
     models: set[str] = set()
@@ -207,3 +208,12 @@ async def run_doctor(config: Config, out=print) -> int:
     failed = [r for r in results if r.status == "FAIL"]
     out(f"{len(results) - len(failed)} ok, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def add_arguments(doctor: argparse.ArgumentParser) -> None:
+    """No options."""
+
+
+def main(args: argparse.Namespace) -> int:
+    """`python -m agent doctor`."""
+    return asyncio.run(run_doctor(load_config()))

@@ -1,4 +1,4 @@
-"""`python -m agent graph check|show|schema` (argument parsing lives in agent/cli/main.py).
+"""`python -m agent graph check|show|schema`.
 
 Each handler prints and returns the process exit code: 0 fine, 1 a graph has errors (or
 was not found), 2 a bad argument.
@@ -6,9 +6,11 @@ was not found), 2 a bad argument.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from agent.cli.common import load_config
 from agent.config import Config
 from agent.errors import GraphError
 from agent.graph.draw import draw
@@ -65,3 +67,23 @@ def schema() -> int:
     """Print the graph file JSON Schema."""
     sys.stdout.write(schema_json())
     return 0
+
+
+def add_arguments(graph: argparse.ArgumentParser) -> None:
+    gsub = graph.add_subparsers(dest="graph_cmd", required=True)
+    check_cmd = gsub.add_parser("check", help="validate graph files (default: all in GRAPHS_DIR)")
+    check_cmd.add_argument("files", nargs="*")
+    show_cmd = gsub.add_parser("show", help="draw a graph")
+    show_cmd.add_argument("name", help="graph name or file")
+    show_cmd.add_argument("--format", choices=("text", "mermaid"), default="text")
+    gsub.add_parser("schema", help="print the graph file JSON Schema")
+
+
+def main(args: argparse.Namespace) -> int:
+    """`python -m agent graph ...`."""
+    config = load_config()
+    if args.graph_cmd == "check":
+        return check(args.files, config)
+    if args.graph_cmd == "show":
+        return show(args.name, args.format, config)
+    return schema()

@@ -9,10 +9,15 @@ where a wrong sentence scores high.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import TextIO
 
+from agent.cli.common import load_config
 from agent.errors import GraphError, SwitchboardError
+from agent.graph import load_named_graph
+from agent.phrases.intent import RouteMatcher, load_encoder
+from agent.phrases.routes import load_routes
 
 
 def route_report(text: str, matcher, routes, out: TextIO) -> str | None:
@@ -47,11 +52,17 @@ def route_report(text: str, matcher, routes, out: TextIO) -> str | None:
     return None
 
 
-def run(text: str, graph_name: str | None, config, out: TextIO | None = None) -> int:
-    from agent.graph import load_named_graph
-    from agent.phrases.intent import RouteMatcher, load_encoder
-    from agent.phrases.routes import load_routes
+def add_arguments(route: argparse.ArgumentParser) -> None:
+    route.add_argument("text", nargs="+", help="what a caller says")
+    route.add_argument("--graph", help="graph whose intent_router to use (default: DEFAULT_GRAPH)")
 
+
+def main(args: argparse.Namespace) -> int:
+    """`python -m agent route`."""
+    return run(" ".join(args.text), args.graph, load_config())
+
+
+def run(text: str, graph_name: str | None, config, out: TextIO | None = None) -> int:
     try:
         graph = load_named_graph(graph_name, config)
     except GraphError as exc:

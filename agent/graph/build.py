@@ -13,10 +13,10 @@ A parallel block becomes a pipecat ParallelPipeline of its branches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agent.config import Config
 from agent.graph.model import ParallelBlock
@@ -24,6 +24,29 @@ from agent.graph.resolved import Graph
 
 if TYPE_CHECKING:
     from processors.media_link import ReadAhead
+
+T = TypeVar("T")
+
+
+class ProcessCache:
+    """What node builders build once per process and every call shares (a loaded model, an
+    inference session, a parsed routes file), keyed by what it was built from, for example
+    `("whisper", model, compute_type, threads)`. The server keeps one; a test makes its own."""
+
+    def __init__(self) -> None:
+        self._items: dict[Hashable, object] = {}
+
+    def get_or_create(self, key: Hashable, factory: Callable[[], T]) -> T:
+        """The object under `key`, made by `factory()` the first time it is asked for."""
+        if key not in self._items:
+            self._items[key] = factory()
+        return cast(T, self._items[key])
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @dataclass
@@ -39,12 +62,12 @@ class CallInfo:
 
 @dataclass
 class BuildContext:
-    """What a builder may use. `shared` is process-wide (e.g. a loaded model), keyed by builder."""
+    """What a builder may use. `shared` is the process's cache (models, sessions), kept across calls."""
 
     config: Config
     graph: Graph
     call: CallInfo
-    shared: dict = field(default_factory=dict)
+    shared: ProcessCache = field(default_factory=ProcessCache)
 
     def resolve_path(self, relative: str) -> Path:
         """A path from the graph file (e.g. a prompt), relative to the file's folder."""
@@ -100,9 +123,8 @@ def build_graph(graph: Graph, ctx: BuildContext) -> GraphBuild:
         processors: list = []
         for item in items:
             if isinstance(item, ParallelBlock):
-                from agent.adapters.engine import (
-                    ParallelPipeline,  # pipecat's pipeline API lives there
-                )
+                # Lazily: importing agent.graph (`graph check`) must not import pipecat.
+                from agent.adapters.engine import ParallelPipeline
 
                 processors.append(ParallelPipeline(*[build_items(b) for b in item.parallel]))
             else:

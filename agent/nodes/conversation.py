@@ -104,7 +104,6 @@ def turn_strategies(
 def read_prompt(ctx: BuildContext, relative: str) -> str:
     """The prompt file's text, read once per process (validated at start; same every call)."""
     path = ctx.resolve_path(relative).resolve()
-    key = ("prompt", str(path))
-    if key not in ctx.shared:
-        ctx.shared[key] = path.read_text(encoding="utf-8").strip()
-    return ctx.shared[key]
+    return ctx.shared.get_or_create(
+        ("prompt", str(path)), lambda: path.read_text(encoding="utf-8").strip()
+    )

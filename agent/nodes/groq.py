@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from agent.config import Config
 from agent.errors import ProviderError
-from agent.graph.build import BuildContext, NodeBuild
+from agent.graph.build import BuildContext, NodeBuild, ProcessCache
 from agent.graph.suggest import did_you_mean
 from agent.nodes.conversation import conversation, read_prompt
 from agent.nodes.llm_http import keep_connections_reusable
@@ -68,17 +68,21 @@ def shared_client_service_class(base: type) -> type:
     """
 
     class SharedClientLLMService(base):
-        def __init__(self, *, shared: dict, **kwargs):
+        def __init__(self, *, shared: ProcessCache, **kwargs):
             self._shared = shared
             super().__init__(**kwargs)
 
         def create_client(self, api_key=None, base_url=None, **kwargs):
             key = ("llm", "client", base.__name__, api_key, base_url)
-            if key not in self._shared:
-                client = super().create_client(api_key=api_key, base_url=base_url, **kwargs)
+
+            def create():
+                client = super(SharedClientLLMService, self).create_client(
+                    api_key=api_key, base_url=base_url, **kwargs
+                )
                 keep_connections_reusable(client)  # agent/nodes/llm_http.py
-                self._shared[key] = client
-            return self._shared[key]
+                return client
+
+            return self._shared.get_or_create(key, create)
 
     SharedClientLLMService.__name__ = f"SharedClient{base.__name__}"
     return SharedClientLLMService

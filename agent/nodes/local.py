@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.graph.build import BuildContext, NodeBuild
+from agent.graph.build import BuildContext, NodeBuild, ProcessCache
 from agent.nodes.params import PiperTTSParams, WhisperSTTParams
 from processors.frames import SegmentTranscribedFrame
 
@@ -37,18 +37,20 @@ def whisper_model_path(name: str) -> str:
     return name
 
 
-def shared_whisper_model(shared: dict, params: WhisperSTTParams):
+def shared_whisper_model(shared: ProcessCache, params: WhisperSTTParams):
     key = ("whisper", params.model, params.compute_type, params.cpu_threads)
-    if key not in shared:
+
+    def create():
         from faster_whisper import WhisperModel
 
-        shared[key] = WhisperModel(
+        return WhisperModel(
             whisper_model_path(params.model),
             device="cpu",
             compute_type=params.compute_type,
             cpu_threads=params.cpu_threads,
         )
-    return shared[key]
+
+    return shared.get_or_create(key, create)
 
 
 def upsample_to_whisper(pcm: bytes, rate: int) -> bytes:
@@ -110,13 +112,13 @@ def piper_voice_path(voice: str) -> Path:
     return Path(voice)
 
 
-def shared_piper_voice(shared: dict, voice: str):
-    key = ("piper", voice)
-    if key not in shared:
+def shared_piper_voice(shared: ProcessCache, voice: str):
+    def create():
         from piper import PiperVoice
 
-        shared[key] = PiperVoice.load(piper_voice_path(voice))
-    return shared[key]
+        return PiperVoice.load(piper_voice_path(voice))
+
+    return shared.get_or_create(("piper", voice), create)
 
 
 def build_piper_tts(params: PiperTTSParams, ctx: BuildContext, node_name: str) -> NodeBuild:

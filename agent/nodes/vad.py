@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from loguru import logger
 
-from agent.graph.build import BuildContext, NodeBuild
+from agent.graph.build import BuildContext, NodeBuild, ProcessCache
 from agent.graph.registry import SAMPLE_RATE
 from agent.nodes.params import SileroVADParams
 
@@ -49,27 +49,28 @@ _EXECUTOR_KEY = ("silero_vad", "executor")
 _BATCHER_KEY = ("silero_vad", "batcher")
 
 
-def shared_executor(shared: dict) -> ThreadPoolExecutor:
+def shared_executor(shared: ProcessCache) -> ThreadPoolExecutor:
     """The process-wide thread every call's Silero inference runs on."""
-    if _EXECUTOR_KEY not in shared:
-        shared[_EXECUTOR_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="silero")
-    return shared[_EXECUTOR_KEY]
+    return shared.get_or_create(
+        _EXECUTOR_KEY, lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="silero")
+    )
 
 
-def shared_batcher(shared: dict):
+def shared_batcher(shared: ProcessCache):
     """The process-wide batcher that scores every call's windows (agent/nodes/silero_batch.py)."""
-    if _BATCHER_KEY not in shared:
+
+    def create():
         from agent.nodes.silero_batch import SileroBatcher
 
-        shared[_BATCHER_KEY] = SileroBatcher(
-            shared_silero_session(shared), shared_executor(shared), SAMPLE_RATE
-        )
-    return shared[_BATCHER_KEY]
+        return SileroBatcher(shared_silero_session(shared), shared_executor(shared), SAMPLE_RATE)
+
+    return shared.get_or_create(_BATCHER_KEY, create)
 
 
-def shared_silero_session(shared: dict):
+def shared_silero_session(shared: ProcessCache):
     """The process-wide onnxruntime session of pipecat's bundled Silero model."""
-    if _SESSION_KEY not in shared:
+
+    def create():
         from importlib import resources
 
         import onnxruntime
@@ -79,10 +80,11 @@ def shared_silero_session(shared: dict):
         opts.intra_op_num_threads = 1
         path = resources.files("pipecat.audio.vad.data").joinpath("silero_vad.onnx")
         with resources.as_file(path) as model_file:
-            shared[_SESSION_KEY] = onnxruntime.InferenceSession(
+            return onnxruntime.InferenceSession(
                 str(model_file), providers=["CPUExecutionProvider"], sess_options=opts
             )
-    return shared[_SESSION_KEY]
+
+    return shared.get_or_create(_SESSION_KEY, create)
 
 
 def window_level(pcm: bytes) -> float:

@@ -15,13 +15,12 @@ failed, 2 a bad graph, setting or routes file.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from agent.audio import pcm16_rate_to_ulaw, wav_to_ulaw
-from agent.errors import GraphError, SwitchboardError
+from agent.errors import SwitchboardError
 from agent.graph.validate import display_path
 from agent.phrases.cache import (
     EntryState,
@@ -46,6 +45,8 @@ def router_routes_path(graph) -> Path:
 
 async def _start_renderer(graph, config):
     """The graph's TTS node, running (a missing key or an unreachable TTS raises)."""
+    # Lazily: pipecat (the graph's TTS) only when a phrase must be rendered; `--check` and a
+    # cache with every phrase fresh load none of it.
     from agent.phrases.render import TTSRenderer
 
     renderer = TTSRenderer(graph, config)
@@ -162,15 +163,3 @@ async def _render_all(graph, config, cache_dir: Path, states: list[EntryState], 
         file=out,
     )
     return 1 if failed else 0
-
-
-def run(graph_name: str | None, check: bool, config) -> int:
-    """The CLI entry: load the graph (no keys needed unless the TTS must render) and build."""
-    from agent.graph import load_named_graph
-
-    try:
-        graph = load_named_graph(graph_name, config)
-    except GraphError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    return asyncio.run(build(graph, config, check=check))

@@ -31,6 +31,7 @@ from typing import Any
 from loguru import logger
 
 from agent.audio import ulaw_to_pcm16
+from agent.graph.build import ProcessCache
 from agent.phrases.routes import RoutesFile, load_routes
 
 MANIFEST = "manifest.json"
@@ -215,18 +216,14 @@ def load_phrase_book(routes: RoutesFile, cache_dir: Path, voice: Voice | None) -
     return PhraseBook(pcm=pcm, texts=routes.all_phrases(), problems=problems, voice=label)
 
 
-def shared_routes(shared: dict, path: Path) -> RoutesFile:
+def shared_routes(shared: ProcessCache, path: Path) -> RoutesFile:
     """The routes file at `path`, read once per process."""
-    key = ("audio_cache", "routes", str(path))
-    if key not in shared:
-        shared[key] = load_routes(path)
-    return shared[key]
+    return shared.get_or_create(("audio_cache", "routes", str(path)), lambda: load_routes(path))
 
 
-def shared_phrase_book(shared: dict, routes_path: Path, voice: Voice | None) -> PhraseBook:
+def shared_phrase_book(shared: ProcessCache, routes_path: Path, voice: Voice | None) -> PhraseBook:
     """The phrase book of a routes file for a voice, loaded once per process."""
-    key = ("audio_cache", "phrases", str(routes_path), voice)
-    if key not in shared:
-        routes = shared_routes(shared, routes_path)
-        shared[key] = load_phrase_book(routes, routes_path.parent, voice)
-    return shared[key]
+    return shared.get_or_create(
+        ("audio_cache", "phrases", str(routes_path), voice),
+        lambda: load_phrase_book(shared_routes(shared, routes_path), routes_path.parent, voice),
+    )

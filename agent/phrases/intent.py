@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from agent.graph.build import ProcessCache
 from agent.phrases.routes import Route
 
 
@@ -67,16 +68,13 @@ class WordLlamaEncoder:
 ENCODERS: dict[str, Callable[[], Encoder]] = {"wordllama": WordLlamaEncoder}
 
 
-def load_encoder(name: str, shared: dict | None = None) -> Encoder:
+def load_encoder(name: str, shared: ProcessCache | None = None) -> Encoder:
     """The named encoder, built once per process when `shared` (BuildContext.shared) is given."""
     if name not in ENCODERS:
         raise ValueError(f"unknown encoder {name!r}; known: {', '.join(sorted(ENCODERS))}")
     if shared is None:
         return ENCODERS[name]()
-    key = ("intent", "encoder", name)
-    if key not in shared:
-        shared[key] = ENCODERS[name]()
-    return shared[key]
+    return shared.get_or_create(("intent", "encoder", name), ENCODERS[name])
 
 
 _PUNCTUATION = re.compile(r"[^\w\s']+")
@@ -157,9 +155,8 @@ class RouteMatcher:
         return None
 
 
-def shared_matcher(shared: dict, key: object, build: Callable[[], RouteMatcher]) -> RouteMatcher:
+def shared_matcher(
+    shared: ProcessCache, key: Hashable, build: Callable[[], RouteMatcher]
+) -> RouteMatcher:
     """One matcher per (routes file, encoder, threshold) per process."""
-    full_key = ("intent", "matcher", key)
-    if full_key not in shared:
-        shared[full_key] = build()
-    return shared[full_key]
+    return shared.get_or_create(("intent", "matcher", key), build)

@@ -5,5 +5,5 @@ store.py      the database (SQLite file or Postgres, SQLAlchemy 2 async): migrat
 writer.py     one writer task per process, fed by a bounded queue; calls only enqueue
 turns.py      TurnTracker: which turns a call had, from a few frames and pipecat events
 recorder.py   the `call_recorder` tap: call started, each turn, call ended -> the writer
-runtime.py    what the server starts and stops: store, writer, extractor, webhook sender
+runtime.py    what the server starts and stops: store, writer, extractor, record delivery
 """

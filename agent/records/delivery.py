@@ -1,4 +1,5 @@
-"""Call webhook: POST each finished call's record to CALL_WEBHOOK_URL, signed, retried.
+"""Record delivery (the "call webhook"): POST each finished call's record to CALL_WEBHOOK_URL,
+signed, retried.
 
 The body is the JSON of `GET /calls/{call_sid}` plus `"event": "call.completed"`. Signature:
 
@@ -49,8 +50,8 @@ def verify(
     return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-class WebhookSender:
-    """Delivers finished call records; one task per call."""
+class RecordDelivery:
+    """Delivers finished call records to CALL_WEBHOOK_URL; one task per call."""
 
     def __init__(self, url: str, secret: str | None, metrics=None, *, backoff_s: float = BACKOFF_S):
         self.url = url
@@ -62,7 +63,7 @@ class WebhookSender:
 
     def schedule(self, make_body) -> None:
         """Deliver `await make_body()` (None: nothing to send) in the background."""
-        task = asyncio.create_task(self._deliver(make_body), name="call-webhook")
+        task = asyncio.create_task(self._deliver(make_body), name="record-delivery")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -122,4 +123,4 @@ class WebhookSender:
 
     def _count(self, result: str) -> None:
         if self._metrics is not None:
-            self._metrics.webhooks.labels(result).inc()
+            self._metrics.record_deliveries.labels(result).inc()

@@ -15,12 +15,13 @@ again (agent/records/extraction.py); at the end of the call the last request sti
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
 from loguru import logger
 
-from agent.records.runtime import runtime_of
+from agent.records.extraction import CallExtraction, schema_model
 from agent.records.store import CallEnded, CallStarted, TurnRecord
 
 SETTLE_TIMEOUT_S = 60.0
@@ -36,7 +37,7 @@ class CallRecorder:
         self._started = 0.0
 
     def attach(self, live) -> None:
-        runtime = runtime_of(live.shared)
+        runtime = live.records
         if runtime is None:
             logger.warning(f"{self.name}: call records are not running; this call is not recorded")
             return
@@ -88,14 +89,12 @@ class CallRecorder:
                 duration_s=round(ended - self._started, 3),
             )
         )
-        if runtime.webhook is not None:
-            runtime.webhook.schedule(lambda: self._finished_record(runtime, live))
+        if runtime.delivery is not None:
+            runtime.delivery.schedule(lambda: self._finished_record(runtime, live))
 
     async def _finished_record(self, runtime, live) -> dict | None:
         extraction = live.per_call.get("extraction")
         if extraction is not None:
-            import asyncio
-
             try:
                 await asyncio.wait_for(extraction.settled.wait(), SETTLE_TIMEOUT_S)
             except TimeoutError:
@@ -108,8 +107,6 @@ class ExtractionTap:
     """Re-extracts the caller's record after each completed agent turn."""
 
     def __init__(self, params, model: str, name: str = "extraction"):
-        from agent.records.extraction import schema_model
-
         self.name = name
         self._params = params
         self._model = model
@@ -118,9 +115,7 @@ class ExtractionTap:
         self._extractor = None
 
     def attach(self, live) -> None:
-        from agent.records.extraction import CallExtraction
-
-        runtime = runtime_of(live.shared)
+        runtime = live.records
         if runtime is None or runtime.extractor is None:
             logger.warning(f"{self.name}: extraction is not running; this call is not extracted")
             return
@@ -149,4 +144,4 @@ class ExtractionTap:
             self._extractor.submit(self._state)
 
     async def finish(self, live, outcome: str) -> None:
-        return None  # a queued request still runs; the webhook waits for it to settle
+        return None  # a queued request still runs; the record delivery waits for it

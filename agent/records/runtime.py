@@ -3,24 +3,24 @@
     store      the database (agent/records/store.py), migrated at start
     writer     the one writer task (agent/records/writer.py)
     extractor  background extraction workers (agent/records/extraction.py), if a graph has that tap
-    webhook    the call webhook sender (agent/records/delivery.py), if CALL_WEBHOOK_URL is set
+    delivery   posts finished records to CALL_WEBHOOK_URL (agent/records/delivery.py), if set
 
 The server starts it (`start`) before the first call when a graph has a `call_recorder` or
-`lead_extraction` tap, or ADMIN_TOKEN is set (the API reads the database), and puts it in
-`Services.shared[RUNTIME_KEY]`, where the taps find it when a call starts. `close()` runs
-after the last call ended: it writes what is queued, waits (bounded) for webhooks, closes.
+`lead_extraction` tap, or ADMIN_TOKEN is set (the API reads the database), and keeps it in
+`Services.records`; a call's taps find it as `LiveCall.records` (agent/app/pipeline.py).
+`close()` runs after the last call ended: it writes what is queued, waits (bounded) for
+record deliveries, closes.
 """
 
 from __future__ import annotations
 
 from loguru import logger
 
-from agent.records.delivery import WebhookSender
+from agent.records.delivery import RecordDelivery
 from agent.records.extraction import Extractor
 from agent.records.store import Store
 from agent.records.writer import RecordWriter
 
-RUNTIME_KEY = "records.runtime"
 RECORDING_TYPES = ("call_recorder", "lead_extraction")
 
 
@@ -38,15 +38,25 @@ def uses_extraction(graphs) -> bool:
 
 
 class RecordsRuntime:
-    def __init__(self, store: Store, writer: RecordWriter, extractor=None, webhook=None):
+    """The database, its writer, and (when wanted) the extractor and the record delivery."""
+
+    def __init__(
+        self,
+        store: Store,
+        writer: RecordWriter,
+        extractor: Extractor | None = None,
+        delivery: RecordDelivery | None = None,
+    ):
         self.store = store
         self.writer = writer
-        self.extractor: Extractor | None = extractor
-        self.webhook: WebhookSender | None = webhook
+        self.extractor = extractor
+        self.delivery = delivery
 
     @classmethod
     async def start(cls, config, graphs, metrics=None) -> RecordsRuntime:
-        store = await Store.open(config.database_url.reveal())
+        store = await Store.open(
+            config.database_url.reveal(), connect_timeout_s=config.database_wait_seconds
+        )
         logger.info(f"call records: {store.dialect} database ready")
         writer = RecordWriter(store, metrics)
         writer.start()
@@ -54,22 +64,18 @@ class RecordsRuntime:
         if uses_extraction(graphs):
             extractor = Extractor(config, writer, metrics)
             extractor.start()
-        webhook = None
+        delivery = None
         if config.call_webhook_url:
             secret = config.call_webhook_secret.reveal() if config.call_webhook_secret else None
             if not secret:
                 logger.warning("CALL_WEBHOOK_URL is set without CALL_WEBHOOK_SECRET: unsigned")
-            webhook = WebhookSender(config.call_webhook_url, secret, metrics)
-        return cls(store, writer, extractor, webhook)
+            delivery = RecordDelivery(config.call_webhook_url, secret, metrics)
+        return cls(store, writer, extractor, delivery)
 
     async def close(self) -> None:
-        if self.webhook is not None:
-            await self.webhook.close()
+        if self.delivery is not None:
+            await self.delivery.close()
         if self.extractor is not None:
             await self.extractor.close()
         await self.writer.close()
         await self.store.close()
-
-
-def runtime_of(shared: dict) -> RecordsRuntime | None:
-    return shared.get(RUNTIME_KEY)

@@ -2,29 +2,34 @@
 
 `DATABASE_URL` picks it: `sqlite:///calls.db` (relative to the working directory;
 `sqlite:////abs/path.db` for an absolute path) runs on aiosqlite, `postgres://` or
-`postgresql://` on asyncpg. `Store.open(url)` connects and migrates the schema (models.py):
+`postgresql://` on asyncpg. `Store.open(url)` connects (a Postgres that is not up yet is
+waited for, bounded: connect.py) and migrates the schema (models.py):
 safe when several processes start at once (Postgres: an advisory lock; SQLite: the file's
 write lock).
 
 Writes are record events (CallStarted, TurnRecord, ExtractionRecord, CallEnded), applied in
 order by `apply(events)` in one transaction; only the writer task (writer.py) calls it.
 Reads (`list_calls`, `get_call`) return plain JSON-ready dicts for the API, the CLI and the
-webhook.
+record delivery (the call webhook, agent/records/delivery.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, event, func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agent.records import models as m
+from agent.records.connect import CONNECT_TIMEOUT_S, DatabaseUnreachable, wait_until_reachable
 
 MIGRATE_ATTEMPTS = 5
 
@@ -112,12 +117,23 @@ class Store:
         self.dialect = engine.dialect.name  # "sqlite" | "postgresql"
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+    async def open(
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> Store:
+        """Connect (Postgres: retried up to `connect_timeout_s`, see connect.py) and migrate.
+
+        Raises DatabaseUnreachable naming DATABASE_URL's host and port when Postgres does not
+        answer in time or refuses the login.
+        """
         target = async_url(url)
         if target.startswith("sqlite"):
             engine = create_async_engine(target, connect_args={"timeout": 30})
-
-            from sqlalchemy import event
 
             @event.listens_for(engine.sync_engine, "connect")
             def _pragmas(dbapi_conn, _record):
@@ -130,6 +146,17 @@ class Store:
                 cursor.close()
         else:
             engine = create_async_engine(target, pool_size=5, max_overflow=5, pool_pre_ping=True)
+            try:
+                await wait_until_reachable(
+                    partial(_probe, engine),
+                    url,
+                    timeout_s=connect_timeout_s,
+                    clock=clock,
+                    sleep=sleep,
+                )
+            except DatabaseUnreachable:
+                await engine.dispose()
+                raise
         store = cls(engine)
         if migrate:
             await store.migrate()
@@ -246,6 +273,11 @@ class Store:
         call["turns"] = [_turn_dict(t) for t in turn_rows]
         call["extractions"] = [_extraction_dict(e) for e in extraction_rows]
         return call
+
+
+async def _probe(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
 
 
 def _migrate_sync(conn) -> int:

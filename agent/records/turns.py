@@ -35,8 +35,10 @@ from pipecat.frames.frames import (
     VADUserStoppedSpeakingFrame,
 )
 
+from processors.call_control import CallController
 from processors.frames import HeardTextFrame
 from processors.heard_context import INTERRUPTED_FLAG
+from processors.router import IntentRouter
 
 
 @dataclass
@@ -110,9 +112,6 @@ class TurnTracker:
             LLMAssistantAggregator,
             LLMUserAggregator,
         )
-
-        from processors.call_control import CallController
-        from processors.router import IntentRouter
 
         worker.add_reached_downstream_filter(self.FRAME_TYPES)
         worker.add_event_handler("on_frame_reached_downstream", self._on_reached)

@@ -78,3 +78,21 @@ def test_env_example_lists_every_setting_and_is_in_sync():
     )
     for setting in SETTINGS:
         assert f"\n{setting.name}=" in text
+
+
+def test_a_keyless_copy_of_env_example_leaves_default_graph_to_local_mode(tmp_path):
+    # `cp .env.example .env` with no keys filled in: DEFAULT_GRAPH is empty there, so the
+    # setting's default applies and local mode (agent/local_mode.py) may pick the local graph.
+    from agent.local_mode import LOCAL_GRAPH, choose_default_graph
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text((ROOT / ".env.example").read_text())
+    assert "\nDEFAULT_GRAPH=\n" in dotenv.read_text()
+    config = Config.load(env={}, dotenv_path=dotenv)
+    assert config.default_graph == "receptionist"
+    chosen, line = choose_default_graph(config)
+    assert chosen.default_graph == LOCAL_GRAPH and line and "serving the local graph" in line
+
+    # The same file with a key filled in serves the default graph.
+    with_key = Config.load(env={"GROQ_API_KEY": "gsk-123"}, dotenv_path=dotenv)
+    assert choose_default_graph(with_key)[0].default_graph == "receptionist"

@@ -1,4 +1,4 @@
-"""agent/local_mode.py: no provider keys (and no DEFAULT_GRAPH) → serve the local graph."""
+"""agent/local_mode.py: no provider keys (and no DEFAULT_GRAPH, or an empty one) → the local graph."""
 
 from __future__ import annotations
 
@@ -28,6 +28,22 @@ def test_any_provider_key_keeps_the_configured_default():
         assert chosen.default_graph == "receptionist" and line is None
 
 
-def test_an_explicit_default_graph_is_respected_without_keys():
+def test_an_empty_default_graph_counts_as_not_set():
+    # .env.example writes `DEFAULT_GRAPH=`: a keyless copy of it must serve the local graph.
+    for empty in ("", "  "):
+        chosen, line = choose_default_graph(config(DEFAULT_GRAPH=empty))
+        assert chosen.default_graph == LOCAL_GRAPH and line and "local graph" in line
+
+
+def test_an_explicit_default_graph_is_respected_without_keys_and_says_local_mode_is_off():
+    # Asked for by name: served as asked, so its missing keys stop the start, named (the
+    # graph loader's error); the one line before it says why local mode did not apply.
     chosen, line = choose_default_graph(config(DEFAULT_GRAPH="receptionist"))
-    assert chosen.default_graph == "receptionist" and line is None
+    assert chosen.default_graph == "receptionist"
+    assert line and "\n" not in line
+    assert "DEFAULT_GRAPH=receptionist" in line and "leave DEFAULT_GRAPH empty" in line
+
+
+def test_an_explicit_local_default_graph_needs_no_note():
+    chosen, line = choose_default_graph(config(DEFAULT_GRAPH=LOCAL_GRAPH))
+    assert chosen.default_graph == LOCAL_GRAPH and line is None

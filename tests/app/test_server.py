@@ -1,4 +1,4 @@
-"""agent/app/server.py over HTTP: health, metrics, the TwiML webhooks (signed), the stream upgrade.
+"""agent/app over HTTP: health, metrics, the TwiML webhooks (signed), the stream upgrade.
 
 Each test runs the real app on a local port against the provider fakes (the Groq model check
 runs at start-up) and talks to it the way Twilio, a load balancer or Prometheus would.
@@ -15,7 +15,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 from yarl import URL
 
-import agent.app.server as server_module
+import agent.app.media_stream as media_stream_module
 from agent import __version__
 from agent.app.server import drain
 from agent.sim.emulator import StreamConnectError
@@ -209,14 +209,14 @@ async def test_draining_webhook_says_busy_and_hangs_up(start_server, http):
 def sessions_built(monkeypatch) -> list:
     """Every CallSession the server creates (one per accepted stream)."""
     built: list = []
-    original = server_module.CallSession
+    original = media_stream_module.CallSession
 
     class RecordingCallSession(original):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             built.append(self)
 
-    monkeypatch.setattr(server_module, "CallSession", RecordingCallSession)
+    monkeypatch.setattr(media_stream_module, "CallSession", RecordingCallSession)
     return built
 
 

@@ -99,7 +99,7 @@ def test_a_command_is_required(capsys):
 def test_run_event_loop_uses_the_configured_loop():
     import asyncio
 
-    from agent.cli.main import run_event_loop
+    from agent.cli.serve import run_event_loop
 
     async def loop_module():
         return type(asyncio.get_running_loop()).__module__

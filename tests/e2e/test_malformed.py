@@ -17,7 +17,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 import agent.app.call_session
-from agent.app.server import WS_HARD_LIMIT_BYTES
+from agent.app.media_stream import WS_HARD_LIMIT_BYTES
 from agent.sim.script import HangUp, Say, SendRaw, WaitForAgentAudio, WaitForAgentSilence
 from agent.twilio.protocol import MAX_MESSAGE_BYTES
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_HOST, caller_audio

@@ -24,6 +24,7 @@ from agent.graph import (
     load_graph,
     load_graphs,
 )
+from agent.graph.build import ProcessCache
 from agent.graph.schema import README_BEGIN, README_END, graph_schema, node_types_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,9 @@ def test_builds_without_connecting(name, flux):
     cfg = config(**KEYS, **FAKE_URLS, USE_DEEPGRAM_FLUX=flux)
     graph = load_graph(GRAPHS / f"{name}.yaml", cfg, strict=True)
     call = CallInfo(call_sid="CA00000000000000000000000000000001", stream_sid="MZ01")
-    built = build_graph(graph, BuildContext(config=cfg, graph=graph, call=call, shared={}))
+    built = build_graph(
+        graph, BuildContext(config=cfg, graph=graph, call=call, shared=ProcessCache())
+    )
     assert built.chain
     assert set(built.nodes) == set(graph.nodes)
     assert all(b.processors or b.observers or b.hooks for b in built.nodes.values())

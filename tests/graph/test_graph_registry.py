@@ -22,6 +22,7 @@ from agent.graph import (
     load_graph,
     validate_file,
 )
+from agent.graph.build import ProcessCache
 from agent.nodes.params import AudioPacerParams, NodeParams
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,7 +203,7 @@ def test_build_parallel_and_taps(tmp_path):
 
     cfg = config(**KEYS)
     graph = load_graph(write(tmp_path, PARALLEL), cfg, strict=True, registry=REGISTRY)
-    ctx = BuildContext(config=cfg, graph=graph, call=CallInfo("CA1", "MZ1"), shared={})
+    ctx = BuildContext(config=cfg, graph=graph, call=CallInfo("CA1", "MZ1"), shared=ProcessCache())
     built = build_graph(graph, ctx)
     assert len(built.chain) == 2 and isinstance(built.chain[1], ParallelPipeline)
     assert [type(p) for p in built.after_output] == [LLMAssistantAggregator]
@@ -219,7 +220,7 @@ def test_a_failing_builder_is_named(tmp_path):
     cfg = config(**KEYS)
     graph = load_graph(write(tmp_path, text), cfg, registry=REGISTRY)
     with pytest.raises(RuntimeError, match="no luck") as info:
-        build_graph(graph, BuildContext(cfg, graph, CallInfo("CA1", "MZ1"), {}))
+        build_graph(graph, BuildContext(cfg, graph, CallInfo("CA1", "MZ1"), ProcessCache()))
     assert "while building node 'recorder' (listener) of graph 'g'" in info.value.__notes__
 
 

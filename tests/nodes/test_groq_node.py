@@ -10,6 +10,7 @@ from aiohttp import web
 from agent.config import Config
 from agent.errors import ProviderError
 from agent.graph import BuildContext, CallInfo, build_graph, load_graph, provider_checks
+from agent.graph.build import ProcessCache
 from agent.nodes.groq import check_groq_model, check_groq_models
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +20,7 @@ KEYS = {"DEEPGRAM_API_KEY": "dg", "GROQ_API_KEY": "gq-secret-key", "CARTESIA_API
 def build(**env):
     cfg = Config.load(env={**KEYS, **env}, dotenv_path=None)
     graph = load_graph(ROOT / "graphs/receptionist.yaml", cfg, strict=True)
-    built = build_graph(graph, BuildContext(cfg, graph, CallInfo("CA1", "MZ1"), {}))
+    built = build_graph(graph, BuildContext(cfg, graph, CallInfo("CA1", "MZ1"), ProcessCache()))
     return graph, built.nodes["llm"]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from agent.graph.build import ProcessCache
 from agent.nodes.llm_http import ReusableStreamTransport, keep_connections_reusable
 
 KEY = "gq-test-key"
@@ -85,6 +86,6 @@ def test_the_groq_nodes_shared_client_is_wrapped():
     from agent.nodes.llm_resilience import resilient
 
     service = shared_client_service_class(resilient(GroqLLMService))(
-        shared={}, api_key=KEY, base_url="http://127.0.0.1:9/openai/v1"
+        shared=ProcessCache(), api_key=KEY, base_url="http://127.0.0.1:9/openai/v1"
     )
     assert isinstance(service._client._client._transport, ReusableStreamTransport)

@@ -9,6 +9,7 @@ import numpy as np
 
 from agent.config import Config
 from agent.graph import BuildContext, CallInfo, build_graph, load_graph
+from agent.graph.build import ProcessCache
 from agent.nodes.local import WHISPER_RATE, upsample_to_whisper
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +20,7 @@ def local_graph(env: dict[str, str] | None = None):
     return config, load_graph(ROOT / "graphs" / "local.yaml", config, strict=True)
 
 
-def build(config, graph, shared: dict):
+def build(config, graph, shared: ProcessCache):
     return build_graph(
         graph, BuildContext(config, graph, CallInfo(call_sid="CAtest", stream_sid="MZtest"), shared)
     )
@@ -32,7 +33,7 @@ def test_local_graph_needs_no_keys_and_shares_its_models_across_calls():
     from processors.scripted_responder import ScriptedResponder
 
     config, graph = local_graph()
-    shared: dict = {}
+    shared = ProcessCache()
     first, second = build(config, graph, shared), build(config, graph, shared)
     stt = [p for p in first.nodes["stt"].processors if isinstance(p, WhisperSTTService)]
     stt2 = [p for p in second.nodes["stt"].processors if isinstance(p, WhisperSTTService)]
@@ -54,7 +55,7 @@ def test_llm_base_url_swaps_the_script_for_an_openai_compatible_llm():
     from pipecat.services.openai.llm import OpenAILLMService
 
     config, graph = local_graph({"LLM_BASE_URL": "http://127.0.0.1:11434/v1", "LLM_MODEL": "m"})
-    built = build(config, graph, {})
+    built = build(config, graph, ProcessCache())
     [llm] = [p for p in built.nodes["responder"].processors if isinstance(p, OpenAILLMService)]
     assert llm._settings.model == "m"
     assert str(llm._client.base_url).rstrip("/") == "http://127.0.0.1:11434/v1"

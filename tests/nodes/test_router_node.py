@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agent.config import Config
 from agent.graph import BuildContext, CallInfo, build_graph, load_graph
+from agent.graph.build import ProcessCache
 from agent.nodes.router import phrase_book_of
 from processors.router import IntentRouter
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"DEEPGRAM_API_KEY": "dg", "GROQ_API_KEY": "gq", "CARTESIA_API_KEY": "ca"}
 
 
-def build(shared: dict):
+def build(shared: ProcessCache):
     cfg = Config.load(env=KEYS, dotenv_path=None)
     graph = load_graph(ROOT / "graphs" / "receptionist.yaml", cfg, strict=True)
     return build_graph(graph, BuildContext(cfg, graph, CallInfo("CA1", "MZ1"), shared=shared))
@@ -23,7 +24,7 @@ def test_each_call_gets_its_own_router_over_shared_models_and_audio(monkeypatch)
     import agent.phrases.cache as cache
     import agent.phrases.intent as intent
 
-    shared: dict = {}
+    shared = ProcessCache()
     first = build(shared)
     loads = {"encoder": 0, "audio": 0}
 

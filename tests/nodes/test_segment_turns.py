@@ -35,6 +35,7 @@ from pipecat.turns.user_turn_strategies import (
     default_user_turn_start_strategies,
 )
 
+from agent.graph.build import ProcessCache
 from agent.nodes.conversation import turn_strategies
 from processors.frames import SegmentTranscribedFrame
 
@@ -177,7 +178,7 @@ async def test_whisper_says_when_each_utterance_is_done_words_or_none():
     from tests.nodes.test_local_nodes import build, local_graph
 
     config, graph = local_graph()
-    [stt] = build(config, graph, {}).nodes["stt"].processors
+    [stt] = build(config, graph, ProcessCache()).nodes["stt"].processors
     assert stt._ttfs_p99_latency == 5.0  # the graph's transcript_timeout_s default
 
     def audio(pcm: bytes):

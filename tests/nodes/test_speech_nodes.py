@@ -8,6 +8,7 @@ import pytest
 
 from agent.config import Config
 from agent.graph import BuildContext, CallInfo, build_graph, load_graph
+from agent.graph.build import ProcessCache
 from agent.nodes.deepgram import flux_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +18,9 @@ KEYS = {"DEEPGRAM_API_KEY": "dg", "GROQ_API_KEY": "gq", "CARTESIA_API_KEY": "ca"
 def build(**env):
     cfg = Config.load(env={**KEYS, **env}, dotenv_path=None)
     graph = load_graph(ROOT / "graphs/receptionist.yaml", cfg, strict=True)
-    return build_graph(graph, BuildContext(cfg, graph, CallInfo("CAabc", "MZ1"), {})).nodes
+    return build_graph(
+        graph, BuildContext(cfg, graph, CallInfo("CAabc", "MZ1"), ProcessCache())
+    ).nodes
 
 
 @pytest.mark.parametrize(

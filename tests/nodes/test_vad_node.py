@@ -2,6 +2,7 @@
 
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
+from agent.graph.build import ProcessCache
 from agent.nodes.vad import make_analyzer, shared_silero_session
 from tests.conftest import caller_audio
 
@@ -13,12 +14,12 @@ def _pcm(name: str) -> bytes:
 
 
 def test_session_is_loaded_once_per_process():
-    shared: dict = {}
+    shared = ProcessCache()
     assert shared_silero_session(shared) is shared_silero_session(shared)
 
 
 async def test_shared_session_analyzers_detect_speech_with_their_own_state():
-    session = shared_silero_session({})
+    session = shared_silero_session(ProcessCache())
     first = make_analyzer(session, VADParams())
     second = make_analyzer(session, VADParams())
     for analyzer in (first, second):
@@ -73,7 +74,7 @@ async def test_batched_analyzers_decide_exactly_as_one_window_at_a_time():
     # Noise above the volume gate: every window is scored, so batching alone is compared.
     from agent.nodes.vad import shared_batcher
 
-    shared: dict = {}
+    shared = ProcessCache()
     session = shared_silero_session(shared)
     params = VADParams(stop_secs=0.2)
     pcm = _call_audio(noise_db=-45)
@@ -92,7 +93,7 @@ async def test_a_frames_windows_cost_one_round_trip_to_the_inference_thread():
     # leaves, yet both go to the thread in one job (two jobs: a call's audio fell behind).
     from agent.nodes.vad import shared_batcher
 
-    shared: dict = {}
+    shared = ProcessCache()
     analyzer = make_analyzer(
         shared_silero_session(shared), VADParams(), batcher=shared_batcher(shared)
     )
@@ -109,7 +110,7 @@ async def test_quiet_windows_are_not_scored_and_decisions_hold():
     # every start is at the same frame as when every window is scored, stops within a frame.
     from agent.nodes.vad import shared_batcher
 
-    shared: dict = {}
+    shared = ProcessCache()
     session = shared_silero_session(shared)
     params = VADParams(stop_secs=0.2)
     for noise_db in (None, -65):
@@ -138,6 +139,6 @@ async def test_a_failing_inference_is_non_speech_not_a_crash():
             raise RuntimeError("onnxruntime fell over")
 
     batcher = SileroBatcher(BrokenSession(), ThreadPoolExecutor(max_workers=1))
-    analyzer = make_analyzer(shared_silero_session({}), VADParams(), batcher=batcher)
+    analyzer = make_analyzer(shared_silero_session(ProcessCache()), VADParams(), batcher=batcher)
     [events] = await _vad_events([analyzer], _pcm("what_are_your_opening_hours"))
     assert events == [] and batcher.runs > 0

@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agent.graph.build import ProcessCache
 from agent.nodes.params import ROUTER_ENCODERS
 from agent.phrases.intent import ENCODERS, RouteMatcher, load_encoder, normalise
 from agent.phrases.routes import Route, load_routes
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED: dict = {}
+SHARED = ProcessCache()
 
 
 class BagOfWords:

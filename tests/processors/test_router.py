@@ -23,6 +23,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import SleepFrame, run_test
 
+from agent.graph.build import ProcessCache
 from agent.phrases.cache import PhraseBook
 from agent.phrases.intent import RouteMatcher, load_encoder
 from agent.phrases.routes import load_routes
@@ -31,7 +32,7 @@ from processors.router import IntentRouter
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTES = load_routes(ROOT / "audio_cache" / "routes.yaml")
-SHARED: dict = {}  # one WordLlama for the module
+SHARED = ProcessCache()  # one WordLlama for the module
 
 
 @pytest.fixture

@@ -15,12 +15,13 @@ from pipecat.frames.frames import (
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import run_test
 
+from agent.graph.build import ProcessCache
 from agent.phrases.intent import RouteMatcher, load_encoder
 from agent.phrases.routes import Route
 from processors.frames import EndCallFrame
 from processors.scripted_responder import Answer, ScriptedResponder, last_user_text
 
-SHARED: dict = {}
+SHARED = ProcessCache()
 ANSWERS = {
     "hours": (["what are your opening hours", "when are you open"], "Nine to five.", False),
     "bye": (["bye", "goodbye", "that's all thanks"], "Goodbye!", True),

@@ -161,13 +161,13 @@ async def test_a_calls_transcript_and_extraction_over_http_and_the_cli(
 
 
 async def test_calls_command_json_and_unknown_call(database_url, capsys):
-    from agent.cli.calls import _run, add_parser
+    from agent.cli.calls import _run, add_arguments
 
     store = await Store.open(database_url)
     await store.apply([CallStarted("CA1", "MZ1", None, "+1555", "+1666", "g", NOW)])
     await store.close()
     parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers())
+    add_arguments(parser.add_subparsers().add_parser("calls"))
 
     async def cli(*argv: str) -> tuple[int, str]:
         code = await _run(parser.parse_args(["calls", *argv]), database_url)

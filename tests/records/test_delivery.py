@@ -7,25 +7,25 @@ import hmac
 import re
 import time
 
-from agent.records import delivery as webhook
+from agent.records import delivery
 from tests.conftest import ROOT
 
 
 def test_sign_and_verify():
     body = b'{"call_sid":"CA1"}'
     ts = str(int(time.time()))
-    sig = webhook.sign("s3cret", ts, body)
+    sig = delivery.sign("s3cret", ts, body)
     assert (
         sig
         == "sha256=" + hmac.new(b"s3cret", ts.encode() + b"." + body, hashlib.sha256).hexdigest()
     )
-    assert webhook.verify("s3cret", body, ts, sig)
-    assert not webhook.verify("other", body, ts, sig)
-    assert not webhook.verify("s3cret", body + b" ", ts, sig)
-    assert not webhook.verify(
-        "s3cret", body, str(int(ts) - 3600), webhook.sign("s3cret", str(int(ts) - 3600), body)
+    assert delivery.verify("s3cret", body, ts, sig)
+    assert not delivery.verify("other", body, ts, sig)
+    assert not delivery.verify("s3cret", body + b" ", ts, sig)
+    assert not delivery.verify(
+        "s3cret", body, str(int(ts) - 3600), delivery.sign("s3cret", str(int(ts) - 3600), body)
     )
-    assert not webhook.verify("s3cret", body, "soon", sig)
+    assert not delivery.verify("s3cret", body, "soon", sig)
 
 
 def test_readme_receiver_snippet_verifies_a_real_signature():
@@ -37,7 +37,7 @@ def test_readme_receiver_snippet_verifies_a_real_signature():
     body, ts = b'{"event":"call.completed"}', str(int(time.time()))
     headers = {
         "X-Switchboard-Timestamp": ts,
-        "X-Switchboard-Signature": webhook.sign("k3y", ts, body),
+        "X-Switchboard-Signature": delivery.sign("k3y", ts, body),
     }
     assert namespace["verify"](body, headers, "k3y")
     assert not namespace["verify"](body + b"x", headers, "k3y")

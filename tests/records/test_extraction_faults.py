@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from agent.nodes.params import AudioPacerParams
-from agent.records import delivery as webhook
+from agent.records import delivery
 from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
 from tests.conftest import caller_audio, custom_graphs
 
@@ -32,7 +32,7 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.Response:
         self.attempts += 1
         body = await request.read()
-        ok = webhook.verify(
+        ok = delivery.verify(
             SECRET,
             body,
             request.headers.get("X-Switchboard-Timestamp", ""),

@@ -1,10 +1,12 @@
-"""The record store and writer without a call: migrations, ordering, failures, paging."""
+"""The record store and writer without a call: opening, migrations, ordering, failures, paging."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from agent.app.metrics import Metrics
@@ -125,3 +127,51 @@ async def test_two_processes_migrating_one_new_sqlite_file_at_once_both_succeed(
     from agent.records import models
 
     assert {out.decode().strip() for out, _ in outs} == {str(models.SCHEMA_VERSION)}
+
+
+class FakeClock:
+    """time.monotonic and asyncio.sleep on a clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_open_retries_a_closed_postgres_port_bounded_then_names_host_and_port():
+    from loguru import logger
+
+    from agent.records.connect import DatabaseUnreachable
+
+    with socket.socket() as closed:  # bound, then closed: nobody listens on this port
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    password = "pg-secret-8c2e"
+    url = f"postgresql://switchboard:{password}@127.0.0.1:{port}/switchboard"
+    clock, logged = FakeClock(), []
+    sink = logger.add(logged.append, level="INFO", format="{message}")
+    try:
+        with pytest.raises(DatabaseUnreachable) as info:
+            await Store.open(url, connect_timeout_s=15, clock=clock, sleep=clock.sleep)
+    finally:
+        logger.remove(sink)
+    message = str(info.value)
+    assert f"call-record database at 127.0.0.1:{port} (DATABASE_URL)" in message
+    assert "7 attempts in 15.0 s" in message and "ConnectionRefusedError" in message
+    assert clock.slept == [0.5, 1.0, 2.0, 4.0, 4.0, 3.5]  # doubling, capped, ends at 15 s
+    attempts = [line for line in logged if "not reachable (attempt" in line]
+    assert len(attempts) == 6 and f"127.0.0.1:{port}" in attempts[0]
+    assert password not in message and not any(password in line for line in logged)
+
+
+async def test_open_does_not_wait_for_a_sqlite_file(tmp_path):
+    clock = FakeClock()
+    store = await Store.open(f"sqlite:///{tmp_path}/c.db", clock=clock, sleep=clock.sleep)
+    await store.close()
+    assert clock.slept == []

@@ -1,5 +1,6 @@
-"""agent/twilio/serializer.py: audio both ways at 8 kHz, marks tracked through clear, hang-up policy."""
+"""agent/twilio/serializer.py: audio both ways at 8 kHz, marks tracked through clear, when to hang up."""
 
+import asyncio
 import audioop
 import json
 
@@ -12,16 +13,30 @@ from pipecat.frames.frames import (
 )
 
 from agent.twilio import protocol as tp
+from agent.twilio.rest import HangUpResult, TwilioRestClient
 from agent.twilio.serializer import TwilioSerializer
 from processors.frames import OutputMarkFrame, TwilioMarkFrame
 
 START = tp.Start("MZ1", "CA1", "AC1", ["inbound"], {}, {})
 
 
-def make(auth_token=None):
-    return TwilioSerializer(
-        START, account_sid="AC1", auth_token=auth_token, api_base_url="http://127.0.0.1:1"
-    )
+def make(hang_up=None):
+    return TwilioSerializer(START, hang_up=hang_up)
+
+
+class RecordedHangUps:
+    """A CallHangUp that counts its requests and finishes at once."""
+
+    def __init__(self):
+        self.requests = 0
+
+    def hang_up_in_background(self) -> asyncio.Task[HangUpResult]:
+        self.requests += 1
+
+        async def done() -> HangUpResult:
+            return HangUpResult("ok", 1)
+
+        return asyncio.create_task(done())
 
 
 async def test_outbound_audio_is_mulaw_media():
@@ -58,93 +73,32 @@ async def test_marks_echoed_after_clear_count_as_not_played():
     assert s.frame_for(tp.Mark("m2")).played is False
 
 
-async def test_no_rest_hang_up_unless_the_agent_ends_the_call(monkeypatch):
-    s = make(auth_token="tok-123456")
-    calls = []
-
-    async def fake_hang_up():
-        calls.append(1)
-
-    monkeypatch.setattr(s, "_hang_up_call", fake_hang_up)
+async def test_no_rest_hang_up_unless_the_agent_ends_the_call():
+    hang_ups = RecordedHangUps()
+    s = make(hang_up=hang_ups)
     assert await s.serialize(EndFrame()) is None
-    assert calls == []
+    assert hang_ups.requests == 0 and s.hangup_task is None
     s.hang_up_on_end = True
     await s.serialize(EndFrame())
     await s.serialize(EndFrame())
-    await s.hangup_task
-    assert calls == [1]
+    assert await s.hangup_task == HangUpResult("ok", 1)
+    assert hang_ups.requests == 1  # once, however many end frames
 
 
 async def test_no_credentials_means_no_hang_up_attempt():
-    s = make(auth_token=None)
+    s = make(hang_up=None)
     s.hang_up_on_end = True
     assert await s.serialize(EndFrame()) is None
+    assert s.hangup_task is None
 
 
-async def test_rest_hang_up_against_twilio_fake_treats_20404_as_done(fakes):
-    # Our hang-up code, over HTTP, against the Twilio REST fake.
-    s = TwilioSerializer(
-        START,
-        account_sid="AC1",
-        auth_token="tok-123456",
-        api_base_url=fakes.env()["TWILIO_API_BASE_URL"],
-    )
+async def test_end_of_call_hangs_up_over_rest_against_the_twilio_fake(fakes):
+    # The serializer and the REST client together, over HTTP, against the Twilio REST fake.
+    client = TwilioRestClient("AC1", "tok-123456", fakes.env()["TWILIO_API_BASE_URL"])
+    s = make(hang_up=client.call("CA1"))
     s.hang_up_on_end = True
-    await s.serialize(EndFrame())
-    await s.hangup_task
-    [first] = fakes.twilio.hangups
-    assert (first.call_sid, first.status, first.form["Status"], first.auth_ok) == (
-        "CA1",
-        200,
-        "completed",
-        True,
-    )
-
-    again = TwilioSerializer(
-        START,
-        account_sid="AC1",
-        auth_token="tok-123456",
-        api_base_url=fakes.env()["TWILIO_API_BASE_URL"],
-    )
-    again.hang_up_on_end = True
-    await again.serialize(EndFrame())  # the call is gone now: 404 with code 20404, no error
-    await again.hangup_task
-    assert fakes.twilio.hangups[-1].status == 404
-    assert (s.hangup_result, again.hangup_result) == ("ok", "already_ended")
-    assert again.hangup_attempts == 1  # 20404 is success: no retry
-
-
-def rest_serializer(fakes, token="tok-123456") -> TwilioSerializer:
-    s = TwilioSerializer(
-        START, account_sid="AC1", auth_token=token, api_base_url=fakes.env()["TWILIO_API_BASE_URL"]
-    )
-    s.hang_up_on_end = True
-    return s
-
-
-async def test_rest_hang_up_is_retried_through_server_errors(fakes, monkeypatch):
-    monkeypatch.setattr("agent.twilio.serializer.HANGUP_BACKOFF_S", (0.01, 0.01, 0.01))
-    fakes.twilio.fail_next = [500, 503, 429]
-    s = rest_serializer(fakes)
-    await s.serialize(EndFrame())
-    await s.hangup_task
-    assert [h.status for h in fakes.twilio.hangups] == [500, 503, 429, 200]
-    assert (s.hangup_attempts, s.hangup_result) == (4, "ok")
-
-
-async def test_rest_hang_up_gives_up_after_four_tries_and_never_raises(fakes, monkeypatch):
-    monkeypatch.setattr("agent.twilio.serializer.HANGUP_BACKOFF_S", (0.01, 0.01, 0.01))
-    fakes.twilio.fail_next = [500] * 10
-    s = rest_serializer(fakes)
-    assert await s.serialize(EndFrame()) is None  # returns at once; the retries go on
-    await s.hangup_task
-    assert len(fakes.twilio.hangups) == 4 and s.hangup_result == "failed"
-
-
-async def test_rest_hang_up_with_a_refused_credential_is_not_retried(fakes):
-    fakes.twilio.expected_auth_token = "the-right-token"
-    s = rest_serializer(fakes, token="a-wrong-token")
-    await s.serialize(EndFrame())
-    await s.hangup_task
-    assert [h.status for h in fakes.twilio.hangups] == [401]
-    assert s.hangup_result == "refused_401"
+    assert await s.serialize(EndFrame()) is None  # returns at once; the request goes on
+    assert await s.hangup_task == HangUpResult("ok", 1)
+    [hangup] = fakes.twilio.hangups
+    assert (hangup.call_sid, hangup.form, hangup.auth_ok) == ("CA1", {"Status": "completed"}, True)
+    await client.close()

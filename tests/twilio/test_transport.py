@@ -55,9 +55,7 @@ def media(count: int) -> list[str]:
 async def pushed_frames(bridge) -> list:
     transport = TwilioTransport(
         bridge,
-        TwilioSerializer(
-            START, account_sid="AC1", auth_token=None, api_base_url="http://127.0.0.1:1"
-        ),
+        TwilioSerializer(START),
     )
     frames: list = []
 
@@ -135,9 +133,7 @@ class Subscriber:
 def link(bridge) -> TwilioTransport:
     return TwilioTransport(
         bridge,
-        TwilioSerializer(
-            START, account_sid="AC1", auth_token=None, api_base_url="http://127.0.0.1:1"
-        ),
+        TwilioSerializer(START),
     )
 
 

@@ -1,0 +1,166 @@
+"""The Twilio REST API client: one per server process, everything we ask of Twilio's API.
+
+`TwilioRestClient(account_sid, auth_token, base_url)` owns one HTTP session and the requests
+still in flight (a hang-up retrying after its call's socket closed); `close()` ends them.
+
+    client.call(call_sid, account_sid) -> CallResource | None    one live call's resource
+        .hang_up()              POST Status=completed, retried (below); 20404 counts as done
+        .hang_up_in_background()  the same as a tracked task: the call's socket closes at once
+    client.wait_for_pending(timeout)   server drain: let in-flight requests finish
+
+Where new API work goes: what acts on one live call (an update with TwiML to transfer it)
+is a `CallResource` method; what acts on the account (creating an outbound call, sending a
+message) is a `TwilioRestClient` method. TwiML itself comes from agent/twilio/twiml.py.
+
+Hang-up policy: a 5xx, a 429 or a network error is retried with backoff (HANGUP_BACKOFF_S:
+about 3.5 s in all); a refused credential (other 4xx) is not retried; 404 with Twilio's code
+20404 means the call already ended, which is success. Nothing raises: the `HangUpResult`
+says what happened.
+
+The serializer asks for a hang-up through the `CallHangUp` protocol, so it knows no HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+from loguru import logger
+
+HANGUP_BACKOFF_S = (0.25, 0.75, 2.5)  # waits between the 4 attempts
+REQUEST_TIMEOUT_S = 5.0
+API_VERSION = "2010-04-01"
+
+
+@dataclass(frozen=True)
+class HangUpResult:
+    """How a hang-up went: ok, already_ended, refused_NNN or failed, after `attempts` tries."""
+
+    result: str
+    attempts: int
+
+
+class CallHangUp(Protocol):
+    """What a call's serializer needs from the REST API: end this call, without waiting."""
+
+    def hang_up_in_background(self) -> asyncio.Task[HangUpResult]: ...
+
+
+class TwilioRestClient:
+    """Twilio's REST API for this process (credentials, base URL, one session, pending work)."""
+
+    def __init__(
+        self,
+        account_sid: str | None,
+        auth_token: str | None,
+        base_url: str,
+        *,
+        backoff_s: tuple[float, ...] = HANGUP_BACKOFF_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self._account_sid = account_sid or None
+        self._auth_token = auth_token or None
+        self._root = base_url.rstrip("/")
+        self._backoff_s = backoff_s
+        self._sleep = sleep
+        self._session: aiohttp.ClientSession | None = None
+        self._pending: set[asyncio.Task] = set()
+
+    def __repr__(self) -> str:  # never the token
+        return f"TwilioRestClient({self._root}, account={self._account_sid or '-'})"
+
+    def call(self, call_sid: str, account_sid: str | None = None) -> CallResource | None:
+        """A live call's resource; None without credentials (the account: ours, else the call's)."""
+        account = self._account_sid or account_sid
+        if not (account and self._auth_token and call_sid):
+            return None
+        return CallResource(self, account, call_sid)
+
+    async def wait_for_pending(self, timeout: float) -> int:
+        """Let requests still in flight finish (server shutdown); how many were left."""
+        pending = list(self._pending)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        return sum(not t.done() for t in pending)
+
+    async def close(self) -> None:
+        """Cancel what is still in flight and close the HTTP session."""
+        for task in list(self._pending):
+            task.cancel()
+        if self._pending:
+            await asyncio.wait(list(self._pending))
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def track(self, task: asyncio.Task) -> asyncio.Task:
+        """Keep `task` among the requests in flight until it is done."""
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+            )
+        return self._session
+
+    def _url(self, account_sid: str, resource: str) -> str:
+        return f"{self._root}/{API_VERSION}/Accounts/{account_sid}/{resource}"
+
+    async def _post(self, account_sid: str, resource: str, form: dict) -> tuple[int, dict]:
+        """POST a form; (status, JSON body or {}). Raises aiohttp/timeout/JSON errors."""
+        auth = aiohttp.BasicAuth(account_sid, self._auth_token or "")
+        async with self._http().post(self._url(account_sid, resource), auth=auth, data=form) as r:
+            body = await r.json(content_type=None) if r.status != 200 else {}
+            return r.status, body if isinstance(body, dict) else {}
+
+    async def hang_up_call(self, account_sid: str, call_sid: str) -> HangUpResult:
+        """POST Status=completed to the call, retried (module docstring); never raises."""
+        tail = call_sid[-8:]
+        attempts = len(self._backoff_s) + 1
+        for attempt in range(attempts):
+            why = ""
+            try:
+                status, body = await self._post(
+                    account_sid, f"Calls/{call_sid}.json", {"Status": "completed"}
+                )
+                if status == 200:
+                    return HangUpResult("ok", attempt + 1)
+                if status == 404 and body.get("code") == 20404:
+                    return HangUpResult("already_ended", attempt + 1)
+                why = f"HTTP {status} (code {body.get('code')})"
+                if status < 500 and status != 429:
+                    logger.error(f"hang-up of ...{tail} refused: {why}")
+                    return HangUpResult(f"refused_{status}", attempt + 1)
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                why = f"{type(exc).__name__}: {exc}"
+            if attempt < len(self._backoff_s):
+                logger.warning(f"hang-up of ...{tail} failed ({why}); retrying")
+                await self._sleep(self._backoff_s[attempt])
+        logger.error(f"hang-up of ...{tail} failed {attempts} times")
+        return HangUpResult("failed", attempts)
+
+
+class CallResource:
+    """One live call's REST resource (`Calls/{CallSid}.json`), bound to its client."""
+
+    def __init__(self, client: TwilioRestClient, account_sid: str, call_sid: str):
+        self.client = client
+        self.account_sid = account_sid
+        self.call_sid = call_sid
+
+    async def hang_up(self) -> HangUpResult:
+        """End the call (see the module docstring for retries); never raises."""
+        return await self.client.hang_up_call(self.account_sid, self.call_sid)
+
+    def hang_up_in_background(self) -> asyncio.Task[HangUpResult]:
+        """`hang_up()` as a task the client tracks (`wait_for_pending`, `close`)."""
+        task = asyncio.create_task(self.hang_up(), name=f"hang-up-{self.call_sid[-8:]}")
+        return self.client.track(task)
