@@ -4,7 +4,7 @@
         await self.push_frame(frame)
 
 `TTSStartedFrame` / `SpokenAudioFrame` (the whole phrase, 8 kHz PCM16) / `TTSStoppedFrame`,
-pushed downstream from anywhere before the pacer. The pacer (processors/pacer.py) opens an
+pushed downstream from anywhere before the pacer. The pacer (processors/pacer/) opens an
 utterance on the start, re-chunks the audio to 20 ms with marks, and on the stop pads the last
 chunk and queues the utterance's final mark, so the bot-speaking state ends when Twilio has
 played the phrase. The frames pass the LLM and TTS services untouched (the TTS service queues

@@ -9,15 +9,17 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   "The caller pressed 5."), `EndCallFrame` (from the router or the LLM's end_call tool),
   `TurnFailedFrame` (a service gave up on a turn: say `fallback`, at most once per
   FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error")
-- watches: Bot/User Started/Stopped Speaking (pipecat's UserIdleController: the idle timer
-  runs from the moment the agent's audio finished *playing*, i.e. the pacer's mark-driven
-  BotStoppedSpeakingFrame, and stops when anyone speaks)
+- watches: Bot/User Started/Stopped Speaking (processors/idle_timer.py, pipecat's
+  UserIdleController's rules: the idle timer runs from the moment the agent's audio
+  finished *playing*, i.e. the pacer's mark-driven BotStoppedSpeakingFrame, and stops when
+  anyone speaks)
 - produces: `TTSSpeakFrame` (greeting, idle prompt, time-limit notice, goodbye, DTMF phrase),
   or, for a text the audio cache holds, the cached phrase (processors/cached_speech.py) plus
   an `LLMMessagesAppendFrame` recording it as the assistant's, as the TTS path would;
   `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
 - params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/phrases/cache.py)
-  of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's)
+  of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's); `clock`
+  (processors/clock.py) for the idle prompts, the time limit and the fallback's spacing
 - events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
   "router" (a `hang_up` route of the intent router) or "error";
   on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), for each key
@@ -25,8 +27,6 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -41,11 +41,12 @@ from pipecat.frames.frames import (
     TTSSpeakFrame,
     UserStartedSpeakingFrame,
 )
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
-from pipecat.turns.user_idle_controller import UserIdleController
+from pipecat.processors.frame_processor import FrameDirection
 
 from processors.cached_speech import cached_speech_frames
+from processors.clock import LOOP_CLOCK, Clock, Timer
 from processors.frames import EndCallFrame, TurnFailedFrame
+from processors.idle_timer import IdleTimer
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
 FALLBACK_GAP_S = 3.0  # failures closer together than this get one fallback phrase
@@ -56,15 +57,17 @@ class CallController(PassThroughProcessor):
 
     DIRECT = True  # every caller audio frame passes here: no hand-off of its own for it
 
-    def __init__(self, settings, phrases=None, **kwargs):
+    def __init__(self, settings, phrases=None, *, clock: Clock = LOOP_CLOCK, **kwargs):
         super().__init__(**kwargs)
         self._settings = settings
         self._phrases = phrases
-        self._idle = UserIdleController(user_idle_timeout=settings.idle_timeout_s)
-        self._idle.add_event_handler("on_user_turn_idle", self._on_idle)
+        self._clock = clock
+        self._idle = IdleTimer(
+            settings.idle_timeout_s, clock, lambda: self.create_task(self._on_idle())
+        )
         self._idle_prompts = 0
         self._ending = False
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self.hang_up_reason: str | None = None
         self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
         self._last_fallback_t = float("-inf")
@@ -72,13 +75,9 @@ class CallController(PassThroughProcessor):
         self._register_event_handler("on_turn_failed")
         self._register_event_handler("on_dtmf")
 
-    async def setup(self, setup: FrameProcessorSetup):
-        await super().setup(setup)
-        await self._idle.setup(setup)
-
     async def cleanup(self):
         await super().cleanup()
-        await self._idle.cleanup()
+        self._idle.stop()
         self._cancel_timer()
 
     def _cancel_timer(self) -> None:
@@ -89,7 +88,7 @@ class CallController(PassThroughProcessor):
     async def handle(self, frame: Frame, direction: FrameDirection):
         if isinstance(frame, InputAudioRawFrame):
             return None  # caller audio: 16 frames a second, nothing here for it
-        await self._idle.process_frame(frame)
+        self._idle.on_frame(frame)
         if isinstance(frame, StartFrame):
             # Forward the StartFrame first so every processor has started before we speak.
             await self.push_frame(frame, direction)
@@ -108,12 +107,11 @@ class CallController(PassThroughProcessor):
             self._idle_prompts = 0
         elif isinstance(frame, (EndFrame, CancelFrame)):
             self._cancel_timer()
-            await self._idle.stop()
+            self._idle.stop()
         return None
 
     async def _on_start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(
+        self._timer = self._clock.call_later(
             self._settings.max_duration_s, lambda: self.create_task(self._on_time_limit())
         )
         if self._settings.greeting:
@@ -130,7 +128,7 @@ class CallController(PassThroughProcessor):
             await self.hang_up("error", goodbye=self._settings.trouble_goodbye)
             return
         # One apology per failed turn: the LLM and the TTS may both report the same outage.
-        now = asyncio.get_running_loop().time()
+        now = self._clock.now()
         if now - self._last_fallback_t < FALLBACK_GAP_S or self._ending:
             return
         self._last_fallback_t = now
@@ -155,7 +153,7 @@ class CallController(PassThroughProcessor):
         self._ending = True
         self.hang_up_reason = reason
         self._cancel_timer()
-        await self._idle.stop()
+        self._idle.stop()
         logger.info(f"{self}: agent hangs up ({reason})")
         await self._call_event_handler("on_hang_up", reason)
         await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))
@@ -163,7 +161,7 @@ class CallController(PassThroughProcessor):
         # very start (transport in included), and the pacer holds it until the goodbye played.
         await self.push_frame(EndWorkerFrame(reason=reason))
 
-    async def _on_idle(self, _controller) -> None:
+    async def _on_idle(self) -> None:
         if self._ending:
             return
         if self._idle_prompts < self._settings.max_idle_prompts and self._settings.idle_prompt:

@@ -87,9 +87,3 @@ class EndCallFrame(SystemFrame):
 
     reason: str = "agent"
     goodbye: str | None = None
-
-
-# Metadata key the pacer sets on an `InterruptionFrame` when Twilio has nothing left to play
-# (nothing queued, every mark echoed): the transport then sends no `clear`, which would do
-# nothing but look like a barge-in in every call's timeline.
-TWILIO_IDLE = "twilio_idle"

@@ -5,10 +5,12 @@
 
 - The call controller (processors/call_control.py) carries the graph's `call:` settings:
   greeting, idle prompts, time limit, DTMF, hang-up.
-- Every call has an `audio_pacer` right before transport out: the graph's own, or one with
-  default settings appended here (audio sent unpaced would pile up in Twilio's buffer).
-  When it is the chain's last processor, it writes audio and marks to the socket itself,
-  and a TTS with `read_at_pace_of` (Cartesia) reads its stream at the pace it plays.
+- Every call ends in an `audio_pacer`, right before transport out: the graph's own (graph
+  validation keeps it last), or one with default settings appended here (audio sent
+  unpaced would pile up in Twilio's buffer). The assembly binds the channels the node types
+  declare (agent/graph/registry.py CHANNELS; processors/media_link.py): the pacer writes
+  to the transport's media link and takes its mark echoes, and a TTS with a read-ahead
+  channel (Cartesia) reads its stream at the pace the pacer plays it out.
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
@@ -32,6 +34,7 @@ from pipecat.frames.frames import (
 from agent.adapters import engine
 from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
+from agent.graph.registry import IMPLICIT_PACER
 from agent.nodes.router import phrase_book_of
 from agent.records.runtime import RecordsRuntime
 from agent.records.turns import TurnTracker
@@ -175,18 +178,18 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     gb = build_graph(graph, ctx)
     controller = CallController(graph.call, name="call", phrases=phrase_book_of(gb))
     chain = list(gb.chain)
-    if not any(isinstance(p, AudioPacer) for p in chain):
-        chain.append(AudioPacer(name="pacer"))
-    if isinstance(chain[-1], AudioPacer):
-        # Right before the transport: its audio and marks go straight to the socket, and
-        # Twilio's echoes of those marks straight back to it.
-        chain[-1].write_to(transport)
-        # A TTS that streams over a socket reads it at the pace the pacer plays it out.
-        for processor in chain[:-1]:
-            if read_at_pace_of := getattr(processor, "read_at_pace_of", None):
-                read_at_pace_of(chain[-1])
-    for pacer in (p for p in chain if isinstance(p, AudioPacer)):
-        pacer.on_send_lateness = metrics.pacer_send_lateness.observe
+    pacer = chain[-1] if chain and isinstance(chain[-1], AudioPacer) else None
+    if pacer is None:  # the graph has none (validation keeps a graph's own last)
+        pacer = AudioPacer(name=IMPLICIT_PACER)
+        chain.append(pacer)
+    # The pacer's audio, marks and `clear` go straight to the socket, Twilio's echoes of
+    # those marks straight back to it; a TTS that streams over a socket reads it at the
+    # pace the pacer plays it out (processors/media_link.py).
+    pacer.link_to(transport)
+    pacer.on_send_lateness = metrics.pacer_send_lateness.observe
+    for node in gb.nodes.values():
+        if node.take_read_ahead is not None:
+            node.take_read_ahead(pacer)
     contexts = [n.context for n in gb.nodes.values() if n.context is not None]
     processors = [
         transport.input(),

@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agent.config import Config
 from agent.graph.model import ParallelBlock
 from agent.graph.resolved import Graph
+
+if TYPE_CHECKING:
+    from processors.media_link import ReadAhead
 
 T = TypeVar("T")
 
@@ -83,6 +86,9 @@ class NodeBuild:
     # the call's worker exists, and `async finish(live, outcome)` after it ended
     # (agent/app/pipeline.py LiveCall; e.g. agent/records/recorder.py).
     hooks: list = field(default_factory=list)
+    # A node with the "read_ahead.take" channel (a streaming TTS): binds it to the call's
+    # read-ahead, called once by the pipeline assembly (agent/app/pipeline.py).
+    take_read_ahead: Callable[[ReadAhead], None] | None = None
 
 
 @dataclass

@@ -1,21 +1,28 @@
 """Pictures of a graph: gst-launch-like text and a Mermaid flowchart.
 
-Both draw the graph as it will run (replace_with applied). Text:
+Both draw the graph as it will run: replace_with applied, and the `audio_pacer` every call
+ends in (agent/app/pipeline.py adds one named `pacer` when the graph has none). Text:
 
-    in ! vad ! stt ! llm ! tts ! out
-    in ! vad ! ( stt ! llm | recorder_mix ) ! tts ! out      (a parallel block)
+    in ! vad ! stt ! llm ! tts ! pacer ! out
+    in ! vad ! ( stt ! llm | recorder_mix ) ! tts ! pacer ! out      (a parallel block)
     taps: recorder
+    channels: pacer ~media~> out, tts <~read-ahead~ pacer
+
+Channels are the links besides frames that node types declare (registry CHANNELS) and the
+pipeline assembly binds: the pacer writes to transport out's media link, and offers a
+streaming TTS its read-ahead.
 
 Mermaid: transport in and out as stadiums, each node labelled with its type, parallel
 branches fanning out and back in, taps hanging off dotted edges from the nodes (or transport
-in) that produce the kinds of frames they read.
+in) that produce the kinds of frames they read, channels as labelled edges (`==>` for the
+media link, `-.->` for the read-ahead, from the pacer to the TTS that reads at its pace).
 """
 
 from __future__ import annotations
 
 from agent.graph.model import ParallelBlock
-from agent.graph.registry import TRANSPORT_IN_KINDS
-from agent.graph.resolved import Graph
+from agent.graph.registry import BUILTIN, IMPLICIT_PACER, PACER_TYPE, TRANSPORT_IN_KINDS, NodeType
+from agent.graph.resolved import Graph, iter_names
 
 # Words Mermaid reads as syntax; a node with such a name gets a prefixed id.
 _MERMAID_RESERVED = {
@@ -24,10 +31,44 @@ _MERMAID_RESERVED = {
 }  # fmt: skip
 
 
+def _running_chain(graph: Graph) -> tuple:
+    """The chain as it runs: with the pacer the pipeline adds when the graph has none."""
+    if any(node.type.name == PACER_TYPE for node in graph.chain_nodes()):
+        return graph.chain
+    return (*graph.chain, IMPLICIT_PACER)
+
+
+def _type_of(graph: Graph, name: str) -> NodeType:
+    node = graph.nodes.get(name)
+    if node is not None:
+        return node.type
+    return BUILTIN.get(PACER_TYPE)  # the added pacer
+
+
+def _channels(graph: Graph, chain: tuple) -> list[tuple[str, str, str]]:
+    """(node, channel, peer) of every bound channel: "media" to out, "read-ahead" from a
+    giver (the pacer) to a TTS that reads at its pace."""
+    names = list(iter_names(chain))
+    types = {name: _type_of(graph, name) for name in names}
+    givers = [n for n in names if "read_ahead.give" in types[n].channels]
+    found = [(n, "media", "out") for n in names if "media" in types[n].channels]
+    for name in names:
+        if "read_ahead.take" in types[name].channels:
+            found += [(giver, "read-ahead", name) for giver in givers]
+    return found
+
+
 def draw_text(graph: Graph) -> str:
-    lines = [" ! ".join(["in", *_text_items(graph.chain), "out"])]
+    chain = _running_chain(graph)
+    lines = [" ! ".join(["in", *_text_items(chain), "out"])]
     if graph.taps:
         lines.append(f"taps: {', '.join(graph.taps)}")
+    channels = [
+        f"{node} ~media~> {peer}" if channel == "media" else f"{peer} <~{channel}~ {node}"
+        for node, channel, peer in _channels(graph, chain)
+    ]
+    if channels:
+        lines.append(f"channels: {', '.join(channels)}")
     return "\n".join(lines) + "\n"
 
 
@@ -47,10 +88,13 @@ def draw_mermaid(graph: Graph) -> str:
     edges: list[str] = []
 
     def node_line(name: str, shape: tuple[str, str] = ("[", "]")) -> str:
-        node = graph.nodes[name]
-        label = f"{name}<br/>{node.type.name}"
-        if node.replaces:
-            label += f"<br/>(replaces {node.replaces})"
+        node = graph.nodes.get(name)
+        if node is None:  # the pacer the pipeline adds
+            label = f"{name}<br/>{PACER_TYPE}<br/>(added)"
+        else:
+            label = f"{name}<br/>{node.type.name}"
+            if node.replaces:
+                label += f"<br/>(replaces {node.replaces})"
         return f'    {_id(name)}{shape[0]}"{label}"{shape[1]}'
 
     def walk(items, tails: list[str]) -> list[str]:
@@ -69,9 +113,13 @@ def draw_mermaid(graph: Graph) -> str:
             out += walk(branch, tails)
         return out
 
-    tails = walk(graph.chain, ["in"])
+    chain = _running_chain(graph)
+    tails = walk(chain, ["in"])
     lines.append("    out([transport out])")
     edges.extend(f"    {tail} --> out" for tail in tails)
+    for node, channel, peer in _channels(graph, chain):
+        arrow = f"== {channel} ==>" if channel == "media" else f"-. {channel} .->"
+        edges.append(f"    {_id(node)} {arrow} {_id(peer)}")
 
     producers = _producers(graph)
     for tap in graph.taps:

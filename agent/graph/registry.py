@@ -40,6 +40,20 @@ TRANSPORT_IN_KINDS = frozenset({"audio.in", "dtmf"})
 TRANSPORT_OUT_KIND = "audio.out"
 SAMPLE_RATE = 8000  # Twilio media streams: 8 kHz mu-law both ways
 
+# Channels besides frames (processors/media_link.py), bound by the pipeline assembly
+# (agent/app/pipeline.py) and drawn by `graph show`.
+CHANNELS: dict[str, str] = {
+    "media": "writes agent audio, marks and `clear` to transport out's media link and takes "
+    "Twilio's mark echoes from it (the chain's last node)",
+    "read_ahead.give": "offers a streaming TTS a read-ahead: how much audio it may read ahead "
+    "of play-out",
+    "read_ahead.take": "reads its provider's stream at the pace of the call's read-ahead",
+}
+# Every call ends in a node of this type: the graph's own, or one with defaults, named
+# IMPLICIT_PACER, added by the pipeline assembly (and drawn).
+PACER_TYPE = "audio_pacer"
+IMPLICIT_PACER = "pacer"
+
 
 @dataclass(frozen=True)
 class NodeType:
@@ -59,11 +73,15 @@ class NodeType:
     sample_rates: tuple[int, ...] = (SAMPLE_RATE,)  # rates it can work at natively
     # Python packages (import names) it needs beyond the base install, e.g. a model package.
     packages: tuple[str, ...] = ()
+    channels: frozenset[str] = frozenset()  # CHANNELS it has besides frames
 
     def __post_init__(self) -> None:
         unknown = (self.consumes | self.produces) - KINDS.keys()
         if unknown:
             raise ValueError(f"node type {self.name}: unknown frame kinds {sorted(unknown)}")
+        if self.channels - CHANNELS.keys():
+            unknown = sorted(self.channels - CHANNELS.keys())
+            raise ValueError(f"node type {self.name}: unknown channels {unknown}")
         if self.params.model_config.get("extra") != "forbid":
             raise ValueError(f"node type {self.name}: Params must set extra='forbid'")
 
@@ -169,6 +187,7 @@ BUILTIN_TYPES: tuple[NodeType, ...] = (
         produces=frozenset({"audio.out"}),
         required_settings=("CARTESIA_API_KEY",),
         sample_rates=(8000, 16000, 22050, 24000, 44100),
+        channels=frozenset({"read_ahead.take"}),
     ),
     NodeType(
         name="intent_router",
@@ -189,6 +208,7 @@ BUILTIN_TYPES: tuple[NodeType, ...] = (
         params=p.AudioPacerParams,
         builder="agent.nodes.pacer:build_pacer",
         consumes=frozenset({"audio.out"}),
+        channels=frozenset({"media", "read_ahead.give"}),
     ),
     NodeType(
         name="call_recorder",

@@ -33,6 +33,7 @@ class WiringPasses:
                         self.add((*loc, "parallel", b), "this branch is empty")
 
         self.used: dict[str, Loc] = {}
+        last = self.draft.chain[-1][0] if self.draft.chain else None
         for loc, name in [*self.chain_names(), *self.draft.taps]:
             if name in self.used:
                 first = parse.format_loc(self.used[name])
@@ -47,6 +48,12 @@ class WiringPasses:
                 self.add(loc, f"node '{name}' ({node_type.name}) is a tap; list it under taps")
             elif node_type.role == "chain" and in_taps:
                 self.add(loc, f"node '{name}' ({node_type.name}) is not a tap; put it in the chain")
+            elif "media" in node_type.channels and loc != last:
+                self.add(
+                    loc,
+                    f"node '{name}' ({node_type.name}) writes to transport out's media link; "
+                    "it must be the chain's last node",
+                )
 
         targets: set[str] = set()
         for name, spec in self.draft.specs.items():

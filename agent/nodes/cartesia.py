@@ -24,9 +24,10 @@ under load an answer's first audio waited behind them: at 100 calls the first ch
 0.55-0.7 s (p50) to leave this service. What is already queued now goes on in one pass;
 only an empty queue is waited on pipecat's way.
 
-Read-ahead: the pipeline factory binds the service to the call's pacer (`read_at_pace_of`).
+Read-ahead (the node's "read_ahead.take" channel): the builder hands the pipeline assembly
+`read_at_pace_of`, which it binds to the call's pacer (processors/media_link.py ReadAhead).
 Before each audio chunk is handed on, the socket's reader waits while the pacer's read-ahead
-is full (processors/pacer.py says why), then reserves the chunk's length there, so that the
+is full (processors/pacer/read_ahead.py says why), then reserves the chunk's length there, so that the
 audio still between this service and the pacer counts too. The reader also carries
 Cartesia's other messages, which stay in order behind the audio. A chunk whose context was
 cancelled (a barge-in) while it waited is dropped, as pipecat drops one that arrives after.
@@ -36,22 +37,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import CartesiaTTSParams
 
+if TYPE_CHECKING:
+    from processors.media_link import ReadAhead
+
 REPORT_GAP_S = 5.0
 JOINED_MAX_MS = 200
 NOTHING_WAITING = object()
-
-
-class ReadAhead(Protocol):
-    """The pacer's side of the read-ahead (processors.pacer.AudioPacer)."""
-
-    async def wait_for_room(self) -> None: ...
-
-    def reserve(self, nbytes: int) -> None: ...
 
 
 def take_waiting_item(manager, context_id: str):
@@ -114,7 +110,7 @@ def build_tts(params: CartesiaTTSParams, ctx: BuildContext, node_name: str) -> N
         container="raw",
         settings=settings,
     )
-    return NodeBuild(processors=[service])
+    return NodeBuild(processors=[service], take_read_ahead=service.read_at_pace_of)
 
 
 @functools.cache

@@ -1,37 +1,34 @@
 """One timer per process that writes every call's paced audio to its socket on time.
 
-Each call's pacer used to sleep on the event loop until each of its 20 ms chunks was due:
-at 100 calls, ~5,000 timer wake-ups a second, each a future, a timer and a task switch.
-Now the pacer hands its chunks over ahead of time (`Outlet.send` with the time each is
-due, a batch of ~0.1 s about ten times a second), and this clock's single 20 ms timer
-writes, in order, what falls due before its next tick: audio leaves at most one tick early
-(Twilio's buffer holds the pacer's lead plus up to 20 ms), and late by as much as the loop
-delays that one timer.
+The pacer hands its chunks over ahead of time (`Outlet.send` with the time each is due, a
+batch of ~0.1 s about ten times a second), and this clock's single 20 ms timer writes, in
+order, what falls due before its next tick: audio leaves at most one tick early (Twilio's
+buffer holds the pacer's lead plus up to 20 ms), and late by as much as the loop delays
+that one timer. One timer for every call instead of one wake-up per call per 20 ms chunk
+(docs/decisions/send-clock.md: why, and what was measured and tried).
 
 Writes go to the call's asyncio transport as whole WebSocket frames, in the loop's thread,
 so they interleave safely with aiohttp's own (its closing handshake). Every text message of
-the call goes through the outlet once it exists (immediate ones are written at once when
-nothing is queued ahead), so the peer sees them in order. A peer that stops reading fills
-the transport's buffer; past MAX_UNSENT_BYTES the outlet gives up (`broken`), like a closed
+the call goes through the outlet (immediate ones are written at once when nothing is
+queued ahead), so the peer sees them in order. A peer that stops reading fills the
+transport's buffer; past MAX_UNSENT_BYTES the outlet gives up (`broken`), like a closed
 socket.
 
-Tried first and dropped (2026-12-05): the same clock on its own thread, writing to a
-duplicate of the socket. At 100 calls every GIL hand-off to and from that thread cost the
-loop and the VAD's inference thread more than the timers saved: turn p95 1.95-2.37 s
-against 1.65-1.91 s, barge-in to clear p50 1.36-1.64 s against 0.61-1.03 s, 0.66 s CPU per
-call-minute against 0.59-0.64, and no better send jitter (alternated runs).
+Time comes from an injected clock (processors/clock.py): the event loop's in a server,
+a fake one in tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import struct
-import time
 import weakref
 from collections import deque
 from collections.abc import Callable
 
 from loguru import logger
+
+from processors.clock import LOOP_CLOCK, Clock, Timer
 
 TICK_S = 0.02
 # About a minute of a call's audio (~15 KB/s): a peer that reads nothing that long is gone.
@@ -58,6 +55,7 @@ class Outlet:
 
     def __init__(self, clock: SendClock, transport: asyncio.WriteTransport):
         self._clock = clock
+        self._now = clock.clock.now
         self._transport = transport
         self._queue: deque[_Item] = deque()
         self.broken = False
@@ -71,7 +69,7 @@ class Outlet:
         due: float | None = None,
         on_lateness: Callable[[float], None] | None = None,
     ) -> bool:
-        """Queue `frame` to be written at `at` (time.monotonic()), after everything queued
+        """Queue `frame` to be written at `at` (the clock's time), after everything queued
         before it; a frame already due (or `at=None`) with nothing ahead is written at once.
         A frame with a `due` time is paced audio: `drop_unsent` counts it, and
         `on_lateness(seconds)` is called when it is written with how long after `due` that
@@ -79,7 +77,7 @@ class Outlet:
         if self.broken or self.closed:
             return False
         if not self._queue:
-            now = time.monotonic()
+            now = self._now()
             if at is None or at <= now:
                 self._write(frame)
                 if on_lateness is not None and due is not None:
@@ -101,11 +99,12 @@ class Outlet:
 
     async def drain(self, timeout: float) -> bool:
         """Wait until everything queued is written (or the outlet broke); True if it was."""
-        deadline = time.monotonic() + timeout
+        clock = self._clock.clock
+        deadline = clock.now() + timeout
         while self.pending:
-            if time.monotonic() >= deadline:
+            if clock.now() >= deadline:
                 return False
-            await asyncio.sleep(TICK_S)
+            await clock.sleep(self._clock.tick_s)
         return not self.broken
 
     def close(self) -> None:
@@ -144,10 +143,11 @@ class SendClock:
     """The process's send timer: ticks every TICK_S while any outlet has frames queued, and
     visits only those."""
 
-    def __init__(self, tick_s: float = TICK_S):
+    def __init__(self, tick_s: float = TICK_S, clock: Clock = LOOP_CLOCK):
         self.tick_s = tick_s
+        self.clock = clock
         self._busy: set[Outlet] = set()  # outlets with frames queued: the ones a tick visits
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self._next_tick = 0.0
         self.ticks = 0
 
@@ -161,16 +161,16 @@ class SendClock:
         self._busy.add(outlet)
         if self._timer is None:
             # Keep the grid while ticking; start a fresh one after an idle spell.
-            self._next_tick = max(self._next_tick, time.monotonic())
+            self._next_tick = max(self._next_tick, self.clock.now())
             self._schedule()
 
     def _schedule(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(max(0.0, self._next_tick - time.monotonic()), self._tick)
+        delay = max(0.0, self._next_tick - self.clock.now())
+        self._timer = self.clock.call_later(delay, self._tick)
 
     def _tick(self) -> None:
         self._timer = None
-        now = time.monotonic()
+        now = self.clock.now()
         self.ticks += 1
         # What falls due before the next tick on the grid goes now. The grid, not `now`:
         # a timer fires up to a millisecond early or late, and a chunk due right at a tick

@@ -1,7 +1,8 @@
 """A pipecat transport for one Twilio media stream carried by an aiohttp WebSocket.
 
 pipecat's own WebSocket transports are FastAPI- or websockets-server-only; this one subclasses
-pipecat's `BaseInputTransport` / `BaseOutputTransport` over `agent.twilio.ws_bridge.WebSocketBridge`.
+pipecat's `BaseInputTransport` / `BaseOutputTransport` over `agent.twilio.ws_bridge.WebSocketBridge`
+(pipecat's private names it needs live in agent/adapters/transport.py).
 
 Input: reads Twilio messages, parses them strictly (`agent.twilio.protocol`), drops and counts
 bad ones (`on_dropped(reason)`), pushes caller audio (8 kHz PCM), DTMF and mark echoes as
@@ -9,37 +10,28 @@ frames. A `stop` message or a closed socket fires the transport's `on_caller_hun
 
 Caller audio goes into the pipeline `audio_in_frame_ms` (60) at a time, not as Twilio's 20 ms
 messages: every audio frame costs a queue hand-off in each processor it passes and a message
-to Deepgram, so three messages per frame cut the biggest per-call cost to a third (measured
-at 10 calls: 40 ms frames -18% server CPU, 60 ms another -17%). Silero (32 ms windows) and
-Deepgram (20-100 ms recommended) take any frame size; the VAD hears speech at most 40 ms
-later (barge-in to `clear` p50 unchanged at 0.31 s in bench/pacing.py). When the call's
+to Deepgram, so three messages per frame cut the biggest per-call cost to a third; Silero
+(32 ms windows) and Deepgram (20-100 ms recommended) take any frame size. When the call's
 audio has fallen behind (messages already waiting on the socket), the frame takes in what
 is waiting, up to `audio_in_max_frame_ms` (500): each frame costs a VAD round trip to the
-inference thread whatever its length, so 60 ms frames could only keep pace, never catch up
-(at 100 calls, some callers' audio ran a second behind after an answer's burst). Any
-other event (a mark echo, a digit, `stop`) first flushes the audio received before it, so
-frames keep Twilio's order.
+inference thread whatever its length, so 60 ms frames could only keep pace, never catch up.
+Any other event (a mark echo, a digit, `stop`) first flushes the audio received before it,
+so frames keep Twilio's order. docs/decisions/caller-audio-frames.md has the measurements.
 
-Mark echoes go straight to the bound pacer (`mark_receiver`), the only processor that reads
-them, instead of as frames through every processor before it (~8 hand-offs per echo, one
-echo per 250 ms of agent audio). With no pacer bound they travel as frames.
-
-Output: real-time pacing is the job of the `audio_pacer` node right before this transport
-(processors/pacer.py), which every call has. The pipeline factory binds the pacer to this
-transport (`write_audio`, `write_mark`): its 20 ms chunks and marks go straight to the
-socket, not as frames through pipecat's output queue (the pacer's docstring says why);
-over the process's send clock (agent/twilio/send_clock.py) the pacer hands its chunks over ahead
-of time, with the time each is due (`schedules`, `write_audio(at=...)`, `drop_scheduled`).
-Audio frames that do reach the output transport (a pacer not bound) are sent the same way.
-`InterruptionFrame` becomes `clear`; `OutputMarkFrame` becomes `mark` after the audio queued
-before it. When the pipeline ends the socket is closed (and, if the agent ended the call,
-the serializer hangs it up over REST first).
+Output: the transport is the call's media link (processors/media_link.py). The pacer, always
+the chain's last processor, is bound to it by the pipeline assembly: its 20 ms chunks go to
+the process's send clock (agent/twilio/send_clock.py) with the time each is due, its marks
+behind them, and on a barge-in it drops what is scheduled and sends `clear`. Twilio's mark
+echoes go straight back to the pacer (the subscriber), the only processor that reads them,
+instead of as frames through every processor before it; with no subscriber they travel as
+frames. When the pipeline ends the socket is closed (and, if the agent ended the call, the
+serializer hangs it up over REST first).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -52,17 +44,20 @@ from pipecat.frames.frames import (
     OutputTransportMessageFrame,
     OutputTransportMessageUrgentFrame,
     StartFrame,
+    StopFrame,
 )
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
+from pipecat.processors.frame_processor import FrameProcessorSetup
 from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
+from agent.adapters.transport import call_event, register_event
 from agent.errors import TwilioProtocolError
 from agent.twilio import protocol as tp
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.ws_bridge import WebSocketBridge
-from processors.frames import TWILIO_IDLE, OutputMarkFrame, TwilioMarkFrame
+from processors.frames import OutputMarkFrame, TwilioMarkFrame
+from processors.media_link import MarkSubscriber
 
 SAMPLE_RATE = 8000
 
@@ -91,9 +86,11 @@ class TwilioInputTransport(BaseInputTransport):
         super().__init__(params, **kwargs)
         self._transport = transport
         self._receive_task: asyncio.Task | None = None
+        self._audio_paused = False  # pipecat's pause (StopFrame) until the next start
 
     async def start(self, frame: StartFrame):
         await super().start(frame)
+        self._audio_paused = False
         if not self._receive_task:
             self._receive_task = self.create_task(self._receive_loop(), name="twilio-receive")
         await self.set_transport_ready(frame)
@@ -112,13 +109,18 @@ class TwilioInputTransport(BaseInputTransport):
         await super().cancel(frame)
         await self._stop_receiving()
 
+    async def pause(self, frame: StopFrame):
+        await super().pause(frame)
+        self._audio_paused = True
+
     async def push_audio_frame(self, frame: InputAudioRawFrame):
         # Straight downstream. pipecat queues audio for a task of its own that applies an
         # input filter and pushes it on; a Twilio call has no filter, so that task only cost
         # a queue hand-off, a wake-up and an asyncio.wait_for per frame.
-        if self._params.audio_in_filter is not None:
+        params = self._transport.params
+        if params.audio_in_filter is not None:
             await super().push_audio_frame(frame)
-        elif self._params.audio_in_enabled and not self._paused:
+        elif params.audio_in_enabled and not self._audio_paused:
             await self.push_frame(frame)
 
     async def _receive_loop(self):
@@ -126,8 +128,8 @@ class TwilioInputTransport(BaseInputTransport):
         serializer = t.serializer
         reason = "socket_closed"
         # mu-law bytes per input frame (8000 bytes/s); audio is pushed once this much is in.
-        batch_bytes = max(1, self._params.audio_in_frame_ms * 8)
-        max_bytes = max(batch_bytes, self._params.audio_in_max_frame_ms * 8)
+        batch_bytes = max(1, t.params.audio_in_frame_ms * 8)
+        max_bytes = max(batch_bytes, t.params.audio_in_max_frame_ms * 8)
         pending = bytearray()
         while True:
             data = await t.bridge.receive()
@@ -162,9 +164,9 @@ class TwilioInputTransport(BaseInputTransport):
                 t.on_dropped("unexpected_" + type(event).__name__.lower())
             elif isinstance(frame, InputAudioRawFrame):
                 await self.push_audio_frame(frame)
-            elif isinstance(frame, TwilioMarkFrame) and t.mark_receiver is not None:
+            elif isinstance(frame, TwilioMarkFrame) and t.subscriber is not None:
                 try:
-                    await t.mark_receiver(frame)
+                    await t.subscriber.take_echo(frame)
                 except Exception:  # a pacer bug must not stop the caller's audio
                     logger.exception(f"mark echo {frame.mark_name!r} not handled")
             else:
@@ -179,7 +181,8 @@ class TwilioInputTransport(BaseInputTransport):
 
 
 class TwilioOutputTransport(BaseOutputTransport):
-    """Pipeline → caller: serialize and send (the pacer upstream sets the pace)."""
+    """Pipeline → caller: the call's end, and messages that come as frames (the pacer
+    upstream writes audio, marks and `clear` through the media link)."""
 
     def __init__(self, transport: TwilioTransport, params: TwilioTransportParams, **kwargs):
         super().__init__(params, **kwargs)
@@ -201,11 +204,6 @@ class TwilioOutputTransport(BaseOutputTransport):
         await super().cancel(frame)
         await self._transport.finish(frame)
 
-    async def process_frame(self, frame: Frame, direction: FrameDirection):
-        await super().process_frame(frame, direction)
-        if isinstance(frame, InterruptionFrame) and not frame.metadata.get(TWILIO_IDLE):
-            await self._transport.send_frame(frame)  # -> clear
-
     async def send_message(
         self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame
     ):
@@ -220,7 +218,8 @@ class TwilioOutputTransport(BaseOutputTransport):
 
 
 class TwilioTransport(BaseTransport):
-    """Input and output processors for one call, sharing one socket and serializer.
+    """Input and output processors for one call, sharing one socket and serializer; the
+    call's media link (processors.media_link.MediaLink).
 
     Events: `on_caller_hung_up(transport, reason)` where reason is "stop" or "socket_closed".
     """
@@ -241,13 +240,12 @@ class TwilioTransport(BaseTransport):
         self.on_received = on_received
         self.on_dropped = on_dropped
         self.hung_up_by_caller: str | None = None
-        # Set by the pacer bound to this transport (AudioPacer.write_to); None: echoes travel
-        # as frames.
-        self.mark_receiver: Callable[[TwilioMarkFrame], Awaitable[None]] | None = None
+        # The pacer bound to this link (`subscribe`); None: echoes travel as frames.
+        self.subscriber: MarkSubscriber | None = None
         self._finishing = False
         self._input = TwilioInputTransport(self, self.params, name="twilio-in")
         self._output = TwilioOutputTransport(self, self.params, name="twilio-out")
-        self._register_event_handler("on_caller_hung_up")
+        register_event(self, "on_caller_hung_up")
 
     def input(self) -> TwilioInputTransport:
         return self._input
@@ -266,43 +264,42 @@ class TwilioTransport(BaseTransport):
             return False
         if payload is None:
             return True
-        return await self.bridge.send(payload if isinstance(payload, str) else payload.decode())
+        return self.bridge.send(payload if isinstance(payload, str) else payload.decode())
 
-    @property
-    def schedules(self) -> bool:
-        """Whether `write_audio` takes a time to send at (a send clock's outlet)."""
-        return self.bridge.outlet is not None
+    # -- the media link (processors/media_link.py) ----------------------------------------
 
-    async def write_audio(
-        self,
-        pcm: bytes,
-        at: float | None = None,
-        *,
-        due: float | None = None,
-        on_lateness: Callable[[float], None] | None = None,
+    def send_audio(
+        self, pcm: bytes, at: float, due: float, on_lateness: Callable[[float], None] | None
     ) -> bool:
-        """Send 8 kHz PCM16 as one `media` message: now, or at `at` on the send clock (the
-        bound pacer's path; lateness is reported from `due`, by default `at`)."""
+        """20 ms of 8 kHz PCM16 as one `media` message, written at `at` by the send clock."""
         message = self.serializer.media_message(pcm)
-        if at is None:
-            return await self.bridge.send(message)
-        due = at if due is None else due
         return self.bridge.send_at(message, at, due=due, on_lateness=on_lateness)
 
-    async def write_mark(self, name: str) -> bool:
-        """Send a `mark` after the audio before it (queued behind it on the send clock)."""
-        return await self.bridge.send(self.serializer.mark_message(name))
+    def send_mark(self, name: str) -> bool:
+        """A `mark` after the audio before it (queued behind it on the send clock)."""
+        return self.bridge.send(self.serializer.mark_message(name))
 
     def drop_scheduled(self) -> int:
         """Forget audio and marks queued on the send clock (a barge-in); how many chunks."""
         return self.bridge.drop_unsent()
+
+    async def clear(self) -> bool:
+        """`clear`: Twilio drops what it holds (the serializer counts its marks unplayed)."""
+        return await self.send_frame(InterruptionFrame())
+
+    def subscribe(self, subscriber: MarkSubscriber) -> None:
+        self.subscriber = subscriber
+
+    # -- the call's end -------------------------------------------------------------------
 
     async def caller_hung_up(self, reason: str):
         if self._finishing:
             return  # we closed the socket ourselves
         if self.hung_up_by_caller is None:
             self.hung_up_by_caller = reason
-            await self._call_event_handler("on_caller_hung_up", reason)
+            if self.subscriber is not None:
+                self.subscriber.media_ended()  # no echo will come
+            await call_event(self, "on_caller_hung_up", reason)
 
     async def finish(self, frame: EndFrame | CancelFrame):
         """The pipeline ended: hang up over REST if the agent ended the call, close the socket."""

@@ -1,15 +1,15 @@
 """The one place where aiohttp's WebSocket meets pipecat.
 
-`WebSocketBridge` wraps an aiohttp `web.WebSocketResponse` with the three operations the
+`WebSocketBridge` wraps an aiohttp `web.WebSocketResponse` with the operations the
 transport needs (receive, send, close), hides aiohttp's message types, and makes sending to
 a closed socket a no-op instead of an exception: the caller may hang up at any moment and
 that must never crash a pipeline.
 
-With a `SendClock` (the server passes the process's), sends go through the call's `Outlet`,
-which the clock writes to the transport instead of aiohttp's writer: `send_at` queues a
-message for a given time, `send` goes after what is queued (at once when nothing is),
-`drop_unsent` forgets what is queued (a barge-in), and `close` drains the outlet before
-aiohttp's closing handshake. agent/twilio/send_clock.py says why.
+Sends go through the call's `Outlet` on the process's `SendClock`, which writes to the
+request's asyncio transport instead of aiohttp's writer: `send_at` queues a message for a
+given time, `send` goes after what is queued (at once when nothing is), `drop_unsent`
+forgets what is queued (a barge-in), and `close` drains the outlet before aiohttp's closing
+handshake. agent/twilio/send_clock.py says why.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import asyncio
 from collections.abc import Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
-from loguru import logger
 
+from agent.adapters.transport import ws_has_waiting_message
 from agent.twilio.send_clock import Outlet, SendClock, text_frame
 
 CLOSE_TIMEOUT_S = 0.5
@@ -31,16 +31,14 @@ class WebSocketBridge:
     def __init__(
         self,
         ws: web.WebSocketResponse,
-        clock: SendClock | None = None,
-        transport: asyncio.WriteTransport | None = None,
+        clock: SendClock,
+        transport: asyncio.WriteTransport,
     ):
         self._ws = ws
         self._closing = False
         self.error_reason: str | None = None  # why the socket failed, when it did
-        # With a clock, the request's transport (`request.transport`) is written directly.
-        self.outlet: Outlet | None = None
-        if clock is not None and transport is not None:
-            self.outlet = clock.open(transport)
+        # The request's transport (`request.transport`), written directly by the clock.
+        self.outlet: Outlet = clock.open(transport)
 
     @property
     def is_open(self) -> bool:
@@ -60,28 +58,19 @@ class WebSocketBridge:
                 self.error_reason = "too_large" if too_big else "socket_error"
                 return None
             if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                if self.outlet is not None:
-                    self.outlet.close()  # nothing may follow aiohttp's reply to the close
+                self.outlet.close()  # nothing may follow aiohttp's reply to the close
                 return None
             # PING/PONG are answered by aiohttp (autoping); nothing to hand over.
 
     def has_pending(self) -> bool:
-        """Whether a message is already waiting, so `receive` returns without waiting (reads
-        aiohttp's reader queue; False if its internals change)."""
-        return bool(getattr(getattr(self._ws, "_reader", None), "_buffer", None))
+        """Whether a message is already waiting, so `receive` returns without waiting."""
+        return ws_has_waiting_message(self._ws)
 
-    async def send(self, text: str) -> bool:
-        """Send a text message; False when the socket is gone (never raises)."""
+    def send(self, text: str) -> bool:
+        """Send a text message after what is queued; False when the socket is gone."""
         if not self.is_open:
             return False
-        if self.outlet is not None:
-            return self.outlet.send(text_frame(text))
-        try:
-            await self._ws.send_str(text)
-        except (ConnectionError, RuntimeError) as exc:
-            logger.debug(f"websocket send failed: {exc.__class__.__name__}")
-            return False
-        return True
+        return self.outlet.send(text_frame(text))
 
     def send_at(
         self,
@@ -91,26 +80,25 @@ class WebSocketBridge:
         due: float | None = None,
         on_lateness: Callable[[float], None] | None = None,
     ) -> bool:
-        """Queue a message for time `at` on the send clock (only with an outlet); `due`: it
-        is paced audio (`Outlet.send`)."""
-        if not self.is_open or self.outlet is None:
+        """Queue a message for time `at` on the send clock; `due`: it is paced audio
+        (`Outlet.send`)."""
+        if not self.is_open:
             return False
         return self.outlet.send(text_frame(text), at, due=due, on_lateness=on_lateness)
 
     def drop_unsent(self) -> int:
         """Forget queued messages not yet written; how many were audio."""
-        return self.outlet.drop_unsent() if self.outlet is not None else 0
+        return self.outlet.drop_unsent()
 
     async def close(self, code: int = 1000, message: bytes = b"") -> None:
         """Close, waiting at most CLOSE_TIMEOUT_S for the peer's acknowledgement."""
         if self._closing:
             return
         self._closing = True
-        if self.outlet is not None:
-            # What is queued goes first, then aiohttp's close frame: whole frames, in order.
-            if not self._ws.closed:
-                await self.outlet.drain(CLOSE_TIMEOUT_S)
-            self.outlet.close()
+        # What is queued goes first, then aiohttp's close frame: whole frames, in order.
+        if not self._ws.closed:
+            await self.outlet.drain(CLOSE_TIMEOUT_S)
+        self.outlet.close()
         if self._ws.closed:
             return
         close = asyncio.ensure_future(self._ws.close(code=code, message=message))

@@ -63,7 +63,8 @@ def test_check_with_no_files(tmp_path, capsys):
 def test_show_by_name_and_path(capsys):
     assert show("receptionist", "text", config()) == 0
     assert capsys.readouterr().out == (
-        "in ! vad ! stt ! router ! llm ! tts ! out\ntaps: recorder, extraction\n"
+        "in ! vad ! stt ! router ! llm ! tts ! pacer ! out\ntaps: recorder, extraction\n"
+        "channels: pacer ~media~> out, tts <~read-ahead~ pacer\n"
     )
     assert show(str(ROOT / "graphs/receptionist.yaml"), "mermaid", config()) == 0
     assert capsys.readouterr().out.startswith("flowchart LR\n")
@@ -72,7 +73,8 @@ def test_show_by_name_and_path(capsys):
 def test_show_flux(capsys):
     assert show("receptionist", "text", config(USE_DEEPGRAM_FLUX="true")) == 0
     assert capsys.readouterr().out == (
-        "in ! vad ! stt_flux ! router ! llm ! tts ! out\ntaps: recorder, extraction\n"
+        "in ! vad ! stt_flux ! router ! llm ! tts ! pacer ! out\ntaps: recorder, extraction\n"
+        "channels: pacer ~media~> out, tts <~read-ahead~ pacer\n"
     )
 
 

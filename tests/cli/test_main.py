@@ -50,7 +50,10 @@ def test_graph_show_draws_the_golden_picture(capsys, fmt, suffix):
 
 def test_graph_show_defaults_to_text(capsys):
     assert main(["graph", "show", "receptionist"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "in ! vad ! stt ! router ! llm ! tts ! out"
+    assert (
+        capsys.readouterr().out.splitlines()[0]
+        == "in ! vad ! stt ! router ! llm ! tts ! pacer ! out"
+    )
 
 
 def test_graph_show_unknown_graph_suggests_a_name(capsys):

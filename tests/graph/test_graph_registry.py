@@ -23,7 +23,7 @@ from agent.graph import (
     validate_file,
 )
 from agent.graph.build import ProcessCache
-from agent.nodes.params import NodeParams
+from agent.nodes.params import AudioPacerParams, NodeParams
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"DEEPGRAM_API_KEY": "dg", "GROQ_API_KEY": "gq", "CARTESIA_API_KEY": "ca"}
@@ -111,7 +111,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_parallel_and_taps_draw_as_text(tmp_path):
     graph = load_graph(write(tmp_path, PARALLEL), config(), registry=REGISTRY)
-    assert draw_text(graph) == "in ! vad ! ( stt ! llm ! tts | mixer ) ! out\ntaps: recorder\n"
+    assert draw_text(graph) == (
+        "in ! vad ! ( stt ! llm ! tts | mixer ) ! pacer ! out\n"
+        "taps: recorder\n"
+        "channels: pacer ~media~> out, tts <~read-ahead~ pacer\n"
+    )
 
 
 def test_parallel_and_taps_draw_as_mermaid(tmp_path):
@@ -125,6 +129,7 @@ def test_parallel_and_taps_draw_as_mermaid(tmp_path):
             llm["llm<br/>groq_llm"]
             tts["tts<br/>cartesia_tts"]
             mixer["mixer<br/>mixer"]
+            pacer["pacer<br/>audio_pacer<br/>(added)"]
             out([transport out])
             recorder[/"recorder<br/>recorder"/]
             in --> vad
@@ -132,12 +137,57 @@ def test_parallel_and_taps_draw_as_mermaid(tmp_path):
             stt --> llm
             llm --> tts
             vad --> mixer
-            tts --> out
-            mixer --> out
+            tts --> pacer
+            mixer --> pacer
+            pacer --> out
+            pacer == media ==> out
+            pacer -. read-ahead .-> tts
             in -.-> recorder
             tts -.-> recorder
         """
     )
+
+
+OWN_PACER = """
+name: g
+chain: [vad, stt, llm, tts, slow]
+nodes:
+  vad: {type: silero_vad}
+  stt: {type: deepgram_stt}
+  llm: {type: groq_llm, prompt: p.md}
+  tts: {type: cartesia_tts}
+  slow: {type: audio_pacer, lead_ms: 600}
+"""
+
+
+def test_a_graphs_own_pacer_draws_with_its_channels(tmp_path):
+    graph = load_graph(write(tmp_path, OWN_PACER), config(), registry=REGISTRY)
+    assert draw_text(graph) == (
+        "in ! vad ! stt ! llm ! tts ! slow ! out\n"
+        "channels: slow ~media~> out, tts <~read-ahead~ slow\n"
+    )
+    assert '    slow["slow<br/>audio_pacer"]\n' in draw_mermaid(graph)
+
+
+def test_the_pacer_must_be_the_chains_last_node(tmp_path):
+    text = OWN_PACER.replace("[vad, stt, llm, tts, slow]", "[vad, stt, slow, llm, tts]")
+    report = validate_file(write(tmp_path, text), config(), registry=REGISTRY)
+    assert (
+        "chain[2]",
+        "node 'slow' (audio_pacer) writes to transport out's media link; "
+        "it must be the chain's last node",
+    ) in [(p.location, p.message) for p in report.errors]
+    assert not validate_file(write(tmp_path, OWN_PACER), config(), registry=REGISTRY).errors
+
+
+def test_node_types_declare_only_known_channels():
+    from agent.graph.registry import BUILTIN, CHANNELS, NodeType
+
+    assert BUILTIN.get("audio_pacer").channels == {"media", "read_ahead.give"}
+    assert BUILTIN.get("cartesia_tts").channels == {"read_ahead.take"}
+    assert all(t.channels <= CHANNELS.keys() for t in BUILTIN)
+    with pytest.raises(ValueError, match="unknown channels"):
+        NodeType("x", "x", AudioPacerParams, "m:f", channels=frozenset({"telepathy"}))
 
 
 def test_native_rate_warning(tmp_path):

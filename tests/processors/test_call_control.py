@@ -1,4 +1,6 @@
-"""processors/call_control.py: greeting, DTMF, hang-up requests, idle prompts."""
+"""processors/call_control.py: greeting, DTMF, hang-up requests, idle prompts, time limit.
+
+Timers run on a fake clock (processors/clock.py): no test sleeps on the wall clock."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
+    EndFrame,
     EndWorkerFrame,
     InputDTMFFrame,
     LLMMessagesAppendFrame,
@@ -15,28 +18,53 @@ from pipecat.frames.frames import (
     UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
 )
-from pipecat.tests.utils import SleepFrame, run_test
+from pipecat.tests.utils import run_test
 
+from agent.adapters import engine
 from agent.graph.model import CallSettings
 from processors.call_control import CallController
-from processors.frames import EndCallFrame
+from processors.clock import FakeClock
+from processors.frames import EndCallFrame, TurnFailedFrame
+from tests.processors.pacer_twilio import Recorder
 
 
 def settings(**changes) -> CallSettings:
     return CallSettings(**{"greeting": "Hello there.", "goodbye": "Bye now.", **changes})
 
 
+def controller_on(clock: FakeClock, **changes) -> CallController:
+    return CallController(settings(**changes), clock=clock)
+
+
+async def run_on_clock(controller: CallController, clock: FakeClock, steps: list) -> list:
+    """controller ! recorder in a worker: frames are queued, numbers advance the clock.
+    Returns the frames that came out downstream, the call's end included."""
+    down = Recorder(clock)
+    worker = engine.make_worker([controller, down])
+    runner = asyncio.ensure_future(engine.run_worker(worker))
+    await clock.settle()
+    for step in steps:
+        if isinstance(step, (int, float)):
+            await clock.advance(step)
+        else:
+            await worker.queue_frame(step)
+            await clock.settle()
+    if not runner.done():
+        await worker.queue_frame(EndFrame())
+    await clock.run_until(runner)
+    return [frame for _, frame in down.frames]
+
+
 async def test_greets_at_start():
-    down, _ = await run_test(CallController(settings()), frames_to_send=[])
+    down, _ = await run_test(controller_on(FakeClock()), frames_to_send=[])
     assert [f.text for f in down if isinstance(f, TTSSpeakFrame)] == ["Hello there."]
 
 
 async def test_unmapped_digit_reaches_the_llm_and_mapped_digits_act():
-    controller = CallController(
-        settings(
-            greeting=None,
-            dtmf={"0": {"say": "Our office is on Main Street."}, "9": {"action": "hang_up"}},
-        )
+    controller = controller_on(
+        FakeClock(),
+        greeting=None,
+        dtmf={"0": {"say": "Our office is on Main Street."}, "9": {"action": "hang_up"}},
     )
     pressed = []
 
@@ -70,7 +98,7 @@ async def test_unmapped_digit_reaches_the_llm_and_mapped_digits_act():
 
 async def test_end_call_request_says_the_given_goodbye_once():
     down, _ = await run_test(
-        CallController(settings(greeting=None)),
+        controller_on(FakeClock(), greeting=None),
         frames_to_send=[EndCallFrame(goodbye="See you."), EndCallFrame(goodbye="Again?")],
     )
     assert [f.text for f in down if isinstance(f, TTSSpeakFrame)] == ["See you."]
@@ -78,19 +106,22 @@ async def test_end_call_request_says_the_given_goodbye_once():
 
 
 async def test_idle_prompts_then_goodbye_counted_from_bot_stopped_speaking():
-    controller = CallController(
-        settings(greeting=None, idle_timeout_s=0.2, max_idle_prompts=1, idle_prompt="Still there?")
+    clock = FakeClock()
+    controller = controller_on(
+        clock, greeting=None, idle_timeout_s=0.2, max_idle_prompts=1, idle_prompt="Still there?"
     )
-    down, _ = await run_test(
+    down = await run_on_clock(
         controller,
-        frames_to_send=[
+        clock,
+        [
             BotStartedSpeakingFrame(),
-            SleepFrame(0.5),  # the agent is speaking: no idle prompt however long it takes
+            0.5,  # the agent is speaking: no idle prompt however long it takes
             BotStoppedSpeakingFrame(),  # idle timer starts here
-            SleepFrame(0.35),  # -> "Still there?"
+            0.19,
+            0.02,  # -> "Still there?" at 0.2 s
             BotStartedSpeakingFrame(),
             BotStoppedSpeakingFrame(),
-            SleepFrame(0.35),  # -> goodbye and hang up
+            0.35,  # -> goodbye and hang up
         ],
     )
     spoken = [f.text for f in down if isinstance(f, TTSSpeakFrame)]
@@ -99,18 +130,20 @@ async def test_idle_prompts_then_goodbye_counted_from_bot_stopped_speaking():
 
 
 async def test_caller_speech_resets_the_idle_prompt_count():
-    controller = CallController(
-        settings(greeting=None, idle_timeout_s=0.2, max_idle_prompts=1, idle_prompt="Still there?")
+    clock = FakeClock()
+    controller = controller_on(
+        clock, greeting=None, idle_timeout_s=0.2, max_idle_prompts=1, idle_prompt="Still there?"
     )
-    down, _ = await run_test(
+    down = await run_on_clock(
         controller,
-        frames_to_send=[
+        clock,
+        [
             BotStoppedSpeakingFrame(),
-            SleepFrame(0.35),  # prompt 1
+            0.35,  # prompt 1
             UserStartedSpeakingFrame(),
             UserStoppedSpeakingFrame(),
             BotStoppedSpeakingFrame(),
-            SleepFrame(0.35),  # prompt again (count reset), not a hang-up
+            0.35,  # prompt again (count reset), not a hang-up
         ],
     )
     assert [f.text for f in down if isinstance(f, TTSSpeakFrame)] == [
@@ -120,10 +153,39 @@ async def test_caller_speech_resets_the_idle_prompt_count():
     assert controller.hang_up_reason is None
 
 
+async def test_no_idle_prompt_while_the_caller_is_mid_turn():
+    clock = FakeClock()
+    controller = controller_on(
+        clock, greeting=None, idle_timeout_s=0.2, max_idle_prompts=1, idle_prompt="Still there?"
+    )
+    down = await run_on_clock(
+        controller,
+        clock,
+        [UserStartedSpeakingFrame(), BotStoppedSpeakingFrame(), 1.0],  # a barge-in, talking on
+    )
+    assert not [f for f in down if isinstance(f, TTSSpeakFrame)]
+
+
 async def test_time_limit_says_the_notice_then_goodbye():
-    controller = CallController(settings(greeting=None, max_duration_s=1))
-    down, _ = await run_test(controller, frames_to_send=[SleepFrame(1.3)])
+    clock = FakeClock()
+    controller = controller_on(clock, greeting=None, max_duration_s=1)
+    down = await run_on_clock(controller, clock, [0.99])
+    assert not [f for f in down if isinstance(f, TTSSpeakFrame)]  # not before the limit
+
+    clock = FakeClock()
+    controller = controller_on(clock, greeting=None, max_duration_s=1)
+    down = await run_on_clock(controller, clock, [1.01])
     spoken = [f.text for f in down if isinstance(f, TTSSpeakFrame)]
     assert spoken == ["I'm sorry, we've reached the time limit for this call.", "Bye now."]
     assert controller.hang_up_reason == "timeout"
-    await asyncio.sleep(0)
+
+
+async def test_failures_closer_than_the_gap_get_one_fallback():
+    clock = FakeClock()
+    controller = controller_on(clock, greeting=None, fallback="Sorry, say again?")
+    failed = TurnFailedFrame(stage="llm", reason="timeout")
+    down = await run_on_clock(
+        controller, clock, [failed, 1.0, TurnFailedFrame(stage="tts", reason="x"), 3.0, failed]
+    )
+    spoken = [f.text for f in down if isinstance(f, TTSSpeakFrame)]
+    assert spoken == ["Sorry, say again?", "Sorry, say again?"]  # at 0 s and 4 s, not 1 s

@@ -92,3 +92,94 @@ async def test_other_events_still_flush_the_audio_before_them():
     kinds = [type(f).__name__ for f in frames]
     assert kinds == ["InputAudioRawFrame", "InputDTMFFrame", "InputAudioRawFrame"]
     assert [len(frames[0].audio) // 16, len(frames[2].audio) // 16] == [100, 40]
+
+
+# -- the media link (processors/media_link.py) --------------------------------------------
+
+
+class LinkBridge(QueuedBridge):
+    """Records what the transport sends, as the send clock would get it."""
+
+    def __init__(self, messages: list[str] = ()):
+        super().__init__(list(messages), waiting=False)
+        self.sent: list[tuple[str, float | None, float | None]] = []
+        self.dropped = 0
+
+    def send(self, text: str) -> bool:
+        self.sent.append((text, None, None))
+        return True
+
+    def send_at(self, text: str, at: float, *, due=None, on_lateness=None) -> bool:
+        self.sent.append((text, at, due))
+        return True
+
+    def drop_unsent(self) -> int:
+        self.dropped += 1
+        return 3
+
+
+class Subscriber:
+    def __init__(self):
+        self.echoes: list = []
+        self.ended = 0
+
+    async def take_echo(self, frame) -> None:
+        self.echoes.append((frame.mark_name, frame.played))
+
+    def media_ended(self) -> None:
+        self.ended += 1
+
+
+def link(bridge) -> TwilioTransport:
+    return TwilioTransport(
+        bridge,
+        TwilioSerializer(START),
+    )
+
+
+async def test_the_link_sends_audio_at_its_time_marks_behind_it_and_clear():
+    bridge = LinkBridge()
+    transport = link(bridge)
+    assert transport.send_audio(b"\0\0" * 160, 5.0, 4.9, None)
+    assert transport.send_mark("u1-1")
+    assert transport.drop_scheduled() == 3 and bridge.dropped == 1
+    assert await transport.clear()
+    events = [(json.loads(text)["event"], at, due) for text, at, due in bridge.sent]
+    assert events == [("media", 5.0, 4.9), ("mark", None, None), ("clear", None, None)]
+    media = json.loads(bridge.sent[0][0])
+    assert media["streamSid"] == "MZ1" and len(media["media"]["payload"]) == 216  # 160 B b64
+    # The clear makes Twilio echo the mark unplayed: the serializer counts it so.
+    echo = json.dumps({"event": "mark", "streamSid": "MZ1", "mark": {"name": "u1-1"}})
+    frame = transport.serializer.frame_for(tp.parse_message(echo, started=True))
+    assert frame.played is False
+
+
+def mark_echo(name: str) -> str:
+    return json.dumps(
+        {"event": "mark", "streamSid": "MZ1", "sequenceNumber": "4", "mark": {"name": name}}
+    )
+
+
+async def test_mark_echoes_go_to_the_subscriber_not_down_the_pipeline():
+    transport = link(LinkBridge([*media(3), mark_echo("u1-1")]))
+    subscriber = Subscriber()
+    transport.subscribe(subscriber)
+    frames: list = []
+
+    async def record(frame, *args):
+        frames.append(frame)
+
+    receiver = transport.input()
+    receiver.push_audio_frame = record
+    receiver.push_frame = record
+    hung_up: list = []
+    transport.add_event_handler("on_caller_hung_up", lambda t, reason: hung_up.append(reason))
+    await receiver._receive_loop()  # the socket closes after the echo: the caller hung up
+    assert subscriber.echoes == [("u1-1", True)]
+    assert [type(f).__name__ for f in frames] == ["InputAudioRawFrame"]
+    assert subscriber.ended == 1 and transport.hung_up_by_caller == "socket_closed"
+
+
+async def test_without_a_subscriber_echoes_travel_as_frames():
+    frames = await pushed_frames(QueuedBridge([mark_echo("u1-1")]))
+    assert [(type(f).__name__, f.mark_name) for f in frames] == [("TwilioMarkFrame", "u1-1")]
