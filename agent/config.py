@@ -344,6 +344,13 @@ SETTINGS: tuple[Setting, ...] = (
         group="records",
     ),
     Setting(
+        "TRANSFER_NUMBER",
+        "phone number (E.164) the receptionist graph puts callers through to when they ask for "
+        "a person or press 0; unset: no transfers",
+        None,
+        group="front desk",
+    ),
+    Setting(
         "LLM_BASE_URL",
         "OpenAI-compatible API root for the local graph's responder (Ollama: http://127.0.0.1:11434/v1); unset: scripted answers",
         None,
@@ -399,6 +406,7 @@ class Config:
     call_webhook_url: str | None
     call_webhook_secret: Secret | None
     extraction_model: str
+    transfer_number: str | None
     llm_base_url: str | None
     llm_model: str
     llm_api_key: Secret | None

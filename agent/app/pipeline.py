@@ -13,6 +13,10 @@
   channel (Cartesia) reads its stream at the pace the pacer plays it out.
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
+- Transfers: the controller's `on_transfer` gives the transport its hand-off (the REST
+  update with the <Dial>, agent/app/transfers.py). A call back from an unanswered transfer
+  (`resume`) starts with the conversation so far in the LLM context, the graph's
+  `transfer_failed` phrase instead of the greeting, and its turns numbered on from the record's.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
   worker exists, `finish(live, outcome)` when the call is over (`BuiltCall.finish`); they
   share the call's TurnTracker (agent/records/turns.py), created on first use.
@@ -32,6 +36,7 @@ from pipecat.frames.frames import (
 )
 
 from agent.adapters import engine
+from agent.app import transfers
 from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
@@ -57,11 +62,15 @@ class LiveCall:
     contexts: list
     records: RecordsRuntime | None  # the process's call records (Services.records)
     per_call: dict = field(default_factory=dict)
+    # A call back from an unanswered transfer: its turns go on from the record's, and its
+    # duration counts from the call's start (epoch seconds).
+    first_seq: int = 0
+    started_at: float | None = None
 
     def turns(self):
         """The call's TurnTracker, attached to the worker on first use."""
         if "turns" not in self.per_call:
-            tracker = TurnTracker(self.contexts)
+            tracker = TurnTracker(self.contexts, first_seq=self.first_seq)
             tracker.attach(self.worker, self.processors)
             self.per_call["turns"] = tracker
         return self.per_call["turns"]
@@ -153,8 +162,11 @@ class TurnLatency:
             self.on_frame(frame)
 
 
-def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
-    """Build (but do not start) the pipeline worker for a started Twilio stream."""
+def build_call_pipeline(
+    session, graph: Graph, start: tp.Start, resume: transfers.Resume | None = None
+) -> BuiltCall:
+    """Build (but do not start) the pipeline worker for a started Twilio stream (`resume`:
+    the call is back from an unanswered transfer)."""
     services = session.services
     config = services.config
     metrics = services.metrics
@@ -176,7 +188,21 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     )
     ctx = BuildContext(config=config, graph=graph, call=call, shared=services.cache)
     gb = build_graph(graph, ctx)
-    controller = CallController(graph.call, name="call", phrases=phrase_book_of(gb))
+    controller = CallController(
+        graph.call,
+        name="call",
+        phrases=phrase_book_of(gb),
+        destinations=graph.transfer_destination,
+        greeting=graph.call.transfer_failed if resume is not None else None,
+    )
+
+    @controller.event_handler("on_transfer")
+    async def _on_transfer(_controller, request):
+        transport.hand_off = transfers.hand_off_for(
+            services, graph, start, session.public_base, request
+        )
+        session.hand_off = transport.hand_off
+
     chain = list(gb.chain)
     pacer = chain[-1] if chain and isinstance(chain[-1], AudioPacer) else None
     if pacer is None:  # the graph has none (validation keeps a graph's own last)
@@ -191,6 +217,9 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         if node.take_read_ahead is not None:
             node.take_read_ahead(pacer)
     contexts = [n.context for n in gb.nodes.values() if n.context is not None]
+    if resume is not None and (history := resume.messages()):
+        for context in contexts:  # before the greeting: the LLM knows what was said
+            context.add_messages(history)
     processors = [
         transport.input(),
         controller,
@@ -210,6 +239,9 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         built.live = LiveCall(
             call, graph, worker, [controller, *node_processors], contexts, services.records
         )
+        if resume is not None:
+            built.live.first_seq = 1 + max((t["seq"] for t in resume.turns), default=-1)
+            built.live.started_at = resume.started_at
         for hook in gb.hooks:
             try:
                 hook.attach(built.live)

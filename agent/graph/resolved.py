@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agent.errors import GraphProblem
-from agent.graph.model import CallSettings, ParallelBlock
+from agent.graph.model import CallSettings, ParallelBlock, TransferDestination
 from agent.graph.registry import TRANSPORT_IN_KINDS, NodeType
 
 ChainItems = Sequence["str | ParallelBlock"]
@@ -42,6 +42,19 @@ class Graph:
     taps: tuple[str, ...]
     nodes: Mapping[str, Node]  # every node in use (chain and taps), by name
     warnings: tuple[GraphProblem, ...] = field(default=())
+    # People a call may be put through to (`transfer:`), `${env:...}` resolved.
+    transfer: Mapping[str, TransferDestination] = field(default_factory=dict)
+
+    def transfer_destination(self, name: str | None) -> tuple[str, TransferDestination] | None:
+        """(name, destination) for `name` (None: the first one) when it is active, else None."""
+        if name is None:
+            name = next(iter(self.transfer), None)
+        destination = self.transfer.get(name) if name else None
+        return (name, destination) if destination is not None and destination.active else None
+
+    def active_destinations(self) -> list[str]:
+        """The destinations whose number is set, in file order."""
+        return [name for name, d in self.transfer.items() if d.active]
 
     def chain_nodes(self) -> list[Node]:
         """The chain's nodes in order, branches of parallel blocks depth-first."""
