@@ -53,6 +53,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
+from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
 from processors.clock import LOOP_CLOCK, Clock, Timer
 from processors.frames import EndCallFrame, TransferCallFrame, TurnFailedFrame
@@ -112,7 +113,7 @@ class CallController(PassThroughProcessor):
         self._register_event_handler("on_hang_up")
         self._register_event_handler("on_turn_failed")
         self._register_event_handler("on_dtmf")
-        self._register_event_handler("on_transfer", sync=True)  # before the phrase
+        declare_event(self, "on_transfer", sync=True)  # handled before the phrase is said
 
     async def cleanup(self):
         await super().cleanup()
@@ -266,7 +267,7 @@ class CallController(PassThroughProcessor):
             frame.reason[:200],
         )
         logger.info(f"{self}: transferring to {name} ({frame.via})")
-        await self._call_event_handler("on_transfer", self.transfer)
+        await fire_event(self, "on_transfer", self.transfer)
         await self.say(frame.say if frame.say is not None else self._settings.transfer_phrase)
         await self.push_frame(EndWorkerFrame(reason="transfer"))
         return True

@@ -6,7 +6,7 @@
 2. picks the graph from `start.customParameters.graph` (else DEFAULT_GRAPH) and builds it
    (`agent.graph.build_graph`) between our Twilio transport's input and output; a stream
    with `resume=transfer` is the same call back from an unanswered transfer: the
-   conversation so far comes from its record (agent/app/transfers.py);
+   conversation so far comes from its record (agent/app/transfer_call.py);
 3. runs the pipeline worker until the caller hangs up (`stop` / socket closed → cancel),
    the agent ends the call (EndFrame → REST hang-up → close) or transfers it (EndFrame →
    REST update with a <Dial> → close; outcome "transferred"), the maximum call duration is
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from agent.app import transfers
+from agent.app import transfer_call
 from agent.app.metrics import Metrics
 from agent.app.pipeline import build_call_pipeline
 from agent.errors import SwitchboardError, TwilioProtocolError
@@ -88,7 +88,7 @@ class CallSession:
         self._started_at = time.monotonic()
         # https://host Twilio reaches us at (the <Dial action> URL); set by the stream route.
         self.public_base: str = ""
-        self.hand_off: transfers.HandOff | None = None  # set when the call is transferred
+        self.hand_off: transfer_call.HandOff | None = None  # set when the call is transferred
 
     @property
     def call_sid(self) -> str | None:
@@ -118,9 +118,9 @@ class CallSession:
             f"call started: graph={graph.name} from={start.custom_parameters.get('from', '?')}"
         )
         resume = None
-        if start.custom_parameters.get(transfers.RESUME_PARAMETER) == "transfer":
-            status = start.custom_parameters.get(transfers.DIAL_STATUS_PARAMETER, "")
-            resume = await transfers.load_resume(self.services, start.call_sid, status)
+        if start.custom_parameters.get(transfer_call.RESUME_PARAMETER) == "transfer":
+            status = start.custom_parameters.get(transfer_call.DIAL_STATUS_PARAMETER, "")
+            resume = await transfer_call.load_resume(self.services.records, start.call_sid, status)
             logger.info(f"call back from a transfer ({status}): {len(resume.turns)} turns so far")
         try:
             built = build_call_pipeline(self, graph, start, resume)

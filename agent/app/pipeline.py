@@ -14,7 +14,7 @@
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Transfers: the controller's `on_transfer` gives the transport its hand-off (the REST
-  update with the <Dial>, agent/app/transfers.py). A call back from an unanswered transfer
+  update with the <Dial>, agent/app/transfer_call.py). A call back from an unanswered transfer
   (`resume`) starts with the conversation so far in the LLM context, the graph's
   `transfer_failed` phrase instead of the greeting, and its turns numbered on from the record's.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
@@ -36,7 +36,7 @@ from pipecat.frames.frames import (
 )
 
 from agent.adapters import engine
-from agent.app import transfers
+from agent.app import transfer_call
 from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
@@ -163,7 +163,7 @@ class TurnLatency:
 
 
 def build_call_pipeline(
-    session, graph: Graph, start: tp.Start, resume: transfers.Resume | None = None
+    session, graph: Graph, start: tp.Start, resume: transfer_call.Resume | None = None
 ) -> BuiltCall:
     """Build (but do not start) the pipeline worker for a started Twilio stream (`resume`:
     the call is back from an unanswered transfer)."""
@@ -198,8 +198,8 @@ def build_call_pipeline(
 
     @controller.event_handler("on_transfer")
     async def _on_transfer(_controller, request):
-        transport.hand_off = transfers.hand_off_for(
-            services, graph, start, session.public_base, request
+        transport.hand_off = transfer_call.hand_off_for(
+            services.twilio, services.records, graph, start, session.public_base, request
         )
         session.hand_off = transport.hand_off
 
