@@ -43,6 +43,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
+from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
 from processors.clock import LOOP_CLOCK, Clock, Timer
 from processors.frames import EndCallFrame, TurnFailedFrame
@@ -71,9 +72,9 @@ class CallController(PassThroughProcessor):
         self.hang_up_reason: str | None = None
         self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
         self._last_fallback_t = float("-inf")
-        self._register_event_handler("on_hang_up")
-        self._register_event_handler("on_turn_failed")
-        self._register_event_handler("on_dtmf")
+        declare_event(self, "on_hang_up")
+        declare_event(self, "on_turn_failed")
+        declare_event(self, "on_dtmf")
 
     async def cleanup(self):
         await super().cleanup()
@@ -123,7 +124,7 @@ class CallController(PassThroughProcessor):
             + ("; ending the call" if frame.fatal else "; saying the fallback")
         )
         self.failures.append((frame.stage, frame.reason))
-        await self._call_event_handler("on_turn_failed", frame)
+        await fire_event(self, "on_turn_failed", frame)
         if frame.fatal:
             await self.hang_up("error", goodbye=self._settings.trouble_goodbye)
             return
@@ -155,7 +156,7 @@ class CallController(PassThroughProcessor):
         self._cancel_timer()
         self._idle.stop()
         logger.info(f"{self}: agent hangs up ({reason})")
-        await self._call_event_handler("on_hang_up", reason)
+        await fire_event(self, "on_hang_up", reason)
         await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))
         # EndWorkerFrame travels behind the goodbye; the worker then sends EndFrame from the
         # very start (transport in included), and the pacer holds it until the goodbye played.
@@ -178,7 +179,7 @@ class CallController(PassThroughProcessor):
 
     async def _on_dtmf(self, digit: str) -> None:
         action = self._settings.dtmf.get(digit)
-        await self._call_event_handler("on_dtmf", digit)
+        await fire_event(self, "on_dtmf", digit)
         if action is None:
             message = {"role": "user", "content": f"The caller pressed {digit} on the keypad."}
             await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))

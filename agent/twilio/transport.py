@@ -51,7 +51,7 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
-from agent.adapters.transport import call_event, register_event
+from agent.adapters.events import declare_event, fire_event
 from agent.errors import TwilioProtocolError
 from agent.twilio import protocol as tp
 from agent.twilio.serializer import TwilioSerializer
@@ -245,7 +245,7 @@ class TwilioTransport(BaseTransport):
         self._finishing = False
         self._input = TwilioInputTransport(self, self.params, name="twilio-in")
         self._output = TwilioOutputTransport(self, self.params, name="twilio-out")
-        register_event(self, "on_caller_hung_up")
+        declare_event(self, "on_caller_hung_up")
 
     def input(self) -> TwilioInputTransport:
         return self._input
@@ -299,7 +299,7 @@ class TwilioTransport(BaseTransport):
             self.hung_up_by_caller = reason
             if self.subscriber is not None:
                 self.subscriber.media_ended()  # no echo will come
-            await call_event(self, "on_caller_hung_up", reason)
+            await fire_event(self, "on_caller_hung_up", reason)
 
     async def finish(self, frame: EndFrame | CancelFrame):
         """The pipeline ended: hang up over REST if the agent ended the call, close the socket."""
