@@ -8,7 +8,7 @@
     build      build_graph(Graph, BuildContext) → GraphBuild           Graph → processors
     draw       text (gst-launch-like) and Mermaid pictures
     schema     JSON Schema of the file format, README node reference
-    commands   `python -m agent graph check|show|schema`
+    (the `python -m agent graph check|show|schema` commands live in agent/cli/graph.py)
 
 Importing this package (and validating) imports neither pipecat nor any vendor SDK; only
 `build_graph` and provider checks do, lazily.

@@ -54,12 +54,11 @@ from pipecat.transports.base_transport import BaseTransport, TransportParams
 from agent.adapters.events import declare_event, fire_event
 from agent.errors import TwilioProtocolError
 from agent.twilio import protocol as tp
+from agent.twilio.protocol import SAMPLE_RATE
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.ws_bridge import WebSocketBridge
 from processors.frames import OutputMarkFrame, TwilioMarkFrame
 from processors.media_link import MarkSubscriber
-
-SAMPLE_RATE = 8000
 
 
 class TwilioTransportParams(TransportParams):
