@@ -95,7 +95,9 @@ class LineState:
     """Whether the line was open when a call came in, and what that means for the call."""
 
     open: bool = True
-    reason: str = "no hours"  # "open", "outside opening hours", "closed on 2026-12-25"
+    # "no hours", "open", "outside opening hours", "closed on 2026-12-25"; on the graph a
+    # closed line handed the call to (answered_for), why it was handed over.
+    reason: str = "no hours"
     greeting: str | None = None  # said instead of call.greeting (after_hours.greeting)
     take_message: bool = False  # start in message-taking mode (after_hours.take_message)
     answered_for: str | None = None  # the closed graph whose after_hours.graph answers
