@@ -8,7 +8,7 @@
     ├── nodes: {name: NodeSpec}     type + replace_with + the type's own params
     ├── numbers: [E.164]            the phone numbers this graph answers (agent/graph/lines.py)
     └── hours: HoursSettings        business hours and what happens outside them
-                                    (read and checked in agent/graph/hours.py)
+                                    (read and checked in agent/graph/hours_read.py)
 
 A node is written flat (`{type: silero_vad, stop_secs: 0.2}`), so NodeSpec gathers every key
 other than `type` and `replace_with` into `params`; those are checked later against the
@@ -253,7 +253,7 @@ OpeningTimes = Annotated[str | list[str], BeforeValidator(_opening_times)]
 
 
 class HoursSettings(BaseModel):
-    """Business hours as written; agent/graph/hours.py checks and compiles them."""
+    """Business hours as written; agent/graph/hours_read.py checks and compiles them."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -41,7 +41,7 @@ class Draft:
     node_names: list[str] = field(default_factory=list)  # every key under nodes:
     specs: dict[str, m.NodeSpec] = field(default_factory=dict)  # the readable ones
     numbers: list[str] = field(default_factory=list)  # checked by agent/graph/lines.py
-    hours: m.HoursSettings | None = None  # checked and compiled by agent/graph/hours.py
+    hours: m.HoursSettings | None = None  # checked and compiled by agent/graph/hours_read.py
 
 
 # --- pydantic errors -----------------------------------------------------------------------

@@ -11,7 +11,7 @@
     8 settings (strict)      the keys and packages the nodes in use need are there
                              (problems flagged `unavailable`: the file is fine, this machine is not)
     + lines                  numbers are E.164 and listed once (lines.py); hours: zone, days,
-                             times, overlaps, closed dates, after_hours.graph (hours.py)
+                             times, overlaps, closed dates, after_hours.graph (hours_read.py)
 
 `${env:...}` is substituted before pass 1 so numbers and booleans can come from the
 environment; a value that did not resolve is reported once, by pass 7, and skipped by the
@@ -31,7 +31,8 @@ from agent.config import Config
 from agent.errors import ConfigError, GraphProblem
 from agent.graph import parse, yamlfile
 from agent.graph.envsubst import Loc, parse_bool, substitute
-from agent.graph.hours import Schedule, read_schedule
+from agent.graph.hours import Schedule
+from agent.graph.hours_read import read_schedule
 from agent.graph.lines import read_numbers
 from agent.graph.model import ParallelBlock
 from agent.graph.registry import BUILTIN, Registry

@@ -1,4 +1,4 @@
-"""Business hours (agent/graph/hours.py): reading, checking, and open or closed at an instant.
+"""Business hours (agent/graph/hours.py, hours_read.py): reading, checking, and open or closed at an instant.
 
 Every instant is written out (no test depends on today's date or time); the zone is
 America/New_York, whose 2026 clock changes are on 8 March (02:00 EST → 03:00 EDT) and
@@ -12,15 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.graph.hours import (
-    ALWAYS_OPEN,
-    FixedWallClock,
-    LineState,
-    read_days,
-    read_range,
-    read_schedule,
-    read_zone,
-)
+from agent.graph.hours import ALWAYS_OPEN, FixedWallClock, LineState
+from agent.graph.hours_read import read_days, read_range, read_schedule, read_zone
 from agent.graph.model import HoursSettings
 
 NY = ZoneInfo("America/New_York")
