@@ -21,7 +21,8 @@ The decision reaches the call as Media Stream parameters beside `graph`, `from` 
 only for a graph with hours (so a call without them looks as it always did): `line`
 (`open`/`closed`), `line_reason`, and `answered_for` (the closed graph, when another
 answers). `line_from_parameters` turns them back into the call's `LineState`; a stream
-without them (one connected by other TwiML) gets its graph's hours at that moment.
+without them (one connected by other TwiML, e.g. back from a transfer) gets its graph's open
+or closed state at that moment, without the after-hours greeting.
 """
 
 from __future__ import annotations
@@ -117,9 +118,14 @@ def answer_call(
 
 
 def line_from_parameters(params: Mapping[str, str], graph: Graph, clock: WallClock) -> LineState:
-    """The call's LineState from its stream parameters (what the webhook decided)."""
+    """The call's LineState from its stream parameters (what the webhook decided).
+
+    A stream without them was connected by other TwiML (a call coming back from a transfer
+    that was not answered): it continues a call, so it gets its graph's open or closed state
+    now, but not the after-hours greeting or message mode, which only start a call.
+    """
     if "line" not in params:
-        return line_state(graph, clock.now())
+        return replace(line_state(graph, clock.now()), greeting=None, take_message=False)
     is_open = params["line"] != "closed"
     line = LineState(
         open=is_open,

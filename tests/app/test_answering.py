@@ -102,8 +102,11 @@ def test_the_call_reads_its_line_back_from_the_stream_parameters(graphs):
     assert line == LineState(False, "closed on 2026-12-25", NIGHT_GREETING, take_message=True)
     handed = {"line": "open", "line_reason": "outside opening hours", "answered_for": "front"}
     assert line_from_parameters(handed, night, clock).answered_for == "front"
-    # A stream whose TwiML carried no line (another route's): the graph's hours, now.
-    assert line_from_parameters({"graph": "night"}, night, clock).greeting == NIGHT_GREETING
+    # A stream whose TwiML carried no line (back from a transfer, say): the graph's hours now,
+    # but no after-hours greeting: that only starts a call.
+    assert line_from_parameters({"graph": "night"}, night, clock) == LineState(
+        False, "closed on 2026-12-25"
+    )
     assert line_from_parameters({}, graphs["front"], FixedWallClock(MONDAY_10)).open
 
 
