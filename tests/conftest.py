@@ -132,3 +132,17 @@ def context_audio(fakes, needle: str) -> bytes:
     raise AssertionError(
         f"no TTS context spoke {needle!r}: {fakes.cartesia.transcripts_by_context()}"
     )
+
+
+def graph_variants(tmp_path: Path, **variants: dict) -> str:
+    """A GRAPHS_DIR holding graphs/ plus copies of the receptionist graph, one per keyword:
+    the name, then the top-level keys given (numbers, hours, call updates under `call`)."""
+    import yaml
+
+    target = Path(custom_graphs(tmp_path))
+    base = yaml.safe_load((target / "receptionist.yaml").read_text())
+    for name, changes in variants.items():
+        graph = {**base, "name": name, "call": {**base["call"], **changes.get("call", {})}}
+        graph |= {k: v for k, v in changes.items() if k != "call"}
+        (target / f"{name}.yaml").write_text(yaml.safe_dump(graph, sort_keys=False))
+    return str(target)

@@ -4,7 +4,9 @@
                       → after_output (assistant context) → heard-context editor
 
 - The call controller (processors/call_control.py) carries the graph's `call:` settings:
-  greeting, idle prompts, time limit, DTMF, hang-up.
+  greeting, idle prompts, time limit, DTMF, hang-up. A call that came in after hours with
+  an after-hours greeting (agent/app/answering.py, `CallInfo.line`) starts with that
+  greeting instead of `call.greeting`.
 - Every call ends in an `audio_pacer`, right before transport out: the graph's own (graph
   validation keeps it last), or one with default settings appended here (audio sent
   unpaced would pile up in Twilio's buffer). The assembly binds the channels the node types
@@ -32,6 +34,7 @@ from pipecat.frames.frames import (
 )
 
 from agent.adapters import engine
+from agent.app.answering import line_from_parameters
 from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
@@ -173,10 +176,15 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         account_sid=start.account_sid or None,
         from_number=start.custom_parameters.get("from"),
         to_number=start.custom_parameters.get("to"),
+        line=line_from_parameters(start.custom_parameters, graph, services.wall_clock),
     )
-    ctx = BuildContext(config=config, graph=graph, call=call, shared=services.cache)
+    ctx = BuildContext(config, graph, call, services.cache, services.wall_clock)
     gb = build_graph(graph, ctx)
-    controller = CallController(graph.call, name="call", phrases=phrase_book_of(gb))
+    settings = graph.call
+    if call.line.greeting is not None:  # after hours: the after-hours greeting instead
+        settings = settings.model_copy(update={"greeting": call.line.greeting})
+        logger.info(f"after hours ({call.line.reason}): the after-hours greeting")
+    controller = CallController(settings, name="call", phrases=phrase_book_of(gb))
     chain = list(gb.chain)
     pacer = chain[-1] if chain and isinstance(chain[-1], AudioPacer) else None
     if pacer is None:  # the graph has none (validation keeps a graph's own last)

@@ -25,9 +25,11 @@ from loguru import logger
 from agent.app import health, media_stream, records_api, webhooks
 from agent.app.services import SERVICES, Services
 from agent.config import Config
-from agent.errors import GraphNotFound
+from agent.errors import GraphError, GraphNotFound
 from agent.graph import BuildContext, CallInfo, Graph, build_graph, load_servable_graphs
 from agent.graph import provider_checks as graph_provider_checks
+from agent.graph.lines import check_across
+from agent.graph.validate import display_path
 from agent.records import runtime as records
 from agent.twilio.protocol import MAX_MESSAGE_BYTES
 
@@ -120,6 +122,8 @@ def create_app(
             logger.warning(f"not serving graph '{name}': {problems[0].message}")
     if config.default_graph not in graphs:
         raise GraphNotFound(config.default_graph, sorted(graphs))
+    if problems := check_across(graphs.values(), display_path):  # given graphs, checked too
+        raise GraphError(problems)
     app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
     app[SERVICES] = Services.for_config(config, graphs)
     health.add_routes(app)

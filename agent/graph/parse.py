@@ -40,6 +40,8 @@ class Draft:
     taps: list[tuple[Loc, str]] = field(default_factory=list)
     node_names: list[str] = field(default_factory=list)  # every key under nodes:
     specs: dict[str, m.NodeSpec] = field(default_factory=dict)  # the readable ones
+    numbers: list[str] = field(default_factory=list)  # checked by agent/graph/lines.py
+    hours: m.HoursSettings | None = None  # checked and compiled by agent/graph/hours_read.py
 
 
 # --- pydantic errors -----------------------------------------------------------------------
@@ -164,7 +166,7 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             problems.append(((), f"missing required field '{key}'"))
 
     scratch = m.GraphFile.model_construct()
-    for key in ("name", "description", "call", "taps"):
+    for key in ("name", "description", "call", "taps", "numbers", "hours"):
         if key not in data:
             continue
         try:
@@ -186,6 +188,10 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             draft.description = value
         elif key == "call":
             draft.call = value
+        elif key == "numbers":
+            draft.numbers = value
+        elif key == "hours":
+            draft.hours = value
         else:
             draft.taps = [(("taps", i), name) for i, name in enumerate(value)]
     if "call" not in data:

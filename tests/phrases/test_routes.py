@@ -22,6 +22,7 @@ def test_the_shipped_routes_file():
         "goodbye",
         "fallback",
         "trouble_goodbye",
+        "after_hours",
     }
     # What a failed turn or a lost call says plays from the cache: no TTS needed then.
     from agent.graph.model import CallSettings
