@@ -79,7 +79,15 @@ class CallRecording:
 
     async def _flush_every(self) -> None:
         while not await self._clock.wait(self._stop, FLUSH_S):
-            await self._write(self.tape.take(self._clock.now()))
+            await self._write(self._take(final=False))
+
+    def _take(self, final: bool) -> bytes:
+        try:
+            return self.tape.take(self._clock.now(), final)
+        except Exception as exc:  # a recording bug must not end the call
+            logger.exception("recording: taking a block failed")
+            self._fail("tape_failed", exc)
+            return b""
 
     async def finish(self) -> float:
         """The call is over: write the rest, close the file, record its length."""
@@ -87,7 +95,7 @@ class CallRecording:
         if self._task is not None:
             await self._task
             self._task = None
-        await self._write(self.tape.take(self._clock.now(), final=True))
+        await self._write(self._take(final=True))
         if self._file is not None:
             try:
                 await self._in_thread(self._file.close)
@@ -123,6 +131,8 @@ class CallRecording:
         self._file.append(block)
 
     def _fail(self, reason: str, exc: Exception) -> None:
+        if self.failed:
+            return
         self.failed = reason
         self._on_error(reason)
         kept = f"; the file keeps its first {self.duration_s:.1f}s" if self._file else ""

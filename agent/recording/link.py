@@ -17,25 +17,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from loguru import logger
+
 from agent.recording.tape import CallTape
 from processors.clock import Clock
 from processors.media_link import MarkSubscriber, MediaLink
 
 
 class RecordingLink:
-    """A MediaLink that records the agent's side as Twilio plays it."""
+    """A MediaLink that records the agent's side as Twilio plays it. A fault in the
+    recording stops the recording (logged), never the call's audio."""
 
     def __init__(self, inner: MediaLink, tape: CallTape, clock: Clock):
         self._inner = inner
-        self._tape = tape
+        self._tape: CallTape | None = tape
         self._now = clock.now
 
     def send_audio(
         self, pcm: bytes, at: float, due: float, on_lateness: Callable[[float], None] | None
     ) -> bool:
         sent = self._inner.send_audio(pcm, at, due, on_lateness)
-        if sent:  # False: the socket is gone and nothing plays
-            self._tape.agent(pcm, at, self._now())
+        if sent and self._tape is not None:  # not sent: the socket is gone, nothing plays
+            try:
+                self._tape.agent(pcm, at, self._now())
+            except Exception:
+                self._detach()
         return sent
 
     def send_mark(self, name: str) -> bool:
@@ -43,15 +49,27 @@ class RecordingLink:
 
     def drop_scheduled(self) -> int:
         dropped = self._inner.drop_scheduled()
-        self._tape.unschedule_agent(dropped, self._now())
+        if self._tape is not None:
+            try:
+                self._tape.unschedule_agent(dropped, self._now())
+            except Exception:
+                self._detach()
         return dropped
 
     async def clear(self) -> bool:
-        self._tape.cut_agent(self._now())  # written now: Twilio drops what it holds
+        if self._tape is not None:
+            try:
+                self._tape.cut_agent(self._now())  # written now: Twilio drops what it holds
+            except Exception:
+                self._detach()
         return await self._inner.clear()
 
     def subscribe(self, subscriber: MarkSubscriber) -> None:
         self._inner.subscribe(subscriber)
+
+    def _detach(self) -> None:
+        logger.exception("recording the agent's audio failed; the call goes on unrecorded")
+        self._tape = None
 
 
 class CallerTap:

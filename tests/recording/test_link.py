@@ -122,3 +122,34 @@ def test_take_holds_back_the_unsettled_half_second_and_final_takes_the_rest():
     assert not agent[: int(0.7 * SAMPLE_RATE)].any()  # 0.5..1.2 s: nothing played yet
     assert agent[-int(0.3 * SAMPLE_RATE) :].all()  # 1.2..1.5 s played
     assert tape.cut_agent_samples == int(0.7 * SAMPLE_RATE)
+
+
+async def test_a_recording_fault_never_stops_the_calls_audio():
+    class Twilio:
+        chunks = 0
+
+        def send_audio(self, pcm, at, due, on_lateness) -> bool:
+            Twilio.chunks += 1
+            return True
+
+        def send_mark(self, name: str) -> bool:
+            return True
+
+        def drop_scheduled(self) -> int:
+            return 2
+
+        async def clear(self) -> bool:
+            return True
+
+        def subscribe(self, subscriber) -> None:
+            pass
+
+    class BrokenTape(CallTape):
+        def agent(self, pcm, at, now):
+            raise RuntimeError("a bug in the recording")
+
+    link = RecordingLink(Twilio(), BrokenTape(0.0), FakeClock())
+    for _ in range(3):
+        assert link.send_audio(bytes(320), 1.0, 1.0, None) is True
+    assert link.drop_scheduled() == 2 and await link.clear() is True
+    assert Twilio.chunks == 3
