@@ -112,6 +112,12 @@ async def _recordings(app: web.Application) -> AsyncIterator[None]:
         on_result=lambda result: metrics.recordings.labels(result).inc(),
         on_deleted=metrics.recordings_deleted.inc,
     )
+    recording = sorted(name for name, graph in services.graphs.items() if graph.call.record)
+    if recording and (problem := await services.recordings.check_writable()):
+        logger.error(
+            f"RECORDINGS_DIR {services.recordings.directory} is not writable ({problem}): "
+            f"calls through {', '.join(recording)} will not be recorded"
+        )
     services.recordings.start_retention(
         lambda: services.records.writer if services.records is not None else None
     )

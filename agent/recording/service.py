@@ -62,6 +62,20 @@ class Recordings:
         """Run a blocking file operation on the recording thread."""
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
+    async def check_writable(self) -> str | None:
+        """Create the folder and write a probe file in it; what went wrong, if anything."""
+        try:
+            await self.in_thread(self._probe)
+        except OSError as exc:
+            return f"{exc.__class__.__name__}: {exc}"
+        return None
+
+    def _probe(self) -> None:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe = self.directory / ".write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+
     def path_for(self, call_sid: str) -> Path:
         if not _SAFE_SID.match(call_sid):
             raise ValueError(f"not a CallSid: {call_sid!r}")

@@ -126,3 +126,12 @@ def test_file_names_are_the_callsid_only(tmp_path):
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} accepted")
+
+
+async def test_the_folder_is_checked_once_at_start(tmp_path):
+    assert await Recordings(tmp_path / "new").check_writable() is None
+    assert (tmp_path / "new").is_dir() and not any((tmp_path / "new").iterdir())
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    problem = await Recordings(blocker / "sub").check_writable()
+    assert problem and problem.startswith(("NotADirectoryError", "FileExistsError"))
