@@ -13,7 +13,8 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   UserIdleController's rules: the idle timer runs from the moment the agent's audio
   finished *playing*, i.e. the pacer's mark-driven BotStoppedSpeakingFrame, and stops when
   anyone speaks)
-- produces: `TTSSpeakFrame` (greeting, idle prompt, time-limit notice, goodbye, DTMF phrase),
+- produces: `TTSSpeakFrame` (a recorded call's recording notice, then the greeting; idle
+  prompt, time-limit notice, goodbye, DTMF phrase),
   or, for a text the audio cache holds, the cached phrase (processors/cached_speech.py) plus
   an `LLMMessagesAppendFrame` recording it as the assistant's, as the TTS path would;
   `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
@@ -115,6 +116,8 @@ class CallController(PassThroughProcessor):
         self._timer = self._clock.call_later(
             self._settings.max_duration_s, lambda: self.create_task(self._on_time_limit())
         )
+        if self._settings.record and self._settings.recording_notice:
+            await self.say(self._settings.recording_notice)  # before anything else is said
         if self._settings.greeting:
             await self.say(self._settings.greeting)
 

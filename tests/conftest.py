@@ -80,6 +80,7 @@ async def start_server(fakes, tmp_path) -> AsyncIterator[Callable]:
     async def start(**overrides: str) -> RunningServer:
         # call records go to the test's own folder, never to a calls.db in the repository
         overrides.setdefault("DATABASE_URL", f"sqlite:///{tmp_path}/calls.db")
+        overrides.setdefault("RECORDINGS_DIR", f"{tmp_path}/recordings")  # nor recordings
         config = Config.load(env=server_env(fakes.env(), **overrides), dotenv_path=None)
         app = create_app(config)
         server = TestServer(app, host="127.0.0.1")

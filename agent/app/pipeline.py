@@ -13,6 +13,9 @@
   declare (agent/graph/registry.py CHANNELS; processors/media_link.py): the pacer writes
   to the transport's media link and takes its mark echoes, and a TTS with a read-ahead
   channel (Cartesia) reads its stream at the pace the pacer plays it out.
+- Recording (the graph's `call.record`): the pacer's media link is wrapped in the call's
+  RecordingLink and the transport's caller audio tapped (agent/recording/), both bound
+  here; `BuiltCall.finish` closes the file.
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
@@ -39,13 +42,17 @@ from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
 from agent.nodes.router import phrase_book_of
+from agent.recording.call import CallRecording
+from agent.records.recorder import call_started
 from agent.records.runtime import RecordsRuntime
 from agent.records.turns import TurnTracker
 from agent.twilio import protocol as tp
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.transport import TwilioTransport
 from processors.call_control import CallController
+from processors.clock import LOOP_CLOCK
 from processors.heard_context import HeardContextEditor
+from processors.media_link import MediaLink
 from processors.pacer import AudioPacer
 
 
@@ -77,12 +84,19 @@ class BuiltCall:
     controller: CallController
     live: LiveCall | None = None
     hooks: list = field(default_factory=list)
+    recording: CallRecording | None = None
 
     async def run(self) -> None:
         await engine.run_worker(self.worker)
 
     async def finish(self, outcome: str) -> None:
-        """The call is over: close its turns, then each hook's finish (errors logged only)."""
+        """The call is over: close its recording and turns, then each hook's finish (errors
+        logged only)."""
+        if self.recording is not None:
+            try:
+                await self.recording.finish()
+            except Exception:
+                logger.exception("the call's recording failed to finish")
         if self.live is None:
             return
         tracker = self.live.per_call.get("turns")
@@ -161,6 +175,7 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     services = session.services
     config = services.config
     metrics = services.metrics
+    started = LOOP_CLOCK.now()  # a recording's sample 0: right after Twilio's `start`
     serializer = TwilioSerializer(
         start, hang_up=services.twilio.call(start.call_sid, start.account_sid or None)
     )
@@ -193,7 +208,16 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     # The pacer's audio, marks and `clear` go straight to the socket, Twilio's echoes of
     # those marks straight back to it; a TTS that streams over a socket reads it at the
     # pace the pacer plays it out (processors/media_link.py).
-    pacer.link_to(transport)
+    link: MediaLink = transport
+    recording = None
+    if graph.call.record and services.recordings is not None:
+        writer = services.records.writer if services.records is not None else None
+        if writer is not None:  # the record the recording's path goes in
+            writer.enqueue(call_started(call, graph.name, time.time()))
+        recording = services.recordings.start_call(start.call_sid, writer, started)
+        link = recording.link(transport)
+        transport.tap_caller_audio(recording.caller)
+    pacer.link_to(link)
     pacer.on_send_lateness = metrics.pacer_send_lateness.observe
     for node in gb.nodes.values():
         if node.take_read_ahead is not None:
@@ -212,7 +236,9 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         processors, observers=list(gb.observers), name=f"call-{start.call_sid[-8:]}"
     )
     TurnLatency(metrics.turn_latency.observe).attach(worker)
-    built = BuiltCall(worker=worker, transport=transport, controller=controller)
+    built = BuiltCall(
+        worker=worker, transport=transport, controller=controller, recording=recording
+    )
     if gb.hooks:
         node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
         built.live = LiveCall(

@@ -19,6 +19,7 @@ from agent.graph import Graph
 from agent.graph.build import ProcessCache
 from agent.graph.hours import SYSTEM_WALL_CLOCK, WallClock
 from agent.graph.lines import number_map
+from agent.recording.service import Recordings
 from agent.records.runtime import RecordsRuntime
 from agent.twilio.rest import TwilioRestClient
 
@@ -38,6 +39,8 @@ class Services:
     # Started before the first call when a graph records calls or ADMIN_TOKEN is set
     # (agent/app/server.py), None otherwise.
     records: RecordsRuntime | None = None
+    # Call recordings (agent/recording): opened with the server (agent/app/server.py).
+    recordings: Recordings | None = None
     calls: set[CallSession] = field(default_factory=set)
     draining: bool = False
     # Set by `serve` (agent/app/gc_tuning.py): live calls' objects kept out of collections.

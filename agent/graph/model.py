@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     Tag,
     TypeAdapter,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -107,6 +108,22 @@ class CallSettings(BaseModel):
     max_duration_notice: str = Field(
         "I'm sorry, we've reached the time limit for this call.",
         description="Said (before the goodbye) when max_duration_s is reached.",
+    )
+    record: Annotated[
+        bool,
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "boolean"}, {"type": "string"}],
+                "description": "Record both sides of every call as a stereo WAV under "
+                'RECORDINGS_DIR (usually "${env:RECORD_CALLS|false}"); the recording notice '
+                "is said first.",
+            }
+        ),
+    ] = Field(False)
+    recording_notice: str = Field(
+        "This call may be recorded.",
+        description="Said first, before the greeting, on calls that are recorded. Keep it in "
+        "the audio cache.",
     )
     dtmf: dict[str, DtmfAction] = Field(
         default_factory=dict,
