@@ -16,7 +16,8 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   UserIdleController's rules: the idle timer runs from the moment the agent's audio
   finished *playing*, i.e. the pacer's mark-driven BotStoppedSpeakingFrame, and stops when
   anyone speaks)
-- produces: `TTSSpeakFrame` (greeting, idle prompt, time-limit notice, goodbye, DTMF phrase),
+- produces: `TTSSpeakFrame` (a recorded call's recording notice, then the greeting; idle
+  prompt, time-limit notice, goodbye, DTMF phrase),
   or, for a text the audio cache holds, the cached phrase (processors/cached_speech.py) plus
   an `LLMMessagesAppendFrame` recording it as the assistant's, as the TTS path would;
   `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
@@ -110,10 +111,10 @@ class CallController(PassThroughProcessor):
         self.hang_up_reason: str | None = None
         self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
         self._last_fallback_t = float("-inf")
-        self._register_event_handler("on_hang_up")
-        self._register_event_handler("on_turn_failed")
-        self._register_event_handler("on_dtmf")
         declare_event(self, "on_transfer", sync=True)  # handled before the phrase is said
+        declare_event(self, "on_hang_up")
+        declare_event(self, "on_turn_failed")
+        declare_event(self, "on_dtmf")
 
     async def cleanup(self):
         await super().cleanup()
@@ -157,6 +158,8 @@ class CallController(PassThroughProcessor):
         self._timer = self._clock.call_later(
             self._settings.max_duration_s, lambda: self.create_task(self._on_time_limit())
         )
+        if self._settings.record and self._settings.recording_notice:
+            await self.say(self._settings.recording_notice)  # before anything else is said
         if self._greeting:
             await self.say(self._greeting)
 
@@ -166,7 +169,7 @@ class CallController(PassThroughProcessor):
             + ("; ending the call" if frame.fatal else "; saying the fallback")
         )
         self.failures.append((frame.stage, frame.reason))
-        await self._call_event_handler("on_turn_failed", frame)
+        await fire_event(self, "on_turn_failed", frame)
         if frame.fatal:
             await self.hang_up("error", goodbye=self._settings.trouble_goodbye)
             return
@@ -198,7 +201,7 @@ class CallController(PassThroughProcessor):
         self._cancel_timer()
         self._idle.stop()
         logger.info(f"{self}: agent hangs up ({reason})")
-        await self._call_event_handler("on_hang_up", reason)
+        await fire_event(self, "on_hang_up", reason)
         await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))
         # EndWorkerFrame travels behind the goodbye; the worker then sends EndFrame from the
         # very start (transport in included), and the pacer holds it until the goodbye played.
@@ -221,7 +224,7 @@ class CallController(PassThroughProcessor):
 
     async def _on_dtmf(self, digit: str) -> None:
         action = self._settings.dtmf.get(digit)
-        await self._call_event_handler("on_dtmf", digit)
+        await fire_event(self, "on_dtmf", digit)
         if action is not None and action.action == "transfer":
             request = TransferCallFrame(
                 destination=action.destination, reason=f"pressed {digit}", via="dtmf"

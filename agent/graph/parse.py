@@ -41,6 +41,8 @@ class Draft:
     node_names: list[str] = field(default_factory=list)  # every key under nodes:
     specs: dict[str, m.NodeSpec] = field(default_factory=dict)  # the readable ones
     transfer: dict[str, m.TransferDestination] = field(default_factory=dict)
+    numbers: list[str] = field(default_factory=list)  # checked by agent/graph/lines.py
+    hours: m.HoursSettings | None = None  # checked and compiled by agent/graph/hours_read.py
 
 
 # --- pydantic errors -----------------------------------------------------------------------
@@ -165,7 +167,7 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             problems.append(((), f"missing required field '{key}'"))
 
     scratch = m.GraphFile.model_construct()
-    for key in ("name", "description", "call", "taps", "transfer"):
+    for key in ("name", "description", "call", "taps", "numbers", "hours", "transfer"):
         if key not in data:
             continue
         try:
@@ -189,6 +191,10 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             draft.call = value
         elif key == "transfer":
             draft.transfer = value
+        elif key == "numbers":
+            draft.numbers = value
+        elif key == "hours":
+            draft.hours = value
         else:
             draft.taps = [(("taps", i), name) for i, name in enumerate(value)]
     if "call" not in data:

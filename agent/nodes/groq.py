@@ -26,7 +26,9 @@ from processors.frames import EndCallFrame, TransferCallFrame
 def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     config = ctx.config
     api_key = config.require("GROQ_API_KEY", f"the groq_llm node '{node_name}'")
-    destinations = transfer_destinations(ctx.graph, params.transfer_to)
+    # No transfers after hours (agent/graph/hours.py): the call came in while closed.
+    open_ = ctx.call.line.open
+    destinations = transfer_destinations(ctx.graph, params.transfer_to) if open_ else []
     offered = tools(params.hang_up_tool, destinations)
     talk = conversation(
         ctx,

@@ -22,7 +22,7 @@ from processors.router import IntentRouter
 def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     path = ctx.resolve_path(params.routes).resolve()
     routes = shared_routes(ctx.shared, path)
-    active = active_routes(routes.routes, ctx.graph)
+    active = active_routes(routes.routes, ctx.graph, ctx.call.line.open)
     encoder = load_encoder(params.encoder, ctx.shared)
     matcher = shared_matcher(
         ctx.shared,
@@ -33,13 +33,15 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])
 
 
-def active_routes(routes: dict, graph) -> dict:
+def active_routes(routes: dict, graph, line_open: bool = True) -> dict:
     """The routes this graph answers: a `transfer` route only while its destination is set
-    (TRANSFER_NUMBER unset: "can I talk to a person" goes to the LLM like any question)."""
+    (TRANSFER_NUMBER unset: "can I talk to a person" goes to the LLM like any question)
+    and the line is open (agent/graph/hours.py: no transfers after hours)."""
     return {
         name: route
         for name, route in routes.items()
-        if route.action != "transfer" or graph.transfer_destination(route.destination)
+        if route.action != "transfer"
+        or (line_open and graph.transfer_destination(route.destination))
     }
 
 

@@ -6,7 +6,8 @@ frame types at the pipeline's end and by processor events: nothing runs per audi
 
 CallRecorder: `CallStarted` when the call starts, a `TurnRecord` the moment each turn ends,
 `CallEnded` (outcome, duration) when it is over (a call back from a transfer continues
-the same record: its turns number on, its duration counts from the call's start), all handed to the process's RecordWriter
+the same record: its turns number on, its duration counts from the call's start), all
+handed to the process's RecordWriter
 (enqueue only: the call never waits on the database); then, if CALL_WEBHOOK_URL is set, the
 finished record is delivered once the call's extraction has settled.
 
@@ -26,6 +27,20 @@ from agent.records.extraction import CallExtraction, schema_model
 from agent.records.store import CallEnded, CallStarted, TurnRecord
 
 SETTLE_TIMEOUT_S = 60.0
+
+
+def call_started(call, graph: str, at: float) -> CallStarted:
+    """The event that creates a call's record (also sent by a recording: a graph may record
+    calls without the call_recorder tap; the first one written wins)."""
+    return CallStarted(
+        call_sid=call.call_sid,
+        stream_sid=call.stream_sid,
+        account_sid=call.account_sid,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        graph=graph,
+        started_at=datetime.fromtimestamp(at, UTC),
+    )
 
 
 class CallRecorder:
@@ -48,17 +63,7 @@ class CallRecorder:
         self._started = time.time()
         if live.started_at is not None:  # back from a transfer: the call's own start
             self._started = live.started_at
-        runtime.writer.enqueue(
-            CallStarted(
-                call_sid=call.call_sid,
-                stream_sid=call.stream_sid,
-                account_sid=call.account_sid,
-                from_number=call.from_number,
-                to_number=call.to_number,
-                graph=live.graph.name,
-                started_at=datetime.fromtimestamp(self._started, UTC),
-            )
-        )
+        runtime.writer.enqueue(call_started(call, live.graph.name, self._started))
         live.turns().on_turn(self._on_turn)
 
     def _on_turn(self, turn) -> None:

@@ -6,7 +6,8 @@
     delivery   posts finished records to CALL_WEBHOOK_URL (agent/records/delivery.py), if set
 
 The server starts it (`start`) before the first call when a graph has a `call_recorder` or
-`lead_extraction` tap, or ADMIN_TOKEN is set (the API reads the database), and keeps it in
+`lead_extraction` tap or records calls (`call.record`: the recording's path goes in the
+record), or ADMIN_TOKEN is set (the API reads the database), and keeps it in
 `Services.records`; a call's taps find it as `LiveCall.records` (agent/app/pipeline.py).
 `close()` runs after the last call ended: it writes what is queued, waits (bounded) for
 record deliveries, closes.
@@ -26,8 +27,8 @@ RECORDING_TYPES = ("call_recorder", "lead_extraction")
 
 def wanted(config, graphs) -> bool:
     """Does this server need the database at all?"""
-    if config.admin_token:
-        return True
+    if config.admin_token or any(g.call.record for g in graphs.values()):
+        return True  # the API reads the database; a recording's path lives in the record
     return any(node.type.name in RECORDING_TYPES for g in graphs.values() for node in g.tap_nodes())
 
 

@@ -32,6 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from agent.errors import DatabaseUnreachable
 from agent.records import models as m
 from agent.records.connect import CONNECT_TIMEOUT_S, wait_until_reachable
+from agent.records.recordings import (
+    RECORDING_EVENTS,
+    RecordingEvent,
+    apply_recording_events,
+    recording_dict,
+)
 
 MIGRATE_ATTEMPTS = 5
 
@@ -108,7 +114,15 @@ class TransferStatus:
     outcome: str | None = None  # also the call's outcome (answered: "transferred")
 
 
-Event = CallStarted | TurnRecord | ExtractionRecord | CallEnded | TransferStarted | TransferStatus
+Event = (
+    CallStarted
+    | TurnRecord
+    | ExtractionRecord
+    | CallEnded
+    | RecordingEvent
+    | TransferStarted
+    | TransferStatus
+)
 
 
 def async_url(url: str) -> str:
@@ -340,8 +354,9 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
     extraction_events = [e for e in events if isinstance(e, ExtractionRecord)]
     ends = [e for e in events if isinstance(e, CallEnded)]
     transfer_events = [e for e in events if isinstance(e, TransferStarted | TransferStatus)]
-    counted = len(starts) + len(turn_events) + len(extraction_events) + len(ends)
-    if counted + len(transfer_events) != len(events):
+    recording_events = [e for e in events if isinstance(e, RECORDING_EVENTS)]
+    kinds = (starts, turn_events, extraction_events, ends, recording_events, transfer_events)
+    if sum(len(k) for k in kinds) != len(events):
         raise TypeError("not a record event")
     if starts:
         stmt = store._insert_ignore(m.calls).on_conflict_do_nothing(index_elements=["call_sid"])
@@ -441,7 +456,8 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
                 for e in ends
             ],
         )
-
+    if recording_events:  # after the starts: they update the call's row
+        await apply_recording_events(conn, recording_events)
     for e in transfer_events:  # a few per call at most: one by one, in order
         await _apply_transfer(conn, e)
 
@@ -495,6 +511,7 @@ def _call_dict(row) -> dict:
         "turn_count": row["turn_count"],
         "extraction": row["extraction"],
         "extraction_error": row["extraction_error"],
+        "recording": recording_dict(row, _iso),
     }
 
 

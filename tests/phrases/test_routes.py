@@ -27,6 +27,8 @@ def test_the_shipped_routes_file():
         "fallback",
         "trouble_goodbye",
         "transfer_failed",
+        "after_hours",
+        "recording_notice",
     }
     # What a failed turn or a lost call says plays from the cache: no TTS needed then.
     from agent.graph.model import CallSettings
@@ -36,6 +38,7 @@ def test_the_shipped_routes_file():
     assert routes.phrases["trouble_goodbye"] == defaults.trouble_goodbye
     assert routes.phrases["transfer_failed"] == defaults.transfer_failed
     assert routes.routes["human"].say == defaults.transfer_phrase
+    assert routes.phrases["recording_notice"] == defaults.recording_notice
     assert list(routes.all_phrases())[:3] == ["pricing", "who_are_you", "stop"]
 
 
