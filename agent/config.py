@@ -344,6 +344,13 @@ SETTINGS: tuple[Setting, ...] = (
         group="records",
     ),
     Setting(
+        "TRANSFER_NUMBER",
+        "phone number (E.164) the receptionist graph puts callers through to when they ask for "
+        "a person or press 0; unset: no transfers",
+        None,
+        group="front desk",
+    ),
+    Setting(
         "RECORD_CALLS",
         "record calls through graphs that say `record: ${env:RECORD_CALLS|false}` (the "
         "receptionist): both sides, as a stereo WAV under RECORDINGS_DIR",
@@ -420,6 +427,7 @@ class Config:
     call_webhook_url: str | None
     call_webhook_secret: Secret | None
     extraction_model: str
+    transfer_number: str | None
     record_calls: bool
     recordings_dir: str
     recording_retention_days: int

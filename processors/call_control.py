@@ -7,6 +7,9 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 
 - consumes: `InputDTMFFrame` (mapped digits run their action; others reach the LLM as
   "The caller pressed 5."), `EndCallFrame` (from the router or the LLM's end_call tool),
+  `TransferCallFrame` (from the router or the LLM's transfer_call tool: say the transfer
+  phrase, then end the pipeline with reason "transfer"; the transport plays the phrase to
+  its end and hands the call to Twilio's <Dial>, agent/app/transfers.py),
   `TurnFailedFrame` (a service gave up on a turn: say `fallback`, at most once per
   FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error")
 - watches: Bot/User Started/Stopped Speaking (processors/idle_timer.py, pipecat's
@@ -21,13 +24,20 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 - params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/phrases/cache.py)
   of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's); `clock`
   (processors/clock.py) for the idle prompts, the time limit and the fallback's spacing
+- params (more): `destinations`, how a destination name (None: the first) is found among
+  the graph's active ones (agent/graph/resolved.py `Graph.transfer_destination`); `greeting`,
+  said instead of the graph's (a call back from an unanswered transfer)
 - events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
   "router" (a `hang_up` route of the intent router) or "error";
+  on_transfer(controller, TransferRequest), once, before the transfer phrase;
   on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), for each key
   the caller presses (the call record's keypad turns)
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -47,11 +57,27 @@ from pipecat.processors.frame_processor import FrameDirection
 from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
 from processors.clock import LOOP_CLOCK, Clock, Timer
-from processors.frames import EndCallFrame, TurnFailedFrame
+from processors.frames import EndCallFrame, TransferCallFrame, TurnFailedFrame
 from processors.idle_timer import IdleTimer
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
 FALLBACK_GAP_S = 3.0  # failures closer together than this get one fallback phrase
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """A transfer the controller started: where to, why, and which way in."""
+
+    name: str  # the destination's name in the graph's `transfer:`
+    to: str  # the number dialled
+    ring_timeout_s: int
+    caller_id: str | None
+    via: str  # "route" | "dtmf" | "llm"
+    reason: str
+
+
+# name (None: the first) -> (name, destination with .to, .ring_timeout_s, .caller_id) or None
+FindDestination = Callable[[str | None], tuple[str, object] | None]
 
 
 class CallController(PassThroughProcessor):
@@ -59,9 +85,21 @@ class CallController(PassThroughProcessor):
 
     DIRECT = True  # every caller audio frame passes here: no hand-off of its own for it
 
-    def __init__(self, settings, phrases=None, *, clock: Clock = LOOP_CLOCK, **kwargs):
+    def __init__(
+        self,
+        settings,
+        phrases=None,
+        *,
+        clock: Clock = LOOP_CLOCK,
+        destinations: FindDestination | None = None,
+        greeting: str | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self._settings = settings
+        self._destinations = destinations
+        self._greeting = greeting if greeting is not None else settings.greeting
+        self.transfer: TransferRequest | None = None
         self._phrases = phrases
         self._clock = clock
         self._idle = IdleTimer(
@@ -73,6 +111,7 @@ class CallController(PassThroughProcessor):
         self.hang_up_reason: str | None = None
         self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
         self._last_fallback_t = float("-inf")
+        declare_event(self, "on_transfer", sync=True)  # handled before the phrase is said
         declare_event(self, "on_hang_up")
         declare_event(self, "on_turn_failed")
         declare_event(self, "on_dtmf")
@@ -102,6 +141,9 @@ class CallController(PassThroughProcessor):
         if isinstance(frame, EndCallFrame):
             await self.hang_up(frame.reason, goodbye=frame.goodbye)
             return CONSUMED
+        if isinstance(frame, TransferCallFrame):
+            await self.start_transfer(frame)
+            return CONSUMED
         if isinstance(frame, TurnFailedFrame):
             await self._on_turn_failed(frame)
             return CONSUMED
@@ -118,8 +160,8 @@ class CallController(PassThroughProcessor):
         )
         if self._settings.record and self._settings.recording_notice:
             await self.say(self._settings.recording_notice)  # before anything else is said
-        if self._settings.greeting:
-            await self.say(self._settings.greeting)
+        if self._greeting:
+            await self.say(self._greeting)
 
     async def _on_turn_failed(self, frame: TurnFailedFrame) -> None:
         logger.warning(
@@ -183,6 +225,13 @@ class CallController(PassThroughProcessor):
     async def _on_dtmf(self, digit: str) -> None:
         action = self._settings.dtmf.get(digit)
         await fire_event(self, "on_dtmf", digit)
+        if action is not None and action.action == "transfer":
+            request = TransferCallFrame(
+                destination=action.destination, reason=f"pressed {digit}", via="dtmf"
+            )
+            if self.can_transfer(action.destination) and await self.start_transfer(request):
+                return
+            action = None  # no one to put the caller through to: the key is an ordinary one
         if action is None:
             message = {"role": "user", "content": f"The caller pressed {digit} on the keypad."}
             await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))
@@ -191,3 +240,37 @@ class CallController(PassThroughProcessor):
             await self.hang_up("dtmf", goodbye=action.say)
         else:
             await self.say(action.say or "")
+
+    # -- transfers ------------------------------------------------------------------------
+
+    def can_transfer(self, destination: str | None) -> bool:
+        """Is `destination` (None: the graph's first) set, and the call not ending?"""
+        found = self._destinations(destination) if self._destinations else None
+        return found is not None and not self._ending
+
+    async def start_transfer(self, frame: TransferCallFrame) -> bool:
+        """Say the transfer phrase, then end the pipeline with reason "transfer": the pacer
+        plays the phrase to its end, then the transport updates the call with <Dial>.
+        False (nothing done) when the destination is not set or the call is ending."""
+        found = self._destinations(frame.destination) if self._destinations else None
+        if found is None or self._ending:
+            logger.warning(f"{self}: no transfer to {frame.destination or 'the first destination'}")
+            return False
+        name, destination = found
+        self._ending = True
+        self.hang_up_reason = "transfer"
+        self._cancel_timer()
+        self._idle.stop()
+        self.transfer = TransferRequest(
+            name,
+            destination.to,
+            destination.ring_timeout_s,
+            destination.caller_id,
+            frame.via,
+            frame.reason[:200],
+        )
+        logger.info(f"{self}: transferring to {name} ({frame.via})")
+        await fire_event(self, "on_transfer", self.transfer)
+        await self.say(frame.say if frame.say is not None else self._settings.transfer_phrase)
+        await self.push_frame(EndWorkerFrame(reason="transfer"))
+        return True

@@ -7,6 +7,9 @@
   `mark_name` once everything sent before it has played. Being a data frame it queues behind the
   audio it follows and is dropped with it on an interruption.
 - `EndCallFrame` (system, either direction): end the call politely (goodbye, then hang up).
+- `TransferCallFrame` (system, either direction): put the caller through to a person (a
+  destination of the graph's `transfer:`): the call controller says the transfer phrase,
+  then hands the call to Twilio's <Dial>.
 - `TurnFailedFrame` (system, upstream): a service gave up on a turn; the caller hears a
   fallback phrase instead of silence.
 - `SegmentTranscribedFrame` (data, downstream from a segmented STT): the STT has finished
@@ -87,3 +90,16 @@ class EndCallFrame(SystemFrame):
 
     reason: str = "agent"
     goodbye: str | None = None
+
+
+@dataclass
+class TransferCallFrame(SystemFrame):
+    """Ask the call controller to transfer the call to `destination` (None: the graph's
+    first): say `say` (None: the graph's transfer phrase; "": already said, e.g. a route's
+    phrase), play it to its end, then update the call with a <Dial>. `via` is "route",
+    "dtmf" or "llm"; `reason` is a short note for the call record."""
+
+    destination: str | None = None
+    reason: str = ""
+    via: str = "llm"
+    say: str | None = None

@@ -53,7 +53,7 @@ from pipecat.processors.frame_processor import FrameDirection
 
 from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
-from processors.frames import EndCallFrame
+from processors.frames import EndCallFrame, TransferCallFrame
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
 
@@ -165,6 +165,11 @@ class IntentRouter(PassThroughProcessor):
             await self.push_frame(
                 EndCallFrame(reason="router", goodbye=""), FrameDirection.UPSTREAM
             )
+        elif route.action == "transfer":
+            transfer = TransferCallFrame(
+                destination=route.destination, reason=f"route {hit.route}", via="route", say=""
+            )
+            await self.push_frame(transfer, FrameDirection.UPSTREAM)
         result = RouteHit(
             hit.route, hit.score, frame.text, route.say, pcm is not None, route.action, seconds
         )

@@ -4,9 +4,12 @@
 1. waits (bounded) for Twilio's `connected` and `start`; anything else before `start` is
    dropped and counted; a socket that never sends `start` is closed;
 2. picks the graph from `start.customParameters.graph` (else DEFAULT_GRAPH) and builds it
-   (`agent.graph.build_graph`) between our Twilio transport's input and output;
+   (`agent.graph.build_graph`) between our Twilio transport's input and output; a stream
+   with `resume=transfer` is the same call back from an unanswered transfer: the
+   conversation so far comes from its record (agent/app/transfer_call.py);
 3. runs the pipeline worker until the caller hangs up (`stop` / socket closed → cancel),
-   the agent ends the call (EndFrame → REST hang-up → close), the maximum call duration is
+   the agent ends the call (EndFrame → REST hang-up → close) or transfers it (EndFrame →
+   REST update with a <Dial> → close; outcome "transferred"), the maximum call duration is
    reached, or the server drains;
 4. records the outcome in metrics and leaves no task behind.
 """
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
+from agent.app import transfer_call
 from agent.app.metrics import Metrics
 from agent.app.pipeline import build_call_pipeline
 from agent.errors import SwitchboardError, TwilioProtocolError
@@ -30,7 +34,8 @@ START_TIMEOUT_S = 10.0
 
 @dataclass
 class CallOutcome:
-    """How a call ended: caller_hung_up, agent_hung_up, timeout, drained, error, no_start."""
+    """How a call ended: caller_hung_up, agent_hung_up, transferred, transfer_failed,
+    timeout, drained, error, no_start."""
 
     outcome: str
     call_sid: str | None = None
@@ -81,6 +86,9 @@ class CallSession:
         self.built = None
         self._ending_reason: str | None = None
         self._started_at = time.monotonic()
+        # https://host Twilio reaches us at (the <Dial action> URL); set by the stream route.
+        self.public_base: str = ""
+        self.hand_off: transfer_call.HandOff | None = None  # set when the call is transferred
 
     @property
     def call_sid(self) -> str | None:
@@ -109,8 +117,13 @@ class CallSession:
         logger.info(
             f"call started: graph={graph.name} from={start.custom_parameters.get('from', '?')}"
         )
+        resume = None
+        if start.custom_parameters.get(transfer_call.RESUME_PARAMETER) == "transfer":
+            status = start.custom_parameters.get(transfer_call.DIAL_STATUS_PARAMETER, "")
+            resume = await transfer_call.load_resume(self.services.records, start.call_sid, status)
+            logger.info(f"call back from a transfer ({status}): {len(resume.turns)} turns so far")
         try:
-            built = build_call_pipeline(self, graph, start)
+            built = build_call_pipeline(self, graph, start, resume)
         except SwitchboardError as exc:
             logger.error(f"cannot build graph {graph.name}: {exc}")
             await self.bridge.close(code=1011, message=b"graph build failed")
@@ -148,6 +161,8 @@ class CallSession:
         if self._ending_reason:
             return self._ending_reason
         reason = self.built.controller.hang_up_reason
+        if reason == "transfer" and self.hand_off is not None:
+            return "transferred" if self.hand_off.result == "ok" else "transfer_failed"
         return "timeout" if reason == "timeout" else "agent_hung_up"
 
     async def end(self, reason: str, goodbye: bool = False) -> None:

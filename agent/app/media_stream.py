@@ -41,6 +41,7 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
     # The call's messages leave through the process's send clock (agent/twilio/send_clock.py).
     bridge = WebSocketBridge(ws, loop_clock(), request.transport)
     session = CallSession(bridge, services)
+    session.public_base = signatures.public_base(request, services.config)
     # The call runs in its own task: if aiohttp cancels this handler when the peer vanishes
     # (handler_cancellation=True), the call still ends properly and records its outcome.
     call = asyncio.create_task(run_call(services, session), name="call-session")

@@ -18,6 +18,10 @@
   here; `BuiltCall.finish` closes the file.
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
+- Transfers: the controller's `on_transfer` gives the transport its hand-off (the REST
+  update with the <Dial>, agent/app/transfer_call.py). A call back from an unanswered transfer
+  (`resume`) starts with the conversation so far in the LLM context, the graph's
+  `transfer_failed` phrase instead of the greeting, and its turns numbered on from the record's.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
   worker exists, `finish(live, outcome)` when the call is over (`BuiltCall.finish`); they
   share the call's TurnTracker (agent/records/turns.py), created on first use.
@@ -37,6 +41,7 @@ from pipecat.frames.frames import (
 )
 
 from agent.adapters import engine
+from agent.app import transfer_call
 from agent.app.answering import line_from_parameters
 from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
@@ -67,11 +72,15 @@ class LiveCall:
     contexts: list
     records: RecordsRuntime | None  # the process's call records (Services.records)
     per_call: dict = field(default_factory=dict)
+    # A call back from an unanswered transfer: its turns go on from the record's, and its
+    # duration counts from the call's start (epoch seconds).
+    first_seq: int = 0
+    started_at: float | None = None
 
     def turns(self):
         """The call's TurnTracker, attached to the worker on first use."""
         if "turns" not in self.per_call:
-            tracker = TurnTracker(self.contexts)
+            tracker = TurnTracker(self.contexts, first_seq=self.first_seq)
             tracker.attach(self.worker, self.processors)
             self.per_call["turns"] = tracker
         return self.per_call["turns"]
@@ -170,8 +179,11 @@ class TurnLatency:
             self.on_frame(frame)
 
 
-def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
-    """Build (but do not start) the pipeline worker for a started Twilio stream."""
+def build_call_pipeline(
+    session, graph: Graph, start: tp.Start, resume: transfer_call.Resume | None = None
+) -> BuiltCall:
+    """Build (but do not start) the pipeline worker for a started Twilio stream (`resume`:
+    the call is back from an unanswered transfer)."""
     services = session.services
     config = services.config
     metrics = services.metrics
@@ -199,7 +211,22 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     if call.line.greeting is not None:  # after hours: the after-hours greeting instead
         settings = settings.model_copy(update={"greeting": call.line.greeting})
         logger.info(f"after hours ({call.line.reason}): the after-hours greeting")
-    controller = CallController(settings, name="call", phrases=phrase_book_of(gb))
+    controller = CallController(
+        settings,
+        name="call",
+        phrases=phrase_book_of(gb),
+        # Transfers are offered only while the line is open (agent/graph/hours.py).
+        destinations=graph.transfer_destination if call.line.open else None,
+        greeting=graph.call.transfer_failed if resume is not None else None,
+    )
+
+    @controller.event_handler("on_transfer")
+    async def _on_transfer(_controller, request):
+        transport.hand_off = transfer_call.hand_off_for(
+            services.twilio, services.records, graph, start, session.public_base, request
+        )
+        session.hand_off = transport.hand_off
+
     chain = list(gb.chain)
     pacer = chain[-1] if chain and isinstance(chain[-1], AudioPacer) else None
     if pacer is None:  # the graph has none (validation keeps a graph's own last)
@@ -223,6 +250,9 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         if node.take_read_ahead is not None:
             node.take_read_ahead(pacer)
     contexts = [n.context for n in gb.nodes.values() if n.context is not None]
+    if resume is not None and (history := resume.messages()):
+        for context in contexts:  # before the greeting: the LLM knows what was said
+            context.add_messages(history)
     processors = [
         transport.input(),
         controller,
@@ -244,6 +274,9 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         built.live = LiveCall(
             call, graph, worker, [controller, *node_processors], contexts, services.records
         )
+        if resume is not None:
+            built.live.first_seq = 1 + max((t["seq"] for t in resume.turns), default=-1)
+            built.live.started_at = resume.started_at
         for hook in gb.hooks:
             try:
                 hook.attach(built.live)

@@ -4,6 +4,7 @@ Routes, one module each:
     GET  /health, /metrics                 agent/app/health.py
     GET|POST /twiml, /incoming-call        agent/app/webhooks.py (Twilio's signed webhooks)
     GET  /ws                               agent/app/media_stream.py (the call's media stream)
+    POST /dial-result                      agent/app/transfers.py (a transfer's <Dial> ended)
     GET  /calls, /calls/{call_sid}         agent/app/records_api.py (bearer ADMIN_TOKEN)
     GET  /calls/{call_sid}/recording       agent/app/recording_api.py (bearer ADMIN_TOKEN)
 
@@ -23,7 +24,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from loguru import logger
 
-from agent.app import health, media_stream, recording_api, records_api, webhooks
+from agent.app import health, media_stream, recording_api, records_api, transfers, webhooks
 from agent.app.services import SERVICES, Services
 from agent.config import Config
 from agent.errors import GraphError, GraphNotFound
@@ -158,6 +159,7 @@ def create_app(
     webhooks.add_routes(app)
     media_stream.add_routes(app)
     records_api.add_routes(app)
+    transfers.add_routes(app)
     recording_api.add_routes(app)
     app.cleanup_ctx.append(_twilio_rest)
     app.cleanup_ctx.append(_call_records)  # before the first call, closed after the last

@@ -74,6 +74,8 @@ def format_call(call: dict) -> str:
                 lines.append(f"  {key}: {value}")
     if call["extraction_error"]:
         lines.append(f"extraction failed: {call['extraction_error']}")
+    for transfer in call.get("transfers") or ():
+        lines.append(format_transfer(transfer))
     recording = call.get("recording")
     if recording and recording["deleted_at"]:
         lines.append(f"recording: deleted at {recording['deleted_at']} (retention)")
@@ -82,6 +84,16 @@ def format_call(call: dict) -> str:
         seconds = f"{length:.1f} s" if length is not None else "not finished"
         lines.append(f"recording: {recording['path']} ({seconds})")
     return "\n".join(lines)
+
+
+def format_transfer(t: dict) -> str:
+    """One transfer to a person: where, which way in, how the dial went."""
+    answered = t["status"] == "completed"
+    outcome = "answered" if answered else t["status"]
+    if answered and t["dial_duration_s"] is not None:
+        outcome += f", talked {t['dial_duration_s']:.0f}s"
+    why = f" ({t['reason']})" if t["reason"] else ""
+    return f"transfer to {t['destination']} via {t['via']}{why}: {outcome}"
 
 
 def copy_recording(call: dict, target: str) -> int:

@@ -7,10 +7,14 @@ ends in (agent/app/pipeline.py adds one named `pacer` when the graph has none). 
     in ! vad ! ( stt ! llm | recorder_mix ) ! tts ! pacer ! out      (a parallel block)
     taps: recorder
     channels: pacer ~media~> out, tts <~read-ahead~ pacer
+    transfer: front_desk (rings 20 s), sales (off: no number)
 
 Channels are the links besides frames that node types declare (registry CHANNELS) and the
 pipeline assembly binds: the pacer writes to transport out's media link, and offers a
 streaming TTS its read-ahead.
+
+The graph's transfer destinations (`transfer:`) close both pictures (a `%%` comment in
+Mermaid), each with its ring timeout, or "off" when its number is not set.
 
 A graph with numbers or hours gets them after that: `numbers: +15551234567` and the
 week as a table (`hours: Europe/London`, then `  mon  09:00-17:00` ... `  sun  closed`,
@@ -73,8 +77,18 @@ def draw_text(graph: Graph) -> str:
     ]
     if channels:
         lines.append(f"channels: {', '.join(channels)}")
+    if graph.transfer:
+        lines.append(f"transfer: {_destinations(graph)}")
     lines += _line_text(graph)
     return "\n".join(lines) + "\n"
+
+
+def _destinations(graph: Graph) -> str:
+    """The transfer destinations, by name (numbers are left out: they are configuration)."""
+    return ", ".join(
+        f"{name} (rings {d.ring_timeout_s} s)" if d.active else f"{name} (off: no number)"
+        for name, d in graph.transfer.items()
+    )
 
 
 def _line_text(graph: Graph) -> list[str]:
@@ -174,6 +188,8 @@ def draw_mermaid(graph: Graph) -> str:
         ]
         for source in dict.fromkeys(sources or ["in"]):
             edges.append(f"    {source} -.-> {_id(tap)}")
+    if graph.transfer:
+        edges.append(f"    %% transfer: {_destinations(graph)}")
     return "\n".join([*lines, *edges, *_line_note(graph)]) + "\n"
 
 

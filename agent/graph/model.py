@@ -7,8 +7,9 @@
     ├── taps: [node name]           observers that get copies of frames
     ├── nodes: {name: NodeSpec}     type + replace_with + the type's own params
     ├── numbers: [E.164]            the phone numbers this graph answers (agent/graph/lines.py)
-    └── hours: HoursSettings        business hours and what happens outside them
-                                    (read and checked in agent/graph/hours_read.py)
+    ├── hours: HoursSettings        business hours and what happens outside them
+    │                               (read and checked in agent/graph/hours_read.py)
+    └── transfer: {name: TransferDestination}   people a call may be put through to
 
 A node is written flat (`{type: silero_vad, stop_secs: 0.2}`), so NodeSpec gathers every key
 other than `type` and `replace_with` into `params`; those are checked later against the
@@ -45,25 +46,76 @@ NAME_TAG = "NodeName"
 PARALLEL_TAG = "ParallelBlock"
 
 
+DTMF_ACTIONS = ("none", "hang_up", "transfer")
+
+
 class DtmfAction(BaseModel):
-    """What a keypad digit does: say a phrase, hang up, or both (say, then hang up)."""
+    """What a keypad digit does: say a phrase, hang up, or transfer the call to a person.
+
+    Shorthands: `"0": transfer` (the graph's first destination), `"0": {transfer: sales}`,
+    `"9": hang_up`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     say: str | None = Field(None, description="Phrase the agent speaks when the digit is pressed.")
     action: str = Field(
         "none",
-        description="'none' or 'hang_up' (after saying `say`, else the goodbye).",
-        json_schema_extra={"enum": ["none", "hang_up"]},
+        description="'none', 'hang_up' (after saying `say`, else the goodbye) or 'transfer' "
+        "(to `destination`, after the graph's transfer phrase).",
+        json_schema_extra={"enum": list(DTMF_ACTIONS)},
     )
+    destination: str | None = Field(
+        None,
+        description="For action 'transfer': a name under the graph's `transfer:` "
+        "(default: its first destination).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str) and data in DTMF_ACTIONS:
+            return {"action": data}
+        if isinstance(data, dict) and "transfer" in data and "action" not in data:
+            rest = dict(data)
+            destination = rest.pop("transfer")
+            return {**rest, "action": "transfer", "destination": destination}
+        return data
 
     @model_validator(mode="after")
     def _known_action(self) -> DtmfAction:
-        if self.action not in ("none", "hang_up"):
-            raise ValueError(f"action should be 'none' or 'hang_up', not {self.action!r}")
+        if self.action not in DTMF_ACTIONS:
+            raise ValueError(
+                f"action should be 'none', 'hang_up' or 'transfer', not {self.action!r}"
+            )
         if self.action == "none" and not self.say:
             raise ValueError("a digit with action 'none' needs something to `say`")
+        if self.destination is not None and self.action != "transfer":
+            raise ValueError("`destination` is only for action 'transfer'")
         return self
+
+
+class TransferDestination(BaseModel):
+    """A person (a phone number) a call may be put through to: a cold transfer with <Dial>."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(
+        description='The number dialled, usually "${env:TRANSFER_NUMBER|}". Empty: this '
+        "destination is off (its route, keypad digit and LLM tool option do nothing)."
+    )
+    ring_timeout_s: int = Field(
+        20, ge=5, le=600, description="Seconds it rings before the transfer counts as unanswered."
+    )
+    caller_id: str | None = Field(
+        None,
+        description="The number the person sees calling (a Twilio number of yours); "
+        "default: the number the caller called.",
+    )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.to.strip())
 
 
 class CallSettings(BaseModel):
@@ -108,6 +160,16 @@ class CallSettings(BaseModel):
     max_duration_notice: str = Field(
         "I'm sorry, we've reached the time limit for this call.",
         description="Said (before the goodbye) when max_duration_s is reached.",
+    )
+    transfer_phrase: str = Field(
+        "Connecting you now.",
+        description="Said, to its end, before the call is put through to a person "
+        "(`transfer:`). Keep it in the audio cache.",
+    )
+    transfer_failed: str = Field(
+        "Sorry, nobody could take your call right now. Can I take a message?",
+        description="Said when the call comes back after nobody answered a transfer. Keep it "
+        "in the audio cache.",
     )
     record: Annotated[
         bool,
@@ -229,6 +291,11 @@ class GraphFile(BaseModel):
         None,
         description="Business hours: when the line is open, and what callers get outside "
         "them. Without it the line is always open.",
+    )
+    transfer: dict[str, TransferDestination] = Field(
+        default_factory=dict,
+        description="People a call may be put through to, by name (a route's `destination`, "
+        "a keypad digit's `transfer`, the LLM's transfer_call tool).",
     )
 
 

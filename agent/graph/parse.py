@@ -40,6 +40,7 @@ class Draft:
     taps: list[tuple[Loc, str]] = field(default_factory=list)
     node_names: list[str] = field(default_factory=list)  # every key under nodes:
     specs: dict[str, m.NodeSpec] = field(default_factory=dict)  # the readable ones
+    transfer: dict[str, m.TransferDestination] = field(default_factory=dict)
     numbers: list[str] = field(default_factory=list)  # checked by agent/graph/lines.py
     hours: m.HoursSettings | None = None  # checked and compiled by agent/graph/hours_read.py
 
@@ -166,7 +167,7 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             problems.append(((), f"missing required field '{key}'"))
 
     scratch = m.GraphFile.model_construct()
-    for key in ("name", "description", "call", "taps", "numbers", "hours"):
+    for key in ("name", "description", "call", "taps", "numbers", "hours", "transfer"):
         if key not in data:
             continue
         try:
@@ -188,6 +189,8 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             draft.description = value
         elif key == "call":
             draft.call = value
+        elif key == "transfer":
+            draft.transfer = value
         elif key == "numbers":
             draft.numbers = value
         elif key == "hours":

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from agent.errors import GraphProblem
 from agent.graph.hours import Schedule
-from agent.graph.model import CallSettings, ParallelBlock
+from agent.graph.model import CallSettings, ParallelBlock, TransferDestination
 from agent.graph.registry import TRANSPORT_IN_KINDS, NodeType
 
 ChainItems = Sequence["str | ParallelBlock"]
@@ -46,6 +46,8 @@ class Graph:
     numbers: tuple[str, ...] = ()  # E.164 numbers this graph answers (agent/graph/lines.py)
     number_locs: Mapping[str, int] = field(default_factory=dict)  # number -> numbers[i]
     hours: Schedule | None = None  # business hours (agent/graph/hours.py); None: always open
+    # People a call may be put through to (`transfer:`), `${env:...}` resolved.
+    transfer: Mapping[str, TransferDestination] = field(default_factory=dict)
 
     def chain_nodes(self) -> list[Node]:
         """The chain's nodes in order, branches of parallel blocks depth-first."""
@@ -73,6 +75,17 @@ class Graph:
     def resolve_path(self, relative: str) -> Path:
         """A path written in the graph file, relative to the file's folder."""
         return self.path.parent / relative
+
+    def transfer_destination(self, name: str | None) -> tuple[str, TransferDestination] | None:
+        """(name, destination) for `name` (None: the first one) when it is active, else None."""
+        if name is None:
+            name = next(iter(self.transfer), None)
+        destination = self.transfer.get(name) if name else None
+        return (name, destination) if destination is not None and destination.active else None
+
+    def active_destinations(self) -> list[str]:
+        """The destinations whose number is set, in file order."""
+        return [name for name, d in self.transfer.items() if d.active]
 
 
 def iter_names(items: ChainItems) -> Iterator[str]:

@@ -7,6 +7,8 @@
                              taps in the chain and chain nodes in taps, unused nodes (warning)
     5 frame flow             a node needs a kind nothing upstream produces; no agent audio
     6 audio formats          anything not at 8000 Hz (warning: resampled on every frame)
+    transfers                what names a `transfer:` destination (a keypad digit, a route
+                             action, the LLM's tool) names one that exists (transfers.py)
     7 ${env:...}             unset variables, malformed references, secrets
     8 settings (strict)      the keys and packages the nodes in use need are there
                              (problems flagged `unavailable`: the file is fine, this machine is not)
@@ -38,6 +40,7 @@ from agent.graph.model import ParallelBlock
 from agent.graph.registry import BUILTIN, Registry
 from agent.graph.resolved import Graph, Node
 from agent.graph.suggest import hint
+from agent.graph.transfers import transfer_problems
 from agent.graph.wiring import WiringPasses
 from agent.nodes.params import file_ref_fields
 
@@ -118,6 +121,8 @@ class _Validation(WiringPasses):
         self.resolve()
         self.pass_flow()
         self.pass_audio()
+        for loc, message in transfer_problems(self.draft, self.params, self.path.parent):
+            self.add(loc, message)
         self.pass_lines()
         for loc, message in env.problems:
             self.add(loc, message)
@@ -253,6 +258,7 @@ class _Validation(WiringPasses):
             taps=tuple(self.runs[name] for _, name in self.draft.taps),
             nodes=nodes,
             warnings=tuple(self.report.warnings),
+            transfer=dict(self.draft.transfer),
             numbers=tuple(self.number_locs),
             number_locs=dict(self.number_locs),
             hours=self.schedule,

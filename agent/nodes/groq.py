@@ -3,6 +3,10 @@
 The node is pipecat's Groq service inside the shared conversation (agent/nodes/conversation.py:
 context aggregators, turn-taking, history window). The prompt file is the service's system
 instruction (the context holds only the conversation).
+
+Tools: `end_call` (hang_up_tool) and, when the graph has active transfer destinations (and
+`transfer_to` is not []), `transfer_call(destination, reason)`: its destination is an enum of
+those names; the call controller says the transfer phrase and puts the call through.
 """
 
 from __future__ import annotations
@@ -16,18 +20,22 @@ from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.suggest import did_you_mean
 from agent.nodes.conversation import conversation, read_prompt
 from agent.nodes.params import GroqLLMParams
-from processors.frames import EndCallFrame
+from processors.frames import EndCallFrame, TransferCallFrame
 
 
 def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     config = ctx.config
     api_key = config.require("GROQ_API_KEY", f"the groq_llm node '{node_name}'")
+    # No transfers after hours (agent/graph/hours.py): the call came in while closed.
+    open_ = ctx.call.line.open
+    destinations = transfer_destinations(ctx.graph, params.transfer_to) if open_ else []
+    offered = tools(params.hang_up_tool, destinations)
     talk = conversation(
         ctx,
         node_name,
         user_speech_timeout_s=params.user_speech_timeout_s,
         max_history_turns=params.max_history_turns,
-        tools=tools() if params.hang_up_tool else None,
+        tools=offered,
     )
     # One client per process; one retry within the budget, then the call's fallback phrase
     # (agent/adapters/openai_llm.py, agent/nodes/llm_resilience.py).
@@ -47,19 +55,53 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
     )
     if params.hang_up_tool:
         service.register_function(END_CALL, end_call, cancel_on_interruption=False)
+    if destinations:
+        service.register_function(
+            TRANSFER_CALL, transfer_call_handler(destinations), cancel_on_interruption=False
+        )
     return NodeBuild(processors=[*talk.head, service], after_output=talk.tail, context=talk.context)
 
 
 END_CALL = "end_call"
+TRANSFER_CALL = "transfer_call"
 
 
-def tools():
-    """The end_call tool: the model may hang up, saying its own goodbye."""
+def transfer_destinations(graph, transfer_to: list[str] | None) -> list[str]:
+    """The destinations the model may transfer to: active ones, limited to `transfer_to`."""
+    active = graph.active_destinations()
+    return active if transfer_to is None else [d for d in active if d in transfer_to]
+
+
+def tools(hang_up: bool = True, destinations: list[str] | None = None):
+    """The tools offered: end_call (the model hangs up, saying its own goodbye) and
+    transfer_call (to one of `destinations`); None when there are none."""
     from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
     from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 
-    return ToolsSchema(
-        standard_tools=[
+    offered = []
+    if destinations:
+        offered.append(
+            FunctionSchema(
+                name=TRANSFER_CALL,
+                description="Put the caller through to a person. Use when the caller asks for "
+                "a human, a person or a department, or needs what only staff can do. The "
+                "caller is told they are being connected; do not say goodbye.",
+                properties={
+                    "destination": {
+                        "type": "string",
+                        "enum": list(destinations),
+                        "description": "Who to put the caller through to.",
+                    },
+                    "reason": {
+                        "type": "string",
+                        "description": "A few words on why, for the call record.",
+                    },
+                },
+                required=["destination"],
+            )
+        )
+    if hang_up:
+        offered.append(
             FunctionSchema(
                 name=END_CALL,
                 description="End the phone call. Use when the caller says goodbye or asks to "
@@ -72,8 +114,8 @@ def tools():
                 },
                 required=["goodbye"],
             )
-        ]
-    )
+        )
+    return ToolsSchema(standard_tools=offered) if offered else None
 
 
 async def end_call(params) -> None:
@@ -86,6 +128,34 @@ async def end_call(params) -> None:
     await params.llm.push_frame(
         EndCallFrame(reason="agent", goodbye=goodbye), FrameDirection.UPSTREAM
     )
+
+
+def transfer_call_handler(destinations: list[str]):
+    """The transfer_call function for a call whose active destinations are `destinations`."""
+
+    async def transfer_call(params) -> None:
+        from pipecat.processors.frame_processor import FrameDirection
+
+        arguments = params.arguments or {}
+        destination = str(arguments.get("destination") or "")
+        if destination not in destinations:
+            await params.result_callback(
+                {"error": f"no such destination; choose one of {', '.join(destinations)}"}
+            )
+            return
+        from pipecat.frames.frames import FunctionCallResultProperties
+
+        # No new reply: the controller's transfer phrase is what the caller hears next.
+        await params.result_callback(
+            {"status": "connecting the caller"},
+            properties=FunctionCallResultProperties(run_llm=False),
+        )
+        # Upstream to the call controller, which says the transfer phrase and hands off.
+        reason = str(arguments.get("reason") or "")
+        frame = TransferCallFrame(destination=destination, reason=reason, via="llm")
+        await params.llm.push_frame(frame, FrameDirection.UPSTREAM)
+
+    return transfer_call
 
 
 # --- start-up check -----------------------------------------------------------------------

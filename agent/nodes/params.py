@@ -109,6 +109,11 @@ class GroqLLMParams(NodeParams):
     hang_up_tool: bool = Field(
         True, description="Offer the model an end_call tool (it says its goodbye, then hangs up)."
     )
+    transfer_to: list[str] | None = Field(
+        None,
+        description="Destinations (names under the graph's `transfer:`) the model may put the "
+        "caller through to with its transfer_call tool; default: every active one; [] for none.",
+    )
     first_token_timeout_s: float = Field(
         4.0,
         gt=0,

@@ -22,14 +22,27 @@ from processors.router import IntentRouter
 def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     path = ctx.resolve_path(params.routes).resolve()
     routes = shared_routes(ctx.shared, path)
+    active = active_routes(routes.routes, ctx.graph, ctx.call.line.open)
     encoder = load_encoder(params.encoder, ctx.shared)
     matcher = shared_matcher(
         ctx.shared,
-        (str(path), params.encoder, params.threshold),
-        lambda: RouteMatcher(routes.routes, encoder, params.threshold),
+        (str(path), params.encoder, params.threshold, tuple(active)),
+        lambda: RouteMatcher(active, encoder, params.threshold),
     )
     phrases = shared_phrase_book(ctx.shared, path, voice_of_graph(ctx.graph, ctx.config))
-    return NodeBuild(processors=[IntentRouter(matcher, routes.routes, phrases, name=node_name)])
+    return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])
+
+
+def active_routes(routes: dict, graph, line_open: bool = True) -> dict:
+    """The routes this graph answers: a `transfer` route only while its destination is set
+    (TRANSFER_NUMBER unset: "can I talk to a person" goes to the LLM like any question)
+    and the line is open (agent/graph/hours.py: no transfers after hours)."""
+    return {
+        name: route
+        for name, route in routes.items()
+        if route.action != "transfer"
+        or (line_open and graph.transfer_destination(route.destination))
+    }
 
 
 def phrase_book_of(graph_build) -> PhraseBook | None:

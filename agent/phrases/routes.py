@@ -6,7 +6,8 @@
         examples: [how much does it cost, what are your prices]
         not_examples: [how much is shipping]   # optional near misses that must not match
         say: "Our plans start at ..."  # the phrase played (pre-rendered in audio_cache/)
-        action: none                  # none | hang_up (after the phrase)
+        action: none                  # none | hang_up | transfer (after the phrase)
+        destination: front_desk       # for transfer: a name under the graph's `transfer:`
         threshold: 0.7                # optional; else the router node's threshold
     phrases:                          # other phrases to pre-render (greeting, goodbye, ...)
       greeting: "Thanks for calling Acme. How can I help?"
@@ -46,12 +47,25 @@ class Route(BaseModel):
         "these than to every example does not get this route.",
     )
     say: str = Field(min_length=1, description="The phrase played when the route wins.")
-    action: Literal["none", "hang_up"] = Field(
-        "none", description="After the phrase: nothing, or end the call."
+    action: Literal["none", "hang_up", "transfer"] = Field(
+        "none",
+        description="After the phrase: nothing, end the call, or put the caller through to "
+        "`destination` (a transfer route is off in a graph where that destination is not set).",
+    )
+    destination: str | None = Field(
+        None, description="For action transfer: a destination under the graph's `transfer:`."
     )
     threshold: float | None = Field(
         None, gt=0, le=1, description="Cosine similarity needed; default: the node's threshold."
     )
+
+    @model_validator(mode="after")
+    def _destination(self) -> Route:
+        if self.action == "transfer" and not self.destination:
+            raise ValueError("action transfer needs a `destination`")
+        if self.destination and self.action != "transfer":
+            raise ValueError("`destination` is only for action transfer")
+        return self
 
     @field_validator("examples", "not_examples")
     @classmethod

@@ -4,6 +4,7 @@
                  its recording (file, length, deletion)
     turns        one row per caller or agent turn, (call_sid, seq) unique
     extractions  one row per extraction attempt that finished: the merged snapshot, or the error
+    transfers    one row per transfer to a person: where, why, how the dial went
     schema_version   one row: the number of migrations applied
 
 A migration is a function of a synchronous connection (run through `run_sync`), applied in
@@ -94,6 +95,24 @@ extractions = Table(
     Index("ix_extractions_call", "call_sid", "seq"),
 )
 
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid"), nullable=False),
+    Column("destination", String(100), nullable=False),  # its name in the graph's transfer:
+    Column("to_number", String(64)),
+    Column("via", String(16), nullable=False),  # route | dtmf | llm
+    Column("reason", Text),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    # dialing, then Twilio's DialCallStatus (completed, busy, no-answer, failed, canceled),
+    # or update_failed (Twilio's API did not take the <Dial>)
+    Column("status", String(32), nullable=False),
+    Column("dial_duration_s", Float),  # answered: how long the person talked
+    Column("ended_at", DateTime(timezone=True)),
+    Index("ix_transfers_call", "call_sid"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -131,9 +150,14 @@ def _v3_call_recording(conn: Connection) -> None:
     )
 
 
+def _v4_transfers(conn: Connection) -> None:
+    transfers.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_create,
     _v2_turn_failure,
     _v3_call_recording,
+    _v4_transfers,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

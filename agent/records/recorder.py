@@ -5,7 +5,9 @@ hear about turns from the call's TurnTracker (agent/records/turns.py), which is 
 frame types at the pipeline's end and by processor events: nothing runs per audio frame.
 
 CallRecorder: `CallStarted` when the call starts, a `TurnRecord` the moment each turn ends,
-`CallEnded` (outcome, duration) when it is over, all handed to the process's RecordWriter
+`CallEnded` (outcome, duration) when it is over (a call back from a transfer continues
+the same record: its turns number on, its duration counts from the call's start), all
+handed to the process's RecordWriter
 (enqueue only: the call never waits on the database); then, if CALL_WEBHOOK_URL is set, the
 finished record is delivered once the call's extraction has settled.
 
@@ -59,6 +61,8 @@ class CallRecorder:
         call = live.call
         self._call_sid = call.call_sid
         self._started = time.time()
+        if live.started_at is not None:  # back from a transfer: the call's own start
+            self._started = live.started_at
         runtime.writer.enqueue(call_started(call, live.graph.name, self._started))
         live.turns().on_turn(self._on_turn)
 
@@ -93,7 +97,9 @@ class CallRecorder:
                 duration_s=round(ended - self._started, 3),
             )
         )
-        if runtime.delivery is not None:
+        # A transferred call's record is final when Twilio reports the dial's end
+        # (agent/app/transfers.py delivers it then).
+        if runtime.delivery is not None and outcome != "transferred":
             runtime.delivery.schedule(lambda: self._finished_record(runtime, live))
 
     async def _finished_record(self, runtime, live) -> dict | None:

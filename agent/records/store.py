@@ -7,7 +7,8 @@ waited for, bounded: connect.py) and migrates the schema (models.py):
 safe when several processes start at once (Postgres: an advisory lock; SQLite: the file's
 write lock).
 
-Writes are record events (CallStarted, TurnRecord, ExtractionRecord, CallEnded), applied in
+Writes are record events (CallStarted, TurnRecord, ExtractionRecord, CallEnded,
+TransferStarted, TransferStatus), applied in
 order by `apply(events)` in one transaction; only the writer task (writer.py) calls it.
 Reads (`list_calls`, `get_call`) return plain JSON-ready dicts for the API, the CLI and the
 record delivery (the call webhook, agent/records/delivery.py).
@@ -90,7 +91,38 @@ class CallEnded:
     duration_s: float
 
 
-Event = CallStarted | TurnRecord | ExtractionRecord | CallEnded | RecordingEvent
+@dataclass(frozen=True)
+class TransferStarted:
+    """The agent put the call through to a person (status "dialing" until told otherwise)."""
+
+    call_sid: str
+    destination: str
+    to_number: str | None
+    via: str
+    reason: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class TransferStatus:
+    """How the call's latest transfer went: Twilio's DialCallStatus, or update_failed."""
+
+    call_sid: str
+    status: str
+    at: datetime
+    dial_duration_s: float | None = None
+    outcome: str | None = None  # also the call's outcome (answered: "transferred")
+
+
+Event = (
+    CallStarted
+    | TurnRecord
+    | ExtractionRecord
+    | CallEnded
+    | RecordingEvent
+    | TransferStarted
+    | TransferStatus
+)
 
 
 def async_url(url: str) -> str:
@@ -276,8 +308,20 @@ class Store:
                 .mappings()
                 .all()
             )
+            transfer_rows = (
+                (
+                    await conn.execute(
+                        select(m.transfers)
+                        .where(m.transfers.c.call_sid == call_sid)
+                        .order_by(m.transfers.c.id)
+                    )
+                )
+                .mappings()
+                .all()
+            )
         call = _call_dict(row)
         call["turns"] = [_turn_dict(t) for t in turn_rows]
+        call["transfers"] = [_transfer_dict(t) for t in transfer_rows]
         call["extractions"] = [_extraction_dict(e) for e in extraction_rows]
         return call
 
@@ -309,8 +353,9 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
     turn_events = [e for e in events if isinstance(e, TurnRecord)]
     extraction_events = [e for e in events if isinstance(e, ExtractionRecord)]
     ends = [e for e in events if isinstance(e, CallEnded)]
+    transfer_events = [e for e in events if isinstance(e, TransferStarted | TransferStatus)]
     recording_events = [e for e in events if isinstance(e, RECORDING_EVENTS)]
-    kinds = (starts, turn_events, extraction_events, ends, recording_events)
+    kinds = (starts, turn_events, extraction_events, ends, recording_events, transfer_events)
     if sum(len(k) for k in kinds) != len(events):
         raise TypeError("not a record event")
     if starts:
@@ -413,6 +458,42 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
         )
     if recording_events:  # after the starts: they update the call's row
         await apply_recording_events(conn, recording_events)
+    for e in transfer_events:  # a few per call at most: one by one, in order
+        await _apply_transfer(conn, e)
+
+
+async def _apply_transfer(conn, e: TransferStarted | TransferStatus) -> None:
+    if isinstance(e, TransferStarted):
+        await conn.execute(
+            m.transfers.insert().values(
+                call_sid=e.call_sid,
+                destination=e.destination,
+                to_number=e.to_number,
+                via=e.via,
+                reason=e.reason,
+                requested_at=e.requested_at,
+                status="dialing",
+            )
+        )
+        return
+    latest = (
+        select(func.max(m.transfers.c.id)).where(m.transfers.c.call_sid == e.call_sid)
+    ).scalar_subquery()
+    await conn.execute(
+        update(m.transfers)
+        .where(m.transfers.c.id == latest)
+        .values(status=e.status, dial_duration_s=e.dial_duration_s, ended_at=e.at)
+    )
+    if e.outcome:  # the call ends with the dial (answered: when the person hung up)
+        started = (
+            await conn.execute(select(m.calls.c.started_at).where(m.calls.c.call_sid == e.call_sid))
+        ).scalar()
+        duration = round((e.at - utc(started)).total_seconds(), 3) if started else None
+        await conn.execute(
+            update(m.calls)
+            .where(m.calls.c.call_sid == e.call_sid)
+            .values(outcome=e.outcome, ended_at=e.at, duration_s=duration)
+        )
 
 
 def _call_dict(row) -> dict:
@@ -459,4 +540,17 @@ def _extraction_dict(row) -> dict:
         "data": row["data"],
         "error": row["error"],
         "attempts": row["attempts"],
+    }
+
+
+def _transfer_dict(row) -> dict:
+    return {
+        "destination": row["destination"],
+        "to": row["to_number"],
+        "via": row["via"],
+        "reason": row["reason"],
+        "requested_at": _iso(row["requested_at"]),
+        "status": row["status"],
+        "dial_duration_s": row["dial_duration_s"],
+        "ended_at": _iso(row["ended_at"]),
     }

@@ -87,8 +87,15 @@ class TurnTracker:
         HeardTextFrame,
     )
 
-    def __init__(self, contexts: list | None = None, now: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        contexts: list | None = None,
+        now: Callable[[], float] = time.time,
+        *,
+        first_seq: int = 0,
+    ):
         self._contexts = contexts or []
+        self._first_seq = first_seq  # a call back from a transfer numbers on from its record
         self._now = now
         self._listeners: list[Callable[[Turn], None]] = []
         self.turns: list[Turn] = []
@@ -187,7 +194,7 @@ class TurnTracker:
         now = self._now()
         self._latency_from = now  # the agent's answer to the key is timed from the press
         self._emit(
-            Turn(len(self.turns), "caller", f"pressed {digit}", _dt(now), _dt(now), source="dtmf")
+            Turn(self._next_seq(), "caller", f"pressed {digit}", _dt(now), _dt(now), source="dtmf")
         )
 
     def routed(self, route: str, text: str, phrase: str) -> None:
@@ -240,7 +247,7 @@ class TurnTracker:
             else now
         )
         self._caller_started = self._caller_stopped = None
-        self._emit(Turn(len(self.turns), "caller", text, _dt(started), _dt(ended)))
+        self._emit(Turn(self._next_seq(), "caller", text, _dt(started), _dt(ended)))
 
     def _new_agent_turn(self) -> _AgentTurn:
         turn = _AgentTurn(failure=self._pending_failure)
@@ -274,7 +281,7 @@ class TurnTracker:
             heard = text if agent.started is not None else ""
         self._emit(
             Turn(
-                len(self.turns),
+                self._next_seq(),
                 "agent",
                 text,
                 _dt(agent.started),
@@ -301,6 +308,9 @@ class TurnTracker:
             return None
         content = message.get("content")
         return content if isinstance(content, str) else None
+
+    def _next_seq(self) -> int:
+        return self._first_seq + len(self.turns)
 
     def _emit(self, turn: Turn) -> None:
         self.turns.append(turn)

@@ -7,7 +7,8 @@
   and plays one frame of the agent's audio (``Playback.tick``), echoing reached marks;
 - the receiver: the server's ``media``, ``mark`` and ``clear`` messages, and its close;
 - the script: the caller's steps (see ``script``), which feed the media clock and watch
-  playback.
+  playback. A call that may move to another stream (a transfer that comes back) runs its
+  script outside, over all its streams (``emulator.CallLine``): then ``run(None)``.
 
 Message formats follow Twilio's Media Streams docs: ``connected`` has no sequence number,
 ``start`` is sequence 1, every later message Twilio sends takes the next one; ``chunk`` counts
@@ -67,6 +68,8 @@ class CallSession:
         self._changed = asyncio.Event()
         self._ended: asyncio.Future[str] = self._loop.create_future()
         self.playback = Playback(underrun_gap_s, on_change=self._notify)
+        self.streams = 1  # (script.CallerLine) a call of one stream
+        self.started = asyncio.Event()  # set once `connected` and `start` are sent
         self.result = CallResult(call_sid, stream_sid, account_sid, stream_url, parameters)
         self.timeline = self.result.timeline
 
@@ -74,7 +77,8 @@ class CallSession:
         return self._loop.time() - self._t0
 
     def hang_up(self, by: str) -> None:
-        """End the call from Twilio's side: ``stop``, then close (``by`` is recorded)."""
+        """End the stream from Twilio's side: ``stop``, then close (``by`` is recorded:
+        "caller", "api", or "redirect" when the call got new TwiML)."""
         if not self._ended.done():
             self._ended.set_result(by)
 
@@ -110,16 +114,17 @@ class CallSession:
 
     # -- the call -----------------------------------------------------------------------------
 
-    async def run(self, script: Script, max_duration: float | None = None) -> CallResult:
+    async def run(self, script: Script | None, max_duration: float | None = None) -> CallResult:
         r = self.result
         await self._send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         start = {"accountSid": r.account_sid, "streamSid": r.stream_sid, "callSid": r.call_sid}
         start |= {"tracks": ["inbound"], "customParameters": r.parameters}
         start["mediaFormat"] = {"encoding": "audio/x-mulaw", "sampleRate": RATE, "channels": 1}
         await self._send_event("start", start)
+        self.started.set()
         tasks = [
             asyncio.create_task(self._media_clock()),
-            asyncio.create_task(self._run_script(script)),
+            asyncio.create_task(self._run_script(script) if script is not None else _nothing()),
             asyncio.create_task(self._receive()),
         ]
         try:
@@ -303,3 +308,7 @@ class CallSession:
     def record_timeout(self, what: str) -> None:
         self.result.timeouts.append((self.now(), what))
         self.timeline.append(("timeout", self.now(), what))
+
+
+async def _nothing() -> None:
+    """The script slot of a stream whose script runs outside (over several streams)."""

@@ -11,13 +11,19 @@
 5. plays the server's ``media`` in real time, echoes ``mark`` when its audio has played and
    everything pending on ``clear`` (see ``playback``), running the script's steps meanwhile,
 6. ends with ``stop`` and a close when the script ends (or ``max_duration`` passes, or
-   ``end_call`` emulates a REST hang-up), or notices that the server closed first.
+   ``end_call`` emulates a REST hang-up), or notices that the server closed first;
+7. when the REST API updates the call with new TwiML (the Twilio fake calls ``redirect``),
+   ends the stream (``stop``, close) and runs it: a ``<Dial>`` rings with the scripted
+   ``DialOutcome`` (``place_call(dial=[...])``), requests its signed ``action`` URL and
+   follows the answer, a ``<Connect><Stream>`` onto a new stream of the same call, where
+   the script goes on (agent/sim/dial.py).
 
 It returns a ``CallResult``: everything heard, a timeline, marks, clears, underruns, who hung up.
 Many calls run concurrently in one event loop (benchmarks run 100): each call is three tasks
 (media clock, receiver, script) and nothing blocks, logs or spawns per frame.
 
-Errors (all carry what they got, for the test failure message)::
+Errors (all carry what they got, for the test failure message; defined in
+agent/sim/answers.py, exported here)::
 
     EmulatorError                 base class
     ├── WebhookError              the webhook did not answer 200 (.status, .body)
@@ -29,8 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from urllib.parse import urlencode, urlsplit
 
@@ -38,9 +43,17 @@ import aiohttp
 from twilio.request_validator import RequestValidator
 from yarl import URL
 
+from agent.sim.answers import (
+    EmulatorError,
+    StreamConnectError,
+    TwiMLError,
+    WebhookError,
+    parse_twiml,
+)
 from agent.sim.call import CallSession
+from agent.sim.dial import CallLine, DialOutcome, follow_twiml
 from agent.sim.result import CallResult
-from agent.sim.script import Script
+from agent.sim.script import Script, run_script
 
 __all__ = [
     "CallResult",
@@ -53,67 +66,12 @@ __all__ = [
 ]
 
 
-class EmulatorError(Exception):
-    """The call could not be placed the way Twilio would place it."""
-
-
-class WebhookError(EmulatorError):
-    """The voice webhook answered something other than 200."""
-
-    def __init__(self, status: int, body: str, url: str) -> None:
-        super().__init__(f"webhook {url} answered HTTP {status}: {body[:300]!r}")
-        self.status = status
-        self.body = body
-        self.url = url
-
-
-class TwiMLError(EmulatorError):
-    """The webhook's answer is not TwiML that connects a bidirectional Media Stream."""
-
-    def __init__(self, message: str, twiml: str) -> None:
-        super().__init__(f"{message}; got: {twiml[:300]!r}")
-        self.twiml = twiml
-
-
-class StreamConnectError(EmulatorError):
-    """The server refused the Media Streams WebSocket upgrade."""
-
-    def __init__(self, status: int | None, url: str, reason: str = "") -> None:
-        super().__init__(f"WebSocket upgrade to {url} refused: HTTP {status} {reason}".rstrip())
-        self.status = status
-        self.url = url
-
-
 DEFAULT_QUERY: Mapping[str, str] = MappingProxyType({"graph": "receptionist"})
 """The voice URL's query string when ``place_call`` is given none (pass ``{}`` for none)."""
 
 
 def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
-
-
-def parse_twiml(twiml: str, allow_ws: bool = False) -> tuple[str, dict[str, str]]:
-    """The ``<Stream url>`` and its ``<Parameter>`` name/value pairs from a TwiML answer.
-
-    ``allow_ws`` also accepts ``ws://`` (Twilio would not): a server on this machine without
-    PUBLIC_HOST answers with one, and ``python -m agent call`` still talks to it."""
-    try:
-        root = ET.fromstring(twiml)
-    except ET.ParseError as exc:
-        raise TwiMLError(f"TwiML is not well-formed XML ({exc})", twiml) from None
-    stream = root.find("./Connect/Stream") if root.tag == "Response" else None
-    if stream is None:
-        raise TwiMLError("expected <Response><Connect><Stream url=...>", twiml)
-    url = stream.get("url", "")
-    parts = urlsplit(url)
-    # Twilio only opens wss:// streams, and rejects query strings (custom values go in
-    # <Parameter>): errors 31910 and 31920 in Twilio's docs.
-    if parts.scheme not in (("wss", "ws") if allow_ws else ("wss",)) or not parts.netloc:
-        raise TwiMLError(f"<Stream url> must be an absolute wss:// URL, not {url!r}", twiml)
-    if parts.query:
-        raise TwiMLError("<Stream url> must not have a query string; use <Parameter>", twiml)
-    params = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
-    return url, params
 
 
 class TwilioEmulator:
@@ -140,6 +98,7 @@ class TwilioEmulator:
         self.allow_ws = allow_ws  # accept a ws:// <Stream url> (see parse_twiml)
         self._validator = RequestValidator(auth_token) if auth_token else None
         self._calls: dict[str, CallSession] = {}
+        self._redirects: dict[str, str] = {}  # CallSid -> TwiML the REST API gave the call
 
     @property
     def active_calls(self) -> list[str]:
@@ -173,8 +132,12 @@ class TwilioEmulator:
         max_duration: float | None = None,
         extra_form: Mapping[str, str] | None = None,
         on_connected: Callable[[CallSession], None] | None = None,
+        dial: Sequence[DialOutcome] = (),
     ) -> CallResult:
         """Ring the server, run ``script`` as the caller, return what happened.
+
+        ``dial``: how each ``<Dial>`` the call gets goes, in order (default: no-answer).
+        The result is the first stream's; streams after a transfer are in ``later_streams``.
 
         The webhook goes to ``path?query`` with ``method``; ``extra_form`` adds or overrides
         webhook parameters. ``max_duration`` (seconds) ends the call as a caller hang-up.
@@ -185,28 +148,82 @@ class TwilioEmulator:
         t0 = loop.time()
         call_sid = _sid("CA")
         form = self.webhook_form(call_sid, from_, to) | dict(extra_form or {})
+        line = CallLine()
+        outcomes = list(dial)
+        first: CallResult | None = None
         async with aiohttp.ClientSession() as http:
             twiml = await self._fetch_twiml(http, path, dict(query), form, method.upper())
             stream_url, params = parse_twiml(twiml, self.allow_ws)
-            ws = await self._connect(http, stream_url)
-            call = CallSession(
-                ws,
-                t0=t0,
-                account_sid=self.account_sid,
-                call_sid=call_sid,
-                stream_sid=_sid("MZ"),
-                stream_url=stream_url,
-                parameters=params,
-                underrun_gap_s=self.underrun_gap_ms / 1000,
-            )
-            call.result.started_at = t0
-            self._calls[call_sid] = call
-            if on_connected is not None:
-                on_connected(call)
+            script_task: asyncio.Task | None = None
             try:
-                return await call.run(script, max_duration)
+                while True:
+                    ws = await self._connect(http, stream_url)
+                    call = CallSession(
+                        ws,
+                        t0=t0,
+                        account_sid=self.account_sid,
+                        call_sid=call_sid,
+                        stream_sid=_sid("MZ"),
+                        stream_url=stream_url,
+                        parameters=params,
+                        underrun_gap_s=self.underrun_gap_ms / 1000,
+                    )
+                    call.result.started_at = t0
+                    self._calls[call_sid] = call
+                    line.attach(call)
+                    if script_task is None:  # the caller talks from the first stream on
+                        script_task = asyncio.create_task(self._run_script(script, line))
+                    if on_connected is not None and first is None:
+                        on_connected(call)
+                    left = None if max_duration is None else max_duration - (loop.time() - t0)
+                    result = await call.run(None, None if left is None else max(left, 0.0))
+                    line.detach()
+                    del self._calls[call_sid]
+                    if first is None:
+                        first = result
+                    else:
+                        first.later_streams.append(result)
+                    new_twiml = self._redirects.pop(call_sid, None)
+                    if result.closed_by != "redirect" or new_twiml is None:
+                        break
+                    follow = await follow_twiml(
+                        self, http, new_twiml, form, first, outcomes, self._parse_stream
+                    )
+                    if follow is None or script_task.done():
+                        break  # the call is over (or the caller gave up while it rang)
+                    stream_url, params = follow
             finally:
-                del self._calls[call_sid]
+                self._calls.pop(call_sid, None)
+                self._redirects.pop(call_sid, None)
+                ended = None
+                if script_task is not None:
+                    script_task.cancel()
+                    (ended,) = await asyncio.gather(script_task, return_exceptions=True)
+        if isinstance(ended, Exception) and not isinstance(ended, asyncio.CancelledError):
+            raise ended  # a bad script step or an emulator bug must not pass silently
+        return first
+
+    @staticmethod
+    async def _run_script(script: Script, line: CallLine) -> None:
+        try:
+            await line.current.started.wait()  # as on Twilio: the caller is heard after `start`
+            await run_script(script, line)
+        finally:
+            if line.current is not None:
+                line.current.hang_up("caller")  # no-op on a stream that already ended
+
+    def _parse_stream(self, twiml: str) -> tuple[str, dict[str, str]]:
+        return parse_twiml(twiml, self.allow_ws)
+
+    def redirect(self, call_sid: str, twiml: str) -> bool:
+        """The REST API gave the call new TwiML (agent/sim/fakes/twilio_rest.py): its stream
+        ends (``stop``, close) and the TwiML runs. False if no such call is in progress."""
+        call = self._calls.get(call_sid)
+        if call is None:
+            return False
+        self._redirects[call_sid] = twiml
+        call.hang_up("redirect")
+        return True
 
     async def end_call(self, call_sid: str) -> bool:
         """Hang up like the Calls REST resource does (``Status=completed``): Twilio sends

@@ -16,7 +16,7 @@ class CallResult:
     ``("clear", t)``, ``("say_start", t, text)``, ``("say_end", t, text)``,
     ``("playback_start", t)``, ``("playback_stop", t)``, ``("dtmf", t, digit)``,
     ``("timeout", t, step)``, ``("protocol_error", t, what)``, ``("max_duration", t)``,
-    ``("closed", t, by, code)``. ``underruns`` are ``(t, gap_ms)``: t is when the stutter began.
+    ``("closed", t, by, code)``; ``by`` is "redirect" when the call got new TwiML. ``underruns`` are ``(t, gap_ms)``: t is when the stutter began.
     """
 
     call_sid: str
@@ -42,6 +42,12 @@ class CallResult:
     timeouts: list[tuple[float, str]] = field(default_factory=list)
     protocol_errors: list[tuple[float, str]] = field(default_factory=list)
     said: list[tuple[float, bytes]] = field(default_factory=list, repr=False)  # (t, mu-law)
+    # A call updated with new TwiML (closed_by "redirect"): what Twilio did next, each
+    # <Dial> as {"number", "action", "timeout", "caller_id", "status", "duration", "answer"}
+    # (the action request's HTTP status and TwiML), and the media streams it opened after
+    # this one (same CallSid, new StreamSid), each with its own CallResult.
+    dials: list[dict] = field(default_factory=list)
+    later_streams: list[CallResult] = field(default_factory=list)
 
     def heard_duration_s(self) -> float:
         """Seconds of agent audio the caller heard."""

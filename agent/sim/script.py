@@ -98,12 +98,31 @@ class SendRaw:
 
 
 @dataclass(frozen=True)
+class WaitForStream:
+    """Wait until the call is on its ``number``-th media stream: after a transfer nobody
+    answered, Twilio connects a new stream (same CallSid) and the caller talks on there."""
+
+    number: int = 2
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class HangUp:
     """The caller hangs up: Twilio sends ``stop`` and closes the socket. Remaining steps are
     skipped; the end of the script does the same."""
 
 
-Step = Say | Pause | WaitForAgentAudio | WaitForAgentSilence | BargeIn | Dtmf | SendRaw | HangUp
+Step = (
+    Say
+    | Pause
+    | WaitForAgentAudio
+    | WaitForAgentSilence
+    | BargeIn
+    | Dtmf
+    | SendRaw
+    | WaitForStream
+    | HangUp
+)
 Script = list[Step]
 
 
@@ -122,6 +141,7 @@ class CallerLine(Protocol):
     """What script steps need from a call in progress (``call.CallSession`` provides it)."""
 
     playback: Playback
+    streams: int  # media streams opened so far on this call (1, more after a transfer)
 
     def now(self) -> float: ...
     async def say(self, audio: bytes, text: str) -> None: ...
@@ -168,13 +188,15 @@ async def _run_step(step: Step, line: CallerLine) -> None:
         await line.send_dtmf(step.digit)
     elif isinstance(step, SendRaw):
         await line.send_raw(step.data)
+    elif isinstance(step, WaitForStream):
+        await _wait(line, step, lambda: line.streams >= step.number)
     else:
         raise TypeError(f"not a script step: {step!r}")
 
 
 async def _wait(
     line: CallerLine,
-    step: WaitForAgentAudio | WaitForAgentSilence | BargeIn,
+    step: WaitForAgentAudio | WaitForAgentSilence | BargeIn | WaitForStream,
     condition: Callable[[], bool],
     recheck_in: Callable[[], float] | None = None,
 ) -> bool:

@@ -6,9 +6,11 @@ still in flight (a hang-up retrying after its call's socket closed); `close()` e
     client.call(call_sid, account_sid) -> CallResource | None    one live call's resource
         .hang_up()              POST Status=completed, retried (below); 20404 counts as done
         .hang_up_in_background()  the same as a tracked task: the call's socket closes at once
+        .update(twiml=...)      POST Twiml=... (a transfer's <Dial>), retried like the hang-up;
+                                20404 here means the call is gone: not a success
     client.wait_for_pending(timeout)   server drain: let in-flight requests finish
 
-Where new API work goes: what acts on one live call (an update with TwiML to transfer it)
+Where new API work goes: what acts on one live call (the hang-up, an update with TwiML)
 is a `CallResource` method; what acts on the account (creating an outbound call, sending a
 message) is a `TwilioRestClient` method. TwiML itself comes from agent/twilio/twiml.py.
 
@@ -37,7 +39,12 @@ API_VERSION = "2010-04-01"
 
 @dataclass(frozen=True)
 class HangUpResult:
-    """How a hang-up went: ok, already_ended, refused_NNN or failed, after `attempts` tries."""
+    """How a hang-up (or update) went: ok, already_ended, refused_NNN or failed, after
+    `attempts` tries."""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "ok"
 
     result: str
     attempts: int
@@ -47,6 +54,12 @@ class CallHangUp(Protocol):
     """What a call's serializer needs from the REST API: end this call, without waiting."""
 
     def hang_up_in_background(self) -> asyncio.Task[HangUpResult]: ...
+
+
+class CallUpdate(Protocol):
+    """What a transfer needs from the REST API: give this live call new TwiML."""
+
+    async def update(self, *, twiml: str) -> HangUpResult: ...
 
 
 class TwilioRestClient:
@@ -123,28 +136,36 @@ class TwilioRestClient:
 
     async def hang_up_call(self, account_sid: str, call_sid: str) -> HangUpResult:
         """POST Status=completed to the call, retried (module docstring); never raises."""
+        return await self._update_call(account_sid, call_sid, {"Status": "completed"}, "hang-up")
+
+    async def update_call(self, account_sid: str, call_sid: str, twiml: str) -> HangUpResult:
+        """POST Twiml=... to the call (its current TwiML stops, this runs), retried like the
+        hang-up; "already_ended" (20404) means it could not be updated. Never raises."""
+        return await self._update_call(account_sid, call_sid, {"Twiml": twiml}, "update")
+
+    async def _update_call(
+        self, account_sid: str, call_sid: str, form: dict, what: str
+    ) -> HangUpResult:
         tail = call_sid[-8:]
         attempts = len(self._backoff_s) + 1
         for attempt in range(attempts):
             why = ""
             try:
-                status, body = await self._post(
-                    account_sid, f"Calls/{call_sid}.json", {"Status": "completed"}
-                )
+                status, body = await self._post(account_sid, f"Calls/{call_sid}.json", form)
                 if status == 200:
                     return HangUpResult("ok", attempt + 1)
                 if status == 404 and body.get("code") == 20404:
                     return HangUpResult("already_ended", attempt + 1)
                 why = f"HTTP {status} (code {body.get('code')})"
                 if status < 500 and status != 429:
-                    logger.error(f"hang-up of ...{tail} refused: {why}")
+                    logger.error(f"{what} of ...{tail} refused: {why}")
                     return HangUpResult(f"refused_{status}", attempt + 1)
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 why = f"{type(exc).__name__}: {exc}"
             if attempt < len(self._backoff_s):
-                logger.warning(f"hang-up of ...{tail} failed ({why}); retrying")
+                logger.warning(f"{what} of ...{tail} failed ({why}); retrying")
                 await self._sleep(self._backoff_s[attempt])
-        logger.error(f"hang-up of ...{tail} failed {attempts} times")
+        logger.error(f"{what} of ...{tail} failed {attempts} times")
         return HangUpResult("failed", attempts)
 
 
@@ -164,3 +185,7 @@ class CallResource:
         """`hang_up()` as a task the client tracks (`wait_for_pending`, `close`)."""
         task = asyncio.create_task(self.hang_up(), name=f"hang-up-{self.call_sid[-8:]}")
         return self.client.track(task)
+
+    async def update(self, *, twiml: str) -> HangUpResult:
+        """Replace the call's TwiML with `twiml` (e.g. a <Dial>); retried; never raises."""
+        return await self.client.update_call(self.account_sid, self.call_sid, twiml)

@@ -27,13 +27,16 @@ behind them, and on a barge-in it drops what is scheduled and sends `clear`. Twi
 echoes go straight back to the pacer (the subscriber), the only processor that reads them,
 instead of as frames through every processor before it; with no subscriber they travel as
 frames. When the pipeline ends the socket is closed (and, if the agent ended the call, the
-serializer hangs it up over REST first).
+serializer hangs it up over REST first). A call being transferred has a `hand_off` instead:
+it runs (the REST update with the <Dial>, awaited) before the socket closes, since closing
+the stream first would end a <Connect> call before the update reached Twilio; a hand-off
+that fails falls back to the hang-up.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from loguru import logger
@@ -255,6 +258,9 @@ class TwilioTransport(BaseTransport):
         self.on_received = on_received
         self.on_dropped = on_dropped
         self.hung_up_by_caller: str | None = None
+        # Set when the call is being transferred: run at the end instead of the hang-up;
+        # True once Twilio took the call's new TwiML.
+        self.hand_off: Callable[[], Awaitable[bool]] | None = None
         # The pacer bound to this link (`subscribe`); None: echoes travel as frames.
         self.subscriber: MarkSubscriber | None = None
         # Who also gets the caller's audio as received (`tap_caller_audio`), if anyone.
@@ -326,8 +332,15 @@ class TwilioTransport(BaseTransport):
         """The pipeline ended: hang up over REST if the agent ended the call, close the socket."""
         self._finishing = True
         if self.hung_up_by_caller is None:
-            # The agent (or the server) ended the call: hang up over REST when we can.
-            self.serializer.hang_up_on_end = True
-            await self.send_frame(frame)
+            handed_off = False
+            if self.hand_off is not None and isinstance(frame, EndFrame):
+                try:
+                    handed_off = await self.hand_off()
+                except Exception:  # a hand-off bug must not leave the call open
+                    logger.exception("call hand-off failed")
+            if not handed_off:
+                # The agent (or the server) ended the call: hang up over REST when we can.
+                self.serializer.hang_up_on_end = True
+                await self.send_frame(frame)
         await self.bridge.close()
         await self._input.stop_receiving()

@@ -65,16 +65,19 @@ def test_show_by_name_and_path(capsys):
     assert capsys.readouterr().out == (
         "in ! vad ! stt ! router ! llm ! tts ! pacer ! out\ntaps: recorder, extraction\n"
         "channels: pacer ~media~> out, tts <~read-ahead~ pacer\n"
+        "transfer: front_desk (off: no number)\n"
     )
     assert show(str(ROOT / "graphs/receptionist.yaml"), "mermaid", config()) == 0
     assert capsys.readouterr().out.startswith("flowchart LR\n")
 
 
 def test_show_flux(capsys):
-    assert show("receptionist", "text", config(USE_DEEPGRAM_FLUX="true")) == 0
+    env = {"USE_DEEPGRAM_FLUX": "true", "TRANSFER_NUMBER": "+15550003333"}
+    assert show("receptionist", "text", config(**env)) == 0
     assert capsys.readouterr().out == (
         "in ! vad ! stt_flux ! router ! llm ! tts ! pacer ! out\ntaps: recorder, extraction\n"
         "channels: pacer ~media~> out, tts <~read-ahead~ pacer\n"
+        "transfer: front_desk (rings 20 s)\n"
     )
 
 

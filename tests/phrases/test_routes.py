@@ -13,8 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_shipped_routes_file():
     routes = load_routes(ROOT / "audio_cache" / "routes.yaml")
-    assert list(routes.routes) == ["pricing", "who_are_you", "stop"]
+    assert list(routes.routes) == ["pricing", "who_are_you", "stop", "human"]
     assert routes.routes["stop"].action == "hang_up"
+    assert (routes.routes["human"].action, routes.routes["human"].destination) == (
+        "transfer",
+        "front_desk",
+    )
     assert routes.routes["pricing"].action == "none"
     assert set(routes.phrases) == {
         "greeting",
@@ -22,6 +26,7 @@ def test_the_shipped_routes_file():
         "goodbye",
         "fallback",
         "trouble_goodbye",
+        "transfer_failed",
         "after_hours",
         "recording_notice",
     }
@@ -31,6 +36,8 @@ def test_the_shipped_routes_file():
     defaults = CallSettings()
     assert routes.phrases["fallback"] == defaults.fallback
     assert routes.phrases["trouble_goodbye"] == defaults.trouble_goodbye
+    assert routes.phrases["transfer_failed"] == defaults.transfer_failed
+    assert routes.routes["human"].say == defaults.transfer_phrase
     assert routes.phrases["recording_notice"] == defaults.recording_notice
     assert list(routes.all_phrases())[:3] == ["pricing", "who_are_you", "stop"]
 

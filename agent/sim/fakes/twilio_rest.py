@@ -7,6 +7,14 @@
   ended (in :attr:`TwilioRestFake.gone_calls`, which a completed hang-up joins)
   gets Twilio's 404 ``{"code": 20404, ...}``, which pipecat treats as "already
   hung up".
+- The same ``POST`` with form ``Twiml=<Response>...</Response>`` gives a live call
+  new TwiML, as a transfer does: the TwiML is parsed as Twilio does (not XML, not a
+  ``<Response>``, an unknown verb, a ``<Dial>`` without a number: 400 with code
+  12100, "Document parse failure"), then handed to the emulator bound as
+  :attr:`TwilioRestFake.live_calls` (``TwilioEmulator.redirect``), which ends the
+  call's stream and runs it (a ``<Dial>``, its ``action`` callback, a new stream).
+  A call the emulator does not have gets 404 ``20404``; one that already ended
+  (:attr:`gone_calls`) 400 ``21220`` ("Call is not in-progress. Cannot redirect.").
 - ``GET /2010-04-01/Accounts/{AccountSid}.json``: the account, for a
   credentials check at start-up.
 
@@ -23,8 +31,11 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Protocol
 
 from aiohttp import web
+
+from agent.sim.dial import TwiMLInvalid, check_twiml, find_dial
 
 __all__ = ["TwilioHangup", "TwilioRestFake", "TwilioRequest"]
 
@@ -55,6 +66,14 @@ class TwilioHangup:
     at: float = 0.0  # the event loop's time when the request arrived
 
 
+class LiveCalls(Protocol):
+    """The calls in progress, as the REST API can change them (the Twilio emulator)."""
+
+    def redirect(self, call_sid: str, twiml: str) -> bool:
+        """Run `twiml` on the live call; False if there is no such call in progress."""
+        ...
+
+
 @dataclass(eq=False)  # a running service: compared and hashed by identity
 class TwilioRestFake:
     """Settings (change them at any time) and records of the fake Twilio REST API."""
@@ -64,7 +83,14 @@ class TwilioRestFake:
     end_calls_on_hangup: bool = True  # a completed call is gone, as on Twilio
     fail_next: list[int] = field(default_factory=list)  # statuses (500, 503, 429) for updates
     requests: list[TwilioRequest] = field(default_factory=list)
-    hangups: list[TwilioHangup] = field(default_factory=list)
+    hangups: list[TwilioHangup] = field(default_factory=list)  # every call update
+    # The emulator whose calls a TwiML update acts on (None: updates are only recorded).
+    live_calls: LiveCalls | None = None
+
+    @property
+    def twiml_updates(self) -> list[TwilioHangup]:
+        """The updates that gave a call new TwiML (``Twiml=``), whatever the answer."""
+        return [h for h in self.hangups if "Twiml" in h.form]
 
     @property
     def hangup_count(self) -> int:
@@ -95,6 +121,8 @@ class TwilioRestFake:
             status = self.fail_next.pop(0)
             body = {"code": 20500, "message": "Internal Server Error (fault injected)"}
             response = web.json_response({**body, "status": status}, status=status)
+        elif "Twiml" in form:
+            status, response = self._new_twiml(request.path, call, form["Twiml"])
         elif call in self.gone_calls:
             status, response = 404, _not_found(request.path)
         else:
@@ -107,6 +135,18 @@ class TwilioRestFake:
         self.hangups.append(TwilioHangup(account, call, form, ok, status, at))
         self.requests.append(TwilioRequest("POST", request.path, form, username, ok, status))
         return response
+
+    def _new_twiml(self, path: str, call: str, twiml: str) -> tuple[int, web.Response]:
+        try:
+            find_dial(check_twiml(twiml))
+        except TwiMLInvalid as exc:
+            return 400, _error(400, 12100, f"Document parse failure: {exc}")
+        if call in self.gone_calls:
+            return 400, _error(400, 21220, "Call is not in-progress. Cannot redirect.")
+        if self.live_calls is not None and not self.live_calls.redirect(call, twiml):
+            return 404, _not_found(path)
+        account = path.split("/")[3]
+        return 200, web.json_response(_call(account, call, "in-progress"))
 
     async def fetch_call(self, request: web.Request) -> web.Response:
         account, call = request.match_info["account"], request.match_info["call"]
@@ -191,6 +231,16 @@ def _authenticate_error() -> web.Response:
     return web.json_response(
         body, status=401, headers={"WWW-Authenticate": 'Basic realm="Twilio API"'}
     )
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return web.json_response(body, status=status)
 
 
 def _not_found(path: str) -> web.Response:

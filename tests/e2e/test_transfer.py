@@ -1,0 +1,231 @@
+"""Cold transfers through the Twilio emulator against the fakes (real time: few calls, many
+assertions each). The caller asks for a person (route), presses 0 (keypad) or the LLM calls
+transfer_call; the agent's "Connecting you now." plays to its end, then the call is updated
+with a <Dial> to TRANSFER_NUMBER; Twilio (the emulator) rings it with a scripted outcome and
+requests the signed /dial-result: answered, the record says so; unanswered, a new stream
+comes back to the agent, which knows the conversation so far and offers a message."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import aiohttp
+
+from agent.cli.calls import format_call
+from agent.phrases.routes import load_routes
+from agent.sim.dial import DialOutcome
+from agent.sim.fakes import ToolCall
+from agent.sim.script import (
+    Dtmf,
+    HangUp,
+    Pause,
+    Say,
+    WaitForAgentAudio,
+    WaitForAgentSilence,
+    WaitForStream,
+)
+from tests.conftest import caller_audio, context_audio
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMBER = "+15550003333"
+TOKEN = "admin-token-for-tests"
+HOURS = "what are your opening hours"
+HOURS_ANSWER = "We're open from nine to five, Monday to Friday."
+BOOK = "I would like to book an appointment for tomorrow"
+ROUTES = load_routes(ROOT / "audio_cache" / "routes.yaml")
+CONNECTING = ROUTES.routes["human"].say
+NOBODY = ROUTES.phrases["transfer_failed"]
+
+
+def cached(name: str) -> bytes:
+    return (ROOT / "audio_cache" / f"{name}.ulaw").read_bytes()
+
+
+def greeting_then(*steps):
+    return [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.2, timeout=10), *steps]
+
+
+async def record(server, sid: str, done=lambda call: True, timeout: float = 10.0) -> dict:
+    """GET /calls/SID (admin token) once `done(call)` holds."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession(headers=headers) as http:
+        while True:
+            async with http.get(f"{server.base_url}/calls/{sid}") as response:
+                call = await response.json() if response.status == 200 else None
+            if (call and done(call)) or loop.time() > deadline:
+                return call
+            await asyncio.sleep(0.05)
+
+
+def played_to_its_end_before(update, result) -> None:
+    """The update reached Twilio after the caller had heard the last of the phrase."""
+    phrase_end = result.agent_speech_segments[-1][1]
+    assert update.at >= result.started_at + phrase_end - 0.05, (update.at, phrase_end)
+
+
+async def test_caller_asks_for_a_person_the_call_is_dialled_and_answered(fakes, start_server):
+    server = await start_server(TRANSFER_NUMBER=NUMBER, ADMIN_TOKEN=TOKEN)
+    fakes.deepgram.set_script(["Can I talk to someone?"])
+    emulator = server.emulator()
+    fakes.twilio.live_calls = emulator
+    result = await emulator.place_call(
+        greeting_then(Say(caller_audio("who_are_you"), "can I talk to someone"), Pause(30)),
+        dial=[DialOutcome("completed", talk_s=2, after_s=0.5)],
+        max_duration=40,
+    )
+    assert not result.timeouts, result.timeouts
+    assert result.closed_by == "redirect"
+    assert cached("human") in result.heard  # "Connecting you now.", all of it
+    assert not fakes.groq.requests  # the route answered; no LLM
+    [update] = fakes.twilio.twiml_updates
+    assert update.status == 200 and update.call_sid == result.call_sid
+    played_to_its_end_before(update, result)
+    dial = ET.fromstring(update.form["Twiml"]).find("Dial")
+    assert dial.text == NUMBER and dial.get("timeout") == "20"
+    assert dial.get("callerId") == "+15550002222"  # the called number
+    assert dial.get("action").startswith("https://switchboard.example.test/dial-result?")
+    [dialled] = result.dials
+    assert (dialled["number"], dialled["status"], dialled["answer_status"]) == (
+        NUMBER,
+        "completed",
+        200,
+    )
+    assert ET.fromstring(dialled["answer"]).tag == "Response"
+    assert len(ET.fromstring(dialled["answer"])) == 0  # nothing more: the call ends
+    assert not result.later_streams and not fakes.twilio.hung_up(result.call_sid)
+
+    call = await record(server, result.call_sid, lambda c: c["transfers"][0]["status"] != "dialing")
+    assert call["outcome"] == "transferred"
+    [transfer] = call["transfers"]
+    assert (transfer["destination"], transfer["to"], transfer["via"]) == (
+        "front_desk",
+        NUMBER,
+        "route",
+    )
+    assert (transfer["status"], transfer["dial_duration_s"]) == ("completed", 2)
+    assert "transfer to front_desk via route (route human): answered, talked 2s" in format_call(
+        call
+    )
+    assert [t["text"] for t in call["turns"]][-1] == CONNECTING
+
+    # A forged report of the same dial (bad signature) is refused and changes nothing.
+    url = f"{server.base_url}/dial-result?graph=receptionist&destination=front_desk"
+    form = {"CallSid": result.call_sid, "DialCallStatus": "no-answer", "CallStatus": "in-progress"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, data=form, headers={"X-Twilio-Signature": "forged"}) as response,
+    ):
+        assert response.status == 403
+    assert await record(server, result.call_sid) == call
+
+
+async def test_keypad_0_unanswered_comes_back_to_the_agent_with_the_conversation(
+    fakes, start_server
+):
+    server = await start_server(TRANSFER_NUMBER=NUMBER, ADMIN_TOKEN=TOKEN)
+    fakes.deepgram.set_script([HOURS])
+    fakes.groq.replies = [("hours", HOURS_ANSWER), ("appointment", "Sure, what's your name?")]
+    emulator = server.emulator()
+    fakes.twilio.live_calls = emulator
+
+    async def the_second_stream_hears_the_booking():
+        while not fakes.twilio.twiml_updates:
+            await asyncio.sleep(0.02)
+        fakes.deepgram.set_script([BOOK])  # each connection starts at the script's first line
+
+    rescript = asyncio.create_task(the_second_stream_hears_the_booking())
+    result = await emulator.place_call(
+        greeting_then(
+            Say(caller_audio("what_are_your_opening_hours"), HOURS),
+            WaitForAgentAudio(timeout=10),
+            WaitForAgentSilence(pause=0.2, timeout=15),
+            Dtmf("0"),
+            WaitForStream(2, timeout=20),
+            WaitForAgentAudio(timeout=10),
+            WaitForAgentSilence(pause=0.2, timeout=15),
+            Say(caller_audio("i_would_like_to_book_an_appointment_for_tomorrow"), BOOK),
+            WaitForAgentAudio(timeout=10),
+            WaitForAgentSilence(pause=0.2, timeout=15),
+            HangUp(),
+        ),
+        dial=[DialOutcome("no-answer", after_s=0.5)],
+        max_duration=60,
+    )
+    rescript.cancel()
+    assert not result.timeouts, result.timeouts
+    assert result.closed_by == "redirect"
+    assert context_audio(fakes, HOURS_ANSWER) in result.heard
+    assert cached("human") in result.heard  # the transfer phrase comes from the cache too
+    [update] = fakes.twilio.twiml_updates
+    played_to_its_end_before(update, result)
+    [dialled] = result.dials
+    assert (dialled["number"], dialled["status"], dialled["answer_status"]) == (
+        NUMBER,
+        "no-answer",
+        200,
+    )
+    # Back on a new stream of the same call: "nobody could take it", then the conversation goes on.
+    [back] = result.later_streams
+    assert back.call_sid == result.call_sid and back.stream_sid != result.stream_sid
+    assert back.parameters["resume"] == "transfer" and back.parameters["dial_status"] == "no-answer"
+    assert back.heard.startswith(cached("transfer_failed")[:4000])
+    assert back.closed_by == "caller"
+    # The LLM's context on the new stream holds the earlier conversation.
+    last = fakes.groq.requests[-1]["messages"]
+    said = [(m["role"], m["content"]) for m in last if isinstance(m.get("content"), str)]
+    assert said[-1] == ("user", BOOK)
+    assert ("user", HOURS) in said and ("assistant", HOURS_ANSWER) in said
+    assert ("assistant", NOBODY) in said
+    assert said.index(("user", HOURS)) < said.index(("assistant", NOBODY))
+
+    call = await record(server, result.call_sid, lambda c: c["outcome"] == "caller_hung_up")
+    assert call["outcome"] == "caller_hung_up"
+    [transfer] = call["transfers"]
+    assert (transfer["via"], transfer["status"], transfer["reason"]) == (
+        "dtmf",
+        "no-answer",
+        "pressed 0",
+    )
+    turns = call["turns"]
+    assert [t["seq"] for t in turns] == list(range(len(turns)))  # one record, numbered on
+    texts = [t["text"] for t in turns]
+    for text in (HOURS, HOURS_ANSWER, "pressed 0", CONNECTING, NOBODY, BOOK):
+        assert text in texts, (text, texts)
+    assert texts.index(CONNECTING) < texts.index(NOBODY) < texts.index(BOOK)
+    assert call["duration_s"] >= back.duration_s - 1.0  # from the call's start, not the stream's
+
+
+async def test_the_llm_transfers_with_its_tool(fakes, start_server):
+    server = await start_server(TRANSFER_NUMBER=NUMBER, ADMIN_TOKEN=TOKEN)
+    fakes.deepgram.set_script(["I have a billing question for your accounts team."])
+    tool = ToolCall("transfer_call", {"destination": "front_desk", "reason": "billing question"})
+    fakes.groq.replies = [("billing", tool)]
+    emulator = server.emulator()
+    fakes.twilio.live_calls = emulator
+    result = await emulator.place_call(
+        greeting_then(Say(caller_audio("what_are_your_opening_hours"), "billing"), Pause(30)),
+        dial=[DialOutcome("completed", talk_s=1, after_s=0.3)],
+        max_duration=40,
+    )
+    assert not result.timeouts, result.timeouts
+    assert result.closed_by == "redirect" and cached("human") in result.heard
+    [request] = fakes.groq.requests  # no second reply after the tool's result
+    offered = {t["function"]["name"]: t["function"] for t in request["tools"]}
+    assert offered["transfer_call"]["parameters"]["properties"]["destination"]["enum"] == [
+        "front_desk"
+    ]
+    [update] = fakes.twilio.twiml_updates
+    played_to_its_end_before(update, result)
+    assert ET.fromstring(update.form["Twiml"]).find("Dial").text == NUMBER
+    call = await record(server, result.call_sid, lambda c: c["transfers"][0]["status"] != "dialing")
+    [transfer] = call["transfers"]
+    assert (transfer["via"], transfer["reason"], transfer["status"]) == (
+        "llm",
+        "billing question",
+        "completed",
+    )
+    assert call["outcome"] == "transferred"
