@@ -11,6 +11,9 @@
   declare (agent/graph/registry.py CHANNELS; processors/media_link.py): the pacer writes
   to the transport's media link and takes its mark echoes, and a TTS with a read-ahead
   channel (Cartesia) reads its stream at the pace the pacer plays it out.
+- Messages (a graph with `messages:`): the message-taking dialog in front of the LLM
+  (processors/message_taking.py) is bound to the call's sink, which stores each message
+  the moment it is taken and texts it to the owner (agent/records/outbox.py).
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
@@ -36,6 +39,7 @@ from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
 from agent.nodes.router import phrase_book_of
+from agent.records.outbox import CallMessages
 from agent.records.runtime import RecordsRuntime
 from agent.records.turns import TurnTracker
 from agent.twilio import protocol as tp
@@ -43,6 +47,7 @@ from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.transport import TwilioTransport
 from processors.call_control import CallController
 from processors.heard_context import HeardContextEditor
+from processors.message_taking import MessageTaker
 from processors.pacer import AudioPacer
 
 
@@ -153,6 +158,29 @@ class TurnLatency:
             self.on_frame(frame)
 
 
+def _bind_messages(gb, graph: Graph, call: CallInfo, records: RecordsRuntime | None) -> None:
+    """The call's message sink for its message-taking dialog (agent/records/outbox.py)."""
+    if graph.messages is None:
+        return
+    for node in gb.nodes.values():
+        for processor in node.processors:
+            if not isinstance(processor, MessageTaker):
+                continue
+            if records is None:  # records start whenever a graph takes messages
+                logger.error("call records are not running: messages cannot be stored")
+                continue
+            processor.bind_sink(
+                CallMessages(
+                    records.outbox,
+                    call_sid=call.call_sid,
+                    graph=graph.name,
+                    from_number=call.from_number,
+                    to_number=call.to_number,
+                    sms_to=graph.messages.sms_to,
+                )
+            )
+
+
 def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     """Build (but do not start) the pipeline worker for a started Twilio stream."""
     services = session.services
@@ -191,6 +219,7 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         if node.take_read_ahead is not None:
             node.take_read_ahead(pacer)
     contexts = [n.context for n in gb.nodes.values() if n.context is not None]
+    _bind_messages(gb, graph, call, services.records)
     processors = [
         transport.input(),
         controller,

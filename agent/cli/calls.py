@@ -2,7 +2,8 @@
 
 Without a CALL_SID: the latest calls, one line each (filters: --graph, --outcome, --since,
 --limit). With one: its transcript (who said what, when, what was heard of an interrupted
-reply, which route answered, the turn's latency) and its extracted record. `--json` prints
+reply, which route answered, the turn's latency), its extracted record and the messages
+taken for the owner (with their SMS's state). `--json` prints
 what `GET /calls` / `GET /calls/{call_sid}` would answer. Exit 1 when the call is unknown.
 """
 
@@ -70,7 +71,31 @@ def format_call(call: dict) -> str:
                 lines.append(f"  {key}: {value}")
     if call["extraction_error"]:
         lines.append(f"extraction failed: {call['extraction_error']}")
+    for message in call.get("messages", []):
+        lines += format_message(message)
     return "\n".join(lines)
+
+
+def format_message(message: dict) -> list[str]:
+    """A message for the owner: who, which number, about what, and how its SMS went."""
+    sms = message["sms"]
+    check = "confirmed" if message["confirmed"] else "NOT confirmed"
+    lines = [
+        f"message {message['id']} ({message['reason']}, {message['taken_at']}):",
+        f"  name: {message['name'] or '-'}",
+        f"  call back on: {message['callback_number'] or '-'} ({check})",
+        f"  about: {message['about'] or '-'}",
+    ]
+    if sms["status"] == "none":
+        lines.append("  sms: none (no owner number)")
+    else:
+        state = f"  sms to {sms['to']}: {sms['status']} after {sms['attempts']} attempt(s)"
+        if sms["sid"]:
+            state += f" ({sms['sid']})"
+        if sms["error"] and sms["status"] != "sent":
+            state += f"; last error: {sms['error']}"
+        lines.append(state)
+    return lines
 
 
 async def _run(args, database_url: str, wait_s: float) -> int:

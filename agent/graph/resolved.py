@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agent.errors import GraphProblem
-from agent.graph.model import CallSettings, ParallelBlock
+from agent.graph.model import CallSettings, MessagesSettings, ParallelBlock
 from agent.graph.registry import TRANSPORT_IN_KINDS, NodeType
 
 ChainItems = Sequence["str | ParallelBlock"]
@@ -42,6 +42,7 @@ class Graph:
     taps: tuple[str, ...]
     nodes: Mapping[str, Node]  # every node in use (chain and taps), by name
     warnings: tuple[GraphProblem, ...] = field(default=())
+    messages: MessagesSettings | None = None  # taking messages (None: not enabled)
 
     def chain_nodes(self) -> list[Node]:
         """The chain's nodes in order, branches of parallel blocks depth-first."""

@@ -113,6 +113,7 @@ class _Validation(WiringPasses):
         self.resolve()
         self.pass_flow()
         self.pass_audio()
+        self.pass_messages()
         for loc, message in env.problems:
             self.add(loc, message)
         if self.strict:
@@ -222,6 +223,7 @@ class _Validation(WiringPasses):
                 replaces=original if original != name else None,
             )
         chain = self.resolved_items([item for _, item in self.draft.chain])
+        messages = self.draft.messages
         return Graph(
             name=self.draft.name or self.path.stem,
             path=self.path,
@@ -231,4 +233,5 @@ class _Validation(WiringPasses):
             taps=tuple(self.runs[name] for _, name in self.draft.taps),
             nodes=nodes,
             warnings=tuple(self.report.warnings),
+            messages=messages if messages is not None and messages.enabled else None,
         )

@@ -16,18 +16,19 @@ from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.suggest import did_you_mean
 from agent.nodes.conversation import conversation, read_prompt
 from agent.nodes.params import GroqLLMParams
-from processors.frames import EndCallFrame
+from processors.frames import EndCallFrame, TakeMessageFrame
 
 
 def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     config = ctx.config
     api_key = config.require("GROQ_API_KEY", f"the groq_llm node '{node_name}'")
+    take_messages = ctx.graph.messages is not None
     talk = conversation(
         ctx,
         node_name,
         user_speech_timeout_s=params.user_speech_timeout_s,
         max_history_turns=params.max_history_turns,
-        tools=tools() if params.hang_up_tool else None,
+        tools=tools(params.hang_up_tool, take_messages),
     )
     # One client per process; one retry within the budget, then the call's fallback phrase
     # (agent/adapters/openai_llm.py, agent/nodes/llm_resilience.py).
@@ -47,19 +48,47 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
     )
     if params.hang_up_tool:
         service.register_function(END_CALL, end_call, cancel_on_interruption=False)
+    if take_messages:
+        service.register_function(TAKE_MESSAGE, take_message, cancel_on_interruption=False)
     return NodeBuild(processors=[*talk.head, service], after_output=talk.tail, context=talk.context)
 
 
 END_CALL = "end_call"
+TAKE_MESSAGE = "take_message"
 
 
-def tools():
-    """The end_call tool: the model may hang up, saying its own goodbye."""
+def tools(hang_up: bool = True, take_messages: bool = False):
+    """The model's tools, or None: end_call (it may hang up, saying its own goodbye) and,
+    when the graph takes messages, take_message (it decides *when*; the message-taking
+    dialog asks for what is missing and reads the number back)."""
     from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
     from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 
-    return ToolsSchema(
-        standard_tools=[
+    standard = []
+    if take_messages:
+        standard.append(
+            FunctionSchema(
+                name=TAKE_MESSAGE,
+                description="Take a message for the team: use when the caller wants to leave "
+                "a message or be called back, or when nobody can help them now. Pass what the "
+                "caller has already told you; you will then be asked no more about it: the "
+                "system asks for the rest, reads the number back and confirms.",
+                properties={
+                    "name": {"type": "string", "description": "The caller's name, if given."},
+                    "callback_number": {
+                        "type": "string",
+                        "description": "The number to call back, if the caller gave one.",
+                    },
+                    "about": {
+                        "type": "string",
+                        "description": "What the message is about, if the caller said.",
+                    },
+                },
+                required=[],
+            )
+        )
+    if hang_up:
+        standard.append(
             FunctionSchema(
                 name=END_CALL,
                 description="End the phone call. Use when the caller says goodbye or asks to "
@@ -72,7 +101,34 @@ def tools():
                 },
                 required=["goodbye"],
             )
-        ]
+        )
+    return ToolsSchema(standard_tools=standard) if standard else None
+
+
+async def take_message(params) -> None:
+    """The take_message tool: hand the call to the message-taking dialog, which sits
+    upstream of the LLM service (agent/nodes/conversation.py), with what the model knows."""
+    from pipecat.frames.frames import FunctionCallResultProperties
+    from pipecat.processors.frame_processor import FrameDirection
+
+    args = params.arguments or {}
+
+    def text(key: str) -> str | None:
+        value = args.get(key)
+        return str(value).strip() or None if value is not None else None
+
+    # No new LLM turn for the result: the dialog speaks next.
+    await params.result_callback(
+        {"status": "taking the message"}, properties=FunctionCallResultProperties(run_llm=False)
+    )
+    await params.llm.push_frame(
+        TakeMessageFrame(
+            reason="caller_asked",
+            caller_name=text("name"),
+            callback_number=text("callback_number"),
+            about=text("about"),
+        ),
+        FrameDirection.UPSTREAM,
     )
 
 

@@ -6,7 +6,7 @@
         examples: [how much does it cost, what are your prices]
         not_examples: [how much is shipping]   # optional near misses that must not match
         say: "Our plans start at ..."  # the phrase played (pre-rendered in audio_cache/)
-        action: none                  # none | hang_up (after the phrase)
+        action: none                  # none | hang_up | take_message | offer_message
         threshold: 0.7                # optional; else the router node's threshold
     phrases:                          # other phrases to pre-render (greeting, goodbye, ...)
       greeting: "Thanks for calling Acme. How can I help?"
@@ -46,8 +46,11 @@ class Route(BaseModel):
         "these than to every example does not get this route.",
     )
     say: str = Field(min_length=1, description="The phrase played when the route wins.")
-    action: Literal["none", "hang_up"] = Field(
-        "none", description="After the phrase: nothing, or end the call."
+    action: Literal["none", "hang_up", "take_message", "offer_message"] = Field(
+        "none",
+        description="After the phrase: nothing; end the call; take a message (the phrase "
+        "asks for the caller's name); or, when the phrase offers to take one, a yes to it "
+        "starts message-taking (the graph needs a messages: section for the last two).",
     )
     threshold: float | None = Field(
         None, gt=0, le=1, description="Cosine similarity needed; default: the node's threshold."

@@ -1,4 +1,4 @@
-"""Fake Twilio REST API: the two resources Switchboard touches.
+"""Fake Twilio REST API: the resources Switchboard touches (Messages: twilio_messages.py).
 
 - ``POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` with form
   ``Status=completed`` hangs a call up (pipecat's ``TwilioFrameSerializer``
@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from aiohttp import web
+
+from agent.sim.fakes.twilio_messages import TwilioMessagesFake
 
 __all__ = ["TwilioHangup", "TwilioRestFake", "TwilioRequest"]
 
@@ -65,6 +67,7 @@ class TwilioRestFake:
     fail_next: list[int] = field(default_factory=list)  # statuses (500, 503, 429) for updates
     requests: list[TwilioRequest] = field(default_factory=list)
     hangups: list[TwilioHangup] = field(default_factory=list)
+    messages: TwilioMessagesFake = field(default_factory=TwilioMessagesFake)  # SMS
 
     @property
     def hangup_count(self) -> int:
@@ -81,6 +84,7 @@ class TwilioRestFake:
         app.router.add_post(_API + "/{account}/Calls/{call}.json", self.update_call)
         app.router.add_get(_API + "/{account}/Calls/{call}.json", self.fetch_call)
         app.router.add_get(_API + "/{account}.json", self.fetch_account)
+        self.messages.add_routes(app, self._authenticate)
 
     async def shutdown(self) -> None:
         pass
