@@ -32,7 +32,8 @@ what the caller said: the message is handed over unconfirmed.
   From, offered as the callback number), `clock` (the message's time)
 - seam: `bind_sink(sink)`: the `MessageSink` that stores and sends each message the moment
   it is taken (the pipeline assembly binds the call's; agent/records/outbox.py)
-- events: on_message_taken(taker, TakenMessage)
+- events: on_message_taken(taker, TakenMessage); on_prompt(taker, text) before each thing it
+  says (the call record marks that agent turn as the dialog's, agent/records/turns.py)
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class MessageTaker(PassThroughProcessor):
         self.messages: list[TakenMessage] = []
         self._reset("caller_asked")
         declare_event(self, "on_message_taken")
+        declare_event(self, "on_prompt", sync=True)
 
     def bind_sink(self, sink: MessageSink) -> None:
         self._sink = sink
@@ -242,7 +244,7 @@ class MessageTaker(PassThroughProcessor):
         self.messages.append(message)
         logger.info(f"{self}: message taken ({'confirmed' if confirmed else 'unconfirmed'})")
         if self._sink is None:
-            logger.error(f"{self}: no message sink bound; the message is only in the log")
+            logger.error(f"{self}: no message sink bound; the message is not stored")
         else:
             self._sink.message_taken(message)
         await fire_event(self, "on_message_taken", message)
@@ -250,6 +252,7 @@ class MessageTaker(PassThroughProcessor):
     async def _say(self, text: str) -> None:
         if not text:
             return
+        await fire_event(self, "on_prompt", text)
         await self.push_frame(LLMFullResponseStartFrame())
         await self.push_frame(LLMTextFrame(text))
         await self.push_frame(LLMFullResponseEndFrame())

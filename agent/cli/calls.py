@@ -56,8 +56,8 @@ def format_call(call: dict) -> str:
         notes = []
         if t["source"] == "route":
             notes.append(f"[route {t['route']}]")
-        elif t["source"] == "llm":
-            notes.append("[llm]")
+        elif t["source"] in ("llm", "message"):
+            notes.append(f"[{t['source']}]")
         if t["latency_ms"] is not None:
             notes.append(f"[{t['latency_ms']:.0f} ms]")
         if t["interrupted"]:

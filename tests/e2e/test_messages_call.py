@@ -9,6 +9,8 @@
 2. The LLM decides (its take_message tool, with the name and subject it heard); the caller
    accepts the caller ID; the Messages fake fails twice (503, 429) and then accepts: the SMS
    is retried, sent once, and its attempts are recorded.
+3. The keyless local graph, real speech both ways (Piper speaks the caller, Whisper hears
+   it, the scripted dialog answers, Piper speaks): the same message reaches the record.
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ async def test_caller_leaves_a_message_with_another_number(fakes, start_server, 
     assert message["about"] == "It's about my order from last week."
     assert message["confirmed"] and message["caller_id"] == CALLER
     assert message["reason"] == "caller_asked"
+    sources = [t["source"] for t in record["turns"] if t["role"] == "agent"]
+    assert sources[:2] == ["call", "route"] and sources.count("message") == 4, sources
 
     [sms] = fakes.twilio.messages.sent
     assert (sms.to, sms.from_) == (OWNER, CALLED)
@@ -170,3 +174,36 @@ async def test_llm_starts_it_and_a_failing_sms_is_retried(fakes, start_server, m
     assert [r.status for r in fakes.twilio.messages.requests] == [503, 429, 201]
     [sms] = fakes.twilio.messages.sent
     assert sms.sid == message["sms"]["sid"] and sms.to == OWNER and sms.from_ == CALLED
+
+
+async def test_the_keyless_local_graph_takes_a_message(fakes, start_server):
+    from agent.sim.voice import say_ulaw
+
+    server = await start_server(DEFAULT_GRAPH="local", OWNER_NUMBER=OWNER, ADMIN_TOKEN=ADMIN)
+    said = ["Can I leave a message?", "Bob.", "Yes.", "The delivery.", "Yes."]
+    steps = []
+    for text in said:
+        steps += [
+            Say(await asyncio.to_thread(say_ulaw, text), text),
+            WaitForAgentAudio(timeout=15),
+            WaitForAgentSilence(pause=0.3, timeout=20),
+        ]
+    result = await server.emulator().place_call(
+        [
+            WaitForAgentAudio(timeout=15),
+            WaitForAgentSilence(pause=0.3, timeout=15),
+            *steps,
+            HangUp(),
+        ],
+        query={},
+        from_=CALLER,
+        to=CALLED,
+        max_duration=120,
+    )
+    assert not result.timeouts, result.timeouts
+    record = await _record(server, result.call_sid, lambda r: r["messages"])
+    [message] = record["messages"]
+    assert message["confirmed"] and message["callback_number"] == CALLER
+    assert "bob" in message["name"].lower() and "deliver" in message["about"].lower()
+    [sms] = fakes.twilio.messages.sent
+    assert (sms.to, sms.from_) == (OWNER, CALLED)

@@ -168,3 +168,23 @@ async def test_call_messages_builds_the_owner_sms(store, rest, fakes):
     assert sent.body == sms_body(taken, "CA" + "7" * 32)
     assert "Bob" in sent.body and "5551234567 (number not confirmed)" in sent.body
     assert "the invoice" in sent.body and sent.from_ == CALLED and sent.to == OWNER
+
+
+async def test_agent_calls_prints_the_message_and_its_sms(database_url, capsys):
+    import argparse
+
+    from agent.cli.calls import _run, add_arguments
+
+    store = await Store.open(database_url)
+    try:
+        outbox = MessageOutbox(store.engine, None)
+        await outbox.store_and_send(message(confirmed=False))  # no sender: failed, text kept
+    finally:
+        await store.close()
+    parser = argparse.ArgumentParser()
+    add_arguments(parser.add_subparsers().add_parser("calls"))
+    assert await _run(parser.parse_args(["calls", "CA1"]), database_url, 1.0) == 0
+    out = capsys.readouterr().out
+    assert "message 1 (caller_asked" in out and "name: Ann Smith" in out
+    assert f"call back on: {CALLER} (NOT confirmed)" in out and "about: my order" in out
+    assert f"sms to {OWNER}: failed after 0 attempt(s); last error: no SMS sender" in out
