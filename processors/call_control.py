@@ -20,6 +20,10 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 - params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/phrases/cache.py)
   of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's); `clock`
   (processors/clock.py) for the idle prompts, the time limit and the fallback's spacing
+- message-taking (graphs with `messages:`): `take_message(reason, say)` and
+  `offer_message(reason, say)` say their phrase, then push `TakeMessageFrame` /
+  `OfferMessageFrame` behind it to the dialog in front of the LLM
+  (processors/message_taking.py): for after hours, a transfer nobody answered, ...
 - events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
   "router" (a `hang_up` route of the intent router) or "error";
   on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), for each key
@@ -45,7 +49,7 @@ from pipecat.processors.frame_processor import FrameDirection
 
 from processors.cached_speech import cached_speech_frames
 from processors.clock import LOOP_CLOCK, Clock, Timer
-from processors.frames import EndCallFrame, TurnFailedFrame
+from processors.frames import EndCallFrame, OfferMessageFrame, TakeMessageFrame, TurnFailedFrame
 from processors.idle_timer import IdleTimer
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
@@ -187,3 +191,14 @@ class CallController(PassThroughProcessor):
             await self.hang_up("dtmf", goodbye=action.say)
         else:
             await self.say(action.say or "")
+
+    async def take_message(self, reason: str, say: str | None = None, *, asked: bool = False):
+        """Say `say` (from the cache when it is there), then start taking a message; `asked`:
+        the phrase itself asked for the caller's name."""
+        await self.say(say or "")
+        await self.push_frame(TakeMessageFrame(reason=reason, asked=asked))
+
+    async def offer_message(self, reason: str, say: str) -> None:
+        """Say `say`, an offer to take a message; a yes from the caller starts it."""
+        await self.say(say)
+        await self.push_frame(OfferMessageFrame(reason=reason))
