@@ -188,3 +188,33 @@ async def test_agent_calls_prints_the_message_and_its_sms(database_url, capsys):
     assert "message 1 (caller_asked" in out and "name: Ann Smith" in out
     assert f"call back on: {CALLER} (NOT confirmed)" in out and "about: my order" in out
     assert f"sms to {OWNER}: failed after 0 attempt(s); last error: no SMS sender" in out
+
+
+async def test_a_server_start_sends_the_sms_a_previous_run_left_pending(
+    fakes, start_server, tmp_path
+):
+    import asyncio
+
+    from agent.records.message_store import save_message
+
+    url = f"sqlite:///{tmp_path}/calls.db"
+    store = await Store.open(url)
+    try:
+        message_id = await save_message(store.engine, message())  # never sent: pending
+    finally:
+        await store.close()
+    server = await start_server(DATABASE_URL=url)
+    for _ in range(50):
+        if fakes.twilio.messages.sent:
+            break
+        await asyncio.sleep(0.05)
+    [sent] = fakes.twilio.messages.sent
+    assert (sent.to, sent.from_, sent.body) == (OWNER, CALLED, "Message from Ann Smith")
+    call = await server.services.records.store.get_call("CA1")
+    for _ in range(50):
+        if call["messages"][0]["sms"]["status"] == "sent":
+            break
+        await asyncio.sleep(0.05)
+        call = await server.services.records.store.get_call("CA1")
+    assert call["messages"][0]["id"] == message_id
+    assert call["messages"][0]["sms"]["status"] == "sent"
