@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_RATE = 8000
+from agent.twilio.protocol import SAMPLE_RATE
+
 """Twilio's telephony rate: 8000 mu-law bytes per second of audio."""
 
 SILENCE = 0xFF

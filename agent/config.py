@@ -352,6 +352,27 @@ SETTINGS: tuple[Setting, ...] = (
         group="records",
     ),
     Setting(
+        "RECORD_CALLS",
+        "record calls through graphs that say `record: ${env:RECORD_CALLS|false}` (the "
+        "receptionist): both sides, as a stereo WAV under RECORDINGS_DIR",
+        "false",
+        _parse_bool,
+        group="recording",
+    ),
+    Setting(
+        "RECORDINGS_DIR",
+        "folder the call recordings are written to (one <CallSid>.wav per call)",
+        "recordings",
+        group="recording",
+    ),
+    Setting(
+        "RECORDING_RETENTION_DAYS",
+        "recordings older than this many days are deleted (at start and hourly); 0 keeps them",
+        "30",
+        _non_negative_int,
+        group="recording",
+    ),
+    Setting(
         "LLM_BASE_URL",
         "OpenAI-compatible API root for the local graph's responder (Ollama: http://127.0.0.1:11434/v1); unset: scripted answers",
         None,
@@ -408,6 +429,9 @@ class Config:
     call_webhook_url: str | None
     call_webhook_secret: Secret | None
     extraction_model: str
+    record_calls: bool
+    recordings_dir: str
+    recording_retention_days: int
     llm_base_url: str | None
     llm_model: str
     llm_api_key: Secret | None

@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 from pipecat.frames.frames import Frame, TTSStartedFrame, TTSStoppedFrame
 
+from agent.twilio.protocol import SAMPLE_RATE
 from processors.frames import SpokenAudioFrame
 
-SAMPLE_RATE = 8000
 VOICED = 500  # |sample| above this (of 32767) is speech, not the render's silent edges
 
 

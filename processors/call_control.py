@@ -13,7 +13,8 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   UserIdleController's rules: the idle timer runs from the moment the agent's audio
   finished *playing*, i.e. the pacer's mark-driven BotStoppedSpeakingFrame, and stops when
   anyone speaks)
-- produces: `TTSSpeakFrame` (greeting, idle prompt, time-limit notice, goodbye, DTMF phrase),
+- produces: `TTSSpeakFrame` (a recorded call's recording notice, then the greeting; idle
+  prompt, time-limit notice, goodbye, DTMF phrase),
   or, for a text the audio cache holds, the cached phrase (processors/cached_speech.py) plus
   an `LLMMessagesAppendFrame` recording it as the assistant's, as the TTS path would;
   `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
@@ -23,7 +24,9 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 - message-taking (graphs with `messages:`): `take_message(reason, say)` and
   `offer_message(reason, say)` say their phrase, then push `TakeMessageFrame` /
   `OfferMessageFrame` behind it to the dialog in front of the LLM
-  (processors/message_taking.py): for after hours, a transfer nobody answered, ...
+  (processors/message_taking.py): for after hours, a transfer nobody answered, ...;
+  `message_at_start` (a reason): take a message right after the greeting, which asked for
+  the caller's name (after hours: `hours.after_hours.take_message`)
 - events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
   "router" (a `hang_up` route of the intent router) or "error";
   on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), for each key
@@ -47,6 +50,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
+from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
 from processors.clock import LOOP_CLOCK, Clock, Timer
 from processors.frames import EndCallFrame, OfferMessageFrame, TakeMessageFrame, TurnFailedFrame
@@ -61,9 +65,19 @@ class CallController(PassThroughProcessor):
 
     DIRECT = True  # every caller audio frame passes here: no hand-off of its own for it
 
-    def __init__(self, settings, phrases=None, *, clock: Clock = LOOP_CLOCK, **kwargs):
+    def __init__(
+        self,
+        settings,
+        phrases=None,
+        *,
+        clock: Clock = LOOP_CLOCK,
+        message_at_start: str | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self._settings = settings
+        # After the greeting (which asks for the caller's name), take a message; its reason.
+        self._message_at_start = message_at_start
         self._phrases = phrases
         self._clock = clock
         self._idle = IdleTimer(
@@ -75,9 +89,9 @@ class CallController(PassThroughProcessor):
         self.hang_up_reason: str | None = None
         self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
         self._last_fallback_t = float("-inf")
-        self._register_event_handler("on_hang_up")
-        self._register_event_handler("on_turn_failed")
-        self._register_event_handler("on_dtmf")
+        declare_event(self, "on_hang_up")
+        declare_event(self, "on_turn_failed")
+        declare_event(self, "on_dtmf")
 
     async def cleanup(self):
         await super().cleanup()
@@ -118,8 +132,12 @@ class CallController(PassThroughProcessor):
         self._timer = self._clock.call_later(
             self._settings.max_duration_s, lambda: self.create_task(self._on_time_limit())
         )
+        if self._settings.record and self._settings.recording_notice:
+            await self.say(self._settings.recording_notice)  # before anything else is said
         if self._settings.greeting:
             await self.say(self._settings.greeting)
+        if self._message_at_start:  # the greeting asked for the caller's name
+            await self.push_frame(TakeMessageFrame(reason=self._message_at_start, asked=True))
 
     async def _on_turn_failed(self, frame: TurnFailedFrame) -> None:
         logger.warning(
@@ -127,7 +145,7 @@ class CallController(PassThroughProcessor):
             + ("; ending the call" if frame.fatal else "; saying the fallback")
         )
         self.failures.append((frame.stage, frame.reason))
-        await self._call_event_handler("on_turn_failed", frame)
+        await fire_event(self, "on_turn_failed", frame)
         if frame.fatal:
             await self.hang_up("error", goodbye=self._settings.trouble_goodbye)
             return
@@ -159,7 +177,7 @@ class CallController(PassThroughProcessor):
         self._cancel_timer()
         self._idle.stop()
         logger.info(f"{self}: agent hangs up ({reason})")
-        await self._call_event_handler("on_hang_up", reason)
+        await fire_event(self, "on_hang_up", reason)
         await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))
         # EndWorkerFrame travels behind the goodbye; the worker then sends EndFrame from the
         # very start (transport in included), and the pacer holds it until the goodbye played.
@@ -182,7 +200,7 @@ class CallController(PassThroughProcessor):
 
     async def _on_dtmf(self, digit: str) -> None:
         action = self._settings.dtmf.get(digit)
-        await self._call_event_handler("on_dtmf", digit)
+        await fire_event(self, "on_dtmf", digit)
         if action is None:
             message = {"role": "user", "content": f"The caller pressed {digit} on the keypad."}
             await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))

@@ -80,6 +80,7 @@ async def start_server(fakes, tmp_path) -> AsyncIterator[Callable]:
     async def start(**overrides: str) -> RunningServer:
         # call records go to the test's own folder, never to a calls.db in the repository
         overrides.setdefault("DATABASE_URL", f"sqlite:///{tmp_path}/calls.db")
+        overrides.setdefault("RECORDINGS_DIR", f"{tmp_path}/recordings")  # nor recordings
         config = Config.load(env=server_env(fakes.env(), **overrides), dotenv_path=None)
         app = create_app(config)
         server = TestServer(app, host="127.0.0.1")
@@ -132,3 +133,17 @@ def context_audio(fakes, needle: str) -> bytes:
     raise AssertionError(
         f"no TTS context spoke {needle!r}: {fakes.cartesia.transcripts_by_context()}"
     )
+
+
+def graph_variants(tmp_path: Path, **variants: dict) -> str:
+    """A GRAPHS_DIR holding graphs/ plus copies of the receptionist graph, one per keyword:
+    the name, then the top-level keys given (numbers, hours, call updates under `call`)."""
+    import yaml
+
+    target = Path(custom_graphs(tmp_path))
+    base = yaml.safe_load((target / "receptionist.yaml").read_text())
+    for name, changes in variants.items():
+        graph = {**base, "name": name, "call": {**base["call"], **changes.get("call", {})}}
+        graph |= {k: v for k, v in changes.items() if k != "call"}
+        (target / f"{name}.yaml").write_text(yaml.safe_dump(graph, sort_keys=False))
+    return str(target)

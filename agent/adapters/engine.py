@@ -14,6 +14,8 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
+from agent.twilio.protocol import SAMPLE_RATE
+
 __all__ = [
     "BaseObserver",
     "ParallelPipeline",
@@ -23,8 +25,6 @@ __all__ = [
     "make_worker",
     "run_worker",
 ]
-
-SAMPLE_RATE = 8000
 
 
 def make_worker(

@@ -95,6 +95,25 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        # call recordings (agent/recording)
+        self.recordings = Counter(
+            "switchboard_recordings",
+            "Call recordings, by result (saved, failed)",
+            ["result"],
+            registry=r,
+        )
+        self.recording_errors = Counter(
+            "switchboard_recording_errors",
+            "Recording file failures, by reason (open_failed, write_failed, close_failed); "
+            "the call goes on",
+            ["reason"],
+            registry=r,
+        )
+        self.recordings_deleted = Counter(
+            "switchboard_recordings_deleted",
+            "Recordings deleted by RECORDING_RETENTION_DAYS",
+            registry=r,
+        )
 
         # Labelled children resolved once: a media message arrives 50 times a second per call,
         # and `labels()` takes a lock and builds a key on every call.

@@ -4,13 +4,18 @@
                       → after_output (assistant context) → heard-context editor
 
 - The call controller (processors/call_control.py) carries the graph's `call:` settings:
-  greeting, idle prompts, time limit, DTMF, hang-up.
+  greeting, idle prompts, time limit, DTMF, hang-up. A call that came in after hours with
+  an after-hours greeting (agent/app/answering.py, `CallInfo.line`) starts with that
+  greeting instead of `call.greeting`, and with `take_message`, goes on to take a message.
 - Every call ends in an `audio_pacer`, right before transport out: the graph's own (graph
   validation keeps it last), or one with default settings appended here (audio sent
   unpaced would pile up in Twilio's buffer). The assembly binds the channels the node types
   declare (agent/graph/registry.py CHANNELS; processors/media_link.py): the pacer writes
   to the transport's media link and takes its mark echoes, and a TTS with a read-ahead
   channel (Cartesia) reads its stream at the pace the pacer plays it out.
+- Recording (the graph's `call.record`): the pacer's media link is wrapped in the call's
+  RecordingLink and the transport's caller audio tapped (agent/recording/), both bound
+  here; `BuiltCall.finish` closes the file.
 - Messages (a graph with `messages:`): the message-taking dialog in front of the LLM
   (processors/message_taking.py) is bound to the call's sink, which stores each message
   the moment it is taken and texts it to the owner (agent/records/outbox.py).
@@ -35,18 +40,23 @@ from pipecat.frames.frames import (
 )
 
 from agent.adapters import engine
+from agent.app.answering import line_from_parameters
 from agent.app.gc_tuning import release_objects
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
 from agent.nodes.router import phrase_book_of
+from agent.recording.call import CallRecording
 from agent.records.outbox import CallMessages
+from agent.records.recorder import call_started
 from agent.records.runtime import RecordsRuntime
 from agent.records.turns import TurnTracker
 from agent.twilio import protocol as tp
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.transport import TwilioTransport
 from processors.call_control import CallController
+from processors.clock import LOOP_CLOCK
 from processors.heard_context import HeardContextEditor
+from processors.media_link import MediaLink
 from processors.message_taking import MessageTaker
 from processors.pacer import AudioPacer
 
@@ -79,12 +89,19 @@ class BuiltCall:
     controller: CallController
     live: LiveCall | None = None
     hooks: list = field(default_factory=list)
+    recording: CallRecording | None = None
 
     async def run(self) -> None:
         await engine.run_worker(self.worker)
 
     async def finish(self, outcome: str) -> None:
-        """The call is over: close its turns, then each hook's finish (errors logged only)."""
+        """The call is over: close its recording and turns, then each hook's finish (errors
+        logged only)."""
+        if self.recording is not None:
+            try:
+                await self.recording.finish()
+            except Exception:
+                logger.exception("the call's recording failed to finish")
         if self.live is None:
             return
         tracker = self.live.per_call.get("turns")
@@ -186,6 +203,7 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     services = session.services
     config = services.config
     metrics = services.metrics
+    started = LOOP_CLOCK.now()  # a recording's sample 0: right after Twilio's `start`
     serializer = TwilioSerializer(
         start, hang_up=services.twilio.call(start.call_sid, start.account_sid or None)
     )
@@ -201,10 +219,21 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         account_sid=start.account_sid or None,
         from_number=start.custom_parameters.get("from"),
         to_number=start.custom_parameters.get("to"),
+        line=line_from_parameters(start.custom_parameters, graph, services.wall_clock),
     )
-    ctx = BuildContext(config=config, graph=graph, call=call, shared=services.cache)
+    ctx = BuildContext(config, graph, call, services.cache, services.wall_clock)
     gb = build_graph(graph, ctx)
-    controller = CallController(graph.call, name="call", phrases=phrase_book_of(gb))
+    settings = graph.call
+    if call.line.greeting is not None:  # after hours: the after-hours greeting instead
+        settings = settings.model_copy(update={"greeting": call.line.greeting})
+        logger.info(f"after hours ({call.line.reason}): the after-hours greeting")
+    # After hours with `take_message`: the greeting, then the message-taking dialog.
+    message_at_start = (
+        "after_hours" if call.line.take_message and graph.messages is not None else None
+    )
+    controller = CallController(
+        settings, name="call", phrases=phrase_book_of(gb), message_at_start=message_at_start
+    )
     chain = list(gb.chain)
     pacer = chain[-1] if chain and isinstance(chain[-1], AudioPacer) else None
     if pacer is None:  # the graph has none (validation keeps a graph's own last)
@@ -213,7 +242,16 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
     # The pacer's audio, marks and `clear` go straight to the socket, Twilio's echoes of
     # those marks straight back to it; a TTS that streams over a socket reads it at the
     # pace the pacer plays it out (processors/media_link.py).
-    pacer.link_to(transport)
+    link: MediaLink = transport
+    recording = None
+    if graph.call.record and services.recordings is not None:
+        writer = services.records.writer if services.records is not None else None
+        if writer is not None:  # the record the recording's path goes in
+            writer.enqueue(call_started(call, graph.name, time.time()))
+        recording = services.recordings.start_call(start.call_sid, writer, started)
+        link = recording.link(transport)
+        transport.tap_caller_audio(recording.caller)
+    pacer.link_to(link)
     pacer.on_send_lateness = metrics.pacer_send_lateness.observe
     for node in gb.nodes.values():
         if node.take_read_ahead is not None:
@@ -233,7 +271,9 @@ def build_call_pipeline(session, graph: Graph, start: tp.Start) -> BuiltCall:
         processors, observers=list(gb.observers), name=f"call-{start.call_sid[-8:]}"
     )
     TurnLatency(metrics.turn_latency.observe).attach(worker)
-    built = BuiltCall(worker=worker, transport=transport, controller=controller)
+    built = BuiltCall(
+        worker=worker, transport=transport, controller=controller, recording=recording
+    )
     if gb.hooks:
         node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
         built.live = LiveCall(

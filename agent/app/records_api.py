@@ -31,7 +31,7 @@ def _authorized(request: web.Request, token: str) -> None:
         )
 
 
-def _runtime(request: web.Request):
+def authorized_runtime(request: web.Request):
     services = request.app[SERVICES]
     token = services.config.admin_token
     if not token:
@@ -67,7 +67,7 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
 
 
 async def list_calls(request: web.Request) -> web.Response:
-    runtime = _runtime(request)
+    runtime = authorized_runtime(request)
     limit = _int(request, "limit", 50, 1, MAX_LIMIT)
     offset = _int(request, "offset", 0, 0, 10**9)
     calls, total = await runtime.store.list_calls(
@@ -90,7 +90,7 @@ async def list_calls(request: web.Request) -> web.Response:
 
 
 async def get_call(request: web.Request) -> web.Response:
-    runtime = _runtime(request)
+    runtime = authorized_runtime(request)
     call = await runtime.store.get_call(request.match_info["call_sid"])
     if call is None:
         raise web.HTTPNotFound(text="no such call")

@@ -5,6 +5,7 @@ Routes, one module each:
     GET|POST /twiml, /incoming-call        agent/app/webhooks.py (Twilio's signed webhooks)
     GET  /ws                               agent/app/media_stream.py (the call's media stream)
     GET  /calls, /calls/{call_sid}         agent/app/records_api.py (bearer ADMIN_TOKEN)
+    GET  /calls/{call_sid}/recording       agent/app/recording_api.py (bearer ADMIN_TOKEN)
 
 `create_app(config)` validates every graph (strictly: the keys they need must be set) and
 refuses to build an app with an invalid one. At start it checks the Groq models the graphs
@@ -22,12 +23,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from loguru import logger
 
-from agent.app import health, media_stream, records_api, webhooks
+from agent.app import health, media_stream, recording_api, records_api, webhooks
 from agent.app.services import SERVICES, Services
 from agent.config import Config
-from agent.errors import GraphNotFound
+from agent.errors import GraphError, GraphNotFound
 from agent.graph import BuildContext, CallInfo, Graph, build_graph, load_servable_graphs
 from agent.graph import provider_checks as graph_provider_checks
+from agent.graph.lines import check_across
+from agent.graph.validate import display_path
+from agent.recording.service import Recordings
 from agent.records import runtime as records
 from agent.twilio.protocol import MAX_MESSAGE_BYTES
 
@@ -98,6 +102,32 @@ async def _call_records(app: web.Application) -> AsyncIterator[None]:
         services.records = None
 
 
+async def _recordings(app: web.Application) -> AsyncIterator[None]:
+    """Call recordings (agent/recording): the file thread, and retention, which runs even
+    when no graph records calls now (recordings made before still age out)."""
+    services = app[SERVICES]
+    config, metrics = services.config, services.metrics
+    services.recordings = Recordings(
+        config.recordings_dir,
+        config.recording_retention_days,
+        on_error=lambda reason: metrics.recording_errors.labels(reason).inc(),
+        on_result=lambda result: metrics.recordings.labels(result).inc(),
+        on_deleted=metrics.recordings_deleted.inc,
+    )
+    recording = sorted(name for name, graph in services.graphs.items() if graph.call.record)
+    if recording and (problem := await services.recordings.check_writable()):
+        logger.error(
+            f"RECORDINGS_DIR {services.recordings.directory} is not writable ({problem}): "
+            f"calls through {', '.join(recording)} will not be recorded"
+        )
+    services.recordings.start_retention(
+        lambda: services.records.writer if services.records is not None else None
+    )
+    yield
+    await services.recordings.close()
+    services.recordings = None
+
+
 async def _twilio_rest(app: web.Application) -> AsyncIterator[None]:
     """The Twilio REST client's HTTP session, closed after the last call."""
     yield
@@ -120,14 +150,18 @@ def create_app(
             logger.warning(f"not serving graph '{name}': {problems[0].message}")
     if config.default_graph not in graphs:
         raise GraphNotFound(config.default_graph, sorted(graphs))
+    if problems := check_across(graphs.values(), display_path):  # given graphs, checked too
+        raise GraphError(problems)
     app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
     app[SERVICES] = Services.for_config(config, graphs)
     health.add_routes(app)
     webhooks.add_routes(app)
     media_stream.add_routes(app)
     records_api.add_routes(app)
+    recording_api.add_routes(app)
     app.cleanup_ctx.append(_twilio_rest)
     app.cleanup_ctx.append(_call_records)  # before the first call, closed after the last
+    app.cleanup_ctx.append(_recordings)  # closed before the records (its last notes go there)
     if check_providers:
         app.on_startup.append(_check_providers)
     if warm_up:

@@ -1,6 +1,7 @@
 """What every call shares in one server process, as typed fields: config, graphs, metrics, the
 Twilio REST client, the call records runtime, the node builders' process cache, the live
-calls, and whether the server is draining. Kept apart from the routes so that every route
+calls, whether the server is draining, the wall clock business hours are read on and the
+number → graph map. Kept apart from the routes so that every route
 module and the call session can name it without importing the server."""
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from agent.app.metrics import Metrics
 from agent.config import Config
 from agent.graph import Graph
 from agent.graph.build import ProcessCache
+from agent.graph.hours import SYSTEM_WALL_CLOCK, WallClock
+from agent.graph.lines import number_map
+from agent.recording.service import Recordings
 from agent.records.runtime import RecordsRuntime
 from agent.twilio.rest import TwilioRestClient
 
@@ -35,17 +39,23 @@ class Services:
     # Started before the first call when a graph records calls or ADMIN_TOKEN is set
     # (agent/app/server.py), None otherwise.
     records: RecordsRuntime | None = None
+    # Call recordings (agent/recording): opened with the server (agent/app/server.py).
+    recordings: Recordings | None = None
     calls: set[CallSession] = field(default_factory=set)
     draining: bool = False
     # Set by `serve` (agent/app/gc_tuning.py): live calls' objects kept out of collections.
     gc: CallFreezer | None = None
+    # Business hours are decided on this clock (agent/app/answering.py); tests pin it.
+    wall_clock: WallClock = SYSTEM_WALL_CLOCK
+    # The phone numbers the graphs answer: number -> graph name (agent/graph/lines.py).
+    numbers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:
         """The services of a process serving `graphs` (nothing started yet)."""
         token = config.twilio_auth_token.reveal() if config.twilio_auth_token else None
         twilio = TwilioRestClient(config.twilio_account_sid, token, config.twilio_api_base_url)
-        return cls(config=config, graphs=graphs, twilio=twilio)
+        return cls(config=config, graphs=graphs, twilio=twilio, numbers=number_map(graphs))
 
     def graph_for(self, name: str | None) -> Graph:
         """The named graph, or the default one (an unknown name is logged and counted)."""

@@ -1,8 +1,12 @@
 """Twilio's voice webhooks: the HTTP requests Twilio makes about a call, answered with TwiML.
 
     GET|POST /twiml, /incoming-call   a call comes in: <Connect><Stream> to /ws with the graph,
-                                      caller and called numbers as stream parameters; the busy
+                                      caller and called numbers as stream parameters (and the
+                                      line's state, for a graph with hours); the busy
                                       <Say><Hangup> while draining or at MAX_CALLS
+
+The graph: the one listing the call's `To`, else `?graph=`, else DEFAULT_GRAPH; then its
+business hours at `Services.wall_clock` (agent/app/answering.py).
 
 Every request here is signed by Twilio (`X-Twilio-Signature`, agent/twilio/signatures.py):
 403 without a valid one. The TwiML comes from agent/twilio/twiml.py. Another callback from
@@ -14,8 +18,8 @@ from __future__ import annotations
 from aiohttp import web
 from loguru import logger
 
+from agent.app.answering import UnknownGraph, answer_call
 from agent.app.services import SERVICES, Services
-from agent.graph import find_graph_hint
 from agent.twilio import signatures, twiml
 
 BUSY_MESSAGE = "Sorry, we can't take your call right now. Please call back in a minute."
@@ -39,14 +43,21 @@ async def handle_incoming_call(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     config = services.config
     form = await signed_form(request, services)
-
-    graph = request.query.get("graph") or config.default_graph
-    if graph not in services.graphs:
-        services.metrics.webhook_requests.labels("unknown_graph").inc()
-        hint = find_graph_hint(graph, list(services.graphs))
-        raise web.HTTPBadRequest(
-            text=f"unknown graph {graph!r}{hint}; available: {', '.join(sorted(services.graphs))}"
+    query = request.query
+    caller = str(form.get("From") or query.get("From") or "")
+    called = str(form.get("To") or query.get("To") or "")
+    try:
+        answer = answer_call(
+            services.graphs,
+            services.numbers,
+            to=called,
+            requested=query.get("graph"),
+            default=config.default_graph,
+            now=services.wall_clock.now(),
         )
+    except UnknownGraph as exc:
+        services.metrics.webhook_requests.labels("unknown_graph").inc()
+        raise web.HTTPBadRequest(text=str(exc)) from None
 
     limit = config.max_calls
     at_capacity = limit > 0 and len(services.calls) >= limit
@@ -57,13 +68,11 @@ async def handle_incoming_call(request: web.Request) -> web.Response:
             logger.warning(f"at capacity ({limit} calls): caller gets the busy message")
         return twiml_response(twiml.say_and_hang_up(BUSY_MESSAGE))
 
-    query = request.query
-    caller = str(form.get("From") or query.get("From") or "")
-    called = str(form.get("To") or query.get("To") or "")
     stream_url = f"{signatures.public_base(request, config, websocket=True)}/ws"
-    answer = twiml.connect_stream(stream_url, {"graph": graph, "from": caller, "to": called})
+    params = {"graph": answer.graph, "from": caller, "to": called}
+    xml = twiml.connect_stream(stream_url, params | answer.stream_parameters())
     services.metrics.webhook_requests.labels("ok").inc()
-    return twiml_response(answer)
+    return twiml_response(xml)
 
 
 def add_routes(app: web.Application) -> None:

@@ -4,7 +4,10 @@ Without a CALL_SID: the latest calls, one line each (filters: --graph, --outcome
 --limit). With one: its transcript (who said what, when, what was heard of an interrupted
 reply, which route answered, the turn's latency), its extracted record and the messages
 taken for the owner (with their SMS's state). `--json` prints
-what `GET /calls` / `GET /calls/{call_sid}` would answer. Exit 1 when the call is unknown.
+what `GET /calls` / `GET /calls/{call_sid}` would answer. `--recording FILE` copies the
+call's recording (a stereo WAV: caller left, agent right) to FILE (`-`: standard output),
+as `GET /calls/{call_sid}/recording` would answer. Exit 1 when the call is unknown (or has
+no recording to copy).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 from datetime import datetime
 
@@ -71,9 +75,42 @@ def format_call(call: dict) -> str:
                 lines.append(f"  {key}: {value}")
     if call["extraction_error"]:
         lines.append(f"extraction failed: {call['extraction_error']}")
+    recording = call.get("recording")
+    if recording and recording["deleted_at"]:
+        lines.append(f"recording: deleted at {recording['deleted_at']} (retention)")
+    elif recording:
+        length = recording["duration_s"]
+        seconds = f"{length:.1f} s" if length is not None else "not finished"
+        lines.append(f"recording: {recording['path']} ({seconds})")
     for message in call.get("messages", []):
         lines += format_message(message)
     return "\n".join(lines)
+
+
+def copy_recording(call: dict, target: str) -> int:
+    """Copy the call's recording to `target` ("-": stdout); 1 with a message if there is none."""
+    recording = call.get("recording")
+    problem = None
+    if recording is None:
+        problem = "was not recorded"
+    elif recording["deleted_at"]:
+        problem = f"has no recording any more (deleted at {recording['deleted_at']})"
+    else:
+        try:
+            with open(recording["path"], "rb") as source:
+                if target == "-":
+                    shutil.copyfileobj(source, sys.stdout.buffer)
+                else:
+                    with open(target, "wb") as out:
+                        shutil.copyfileobj(source, out)
+        except FileNotFoundError:
+            problem = f"has a recording whose file is missing ({recording['path']})"
+    if problem:
+        print(f"call {call['call_sid']} {problem}", file=sys.stderr)
+        return 1
+    if target != "-":
+        print(f"wrote {target} ({recording['duration_s'] or 0:.1f} s, stereo: caller left)")
+    return 0
 
 
 def format_message(message: dict) -> list[str]:
@@ -104,6 +141,9 @@ async def _run(args, database_url: str, wait_s: float) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.recording and not args.call_sid:
+        print("--recording needs a CALL_SID", file=sys.stderr)
+        return 2
     try:
         store = await Store.open(database_url, connect_timeout_s=wait_s)
     except DatabaseUnreachable as exc:
@@ -115,6 +155,8 @@ async def _run(args, database_url: str, wait_s: float) -> int:
             if call is None:
                 print(f"no call {args.call_sid} in the database")
                 return 1
+            if args.recording:
+                return copy_recording(call, args.recording)
             print(json.dumps(call, indent=2) if args.json else format_call(call))
             return 0
         calls, total = await store.list_calls(
@@ -145,3 +187,8 @@ def add_arguments(calls: argparse.ArgumentParser) -> None:
     calls.add_argument("--outcome", help="only calls that ended so (e.g. caller_hung_up)")
     calls.add_argument("--since", help="only calls started at or after (ISO date/time, UTC)")
     calls.add_argument("--json", action="store_true", help="print JSON, as the HTTP API does")
+    calls.add_argument(
+        "--recording",
+        metavar="FILE",
+        help="with a CALL_SID: copy its recording (stereo WAV) to FILE ('-': standard output)",
+    )

@@ -14,6 +14,7 @@ from agent.cli.common import load_config
 from agent.config import Config
 from agent.errors import GraphError
 from agent.graph.draw import draw
+from agent.graph.lines import check_across
 from agent.graph.loader import SUFFIX, find_graph, graph_files, load_graph
 from agent.graph.schema import schema_json
 from agent.graph.validate import display_path, validate_file
@@ -23,17 +24,21 @@ def check(paths: list[str], config: Config, strict: bool = False) -> int:
     """Validate files (default: every graph in GRAPHS_DIR); print every problem, "ok" per good file.
 
     With `strict`, also require the settings the nodes need (what the server checks at start).
+    Then across the valid files: a number claimed by two graphs is an error in both.
     """
     files = [Path(p) for p in paths] if paths else graph_files(config.graphs_dir)
     if not files:
         print(f"no graph files ({SUFFIX}) in {config.graphs_dir}", file=sys.stderr)
         return 1
     failed = False
-    for path in files:
-        report = validate_file(path, config, strict=strict)
-        for problem in report.problems:
+    reports = [validate_file(path, config, strict=strict) for path in files]
+    valid = [r.graph for r in reports if r.graph is not None]
+    across = check_across(valid, display_path, serving=False)
+    for report in reports:
+        mine = [p for p in across if p.file == report.file]
+        for problem in [*report.problems, *mine]:
             print(problem)
-        if report.errors:
+        if report.errors or mine:
             failed = True
             continue
         warned = len(report.warnings)

@@ -4,11 +4,14 @@
     validate   the passes (syntax … settings), every problem at once   → Report
                (reading: yamlfile, envsubst, parse; passes 4-6: wiring)
     model      pydantic models of the file; resolved: Graph, the loaded result
+    hours      business hours: Schedule, LineState (open or closed for a call), WallClock;
+               hours_read: reading and checking a graph's `hours:`
+    lines      numbers: E.164 in a file, one graph per number across graphs
     registry   NodeType, the built-in node types (no vendor imports)
     build      build_graph(Graph, BuildContext) → GraphBuild           Graph → processors
     draw       text (gst-launch-like) and Mermaid pictures
     schema     JSON Schema of the file format, README node reference
-    commands   `python -m agent graph check|show|schema`
+    (the `python -m agent graph check|show|schema` commands live in agent/cli/graph.py)
 
 Importing this package (and validating) imports neither pipecat nor any vendor SDK; only
 `build_graph` and provider checks do, lazily.

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agent.config import Config
+from agent.graph.hours import ALWAYS_OPEN, SYSTEM_WALL_CLOCK, LineState, WallClock
 from agent.graph.model import ParallelBlock
 from agent.graph.resolved import Graph
 
@@ -58,6 +59,10 @@ class CallInfo:
     account_sid: str | None = None
     from_number: str | None = None
     to_number: str | None = None
+    # Open or closed when the call came in, decided at the voice webhook from the graph's
+    # hours (agent/graph/hours.py): `line.open` (transfers only then), `line.after_hours`,
+    # `line.take_message` (the after-hours greeting's message-taking mode).
+    line: LineState = ALWAYS_OPEN
 
 
 @dataclass
@@ -68,6 +73,14 @@ class BuildContext:
     graph: Graph
     call: CallInfo
     shared: ProcessCache = field(default_factory=ProcessCache)
+    wall_clock: WallClock = SYSTEM_WALL_CLOCK  # the server's (Services.wall_clock); tests pin it
+
+    def line_open_now(self) -> bool:
+        """Whether the graph's line is open at this moment (its hours at the wall clock;
+        always without hours). For a decision later in the call, such as a transfer;
+        `call.line.open` is the state when the call came in."""
+        hours = self.graph.hours
+        return hours is None or hours.is_open(self.wall_clock.now())
 
     def resolve_path(self, relative: str) -> Path:
         """A path from the graph file (e.g. a prompt), relative to the file's folder."""

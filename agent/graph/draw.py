@@ -12,6 +12,10 @@ Channels are the links besides frames that node types declare (registry CHANNELS
 pipeline assembly binds: the pacer writes to transport out's media link, and offers a
 streaming TTS its read-ahead.
 
+A graph with numbers or hours gets them after that: `numbers: +15551234567` and the
+week as a table (`hours: Europe/London`, then `  mon  09:00-17:00` ... `  sun  closed`,
+closed dates, what happens after hours); in Mermaid, a note beside transport in.
+
 Mermaid: transport in and out as stadiums, each node labelled with its type, parallel
 branches fanning out and back in, taps hanging off dotted edges from the nodes (or transport
 in) that produce the kinds of frames they read, channels as labelled edges (`==>` for the
@@ -69,7 +73,48 @@ def draw_text(graph: Graph) -> str:
     ]
     if channels:
         lines.append(f"channels: {', '.join(channels)}")
+    lines += _line_text(graph)
     return "\n".join(lines) + "\n"
+
+
+def _line_text(graph: Graph) -> list[str]:
+    """Numbers and the weekly hours table (nothing for a graph with neither)."""
+    lines = [f"numbers: {', '.join(graph.numbers)}"] if graph.numbers else []
+    hours = graph.hours
+    if hours is None:
+        return lines
+    lines.append(f"hours: {hours.timezone}")
+    lines += [f"  {row}" for row in hours.table()]
+    if hours.closed:
+        lines.append(f"  closed: {', '.join(d.isoformat() for d in sorted(hours.closed))}")
+    lines.append(f"  after hours: {_after_hours(graph, quote=True)}")
+    return lines
+
+
+def _after_hours(graph: Graph, quote: bool) -> str:
+    after = graph.hours.after_hours if graph.hours else None
+    if after is None:
+        return "this graph answers (line closed: no transfers)"
+    if after.graph is not None:
+        return f"graph {after.graph} answers"
+    said = f'greeting "{after.greeting}"' if quote else "after-hours greeting"
+    return said + (", then take a message" if after.take_message else "")
+
+
+def _line_note(graph: Graph) -> list[str]:
+    """Mermaid: numbers and hours as a note joined to transport in (id `Line`: node names are
+    lower case, so it cannot clash)."""
+    rows = [f"answers {', '.join(graph.numbers)}"] if graph.numbers else []
+    hours = graph.hours
+    if hours is not None:
+        rows.append(f"hours ({hours.timezone})")
+        rows += hours.table()
+        if hours.closed:
+            rows.append(f"closed {', '.join(d.isoformat() for d in sorted(hours.closed))}")
+        rows.append(f"after hours: {_after_hours(graph, quote=False)}")
+    if not rows:
+        return []
+    return [f'    Line>"{"<br/>".join(rows)}"]', "    Line -.- in"]
 
 
 def _text_items(items) -> list[str]:
@@ -129,7 +174,7 @@ def draw_mermaid(graph: Graph) -> str:
         ]
         for source in dict.fromkeys(sources or ["in"]):
             edges.append(f"    {source} -.-> {_id(tap)}")
-    return "\n".join([*lines, *edges]) + "\n"
+    return "\n".join([*lines, *edges, *_line_note(graph)]) + "\n"
 
 
 def _producers(graph: Graph) -> dict[str, list[str]]:

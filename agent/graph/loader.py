@@ -11,10 +11,11 @@ from pathlib import Path
 
 from agent.config import Config
 from agent.errors import GraphError, GraphNotFound, GraphProblem
+from agent.graph.lines import check_across
 from agent.graph.registry import BUILTIN, Registry
 from agent.graph.resolved import Graph
 from agent.graph.suggest import did_you_mean, hint
-from agent.graph.validate import validate_file
+from agent.graph.validate import display_path, validate_file
 
 SUFFIX = ".yaml"
 
@@ -50,6 +51,7 @@ def load_graphs(
             errors += report.errors
         else:
             graphs[report.graph.name] = report.graph
+    errors += check_across(graphs.values(), display_path)  # numbers claimed twice
     if errors:
         raise GraphError(errors)
     return graphs
@@ -70,6 +72,8 @@ def load_servable_graphs(
     or a package missing: problems flagged `unavailable`) is skipped, so a server with cloud
     keys need not install the local models, and a keyless one still serves the local graph.
     With `only` (the GRAPHS setting), just those graphs are loaded; an unknown name is an error.
+    Across the graphs served: a number claimed by two of them, or an `after_hours.graph`
+    that is not served, is an error (agent/graph/lines.py).
     """
     graphs: dict[str, Graph] = {}
     skipped: dict[str, list[GraphProblem]] = {}
@@ -88,6 +92,8 @@ def load_servable_graphs(
             skipped[path.stem] = report.errors
         else:
             errors += report.errors
+    # One number, one graph; an after-hours graph must be served too (not skipped).
+    errors += check_across(graphs.values(), display_path)
     if errors:
         raise GraphError(errors)
     return graphs, skipped

@@ -6,6 +6,9 @@
     ├── chain: [ChainItem]          a node name, or ParallelBlock {parallel: [[...], [...]]}
     ├── taps: [node name]           observers that get copies of frames
     ├── nodes: {name: NodeSpec}     type + replace_with + the type's own params
+    ├── numbers: [E.164]            the phone numbers this graph answers (agent/graph/lines.py)
+    ├── hours: HoursSettings        business hours and what happens outside them
+    │                               (read and checked in agent/graph/hours_read.py)
     └── messages: MessagesSettings  taking messages for the owner (optional)
 
 A node is written flat (`{type: silero_vad, stop_secs: 0.2}`), so NodeSpec gathers every key
@@ -16,15 +19,18 @@ node type's own Params model (validate.py), which is where unknown keys are caug
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
     TypeAdapter,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -104,6 +110,22 @@ class CallSettings(BaseModel):
     max_duration_notice: str = Field(
         "I'm sorry, we've reached the time limit for this call.",
         description="Said (before the goodbye) when max_duration_s is reached.",
+    )
+    record: Annotated[
+        bool,
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "boolean"}, {"type": "string"}],
+                "description": "Record both sides of every call as a stereo WAV under "
+                'RECORDINGS_DIR (usually "${env:RECORD_CALLS|false}"); the recording notice '
+                "is said first.",
+            }
+        ),
+    ] = Field(False)
+    recording_notice: str = Field(
+        "This call may be recorded.",
+        description="Said first, before the greeting, on calls that are recorded. Keep it in "
+        "the audio cache.",
     )
     dtmf: dict[str, DtmfAction] = Field(
         default_factory=dict,
@@ -266,8 +288,77 @@ class GraphFile(BaseModel):
         default_factory=list, description="Nodes that observe copies of frames."
     )
     nodes: dict[str, NodeSpec] = Field(description="Every node, by name.")
+    numbers: list[str] = Field(
+        default_factory=list,
+        description="Phone numbers this graph answers, in E.164 (+15551234567): a call to one "
+        "of them gets this graph, whatever the voice URL's ?graph= says. An empty entry (an "
+        "unset ${env:VAR|}) is skipped. A number may belong to one graph only.",
+    )
+    hours: HoursSettings | None = Field(
+        None,
+        description="Business hours: when the line is open, and what callers get outside "
+        "them. Without it the line is always open.",
+    )
     messages: MessagesSettings | None = Field(
         None, description="Taking messages for the owner (README: Messages)."
+    )
+
+
+class AfterHours(BaseModel):
+    """What a call gets while the line is closed: another graph, or an after-hours greeting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    graph: str | None = Field(
+        None, description="Another graph (by name) answers calls while this one is closed."
+    )
+    greeting: str | None = Field(
+        None,
+        description="Said instead of call.greeting while closed. Keep it in the audio cache.",
+    )
+    take_message: bool = Field(
+        False,
+        description="With greeting: the call starts in message-taking mode "
+        "(CallInfo.line.take_message).",
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> AfterHours:
+        if (self.graph is None) == (self.greeting is None):
+            raise ValueError("give either `graph` (another graph answers) or `greeting`")
+        if self.take_message and self.graph is not None:
+            raise ValueError("take_message goes with `greeting`; with `graph` that graph decides")
+        return self
+
+
+def _opening_times(value: Any) -> Any:
+    texts = value if isinstance(value, list) else [value]
+    if not all(isinstance(t, str) for t in texts):
+        raise ValueError('should be "HH:MM-HH:MM" (quoted), a list of them, or "closed"')
+    return value
+
+
+OpeningTimes = Annotated[str | list[str], BeforeValidator(_opening_times)]
+
+
+class HoursSettings(BaseModel):
+    """Business hours as written; agent/graph/hours_read.py checks and compiles them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = Field(description="IANA time zone of the opening times, e.g. Europe/London.")
+    weekly: dict[str, OpeningTimes] = Field(
+        description='Opening times by day: keys are days (mon ... sun), ranges ("mon-fri") or '
+        'lists ("sat, sun"); values are "HH:MM-HH:MM" ranges (several: a list or comma '
+        'separated), or "closed". Days not listed are closed.'
+    )
+    closed: list[str | date] = Field(
+        default_factory=list, description="Dates closed all day (YYYY-MM-DD), e.g. holidays."
+    )
+    after_hours: AfterHours | None = Field(
+        None,
+        description="What callers get while closed; without it the graph answers as usual "
+        "(the call knows the line is closed: no transfers).",
     )
 
 

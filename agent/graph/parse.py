@@ -41,6 +41,8 @@ class Draft:
     taps: list[tuple[Loc, str]] = field(default_factory=list)
     node_names: list[str] = field(default_factory=list)  # every key under nodes:
     specs: dict[str, m.NodeSpec] = field(default_factory=dict)  # the readable ones
+    numbers: list[str] = field(default_factory=list)  # checked by agent/graph/lines.py
+    hours: m.HoursSettings | None = None  # checked and compiled by agent/graph/hours_read.py
 
 
 # --- pydantic errors -----------------------------------------------------------------------
@@ -165,7 +167,7 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             problems.append(((), f"missing required field '{key}'"))
 
     scratch = m.GraphFile.model_construct()
-    for key in ("name", "description", "call", "taps", "messages"):
+    for key in ("name", "description", "call", "taps", "numbers", "hours", "messages"):
         if key not in data:
             continue
         try:
@@ -187,6 +189,10 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             draft.description = value
         elif key == "call":
             draft.call = value
+        elif key == "numbers":
+            draft.numbers = value
+        elif key == "hours":
+            draft.hours = value
         elif key == "messages":
             draft.messages = value
         else:

@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from agent.nodes import params as p
+from agent.twilio.protocol import SAMPLE_RATE
 
 # Abstract frame kinds. Transport in produces TRANSPORT_IN_KINDS; transport out consumes
 # "audio.out". Kinds accumulate down the chain: pipecat processors pass on what they do
@@ -38,7 +39,6 @@ KINDS: dict[str, str] = {
 }
 TRANSPORT_IN_KINDS = frozenset({"audio.in", "dtmf"})
 TRANSPORT_OUT_KIND = "audio.out"
-SAMPLE_RATE = 8000  # Twilio media streams: 8 kHz mu-law both ways
 
 # Channels besides frames (processors/media_link.py), bound by the pipeline assembly
 # (agent/app/pipeline.py) and drawn by `graph show`.

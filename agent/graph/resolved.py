@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agent.errors import GraphProblem
+from agent.graph.hours import Schedule
 from agent.graph.model import CallSettings, MessagesSettings, ParallelBlock
 from agent.graph.registry import TRANSPORT_IN_KINDS, NodeType
 
@@ -42,6 +43,9 @@ class Graph:
     taps: tuple[str, ...]
     nodes: Mapping[str, Node]  # every node in use (chain and taps), by name
     warnings: tuple[GraphProblem, ...] = field(default=())
+    numbers: tuple[str, ...] = ()  # E.164 numbers this graph answers (agent/graph/lines.py)
+    number_locs: Mapping[str, int] = field(default_factory=dict)  # number -> numbers[i]
+    hours: Schedule | None = None  # business hours (agent/graph/hours.py); None: always open
     messages: MessagesSettings | None = None  # taking messages (None: not enabled)
 
     def chain_nodes(self) -> list[Node]:

@@ -51,7 +51,7 @@ def graph_schema(registry: Registry = BUILTIN) -> dict[str, Any]:
     schema = file_model.model_json_schema()
     defs = schema.setdefault("$defs", {})
     for def_name, definition in defs.items():
-        if def_name.endswith("Node") or def_name == "CallSettings":
+        if def_name.endswith("Node") or def_name in ("CallSettings", "AfterHours"):
             _allow_env(definition)
     defs["EnvRef"] = ENV_REF
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

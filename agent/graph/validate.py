@@ -10,6 +10,8 @@
     7 ${env:...}             unset variables, malformed references, secrets
     8 settings (strict)      the keys and packages the nodes in use need are there
                              (problems flagged `unavailable`: the file is fine, this machine is not)
+    + lines                  numbers are E.164 and listed once (lines.py); hours: zone, days,
+                             times, overlaps, closed dates, after_hours.graph (hours_read.py)
 
 `${env:...}` is substituted before pass 1 so numbers and booleans can come from the
 environment; a value that did not resolve is reported once, by pass 7, and skipped by the
@@ -29,6 +31,9 @@ from agent.config import Config
 from agent.errors import ConfigError, GraphProblem
 from agent.graph import parse, yamlfile
 from agent.graph.envsubst import Loc, parse_bool, substitute
+from agent.graph.hours import Schedule
+from agent.graph.hours_read import read_schedule
+from agent.graph.lines import read_numbers
 from agent.graph.model import ParallelBlock
 from agent.graph.registry import BUILTIN, Registry
 from agent.graph.resolved import Graph, Node
@@ -113,6 +118,7 @@ class _Validation(WiringPasses):
         self.resolve()
         self.pass_flow()
         self.pass_audio()
+        self.pass_lines()
         self.pass_messages()
         for loc, message in env.problems:
             self.add(loc, message)
@@ -192,6 +198,22 @@ class _Validation(WiringPasses):
                 known = "" if suggestion else f"; known types: {', '.join(self.registry.names())}"
                 self.add(loc, f"unknown node type '{spec.type}'{suggestion}{known}")
 
+    # -- numbers and hours
+
+    def pass_lines(self) -> None:
+        skip = self.env.unresolved
+        self.number_locs, problems = read_numbers(self.draft.numbers, skip)
+        self.schedule: Schedule | None = None
+        if self.draft.hours is not None:
+            siblings = [p.stem for p in self.path.parent.glob("*.yaml") if p.is_file()]
+            stem = self.draft.name or self.path.stem
+            self.schedule, more = read_schedule(
+                self.draft.hours, graph=stem, graph_names=siblings, skip=skip
+            )
+            problems += more
+        for loc, message in problems:
+            self.add(loc, message)
+
     # -- pass 8
 
     def pass_settings(self) -> None:
@@ -233,5 +255,8 @@ class _Validation(WiringPasses):
             taps=tuple(self.runs[name] for _, name in self.draft.taps),
             nodes=nodes,
             warnings=tuple(self.report.warnings),
+            numbers=tuple(self.number_locs),
+            number_locs=dict(self.number_locs),
+            hours=self.schedule,
             messages=messages if messages is not None and messages.enabled else None,
         )

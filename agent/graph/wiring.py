@@ -193,6 +193,13 @@ class WiringPasses:
         messages = self.draft.messages
         enabled = messages is not None and messages.enabled
         names = list(dict.fromkeys(self.runs.values()))
+        hours = self.draft.hours
+        after = hours.after_hours if hours is not None else None
+        if after is not None and after.take_message and not enabled:
+            self.add(
+                ("hours", "after_hours", "take_message"),
+                "taking messages after hours needs a messages: section (graphs/README.md)",
+            )
         if enabled and self.draft.chain_ok:
             answerers = [n for n in names if (t := self.type_of(n)) and "context" in t.produces]
             if not answerers:

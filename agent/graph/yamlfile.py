@@ -36,6 +36,12 @@ def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: b
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+# Dates stay text (`hours.closed: [2026-12-25]`): agent/graph/hours_read.py reads them, so a bad
+# one (2026-13-01) is a located problem instead of PyYAML's ValueError mid-load.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def read_yaml(text: str) -> tuple[Any, Problem | None]:

@@ -27,6 +27,7 @@ from concurrent.futures import Executor
 import numpy as np
 
 from agent.adapters.silero import model_state, set_model_state
+from agent.twilio.protocol import SAMPLE_RATE
 
 CONTEXT_SAMPLES = 32  # Silero prepends the previous window's last 32 samples at 8 kHz
 WINDOW_SAMPLES = 256  # one 32 ms window at 8 kHz
@@ -35,7 +36,7 @@ WINDOW_SAMPLES = 256  # one 32 ms window at 8 kHz
 class SileroBatcher:
     """Scores windows of many calls' Silero models in batched runs of one shared session."""
 
-    def __init__(self, session, executor: Executor, sample_rate: int = 8000):
+    def __init__(self, session, executor: Executor, sample_rate: int = SAMPLE_RATE):
         self._session = session
         self._executor = executor
         self._sr = np.array(sample_rate, dtype=np.int64)

@@ -1,6 +1,7 @@
 """The call-record tables (SQLAlchemy Core) and the ordered migrations that create them.
 
-    calls        one row per call: who, when, which graph, how it ended, latest extraction
+    calls        one row per call: who, when, which graph, how it ended, latest extraction,
+                 its recording (file, length, deletion)
     turns        one row per caller or agent turn, (call_sid, seq) unique
     extractions  one row per extraction attempt that finished: the merged snapshot, or the error
     messages     one row per message taken for the owner, with its SMS's delivery state
@@ -50,6 +51,10 @@ calls = Table(
     Column("turn_count", Integer, nullable=False, default=0),
     Column("extraction", JSON),  # the latest merged snapshot
     Column("extraction_error", Text),  # the last extraction failure (after retries)
+    # the call's recording (agent/recording): its WAV file, length, when retention deleted it
+    Column("recording_path", String(1024)),
+    Column("recording_duration_s", Float),
+    Column("recording_deleted_at", DateTime(timezone=True)),
     Index("ix_calls_started_at", "started_at"),
     Index("ix_calls_graph", "graph"),
     Index("ix_calls_outcome", "outcome"),
@@ -139,13 +144,31 @@ def _v2_turn_failure(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE turns ADD COLUMN failure VARCHAR(100)"))
 
 
-def _v3_messages(conn: Connection) -> None:
+def _v3_call_recording(conn: Connection) -> None:
+    # The recording's file, length and deletion (a fresh v1 create already made them).
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("calls")}
+    for name, kind in (
+        ("recording_path", "VARCHAR(1024)"),
+        ("recording_duration_s", "FLOAT"),
+        ("recording_deleted_at", "TIMESTAMP WITH TIME ZONE"),
+    ):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE calls ADD COLUMN {name} {kind}"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_calls_recording_path ON calls (recording_path)")
+    )
+
+
+def _v4_messages(conn: Connection) -> None:
     messages.create(conn, checkfirst=True)
 
 
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_create,
     _v2_turn_failure,
-    _v3_messages,
+    _v3_call_recording,
+    _v4_messages,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,20 @@ from agent.records.store import CallEnded, CallStarted, TurnRecord
 SETTLE_TIMEOUT_S = 60.0
 
 
+def call_started(call, graph: str, at: float) -> CallStarted:
+    """The event that creates a call's record (also sent by a recording: a graph may record
+    calls without the call_recorder tap; the first one written wins)."""
+    return CallStarted(
+        call_sid=call.call_sid,
+        stream_sid=call.stream_sid,
+        account_sid=call.account_sid,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        graph=graph,
+        started_at=datetime.fromtimestamp(at, UTC),
+    )
+
+
 class CallRecorder:
     """Writes one call's record as it goes."""
 
@@ -45,17 +59,7 @@ class CallRecorder:
         call = live.call
         self._call_sid = call.call_sid
         self._started = time.time()
-        runtime.writer.enqueue(
-            CallStarted(
-                call_sid=call.call_sid,
-                stream_sid=call.stream_sid,
-                account_sid=call.account_sid,
-                from_number=call.from_number,
-                to_number=call.to_number,
-                graph=live.graph.name,
-                started_at=datetime.fromtimestamp(self._started, UTC),
-            )
-        )
+        runtime.writer.enqueue(call_started(call, live.graph.name, self._started))
         live.turns().on_turn(self._on_turn)
 
     def _on_turn(self, turn) -> None:

@@ -8,7 +8,8 @@
                SMS left pending by a previous run are sent again at start
 
 The server starts it (`start`) before the first call when a graph has a `call_recorder` or
-`lead_extraction` tap or takes messages, or ADMIN_TOKEN is set (the API reads the database), and keeps it in
+`lead_extraction` tap, records calls (`call.record`: the recording's path goes in the
+record) or takes messages (`messages:`), or ADMIN_TOKEN is set (the API reads the database), and keeps it in
 `Services.records`; a call's taps find it as `LiveCall.records` (agent/app/pipeline.py).
 `close()` runs after the last call ended: it writes what is queued, waits (bounded) for
 record deliveries, closes.
@@ -29,8 +30,8 @@ RECORDING_TYPES = ("call_recorder", "lead_extraction")
 
 def wanted(config, graphs) -> bool:
     """Does this server need the database at all?"""
-    if config.admin_token or any(g.messages is not None for g in graphs.values()):
-        return True
+    if config.admin_token or any(g.call.record or g.messages is not None for g in graphs.values()):
+        return True  # the API reads the database; a recording's path, a message live in it
     return any(node.type.name in RECORDING_TYPES for g in graphs.values() for node in g.tap_nodes())
 
 

@@ -33,6 +33,12 @@ from agent.errors import DatabaseUnreachable
 from agent.records import models as m
 from agent.records.connect import CONNECT_TIMEOUT_S, wait_until_reachable
 from agent.records.message_store import messages_of
+from agent.records.recordings import (
+    RECORDING_EVENTS,
+    RecordingEvent,
+    apply_recording_events,
+    recording_dict,
+)
 
 MIGRATE_ATTEMPTS = 5
 
@@ -86,7 +92,7 @@ class CallEnded:
     duration_s: float
 
 
-Event = CallStarted | TurnRecord | ExtractionRecord | CallEnded
+Event = CallStarted | TurnRecord | ExtractionRecord | CallEnded | RecordingEvent
 
 
 def async_url(url: str) -> str:
@@ -307,7 +313,9 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
     turn_events = [e for e in events if isinstance(e, TurnRecord)]
     extraction_events = [e for e in events if isinstance(e, ExtractionRecord)]
     ends = [e for e in events if isinstance(e, CallEnded)]
-    if len(starts) + len(turn_events) + len(extraction_events) + len(ends) != len(events):
+    recording_events = [e for e in events if isinstance(e, RECORDING_EVENTS)]
+    kinds = (starts, turn_events, extraction_events, ends, recording_events)
+    if sum(len(k) for k in kinds) != len(events):
         raise TypeError("not a record event")
     if starts:
         stmt = store._insert_ignore(m.calls).on_conflict_do_nothing(index_elements=["call_sid"])
@@ -407,6 +415,8 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
                 for e in ends
             ],
         )
+    if recording_events:  # after the starts: they update the call's row
+        await apply_recording_events(conn, recording_events)
 
 
 def _call_dict(row) -> dict:
@@ -424,6 +434,7 @@ def _call_dict(row) -> dict:
         "turn_count": row["turn_count"],
         "extraction": row["extraction"],
         "extraction_error": row["extraction_error"],
+        "recording": recording_dict(row, _iso),
     }
 
 

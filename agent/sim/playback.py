@@ -24,7 +24,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-RATE = 8000
+from agent.twilio.protocol import SAMPLE_RATE
+
+RATE = SAMPLE_RATE
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law, the unit Twilio plays (and streams) audio in
 FRAME_S = FRAME_BYTES / RATE
 _EPS = 1e-6  # float slack when comparing a frame's end with the next tick's start

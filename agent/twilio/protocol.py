@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 
 from agent.errors import TwilioProtocolError
 
+# Every call's audio: Twilio media streams carry 8 kHz mono mu-law both ways. The one
+# definition of the project's sample rate (the pipeline, the pacer and the audio tools use it).
+SAMPLE_RATE = 8000
+
 MAX_MESSAGE_BYTES = 64 * 1024
 
 

@@ -32,10 +32,9 @@ from pipecat.frames.frames import (
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from agent.twilio import protocol as tp
+from agent.twilio.protocol import SAMPLE_RATE
 from agent.twilio.rest import CallHangUp, HangUpResult
 from processors.frames import OutputMarkFrame, TwilioMarkFrame
-
-TWILIO_RATE = 8000
 
 
 class TwilioSerializer(TwilioFrameSerializer):
@@ -63,7 +62,7 @@ class TwilioSerializer(TwilioFrameSerializer):
     # -- outbound -------------------------------------------------------------------------
 
     async def serialize(self, frame: Frame) -> str | bytes | None:
-        if isinstance(frame, AudioRawFrame) and frame.sample_rate == TWILIO_RATE:
+        if isinstance(frame, AudioRawFrame) and frame.sample_rate == SAMPLE_RATE:
             if not frame.audio:
                 return None
             return self.media_message(frame.audio)
@@ -97,7 +96,7 @@ class TwilioSerializer(TwilioFrameSerializer):
     def audio_frame(ulaw: bytes) -> InputAudioRawFrame:
         """Caller audio (mu-law, any length: the transport joins messages) as a PCM frame."""
         pcm = audioop.ulaw2lin(ulaw, 2)
-        return InputAudioRawFrame(audio=pcm, sample_rate=TWILIO_RATE, num_channels=1)
+        return InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1)
 
     def frame_for(self, event: tp.TwilioEvent) -> Frame | None:
         """The pipecat frame for a parsed Twilio event (None for events with no frame)."""

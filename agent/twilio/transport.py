@@ -7,6 +7,8 @@ pipecat's `BaseInputTransport` / `BaseOutputTransport` over `agent.twilio.ws_bri
 Input: reads Twilio messages, parses them strictly (`agent.twilio.protocol`), drops and counts
 bad ones (`on_dropped(reason)`), pushes caller audio (8 kHz PCM), DTMF and mark echoes as
 frames. A `stop` message or a closed socket fires the transport's `on_caller_hung_up` event.
+A caller-audio tap (`tap_caller_audio`: a call's recording) gets each `media` payload as
+Twilio delivered it, with its timestamp.
 
 Caller audio goes into the pipeline `audio_in_frame_ms` (60) at a time, not as Twilio's 20 ms
 messages: every audio frame costs a queue hand-off in each processor it passes and a message
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -51,15 +54,21 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
-from agent.adapters.transport import call_event, register_event
+from agent.adapters.events import declare_event, fire_event
 from agent.errors import TwilioProtocolError
 from agent.twilio import protocol as tp
+from agent.twilio.protocol import SAMPLE_RATE
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.ws_bridge import WebSocketBridge
 from processors.frames import OutputMarkFrame, TwilioMarkFrame
 from processors.media_link import MarkSubscriber
 
-SAMPLE_RATE = 8000
+
+class CallerAudioTap(Protocol):
+    """Gets each `media` payload as Twilio delivered it (a call's recording,
+    agent/recording/link.py): called in the receive loop, so it must not block."""
+
+    def caller_audio(self, ulaw: bytes, timestamp_ms: int) -> None: ...
 
 
 class TwilioTransportParams(TransportParams):
@@ -145,6 +154,12 @@ class TwilioInputTransport(BaseInputTransport):
                 continue
             t.on_received(event)
             if isinstance(event, tp.Media):
+                if t.caller_tap is not None:
+                    try:
+                        t.caller_tap.caller_audio(event.payload, event.timestamp_ms)
+                    except Exception:  # a recording bug must not stop the caller's audio
+                        logger.exception("caller audio tap failed; detached")
+                        t.caller_tap = None
                 pending += event.payload
                 if len(pending) >= batch_bytes and (
                     len(pending) >= max_bytes or not t.bridge.has_pending()
@@ -242,10 +257,12 @@ class TwilioTransport(BaseTransport):
         self.hung_up_by_caller: str | None = None
         # The pacer bound to this link (`subscribe`); None: echoes travel as frames.
         self.subscriber: MarkSubscriber | None = None
+        # Who also gets the caller's audio as received (`tap_caller_audio`), if anyone.
+        self.caller_tap: CallerAudioTap | None = None
         self._finishing = False
         self._input = TwilioInputTransport(self, self.params, name="twilio-in")
         self._output = TwilioOutputTransport(self, self.params, name="twilio-out")
-        register_event(self, "on_caller_hung_up")
+        declare_event(self, "on_caller_hung_up")
 
     def input(self) -> TwilioInputTransport:
         return self._input
@@ -290,6 +307,10 @@ class TwilioTransport(BaseTransport):
     def subscribe(self, subscriber: MarkSubscriber) -> None:
         self.subscriber = subscriber
 
+    def tap_caller_audio(self, tap: CallerAudioTap) -> None:
+        """Hand every `media` payload to `tap` too, as received (the call's recording)."""
+        self.caller_tap = tap
+
     # -- the call's end -------------------------------------------------------------------
 
     async def caller_hung_up(self, reason: str):
@@ -299,7 +320,7 @@ class TwilioTransport(BaseTransport):
             self.hung_up_by_caller = reason
             if self.subscriber is not None:
                 self.subscriber.media_ended()  # no echo will come
-            await call_event(self, "on_caller_hung_up", reason)
+            await fire_event(self, "on_caller_hung_up", reason)
 
     async def finish(self, frame: EndFrame | CancelFrame):
         """The pipeline ended: hang up over REST if the agent ended the call, close the socket."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RATE = 8000
+from agent.twilio.protocol import SAMPLE_RATE
+
+RATE = SAMPLE_RATE
 CHUNK_BYTES = 320  # 20 ms of 8 kHz PCM16 = 160 mu-law bytes on the wire
 CHUNK_S = 0.02
 BYTES_PER_S = RATE * 2

@@ -1,8 +1,7 @@
 """pipecat is touched in one place: private pipecat/SDK names only under agent/adapters/.
 
 The checker (agent/adapters/private_uses.py) is tested on a snippet with one use of each
-kind, then run over agent/ and processors/. Files on ALLOWED belong to other work in
-progress; the lead empties the list once they move their uses into agent/adapters/.
+kind, then run over agent/ and processors/: outside agent/adapters/ it must find nothing.
 """
 
 from __future__ import annotations
@@ -12,19 +11,8 @@ from collections import Counter
 
 from agent.adapters.private_uses import ROOT, scan, scan_file
 
-# Allowed for now, each with why; the count is the most uses the file may keep.
-ALLOWED = {
-    # Owned by helper "pacer-link", moving into agent/adapters/transport.py.
-    "agent/twilio/transport.py": 7,
-    "agent/nodes/cartesia.py": 12,
-    "processors/pacer.py": 0,
-    # Twilio serializer's hang-up (pipecat's TwilioFrameSerializer internals): the lead's.
-    "agent/twilio/serializer.py": 18,
-    # pipecat's protected event methods; agent/adapters/events.py is the way once moved.
-    "processors/call_control.py": 6,
-    # aiohttp's reader `_buffer`, not pipecat's: the checker only matches the name.
-    "agent/twilio/ws_bridge.py": 1,
-}
+# Files outside agent/adapters/ that may still use private names, each with why; none today.
+ALLOWED: dict[str, int] = {}
 
 
 def test_the_checker_finds_each_kind_of_use(tmp_path):

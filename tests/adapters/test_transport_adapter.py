@@ -14,7 +14,8 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport
 
-from agent.adapters.transport import call_event, register_event, ws_has_waiting_message
+from agent.adapters.events import declare_event, fire_event
+from agent.adapters.transport import ws_has_waiting_message
 from agent.twilio.transport import TwilioInputTransport, TwilioOutputTransport
 from tests.twilio.test_send_clock import ws_server
 
@@ -31,7 +32,7 @@ async def test_an_event_declared_and_fired_reaches_handlers_added_the_public_way
     """pipecat's BaseObject: `_register_event_handler` declares an event, `event_handler`
     subscribes, `_call_event_handler` runs each handler (in a task) with the owner first."""
     owner = Owner()
-    register_event(owner, "on_caller_hung_up")
+    declare_event(owner, "on_caller_hung_up")
     got: list = []
     done = asyncio.Event()
 
@@ -40,7 +41,7 @@ async def test_an_event_declared_and_fired_reaches_handlers_added_the_public_way
         got.append((source, reason))
         done.set()
 
-    await call_event(owner, "on_caller_hung_up", "stop")
+    await fire_event(owner, "on_caller_hung_up", "stop")
     await asyncio.wait_for(done.wait(), 5)
     assert got == [(owner, "stop")]
 
@@ -49,7 +50,7 @@ async def test_an_undeclared_event_reaches_nobody():
     owner = Owner()
     called: list = []
     owner.add_event_handler("on_nothing", lambda *args: called.append(args))  # warns only
-    await call_event(owner, "on_nothing")
+    await fire_event(owner, "on_nothing")
     assert called == []
 
 

@@ -31,3 +31,20 @@ async def rest_hangups(fakes, count: int = 1, timeout: float = 5.0) -> list:
     while len(fakes.twilio.hangups) < count and loop.time() < deadline:
         await asyncio.sleep(0.02)
     return list(fakes.twilio.hangups)
+
+
+@pytest.fixture
+def recordings(monkeypatch) -> list:
+    """Every CallRecording the server starts (one per recorded call), to read its clock."""
+    from agent.recording.service import Recordings
+
+    made: list = []
+    original = Recordings.start_call
+
+    def start_call(self, *args, **kwargs):
+        recording = original(self, *args, **kwargs)
+        made.append(recording)
+        return recording
+
+    monkeypatch.setattr(Recordings, "start_call", start_call)
+    return made

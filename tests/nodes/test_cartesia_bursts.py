@@ -1,4 +1,4 @@
-"""agent/nodes/cartesia.py: a burst of Cartesia chunks is handed on in fewer, larger frames.
+"""agent/adapters/cartesia.py: a burst of Cartesia chunks is handed on in fewer, larger frames.
 
 Against pipecat's own AudioContextManager: chunks still waiting in a context's queue join the
 last waiting audio frame (up to 200 ms), never across a non-audio item, never past a split
@@ -11,7 +11,7 @@ import os
 from pipecat.frames.frames import TTSAudioRawFrame, TTSStoppedFrame
 from pipecat.utils.context.audio_context_manager import AudioContextManager
 
-from agent.nodes.cartesia import join_waiting_audio
+from agent.adapters.cartesia import join_waiting_audio
 
 RATE = 8000
 CHUNK = 320  # 20 ms of 16-bit audio at 8 kHz
@@ -82,7 +82,7 @@ async def test_no_join_across_other_items_or_split_samples():
 async def test_queued_items_are_taken_at_once_and_keepalives_skipped():
     # pipecat fetches every item through asyncio.wait_for (a task, two loop iterations) even
     # when it is already waiting; what is queued is taken at once instead.
-    from agent.nodes.cartesia import NOTHING_WAITING, take_waiting_item
+    from agent.adapters.cartesia import NOTHING_WAITING, take_waiting_item
 
     manager = AudioContextManager()
     await manager.create("ctx")
@@ -103,9 +103,8 @@ async def test_a_chunk_read_before_a_barge_in_is_dropped_after_its_wait():
     # context for the turn's id), or stale audio would play after the barge-in.
     import asyncio
 
-    from agent.nodes.cartesia import resilient_cartesia_class
+    from agent.adapters.cartesia import ResilientCartesiaTTSService as service_class
 
-    service_class = resilient_cartesia_class()
     service = service_class(
         api_key="k",
         url="ws://127.0.0.1:9/tts/websocket",

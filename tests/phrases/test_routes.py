@@ -23,6 +23,8 @@ def test_the_shipped_routes_file():
         "goodbye",
         "fallback",
         "trouble_goodbye",
+        "after_hours",
+        "recording_notice",
     }
     # What a failed turn or a lost call says plays from the cache: no TTS needed then.
     from agent.graph.model import CallSettings
@@ -30,6 +32,7 @@ def test_the_shipped_routes_file():
     defaults = CallSettings()
     assert routes.phrases["fallback"] == defaults.fallback
     assert routes.phrases["trouble_goodbye"] == defaults.trouble_goodbye
+    assert routes.phrases["recording_notice"] == defaults.recording_notice
     assert list(routes.all_phrases())[:3] == ["pricing", "who_are_you", "stop"]
 
 

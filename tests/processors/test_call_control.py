@@ -60,6 +60,13 @@ async def test_greets_at_start():
     assert [f.text for f in down if isinstance(f, TTSSpeakFrame)] == ["Hello there."]
 
 
+async def test_a_recorded_call_hears_the_recording_notice_before_the_greeting():
+    controller = controller_on(FakeClock(), record=True, recording_notice="We record calls.")
+    down, _ = await run_test(controller, frames_to_send=[])
+    spoken = [f.text for f in down if isinstance(f, TTSSpeakFrame)]
+    assert spoken == ["We record calls.", "Hello there."]
+
+
 async def test_unmapped_digit_reaches_the_llm_and_mapped_digits_act():
     controller = controller_on(
         FakeClock(),

@@ -183,3 +183,51 @@ async def test_mark_echoes_go_to_the_subscriber_not_down_the_pipeline():
 async def test_without_a_subscriber_echoes_travel_as_frames():
     frames = await pushed_frames(QueuedBridge([mark_echo("u1-1")]))
     assert [(type(f).__name__, f.mark_name) for f in frames] == [("TwilioMarkFrame", "u1-1")]
+
+
+# -- the caller-audio tap (a call's recording) ----------------------------------------------
+
+
+async def test_a_caller_audio_tap_gets_every_payload_with_its_timestamp():
+    transport = TwilioTransport(QueuedBridge(media(7), waiting=False), TwilioSerializer(START))
+    got: list = []
+
+    class Tap:
+        def caller_audio(self, ulaw: bytes, timestamp_ms: int) -> None:
+            got.append((ulaw, timestamp_ms))
+
+    transport.tap_caller_audio(Tap())
+    frames: list = []
+
+    async def record(frame, *args):
+        frames.append(frame)
+
+    receiver = transport.input()
+    receiver.push_audio_frame = record
+    receiver.push_frame = record
+    await receiver._receive_loop()
+    assert got == [(bytes([n]) * 160, n * 20) for n in range(7)]
+    assert sum(len(f.audio) for f in frames) == 7 * 320  # the pipeline got it all too
+
+
+async def test_a_failing_tap_is_detached_and_the_callers_audio_goes_on():
+    transport = TwilioTransport(QueuedBridge(media(9), waiting=False), TwilioSerializer(START))
+    calls = []
+
+    class Broken:
+        def caller_audio(self, ulaw: bytes, timestamp_ms: int) -> None:
+            calls.append(timestamp_ms)
+            raise RuntimeError("a bug in the recording")
+
+    transport.tap_caller_audio(Broken())
+    frames: list = []
+
+    async def record(frame, *args):
+        frames.append(frame)
+
+    receiver = transport.input()
+    receiver.push_audio_frame = record
+    receiver.push_frame = record
+    await receiver._receive_loop()
+    assert calls == [0] and transport.caller_tap is None
+    assert [len(f.audio) // 16 for f in frames] == [60, 60, 60]
