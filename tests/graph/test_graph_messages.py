@@ -121,3 +121,18 @@ def test_shipped_graphs_take_messages():
         )
         assert not report.errors, report.errors
         assert report.graph.messages is not None and report.graph.messages.sms_to is None
+
+
+def test_after_hours_message_taking_needs_a_messages_section(tmp_path):
+    hours = (
+        'hours: {timezone: UTC, weekly: {mon-fri: "09:00-17:00"}, '
+        'after_hours: {greeting: "Closed. Your name?", take_message: true}}\n'
+    )
+    path = write(tmp_path, GRAPH + hours)
+    assert (
+        "error",
+        "hours.after_hours.take_message",
+        "taking messages after hours needs a messages: section (graphs/README.md)",
+    ) in problems(path)
+    path.write_text(path.read_text() + "messages: {}\n")
+    assert problems(path) == []

@@ -41,3 +41,17 @@ async def test_the_phrase_then_the_frame_in_order():
         ("TTSSpeakFrame", "We're closed right now."),
         ("TakeMessageFrame", "after_hours"),
     ]
+
+
+async def test_after_hours_the_greeting_asks_and_the_dialog_takes_over():
+    from pipecat.tests.utils import run_test
+
+    greeting = "We're closed right now, but I can take a message. May I have your name?"
+    controller = CallController(
+        CallSettings(greeting=greeting), clock=FakeClock(), message_at_start="after_hours"
+    )
+    down, _ = await run_test(controller, frames_to_send=[])
+    said = [f for f in down if isinstance(f, (TTSSpeakFrame, TakeMessageFrame))]
+    assert [type(f) for f in said] == [TTSSpeakFrame, TakeMessageFrame]
+    assert said[0].text == greeting
+    assert said[1].reason == "after_hours" and said[1].asked  # the greeting asked the name

@@ -27,7 +27,7 @@ async def test_a_v2_database_gains_the_recording_columns_and_the_events_apply(tm
     db.close()
 
     store = await Store.open(url)
-    assert await store.migrate() == models.SCHEMA_VERSION == 3
+    assert await store.migrate() == models.SCHEMA_VERSION  # v3 recording, then v4 messages
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     path = str(tmp_path / f"{SID}.wav")
     await store.apply(
