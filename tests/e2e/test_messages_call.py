@@ -9,7 +9,9 @@
 2. The LLM decides (its take_message tool, with the name and subject it heard); the caller
    accepts the caller ID; the Messages fake fails twice (503, 429) and then accepts: the SMS
    is retried, sent once, and its attempts are recorded.
-3. The keyless local graph, real speech both ways (Piper speaks the caller, Whisper hears
+3. After hours (the graph's hours, on a pinned wall clock): the cached after-hours greeting
+   asks for the name and the dialog takes the message from there (reason `after_hours`).
+4. The keyless local graph, real speech both ways (Piper speaks the caller, Whisper hears
    it, the scripted dialog answers, Piper speaks): the same message reaches the record.
 """
 
@@ -207,3 +209,51 @@ async def test_the_keyless_local_graph_takes_a_message(fakes, start_server):
     assert "bob" in message["name"].lower() and "deliver" in message["about"].lower()
     [sms] = fakes.twilio.messages.sent
     assert (sms.to, sms.from_) == (OWNER, CALLED)
+
+
+async def test_after_hours_the_greeting_starts_the_message(fakes, start_server, tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from agent.graph.hours import FixedWallClock
+    from agent.phrases.routes import load_routes
+    from tests.conftest import ROOT, graph_variants
+
+    greeting = load_routes(ROOT / "audio_cache" / "routes.yaml").all_phrases()["after_hours"]
+    hours = {
+        "timezone": "America/New_York",
+        "weekly": {"mon-fri": "09:00-17:00"},
+        "after_hours": {"greeting": greeting, "take_message": True},
+    }
+    server = await start_server(
+        GRAPHS_DIR=graph_variants(tmp_path, receptionist={"hours": hours}),
+        OWNER_NUMBER=OWNER,
+        ADMIN_TOKEN=ADMIN,
+    )
+    monday_23 = datetime(2026, 12, 7, 23, 0, tzinfo=ZoneInfo("America/New_York"))
+    server.services.wall_clock = FixedWallClock(monday_23)
+    said = ["Carol Jones.", "Yes.", "A quote for a new roof.", "Yes."]
+    fakes.deepgram.set_script(said)
+    result = await server.emulator().place_call(
+        [
+            WaitForAgentAudio(timeout=10),
+            WaitForAgentSilence(pause=0.2, timeout=15),
+            *[step for text in said for step in _turn(text)],
+            HangUp(),
+        ],
+        from_=CALLER,
+        to=CALLED,
+        max_duration=60,
+    )
+    assert not result.timeouts, result.timeouts
+    assert not fakes.groq.requests
+    record = await _record(server, result.call_sid, lambda r: r["messages"])
+    [message] = record["messages"]
+    assert message["reason"] == "after_hours" and message["confirmed"]
+    assert (message["name"], message["callback_number"], message["about"]) == (
+        "Carol Jones",
+        CALLER,
+        "A quote for a new roof.",
+    )
+    [sms] = fakes.twilio.messages.sent
+    assert (sms.to, sms.from_) == (OWNER, CALLED) and "Carol Jones" in sms.body
