@@ -250,6 +250,14 @@ SETTINGS: tuple[Setting, ...] = (
         group="twilio",
     ),
     Setting(
+        "OWNER_NUMBER",
+        "the owner's phone number (E.164, +15551234567): each message the agent takes is "
+        "texted there over Twilio's Messages API, from the called number (the receptionist "
+        "graph's messages.sms_to); unset: messages are only in the call record and webhook",
+        None,
+        group="twilio",
+    ),
+    Setting(
         "DEEPGRAM_API_KEY",
         "Deepgram API key for speech-to-text",
         None,
@@ -412,6 +420,7 @@ class Config:
     twilio_account_sid: str | None
     twilio_auth_token: Secret | None
     twilio_api_base_url: str
+    owner_number: str | None
     deepgram_api_key: Secret | None
     deepgram_base_url: str
     use_deepgram_flux: bool

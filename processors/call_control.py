@@ -27,6 +27,13 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 - params (more): `destinations`, how a destination name (None: the first) is found among
   the graph's active ones (agent/graph/resolved.py `Graph.transfer_destination`); `greeting`,
   said instead of the graph's (a call back from an unanswered transfer)
+- message-taking (graphs with `messages:`): `take_message(reason, say)` and
+  `offer_message(reason, say)` say their phrase, then push `TakeMessageFrame` /
+  `OfferMessageFrame` behind it to the dialog in front of the LLM
+  (processors/message_taking.py): for after hours, a transfer nobody answered, ...;
+  `message_at_start` (a reason): take a message right after the greeting, which asked for
+  the caller's name (after hours: `hours.after_hours.take_message`); `offer_at_start`: the
+  greeting offered to take one (a call back from an unanswered transfer): a yes starts it
 - events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
   "router" (a `hang_up` route of the intent router) or "error";
   on_transfer(controller, TransferRequest), once, before the transfer phrase;
@@ -57,7 +64,13 @@ from pipecat.processors.frame_processor import FrameDirection
 from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
 from processors.clock import LOOP_CLOCK, Clock, Timer
-from processors.frames import EndCallFrame, TransferCallFrame, TurnFailedFrame
+from processors.frames import (
+    EndCallFrame,
+    OfferMessageFrame,
+    TakeMessageFrame,
+    TransferCallFrame,
+    TurnFailedFrame,
+)
 from processors.idle_timer import IdleTimer
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
@@ -93,6 +106,8 @@ class CallController(PassThroughProcessor):
         clock: Clock = LOOP_CLOCK,
         destinations: FindDestination | None = None,
         greeting: str | None = None,
+        message_at_start: str | None = None,
+        offer_at_start: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -100,6 +115,10 @@ class CallController(PassThroughProcessor):
         self._destinations = destinations
         self._greeting = greeting if greeting is not None else settings.greeting
         self.transfer: TransferRequest | None = None
+        # After the greeting (which asks for the caller's name), take a message; its reason.
+        self._message_at_start = message_at_start
+        # After the greeting (which offered to take a message), a yes starts it; its reason.
+        self._offer_at_start = offer_at_start
         self._phrases = phrases
         self._clock = clock
         self._idle = IdleTimer(
@@ -162,6 +181,10 @@ class CallController(PassThroughProcessor):
             await self.say(self._settings.recording_notice)  # before anything else is said
         if self._greeting:
             await self.say(self._greeting)
+        if self._message_at_start:  # the greeting asked for the caller's name
+            await self.push_frame(TakeMessageFrame(reason=self._message_at_start, asked=True))
+        elif self._offer_at_start:  # the greeting offered to take a message
+            await self.push_frame(OfferMessageFrame(reason=self._offer_at_start))
 
     async def _on_turn_failed(self, frame: TurnFailedFrame) -> None:
         logger.warning(
@@ -274,3 +297,16 @@ class CallController(PassThroughProcessor):
         await self.say(frame.say if frame.say is not None else self._settings.transfer_phrase)
         await self.push_frame(EndWorkerFrame(reason="transfer"))
         return True
+
+    # -- messages -------------------------------------------------------------------------
+
+    async def take_message(self, reason: str, say: str | None = None, *, asked: bool = False):
+        """Say `say` (from the cache when it is there), then start taking a message; `asked`:
+        the phrase itself asked for the caller's name."""
+        await self.say(say or "")
+        await self.push_frame(TakeMessageFrame(reason=reason, asked=asked))
+
+    async def offer_message(self, reason: str, say: str) -> None:
+        """Say `say`, an offer to take a message; a yes from the caller starts it."""
+        await self.say(say)
+        await self.push_frame(OfferMessageFrame(reason=reason))

@@ -21,13 +21,22 @@
   barge-in cut off.
 - `HeardTextFrame` (system, downstream from the pacer): after an interruption, the part of the
   agent's speech the caller actually heard (by mark echoes) and what was meant to be said.
+- `TakeMessageFrame` / `OfferMessageFrame` (control, uninterruptible, either direction): start
+  taking a message for the owner now / the agent has just offered to take one, and a "yes"
+  starts it. The message-taking dialog (processors/message_taking.py) in front of the LLM
+  answers them; anyone may push them (the router's route actions, the LLM's take_message tool,
+  the call controller after its own phrase). In order with the speech before them, and not
+  dropped by a barge-in.
+- `MessageTakingFrame` (system, upstream from the message-taking dialog): a message is being
+  taken (`active`) or no longer; the intent router answers no turn meanwhile, so a caller's
+  answer ("call me back on ...") is never taken for a route.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from pipecat.frames.frames import DataFrame, OutputAudioRawFrame, SystemFrame
+from pipecat.frames.frames import ControlFrame, DataFrame, OutputAudioRawFrame, SystemFrame
 
 
 @dataclass
@@ -103,3 +112,39 @@ class TransferCallFrame(SystemFrame):
     reason: str = ""
     via: str = "llm"
     say: str | None = None
+
+
+@dataclass
+class TakeMessageFrame(ControlFrame):
+    """Start taking a message for the owner (processors/message_taking.py).
+
+    `reason`: why ("caller_asked", "after_hours", "transfer_failed", ...), stored with the
+    message. `asked`: the phrase just said already asked for the caller's name (a route's
+    phrase), so the dialog waits for the answer instead of asking. `caller_name`, `callback_number`,
+    `about`: what the caller already said (the LLM's tool arguments); the dialog asks only
+    for the rest, and always reads the number back.
+    """
+
+    reason: str = "caller_asked"
+    asked: bool = False
+    caller_name: str | None = None  # (`name` is every pipecat frame's own name)
+    callback_number: str | None = None
+    about: str | None = None
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
+class OfferMessageFrame(ControlFrame):
+    """The agent has just offered to take a message ("Would you like someone to call you?",
+    "Can I take a message?"): if the caller's next turn is a yes, message-taking starts;
+    anything else goes on to the LLM as usual."""
+
+    reason: str = "offer_accepted"
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
+class MessageTakingFrame(SystemFrame):
+    """Upstream from the message-taking dialog: it is taking a message (`active`), or done."""
+
+    active: bool = False

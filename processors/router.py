@@ -6,6 +6,8 @@ route's cached phrase at once, the LLM is never asked, and the route's action ru
 passes the transcript on untouched.
 
 - consumes: final `TranscriptionFrame`s of the turns it answers (replaced, see below)
+- consumes: `MessageTakingFrame` (upstream): while a message is being taken
+  (processors/message_taking.py) no turn is routed: the caller is answering its questions
 - watches: `UserStarted/StoppedSpeakingFrame`, `BotStarted/StoppedSpeakingFrame`,
   `FunctionCallsStartedFrame` / results (when may a turn be answered; any direction)
 - produces, on a hit, downstream: the phrase (`TTSStartedFrame`, one `OutputAudioRawFrame`
@@ -16,7 +18,11 @@ passes the transcript on untouched.
   so pipecat's turn strategies still see a transcript and end the turn on their usual
   schedule while the aggregator has nothing to send to the LLM. Upstream, for a `hang_up`
   route, after the phrase: `EndCallFrame(reason="router", goodbye="")`, so the call
-  controller ends the call once the phrase (itself the goodbye) has played.
+  controller ends the call once the phrase (itself the goodbye) has played. Downstream,
+  after the phrase: for a `take_message` route, `TakeMessageFrame(asked=True)` (the phrase
+  asked for the caller's name; the message-taking dialog in front of the LLM takes it from
+  there); for an `offer_message` route, `OfferMessageFrame` (a yes to the phrase's offer
+  starts message-taking).
 - params: matcher (RouteMatcher), routes (name -> Route), phrases (PhraseBook)
 - events: on_route(router, hit: RouteHit), for every routed turn
 
@@ -53,7 +59,13 @@ from pipecat.processors.frame_processor import FrameDirection
 
 from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
-from processors.frames import EndCallFrame, TransferCallFrame
+from processors.frames import (
+    EndCallFrame,
+    MessageTakingFrame,
+    OfferMessageFrame,
+    TakeMessageFrame,
+    TransferCallFrame,
+)
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
 
@@ -85,6 +97,7 @@ class IntentRouter(PassThroughProcessor):
         self._bot_speaking = False
         self._waiting_for_user = False
         self._function_calls = 0
+        self._taking_message = False  # the message-taking dialog is asking its questions
         # the caller's current turn
         self._in_turn = False
         self._turn_routable = False
@@ -95,6 +108,9 @@ class IntentRouter(PassThroughProcessor):
     async def handle(self, frame: Frame, direction: FrameDirection):
         if isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM:
             return await self._on_transcript(frame)
+        if isinstance(frame, MessageTakingFrame):
+            self._taking_message = frame.active
+            return CONSUMED
         if isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True
             self._waiting_for_user = False
@@ -126,7 +142,12 @@ class IntentRouter(PassThroughProcessor):
         if not frame.text.strip():
             return None
         started = time.perf_counter()
-        routable = self._in_turn and self._turn_routable and not self._turn_routed
+        routable = (
+            self._in_turn
+            and self._turn_routable
+            and not self._turn_routed
+            and not self._taking_message
+        )
         if not routable or self._turn_passed:
             self._turn_passed = self._turn_passed or self._in_turn
             return None
@@ -170,6 +191,10 @@ class IntentRouter(PassThroughProcessor):
                 destination=route.destination, reason=f"route {hit.route}", via="route", say=""
             )
             await self.push_frame(transfer, FrameDirection.UPSTREAM)
+        elif route.action == "take_message":
+            await self.push_frame(TakeMessageFrame(reason="caller_asked", asked=True))
+        elif route.action == "offer_message":
+            await self.push_frame(OfferMessageFrame(reason="offer_accepted"))
         result = RouteHit(
             hit.route, hit.score, frame.text, route.say, pcm is not None, route.action, seconds
         )

@@ -6,7 +6,7 @@
 - The call controller (processors/call_control.py) carries the graph's `call:` settings:
   greeting, idle prompts, time limit, DTMF, hang-up. A call that came in after hours with
   an after-hours greeting (agent/app/answering.py, `CallInfo.line`) starts with that
-  greeting instead of `call.greeting`.
+  greeting instead of `call.greeting`, and with `take_message`, goes on to take a message.
 - Every call ends in an `audio_pacer`, right before transport out: the graph's own (graph
   validation keeps it last), or one with default settings appended here (audio sent
   unpaced would pile up in Twilio's buffer). The assembly binds the channels the node types
@@ -16,6 +16,9 @@
 - Recording (the graph's `call.record`): the pacer's media link is wrapped in the call's
   RecordingLink and the transport's caller audio tapped (agent/recording/), both bound
   here; `BuiltCall.finish` closes the file.
+- Messages (a graph with `messages:`): the message-taking dialog in front of the LLM
+  (processors/message_taking.py) is bound to the call's sink, which stores each message
+  the moment it is taken and texts it to the owner (agent/records/outbox.py).
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Transfers: the controller's `on_transfer` gives the transport its hand-off (the REST
@@ -48,6 +51,7 @@ from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
 from agent.nodes.router import phrase_book_of
 from agent.recording.call import CallRecording
+from agent.records.outbox import CallMessages
 from agent.records.recorder import call_started
 from agent.records.runtime import RecordsRuntime
 from agent.records.turns import TurnTracker
@@ -58,6 +62,7 @@ from processors.call_control import CallController
 from processors.clock import LOOP_CLOCK
 from processors.heard_context import HeardContextEditor
 from processors.media_link import MediaLink
+from processors.message_taking import MessageTaker
 from processors.pacer import AudioPacer
 
 
@@ -179,6 +184,29 @@ class TurnLatency:
             self.on_frame(frame)
 
 
+def _bind_messages(gb, graph: Graph, call: CallInfo, records: RecordsRuntime | None) -> None:
+    """The call's message sink for its message-taking dialog (agent/records/outbox.py)."""
+    if graph.messages is None:
+        return
+    for node in gb.nodes.values():
+        for processor in node.processors:
+            if not isinstance(processor, MessageTaker):
+                continue
+            if records is None:  # records start whenever a graph takes messages
+                logger.error("call records are not running: messages cannot be stored")
+                continue
+            processor.bind_sink(
+                CallMessages(
+                    records.outbox,
+                    call_sid=call.call_sid,
+                    graph=graph.name,
+                    from_number=call.from_number,
+                    to_number=call.to_number,
+                    sms_to=graph.messages.sms_to,
+                )
+            )
+
+
 def build_call_pipeline(
     session, graph: Graph, start: tp.Start, resume: transfer_call.Resume | None = None
 ) -> BuiltCall:
@@ -211,10 +239,19 @@ def build_call_pipeline(
     if call.line.greeting is not None:  # after hours: the after-hours greeting instead
         settings = settings.model_copy(update={"greeting": call.line.greeting})
         logger.info(f"after hours ({call.line.reason}): the after-hours greeting")
+    # After hours with `take_message`: the greeting, then the message-taking dialog.
+    message_at_start = (
+        "after_hours" if call.line.take_message and graph.messages is not None else None
+    )
     controller = CallController(
         settings,
         name="call",
         phrases=phrase_book_of(gb),
+        message_at_start=message_at_start,
+        # Back from an unanswered transfer: the greeting offers to take a message.
+        offer_at_start="transfer_failed"
+        if resume is not None and graph.messages is not None
+        else None,
         # Transfers are offered only while the line is open (agent/graph/hours.py).
         destinations=graph.transfer_destination if call.line.open else None,
         greeting=graph.call.transfer_failed if resume is not None else None,
@@ -253,6 +290,7 @@ def build_call_pipeline(
     if resume is not None and (history := resume.messages()):
         for context in contexts:  # before the greeting: the LLM knows what was said
             context.add_messages(history)
+    _bind_messages(gb, graph, call, services.records)
     processors = [
         transport.input(),
         controller,

@@ -3,7 +3,8 @@
     GET /calls?limit=50&offset=0&since=2026-01-01&until=2026-02-01T12:00Z&graph=G&outcome=O
         {"calls": [...newest first...], "total": N, "limit": 50, "offset": 0, "next_offset": 50|null}
     GET /calls/{call_sid}
-        the call with "turns" (in order) and "extractions" (every snapshot or error); 404 if none
+        the call with "turns" (in order), "extractions" (every snapshot or error) and
+        "messages" (taken for the owner, with their SMS state); 404 if none
 
 `Authorization: Bearer ADMIN_TOKEN` (compared in constant time); 401 without it or with a
 wrong one. With ADMIN_TOKEN unset the routes answer 404, as if they did not exist.

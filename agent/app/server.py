@@ -95,7 +95,7 @@ async def _call_records(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     if records.wanted(services.config, services.graphs):
         services.records = await records.RecordsRuntime.start(
-            services.config, services.graphs, services.metrics
+            services.config, services.graphs, services.metrics, sms=services.twilio
         )
     yield
     if services.records is not None:

@@ -2,7 +2,8 @@
 
 Without a CALL_SID: the latest calls, one line each (filters: --graph, --outcome, --since,
 --limit). With one: its transcript (who said what, when, what was heard of an interrupted
-reply, which route answered, the turn's latency) and its extracted record. `--json` prints
+reply, which route answered, the turn's latency), its extracted record and the messages
+taken for the owner (with their SMS's state). `--json` prints
 what `GET /calls` / `GET /calls/{call_sid}` would answer. `--recording FILE` copies the
 call's recording (a stereo WAV: caller left, agent right) to FILE (`-`: standard output),
 as `GET /calls/{call_sid}/recording` would answer. Exit 1 when the call is unknown (or has
@@ -59,8 +60,8 @@ def format_call(call: dict) -> str:
         notes = []
         if t["source"] == "route":
             notes.append(f"[route {t['route']}]")
-        elif t["source"] == "llm":
-            notes.append("[llm]")
+        elif t["source"] in ("llm", "message"):
+            notes.append(f"[{t['source']}]")
         if t["latency_ms"] is not None:
             notes.append(f"[{t['latency_ms']:.0f} ms]")
         if t["interrupted"]:
@@ -83,6 +84,8 @@ def format_call(call: dict) -> str:
         length = recording["duration_s"]
         seconds = f"{length:.1f} s" if length is not None else "not finished"
         lines.append(f"recording: {recording['path']} ({seconds})")
+    for message in call.get("messages", []):
+        lines += format_message(message)
     return "\n".join(lines)
 
 
@@ -120,6 +123,28 @@ def copy_recording(call: dict, target: str) -> int:
     if target != "-":
         print(f"wrote {target} ({recording['duration_s'] or 0:.1f} s, stereo: caller left)")
     return 0
+
+
+def format_message(message: dict) -> list[str]:
+    """A message for the owner: who, which number, about what, and how its SMS went."""
+    sms = message["sms"]
+    check = "confirmed" if message["confirmed"] else "NOT confirmed"
+    lines = [
+        f"message {message['id']} ({message['reason']}, {message['taken_at']}):",
+        f"  name: {message['name'] or '-'}",
+        f"  call back on: {message['callback_number'] or '-'} ({check})",
+        f"  about: {message['about'] or '-'}",
+    ]
+    if sms["status"] == "none":
+        lines.append("  sms: none (no owner number)")
+    else:
+        state = f"  sms to {sms['to']}: {sms['status']} after {sms['attempts']} attempt(s)"
+        if sms["sid"]:
+            state += f" ({sms['sid']})"
+        if sms["error"] and sms["status"] != "sent":
+            state += f"; last error: {sms['error']}"
+        lines.append(state)
+    return lines
 
 
 async def _run(args, database_url: str, wait_s: float) -> int:

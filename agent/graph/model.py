@@ -9,7 +9,8 @@
     ├── numbers: [E.164]            the phone numbers this graph answers (agent/graph/lines.py)
     ├── hours: HoursSettings        business hours and what happens outside them
     │                               (read and checked in agent/graph/hours_read.py)
-    └── transfer: {name: TransferDestination}   people a call may be put through to
+    ├── transfer: {name: TransferDestination}   people a call may be put through to
+    └── messages: MessagesSettings  taking messages for the owner (optional)
 
 A node is written flat (`{type: silero_vad, stop_secs: 0.2}`), so NodeSpec gathers every key
 other than `type` and `replace_with` into `params`; those are checked later against the
@@ -18,6 +19,7 @@ node type's own Params model (validate.py), which is where unknown keys are caug
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -201,6 +203,73 @@ class CallSettings(BaseModel):
         return self
 
 
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+
+
+class MessagesSettings(BaseModel):
+    """Taking messages for the owner: the dialog's questions and where the SMS goes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Take messages (the section's presence enables it).")
+    sms_to: str | None = Field(
+        None,
+        description="Owner's phone number (E.164, e.g. +15551234567) each message is texted "
+        "to through Twilio's Messages API, from the called number; empty: no SMS (the "
+        'message is still in the call record and the webhook). Usually "${env:OWNER_NUMBER|}".',
+    )
+    ask_name: str = Field(
+        "Sure, I can take a message. What's your name?", description="First question."
+    )
+    ask_number_caller_id: str = Field(
+        "Thanks. Should we call you back on the number you're calling from?",
+        description="Offers the caller ID as the callback number (yes, no, or another number).",
+    )
+    ask_number: str = Field(
+        "What's the best number to call you back on?",
+        description="Asked when there is no caller ID or the caller declined it.",
+    )
+    ask_about: str = Field("And what's the message about?", description="The last question.")
+    read_back: str = Field(
+        "Let me read the number back: {number}. Is that right?",
+        description="Reads the callback number back digit by digit; must contain {number}.",
+    )
+    ask_number_again: str = Field(
+        "Sorry about that. What's the right number, digit by digit?",
+        description="Said when the caller says the number read back is wrong.",
+    )
+    didnt_catch_number: str = Field(
+        "Sorry, I didn't catch a phone number. Could you say it digit by digit?",
+        description="Said when no phone number was heard.",
+    )
+    unclear: str = Field("Sorry, was that a yes or a no?", description="An unclear yes/no.")
+    done: str = Field(
+        "Thanks, I've passed your message on, and someone will call you back. "
+        "Is there anything else I can help with?",
+        description="Said once the message is taken (stored, and texted when sms_to is set).",
+    )
+    cancelled: str = Field(
+        "No problem. Is there anything else I can help with?",
+        description="Said when the caller says never mind.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> MessagesSettings:
+        if "{number}" not in self.read_back:
+            raise ValueError("read_back must contain {number} (where the number is read back)")
+        try:
+            self.read_back.format(number="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"read_back: only {{number}} may be in braces ({exc})") from None
+        if self.sms_to == "":
+            self.sms_to = None
+        if self.sms_to is not None and not re.match(E164_PATTERN, self.sms_to):
+            raise ValueError(
+                f"sms_to should be a phone number in E.164 form (+15551234567), not {self.sms_to!r}"
+            )
+        return self
+
+
 def _chain_item_tag(value: Any) -> str | None:
     if isinstance(value, str):
         return NAME_TAG
@@ -296,6 +365,9 @@ class GraphFile(BaseModel):
         default_factory=dict,
         description="People a call may be put through to, by name (a route's `destination`, "
         "a keypad digit's `transfer`, the LLM's transfer_call tool).",
+    )
+    messages: MessagesSettings | None = Field(
+        None, description="Taking messages for the owner (README: Messages)."
     )
 
 

@@ -35,6 +35,7 @@ class Draft:
     name: str | None = None
     description: str = ""
     call: m.CallSettings | None = None
+    messages: m.MessagesSettings | None = None
     chain: list[tuple[Loc, Any]] = field(default_factory=list)  # (loc, str | ParallelBlock)
     chain_ok: bool = False  # every chain item was readable
     taps: list[tuple[Loc, str]] = field(default_factory=list)
@@ -167,7 +168,7 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             problems.append(((), f"missing required field '{key}'"))
 
     scratch = m.GraphFile.model_construct()
-    for key in ("name", "description", "call", "taps", "numbers", "hours", "transfer"):
+    for key in ("name", "description", "call", "taps", "numbers", "hours", "transfer", "messages"):
         if key not in data:
             continue
         try:
@@ -195,6 +196,8 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             draft.numbers = value
         elif key == "hours":
             draft.hours = value
+        elif key == "messages":
+            draft.messages = value
         else:
             draft.taps = [(("taps", i), name) for i, name in enumerate(value)]
     if "call" not in data:

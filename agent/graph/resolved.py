@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from agent.errors import GraphProblem
 from agent.graph.hours import Schedule
-from agent.graph.model import CallSettings, ParallelBlock, TransferDestination
+from agent.graph.model import CallSettings, MessagesSettings, ParallelBlock, TransferDestination
 from agent.graph.registry import TRANSPORT_IN_KINDS, NodeType
 
 ChainItems = Sequence["str | ParallelBlock"]
@@ -48,6 +48,7 @@ class Graph:
     hours: Schedule | None = None  # business hours (agent/graph/hours.py); None: always open
     # People a call may be put through to (`transfer:`), `${env:...}` resolved.
     transfer: Mapping[str, TransferDestination] = field(default_factory=dict)
+    messages: MessagesSettings | None = None  # taking messages (None: not enabled)
 
     def chain_nodes(self) -> list[Node]:
         """The chain's nodes in order, branches of parallel blocks depth-first."""

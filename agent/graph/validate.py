@@ -124,6 +124,7 @@ class _Validation(WiringPasses):
         for loc, message in transfer_problems(self.draft, self.params, self.path.parent):
             self.add(loc, message)
         self.pass_lines()
+        self.pass_messages()
         for loc, message in env.problems:
             self.add(loc, message)
         if self.strict:
@@ -249,6 +250,7 @@ class _Validation(WiringPasses):
                 replaces=original if original != name else None,
             )
         chain = self.resolved_items([item for _, item in self.draft.chain])
+        messages = self.draft.messages
         return Graph(
             name=self.draft.name or self.path.stem,
             path=self.path,
@@ -262,4 +264,5 @@ class _Validation(WiringPasses):
             numbers=tuple(self.number_locs),
             number_locs=dict(self.number_locs),
             hours=self.schedule,
+            messages=messages if messages is not None and messages.enabled else None,
         )

@@ -1,4 +1,5 @@
-"""The wiring passes of graph validation: topology (4), replace_with, frame flow (5), audio (6).
+"""The wiring passes of graph validation: topology (4), replace_with, frame flow (5), audio (6),
+and `messages:` (who takes them, and routes that start them).
 
 A mixin of validate._Validation, split out to keep modules small; it reads the draft and
 problems collector that class sets up (`self.draft`, `self.add`, `self.type_of`, ...).
@@ -6,7 +7,7 @@ problems collector that class sets up (`self.draft`, `self.add`, `self.type_of`,
 
 from __future__ import annotations
 
-from agent.graph import parse
+from agent.graph import parse, yamlfile
 from agent.graph.envsubst import Loc
 from agent.graph.model import ParallelBlock
 from agent.graph.registry import KINDS, SAMPLE_RATE, TRANSPORT_OUT_KIND
@@ -181,3 +182,46 @@ class WiringPasses:
                     f"{SAMPLE_RATE} Hz audio: every frame will be resampled",
                     "warning",
                 )
+
+    # -- messages
+
+    MESSAGE_ACTIONS = ("take_message", "offer_message")
+
+    def pass_messages(self) -> None:
+        """A graph that takes messages needs an LLM node to take them in front of; a routes
+        file whose routes start message-taking needs a graph that takes messages."""
+        messages = self.draft.messages
+        enabled = messages is not None and messages.enabled
+        names = list(dict.fromkeys(self.runs.values()))
+        hours = self.draft.hours
+        after = hours.after_hours if hours is not None else None
+        if after is not None and after.take_message and not enabled:
+            self.add(
+                ("hours", "after_hours", "take_message"),
+                "taking messages after hours needs a messages: section (graphs/README.md)",
+            )
+        if enabled and self.draft.chain_ok:
+            answerers = [n for n in names if (t := self.type_of(n)) and "context" in t.produces]
+            if not answerers:
+                self.add(
+                    ("messages",),
+                    "taking messages needs a node that answers the caller (groq_llm or "
+                    "local_responder) in the chain",
+                )
+        for name in names:
+            node_type, params = self.type_of(name), self.params.get(name)
+            if enabled or node_type is None or node_type.name != "intent_router" or not params:
+                continue
+            routes_file = self.path.parent / params.routes
+            if not routes_file.is_file():
+                continue  # pass 2 reported it
+            data, problem = yamlfile.read_yaml(routes_file.read_text(encoding="utf-8"))
+            routes = data.get("routes") if not problem and isinstance(data, dict) else None
+            for route, spec in (routes if isinstance(routes, dict) else {}).items():
+                action = spec.get("action") if isinstance(spec, dict) else None
+                if action in self.MESSAGE_ACTIONS:
+                    self.add(
+                        ("nodes", name, "routes"),
+                        f"route '{route}' has action {action}, but this graph takes no "
+                        "messages: add a messages: section (graphs/README.md, Messages)",
+                    )

@@ -2,8 +2,12 @@
 
 Shared by `groq_llm` and `local_responder`, which differ only in what answers:
 
-    [user aggregator, ContextWindow, <answerer>]   in the chain
-    [assistant aggregator]                          after transport output
+    [user aggregator, ContextWindow, (MessageTaker), <answerer>]   in the chain
+    [assistant aggregator]                                          after transport output
+
+With the graph's `messages:` section, the message-taking dialog
+(processors/message_taking.py) stands right in front of the answerer: it answers the
+caller's turns itself while it takes a message, and lets everything through otherwise.
 
 The assistant aggregator sits after the output so it records what was actually played and
 sees interruptions in order.
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from agent.adapters.turns import SegmentAwareTurnStop
 from agent.graph.build import BuildContext
 from processors.context_window import ContextWindow
+from processors.message_taking import MessageTaker
 
 
 @dataclass
@@ -68,7 +73,12 @@ def conversation(
         context, user_params=LLMUserAggregatorParams(user_turn_strategies=strategies)
     )
     window = ContextWindow(max_turns=max_history_turns or ctx.config.max_history_turns)
-    return Conversation(context=context, head=[pair.user(), window], tail=[pair.assistant()])
+    head = [pair.user(), window]
+    if ctx.graph.messages is not None:
+        head.append(
+            MessageTaker(ctx.graph.messages, ctx.call.from_number, name=f"{node_name}-messages")
+        )
+    return Conversation(context=context, head=head, tail=[pair.assistant()])
 
 
 def turn_strategies(

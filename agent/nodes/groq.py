@@ -20,7 +20,7 @@ from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.suggest import did_you_mean
 from agent.nodes.conversation import conversation, read_prompt
 from agent.nodes.params import GroqLLMParams
-from processors.frames import EndCallFrame, TransferCallFrame
+from processors.frames import EndCallFrame, TakeMessageFrame, TransferCallFrame
 
 
 def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeBuild:
@@ -29,7 +29,8 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
     # No transfers after hours (agent/graph/hours.py): the call came in while closed.
     open_ = ctx.call.line.open
     destinations = transfer_destinations(ctx.graph, params.transfer_to) if open_ else []
-    offered = tools(params.hang_up_tool, destinations)
+    take_messages = ctx.graph.messages is not None
+    offered = tools(params.hang_up_tool, destinations, take_messages)
     talk = conversation(
         ctx,
         node_name,
@@ -59,11 +60,14 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
         service.register_function(
             TRANSFER_CALL, transfer_call_handler(destinations), cancel_on_interruption=False
         )
+    if take_messages:
+        service.register_function(TAKE_MESSAGE, take_message, cancel_on_interruption=False)
     return NodeBuild(processors=[*talk.head, service], after_output=talk.tail, context=talk.context)
 
 
 END_CALL = "end_call"
 TRANSFER_CALL = "transfer_call"
+TAKE_MESSAGE = "take_message"
 
 
 def transfer_destinations(graph, transfer_to: list[str] | None) -> list[str]:
@@ -72,9 +76,15 @@ def transfer_destinations(graph, transfer_to: list[str] | None) -> list[str]:
     return active if transfer_to is None else [d for d in active if d in transfer_to]
 
 
-def tools(hang_up: bool = True, destinations: list[str] | None = None):
-    """The tools offered: end_call (the model hangs up, saying its own goodbye) and
-    transfer_call (to one of `destinations`); None when there are none."""
+def tools(
+    hang_up: bool = True,
+    destinations: list[str] | None = None,
+    take_messages: bool = False,
+):
+    """The tools offered, or None: end_call (the model hangs up, saying its own goodbye),
+    transfer_call (to one of `destinations`) and, when the graph takes messages,
+    take_message (the model decides *when*; the message-taking dialog asks for what is
+    missing and reads the number back)."""
     from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
     from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 
@@ -100,6 +110,28 @@ def tools(hang_up: bool = True, destinations: list[str] | None = None):
                 required=["destination"],
             )
         )
+    if take_messages:
+        offered.append(
+            FunctionSchema(
+                name=TAKE_MESSAGE,
+                description="Take a message for the team: use when the caller wants to leave "
+                "a message or be called back, or when nobody can help them now. Pass what the "
+                "caller has already told you; you will then be asked no more about it: the "
+                "system asks for the rest, reads the number back and confirms.",
+                properties={
+                    "name": {"type": "string", "description": "The caller's name, if given."},
+                    "callback_number": {
+                        "type": "string",
+                        "description": "The number to call back, if the caller gave one.",
+                    },
+                    "about": {
+                        "type": "string",
+                        "description": "What the message is about, if the caller said.",
+                    },
+                },
+                required=[],
+            )
+        )
     if hang_up:
         offered.append(
             FunctionSchema(
@@ -116,6 +148,33 @@ def tools(hang_up: bool = True, destinations: list[str] | None = None):
             )
         )
     return ToolsSchema(standard_tools=offered) if offered else None
+
+
+async def take_message(params) -> None:
+    """The take_message tool: hand the call to the message-taking dialog, which sits
+    upstream of the LLM service (agent/nodes/conversation.py), with what the model knows."""
+    from pipecat.frames.frames import FunctionCallResultProperties
+    from pipecat.processors.frame_processor import FrameDirection
+
+    args = params.arguments or {}
+
+    def text(key: str) -> str | None:
+        value = args.get(key)
+        return str(value).strip() or None if value is not None else None
+
+    # No new LLM turn for the result: the dialog speaks next.
+    await params.result_callback(
+        {"status": "taking the message"}, properties=FunctionCallResultProperties(run_llm=False)
+    )
+    await params.llm.push_frame(
+        TakeMessageFrame(
+            reason="caller_asked",
+            caller_name=text("name"),
+            callback_number=text("callback_number"),
+            about=text("about"),
+        ),
+        FrameDirection.UPSTREAM,
+    )
 
 
 async def end_call(params) -> None:

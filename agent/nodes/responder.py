@@ -2,7 +2,7 @@
 
 - LLM_BASE_URL set: pipecat's OpenAI service against that OpenAI-compatible endpoint (Ollama,
   llama.cpp server, vLLM, ...) with LLM_MODEL (or the node's model) and the prompt file, one
-  shared client per process, the LLM's end_call tool as with `groq_llm`.
+  shared client per process, the LLM's end_call (and take_message) tools as with `groq_llm`.
 - else: processors.scripted_responder.ScriptedResponder over the node's `answers`, matched
   with the router's sentence encoder (loaded once per process), and its `fallback` line.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from agent.adapters.openai_llm import ResilientOpenAILLMService
 from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.conversation import conversation, read_prompt
-from agent.nodes.groq import END_CALL, end_call, tools
+from agent.nodes.groq import END_CALL, TAKE_MESSAGE, end_call, take_message, tools
 from agent.nodes.params import LocalResponderParams
 from agent.phrases.intent import RouteMatcher, load_encoder, shared_matcher
 from agent.phrases.routes import Route
@@ -29,7 +29,7 @@ def build_responder(params: LocalResponderParams, ctx: BuildContext, node_name: 
         node_name,
         user_speech_timeout_s=params.user_speech_timeout_s,
         max_history_turns=params.max_history_turns,
-        tools=tools() if llm else None,
+        tools=tools(True, take_messages=ctx.graph.messages is not None) if llm else None,
     )
     answerer = _llm(params, ctx) if llm else _scripted(params, ctx, node_name)
     return NodeBuild(
@@ -54,6 +54,8 @@ def _llm(params: LocalResponderParams, ctx: BuildContext):
         ),
     )
     service.register_function(END_CALL, end_call, cancel_on_interruption=False)
+    if ctx.graph.messages is not None:
+        service.register_function(TAKE_MESSAGE, take_message, cancel_on_interruption=False)
     return service
 
 

@@ -6,7 +6,7 @@
         examples: [how much does it cost, what are your prices]
         not_examples: [how much is shipping]   # optional near misses that must not match
         say: "Our plans start at ..."  # the phrase played (pre-rendered in audio_cache/)
-        action: none                  # none | hang_up | transfer (after the phrase)
+        action: none                  # none | hang_up | transfer | take_message | offer_message
         destination: front_desk       # for transfer: a name under the graph's `transfer:`
         threshold: 0.7                # optional; else the router node's threshold
     phrases:                          # other phrases to pre-render (greeting, goodbye, ...)
@@ -47,10 +47,13 @@ class Route(BaseModel):
         "these than to every example does not get this route.",
     )
     say: str = Field(min_length=1, description="The phrase played when the route wins.")
-    action: Literal["none", "hang_up", "transfer"] = Field(
+    action: Literal["none", "hang_up", "transfer", "take_message", "offer_message"] = Field(
         "none",
-        description="After the phrase: nothing, end the call, or put the caller through to "
-        "`destination` (a transfer route is off in a graph where that destination is not set).",
+        description="After the phrase: nothing; end the call; put the caller through to "
+        "`destination` (a transfer route is off in a graph where that destination is not set); "
+        "take a message (the phrase asks for the caller's name); or, when the phrase offers to "
+        "take one, a yes to it starts message-taking (the graph needs a messages: section for "
+        "the last two).",
     )
     destination: str | None = Field(
         None, description="For action transfer: a destination under the graph's `transfer:`."

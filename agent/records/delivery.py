@@ -1,7 +1,8 @@
 """Record delivery (the "call webhook"): POST each finished call's record to CALL_WEBHOOK_URL,
 signed, retried.
 
-The body is the JSON of `GET /calls/{call_sid}` plus `"event": "call.completed"`. Signature:
+The body is the JSON of `GET /calls/{call_sid}` plus `"event": "call.completed"` (so it
+carries the call's `messages` for the owner, each with its SMS's state). Signature:
 
     X-Switchboard-Timestamp: <unix seconds>
     X-Switchboard-Signature: sha256=<hex HMAC-SHA256(CALL_WEBHOOK_SECRET, "<timestamp>.<raw body>")>

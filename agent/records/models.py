@@ -5,6 +5,7 @@
     turns        one row per caller or agent turn, (call_sid, seq) unique
     extractions  one row per extraction attempt that finished: the merged snapshot, or the error
     transfers    one row per transfer to a person: where, why, how the dial went
+    messages     one row per message taken for the owner, with its SMS's delivery state
     schema_version   one row: the number of migrations applied
 
 A migration is a function of a synchronous connection (run through `run_sync`), applied in
@@ -113,6 +114,36 @@ transfers = Table(
     Index("ix_transfers_call", "call_sid"),
 )
 
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid"), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(32), nullable=False),  # caller_asked, after_hours, ...
+    Column("name", Text),
+    Column("callback_number", String(32)),
+    Column("about", Text),
+    Column("caller_id", String(64)),  # the call's From
+    Column("confirmed", Boolean, nullable=False, default=False),  # the read-back was a yes
+    # The SMS to the owner: none (no sms_to), pending, sent or failed.
+    Column("sms_status", String(16), nullable=False, default="none"),
+    Column("sms_to", String(32)),
+    Column("sms_from", String(32)),
+    Column("sms_body", Text),  # kept, so a failed SMS can be sent again
+    Column("sms_sid", String(64)),  # Twilio's message SID once sent
+    Column("sms_error", Text),  # the last failure: "HTTP 400 code 21211: ..."
+    Column("sms_attempts", Integer, nullable=False, default=0),
+    Column("sms_updated_at", DateTime(timezone=True)),
+    # The process sending it (agent/records/outbox.py), so a restart resends only the SMS
+    # nobody is on: released at a clean stop, stale after a crash.
+    Column("sms_claimed_by", String(36)),
+    Column("sms_claimed_at", DateTime(timezone=True)),
+    Index("ix_messages_call", "call_sid"),
+    Index("ix_messages_sms_status", "sms_status"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -154,10 +185,15 @@ def _v4_transfers(conn: Connection) -> None:
     transfers.create(conn, checkfirst=True)
 
 
+def _v5_messages(conn: Connection) -> None:
+    messages.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_create,
     _v2_turn_failure,
     _v3_call_recording,
     _v4_transfers,
+    _v5_messages,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,10 +4,12 @@
     writer     the one writer task (agent/records/writer.py)
     extractor  background extraction workers (agent/records/extraction.py), if a graph has that tap
     delivery   posts finished records to CALL_WEBHOOK_URL (agent/records/delivery.py), if set
+    outbox     messages for the owner: stored at once, texted (agent/records/outbox.py);
+               SMS left pending by a previous run are sent again at start
 
 The server starts it (`start`) before the first call when a graph has a `call_recorder` or
-`lead_extraction` tap or records calls (`call.record`: the recording's path goes in the
-record), or ADMIN_TOKEN is set (the API reads the database), and keeps it in
+`lead_extraction` tap, records calls (`call.record`: the recording's path goes in the
+record) or takes messages (`messages:`), or ADMIN_TOKEN is set (the API reads the database), and keeps it in
 `Services.records`; a call's taps find it as `LiveCall.records` (agent/app/pipeline.py).
 `close()` runs after the last call ended: it writes what is queued, waits (bounded) for
 record deliveries, closes.
@@ -19,6 +21,7 @@ from loguru import logger
 
 from agent.records.delivery import RecordDelivery
 from agent.records.extraction import Extractor
+from agent.records.outbox import MessageOutbox, SmsSender
 from agent.records.store import Store
 from agent.records.writer import RecordWriter
 
@@ -27,8 +30,8 @@ RECORDING_TYPES = ("call_recorder", "lead_extraction")
 
 def wanted(config, graphs) -> bool:
     """Does this server need the database at all?"""
-    if config.admin_token or any(g.call.record for g in graphs.values()):
-        return True  # the API reads the database; a recording's path lives in the record
+    if config.admin_token or any(g.call.record or g.messages is not None for g in graphs.values()):
+        return True  # the API reads the database; a recording's path, a message live in it
     return any(node.type.name in RECORDING_TYPES for g in graphs.values() for node in g.tap_nodes())
 
 
@@ -47,14 +50,18 @@ class RecordsRuntime:
         writer: RecordWriter,
         extractor: Extractor | None = None,
         delivery: RecordDelivery | None = None,
+        outbox: MessageOutbox | None = None,
     ):
         self.store = store
         self.writer = writer
         self.extractor = extractor
         self.delivery = delivery
+        self.outbox = outbox if outbox is not None else MessageOutbox(store.engine, None)
 
     @classmethod
-    async def start(cls, config, graphs, metrics=None) -> RecordsRuntime:
+    async def start(
+        cls, config, graphs, metrics=None, sms: SmsSender | None = None
+    ) -> RecordsRuntime:
         store = await Store.open(
             config.database_url.reveal(), connect_timeout_s=config.database_wait_seconds
         )
@@ -71,9 +78,12 @@ class RecordsRuntime:
             if not secret:
                 logger.warning("CALL_WEBHOOK_URL is set without CALL_WEBHOOK_SECRET: unsigned")
             delivery = RecordDelivery(config.call_webhook_url, secret, metrics)
-        return cls(store, writer, extractor, delivery)
+        outbox = MessageOutbox(store.engine, sms)
+        await outbox.start()
+        return cls(store, writer, extractor, delivery, outbox)
 
     async def close(self) -> None:
+        await self.outbox.close()
         if self.delivery is not None:
             await self.delivery.close()
         if self.extractor is not None:

@@ -11,7 +11,8 @@ Writes are record events (CallStarted, TurnRecord, ExtractionRecord, CallEnded,
 TransferStarted, TransferStatus), applied in
 order by `apply(events)` in one transaction; only the writer task (writer.py) calls it.
 Reads (`list_calls`, `get_call`) return plain JSON-ready dicts for the API, the CLI and the
-record delivery (the call webhook, agent/records/delivery.py).
+record delivery (the call webhook, agent/records/delivery.py). Messages for the owner are
+written apart, the moment they are taken (message_store.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from agent.errors import DatabaseUnreachable
 from agent.records import models as m
 from agent.records.connect import CONNECT_TIMEOUT_S, wait_until_reachable
+from agent.records.message_store import messages_of
 from agent.records.recordings import (
     RECORDING_EVENTS,
     RecordingEvent,
@@ -277,7 +279,7 @@ class Store:
         return [_call_dict(row) for row in rows], int(total)
 
     async def get_call(self, call_sid: str) -> dict | None:
-        """One call with its turns and extraction snapshots, or None."""
+        """One call with its turns, extraction snapshots and messages, or None."""
         async with self.engine.connect() as conn:
             row = (
                 (await conn.execute(select(m.calls).where(m.calls.c.call_sid == call_sid)))
@@ -319,10 +321,12 @@ class Store:
                 .mappings()
                 .all()
             )
+            messages = await messages_of(conn, call_sid)
         call = _call_dict(row)
         call["turns"] = [_turn_dict(t) for t in turn_rows]
         call["transfers"] = [_transfer_dict(t) for t in transfer_rows]
         call["extractions"] = [_extraction_dict(e) for e in extraction_rows]
+        call["messages"] = messages
         return call
 
 

@@ -11,7 +11,9 @@ processor pushes; see agent/adapters/engine.py), from two cheap sources:
   (the caller's words as written to the context), the assistant aggregator's
   `on_assistant_turn_started/stopped` (the reply's text, interrupted or not), the intent
   router's `on_route` (a turn answered from cached audio), the call controller's `on_dtmf` (a
-  key the caller pressed: a caller turn of its own, source "dtmf", text "pressed 5").
+  key the caller pressed: a caller turn of its own, source "dtmf", text "pressed 5"), the
+  message-taking dialog's `on_prompt` (the agent's next reply is its question: source
+  "message", not "llm").
 
 A caller turn ends when its words are final (user aggregator or router). An agent turn is one
 run of agent audio (bot started -> stopped speaking) plus the text it carried; it ends when
@@ -38,6 +40,7 @@ from pipecat.frames.frames import (
 from processors.call_control import CallController
 from processors.frames import HeardTextFrame
 from processors.heard_context import INTERRUPTED_FLAG
+from processors.message_taking import MessageTaker
 from processors.router import IntentRouter
 
 
@@ -52,7 +55,7 @@ class Turn:
     ended_at: datetime | None
     heard_text: str | None = None
     interrupted: bool = False
-    source: str = "caller"  # caller: "caller" | "dtmf"; agent: "llm" | "route" | "call" ...
+    source: str = "caller"  # caller: "caller" | "dtmf"; agent: "llm" | "message" | "route" ...
     route: str | None = None
     latency_ms: float | None = None
     failure: str | None = None  # "stage:reason": this turn is the fallback for a failed one
@@ -70,6 +73,7 @@ class _AgentTurn:
     latency_ms: float | None = None
     cut_off: bool = False  # the call ended while it played
     failure: str | None = None
+    message: bool = False  # said by the message-taking dialog, not the LLM
 
 
 def _dt(ts: float | None) -> datetime | None:
@@ -130,6 +134,8 @@ class TurnTracker:
                 processor.add_event_handler("on_assistant_turn_stopped", self._on_llm_stopped)
             elif isinstance(processor, IntentRouter):
                 processor.add_event_handler("on_route", self._on_route)
+            elif isinstance(processor, MessageTaker):
+                processor.add_event_handler("on_prompt", self._on_message_prompt)
             elif isinstance(processor, CallController):
                 processor.add_event_handler("on_turn_failed", self._on_turn_failed)
                 processor.add_event_handler("on_dtmf", self._on_dtmf)
@@ -154,6 +160,9 @@ class TurnTracker:
 
     async def _on_dtmf(self, _controller, digit: str) -> None:
         self.keypad(digit)
+
+    async def _on_message_prompt(self, _taker, _text: str) -> None:
+        self.message_prompt()
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -202,6 +211,12 @@ class TurnTracker:
         if self._agent is None:
             self._agent = self._new_agent_turn()
         self._agent.route, self._agent.route_phrase = route, phrase
+
+    def message_prompt(self) -> None:
+        """The message-taking dialog is saying its next question (as an LLM reply)."""
+        if self._agent is None:
+            self._agent = self._new_agent_turn()
+        self._agent.message = True
 
     def turn_failed(self, stage: str, reason: str) -> None:
         """A service gave up on the turn: the agent turn under way (a reply cut off), else the
@@ -264,7 +279,7 @@ class TurnTracker:
             return  # a route hit whose phrase has not played yet
         self._agent = None
         if agent.texts:
-            source, text = "llm", " ".join(agent.texts)
+            source, text = "message" if agent.message else "llm", " ".join(agent.texts)
         elif agent.route_phrase is not None:
             source, text = "route", agent.route_phrase
         else:

@@ -8,6 +8,7 @@ still in flight (a hang-up retrying after its call's socket closed); `close()` e
         .hang_up_in_background()  the same as a tracked task: the call's socket closes at once
         .update(twiml=...)      POST Twiml=... (a transfer's <Dial>), retried like the hang-up;
                                 20404 here means the call is gone: not a success
+    client.send_message(to, from_, body) -> MessageResult    one SMS, one attempt
     client.wait_for_pending(timeout)   server drain: let in-flight requests finish
 
 Where new API work goes: what acts on one live call (the hang-up, an update with TwiML)
@@ -18,6 +19,12 @@ Hang-up policy: a 5xx, a 429 or a network error is retried with backoff (HANGUP_
 about 3.5 s in all); a refused credential (other 4xx) is not retried; 404 with Twilio's code
 20404 means the call already ended, which is success. Nothing raises: the `HangUpResult`
 says what happened.
+
+Message policy: `send_message` makes ONE attempt (POST `Messages.json` with To, From, Body)
+and says whether another would make sense (`retryable`: 5xx, 429, a network error or a
+timeout); whoever sends keeps the message and retries on its own clock
+(agent/records/outbox.py). Twilio's own errors come back with their code: 21211 (invalid
+To), 21606 (From is not a number of this account that can send), 20003 (credentials).
 
 The serializer asks for a hang-up through the `CallHangUp` protocol, so it knows no HTTP.
 """
@@ -48,6 +55,18 @@ class HangUpResult:
 
     result: str
     attempts: int
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    """How one SMS attempt went: `sent` with Twilio's message `sid`, or why not."""
+
+    sent: bool
+    sid: str | None = None
+    http_status: int | None = None
+    code: int | None = None  # Twilio's error code
+    error: str = ""  # short, no secrets: "HTTP 400 code 21211: Invalid 'To' Phone Number"
+    retryable: bool = False
 
 
 class CallHangUp(Protocol):
@@ -167,6 +186,32 @@ class TwilioRestClient:
                 await self._sleep(self._backoff_s[attempt])
         logger.error(f"{what} of ...{tail} failed {attempts} times")
         return HangUpResult("failed", attempts)
+
+    async def send_message(
+        self, to: str, from_: str, body: str, *, account_sid: str | None = None
+    ) -> MessageResult:
+        """POST one SMS to `Messages.json` (To, From, Body); one attempt, never raises."""
+        account = self._account_sid or account_sid
+        if not (account and self._auth_token):
+            return MessageResult(False, error="no Twilio credentials (TWILIO_ACCOUNT_SID/TOKEN)")
+        form = {"To": to, "From": from_, "Body": body}
+        try:
+            status, answer = await self._post(account, "Messages.json", form)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return MessageResult(False, error=f"{type(exc).__name__}: {exc}"[:200], retryable=True)
+        if status in (200, 201) and answer.get("sid"):
+            return MessageResult(True, sid=str(answer["sid"]), http_status=status)
+        code = answer.get("code") if isinstance(answer.get("code"), int) else None
+        why = f"HTTP {status}" + (f" code {code}" if code else "")
+        if answer.get("message"):
+            why += f": {answer['message']}"
+        return MessageResult(
+            False,
+            http_status=status,
+            code=code,
+            error=why[:300],
+            retryable=status >= 500 or status == 429,
+        )
 
 
 class CallResource:

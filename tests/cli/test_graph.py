@@ -50,7 +50,8 @@ def test_check_counts_warnings(tmp_path, capsys):
     (tmp_path / "prompts").mkdir()
     (tmp_path / "prompts/receptionist.md").write_text("hi")
     text = text.replace("../audio_cache/routes.yaml", str(ROOT / "audio_cache/routes.yaml"))
-    (tmp_path / "warn.yaml").write_text(text + "  spare: {type: silero_vad}\n")
+    text = text.replace("\nnodes:\n", "\nnodes:\n  spare: {type: silero_vad}\n")
+    (tmp_path / "warn.yaml").write_text(text)
     assert check([str(tmp_path / "warn.yaml")], config()) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("warn.yaml: ok (1 warning)")
 

@@ -32,7 +32,7 @@ def test_vad_turns_use_speech_timeout_not_smart_turn():
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 
     _, llm = build()
-    user, window, service = llm.processors
+    user, window, messages, service = llm.processors  # the graph takes messages
     strategies = user._params.user_turn_strategies
     assert [type(s) for s in strategies.start] == [
         VADUserTurnStartStrategy,
@@ -58,7 +58,7 @@ def test_context_starts_with_the_prompt_and_service_settings():
     _, llm = build(GROQ_MODEL="llama-3.1-8b-instant")
     prompt = (ROOT / "graphs/prompts/receptionist.md").read_text().strip()
     assert llm.context.get_messages() == []  # pipecat 1.9+: the prompt lives on the service
-    settings = llm.processors[2]._settings
+    settings = llm.processors[-1]._settings
     assert settings.system_instruction == prompt
     # the graph file says ${env:GROQ_MODEL|...}, so the env wins
     assert settings.model == "llama-3.1-8b-instant"
@@ -132,3 +132,13 @@ async def test_provider_checks_run_once_per_type(groq):
     graph = load_graph(ROOT / "graphs/receptionist.yaml", bad)
     with pytest.raises(ProviderError, match="model 'nope' is not available"):
         await provider_checks({"a": graph}, bad)[0]()
+
+
+def test_take_message_tool_and_dialog_only_with_messages():
+    from processors.message_taking import MessageTaker
+
+    _, llm = build()
+    assert isinstance(llm.processors[2], MessageTaker)
+    tools = [t.name for t in llm.context.tools.standard_tools]
+    assert tools == ["take_message", "end_call"]
+    assert llm.processors[-1].has_function("take_message")

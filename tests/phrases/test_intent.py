@@ -92,8 +92,10 @@ def test_shipped_routes_answer_the_obvious_and_leave_the_rest():
     assert matcher.match("How much does it cost?").route == "pricing"
     assert matcher.match("Who am I speaking with?").route == "who_are_you"
     assert matcher.match("Stop calling me!").route == "stop"
+    assert matcher.match("Can I leave a message?").route == "message"
+    assert matcher.match("Can you call me back later?").route == "message"  # not "stop"
     for text in [
-        "Can you call me back later?",
+        "Did anyone leave a message for me?",
         "Wait, stop.",
         "Goodbye.",
         "What are your opening hours?",

@@ -13,13 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_shipped_routes_file():
     routes = load_routes(ROOT / "audio_cache" / "routes.yaml")
-    assert list(routes.routes) == ["pricing", "who_are_you", "stop", "human"]
+    assert list(routes.routes) == ["pricing", "who_are_you", "stop", "human", "message"]
     assert routes.routes["stop"].action == "hang_up"
     assert (routes.routes["human"].action, routes.routes["human"].destination) == (
         "transfer",
         "front_desk",
     )
-    assert routes.routes["pricing"].action == "none"
+    assert routes.routes["pricing"].action == "offer_message"  # "someone to call you": true
+    assert routes.routes["message"].action == "take_message"
     assert set(routes.phrases) == {
         "greeting",
         "idle_prompt",

@@ -97,7 +97,7 @@ async def test_hit_plays_exactly_the_cached_bytes_and_swallows_the_transcript(ma
     ]
     assert not of(up, EndCallFrame) and not of(down, TTSSpeakFrame)
     [hit] = r.hits
-    assert (hit.route, hit.cached, hit.action) == ("pricing", True, "none")
+    assert (hit.route, hit.cached, hit.action) == ("pricing", True, "offer_message")
     assert hit.seconds < 0.05
 
 
@@ -181,3 +181,41 @@ async def test_blank_transcripts_pass(matcher):
     blank = said("  ")
     down, _ = await run_test(r, frames_to_send=[*IDLE_TURN, blank])
     assert of(down, TranscriptionFrame) == [blank] and not r.hits
+
+
+async def test_message_routes_start_or_offer_message_taking_after_their_phrase(matcher):
+    from processors.frames import OfferMessageFrame, TakeMessageFrame
+
+    down, _ = await run_test(
+        router(matcher), frames_to_send=[*IDLE_TURN, said("Can I leave a message?")]
+    )
+    [take] = of(down, TakeMessageFrame)
+    assert take.asked and take.reason == "caller_asked" and not take.interruptible
+    assert down.index(take) > down.index(of(down, TTSStoppedFrame)[0])  # after the phrase
+
+    down, _ = await run_test(router(matcher), frames_to_send=[*IDLE_TURN, said("How much is it?")])
+    assert len(of(down, OfferMessageFrame)) == 1 and not of(down, TakeMessageFrame)
+
+
+async def test_no_turn_is_routed_while_a_message_is_taken(matcher):
+    from processors.frames import MessageTakingFrame
+
+    r = router(matcher)
+    answer = said("have someone call me back")  # the answer to a question: not a route
+    down, _ = await run_test(
+        r, frames_to_send=[MessageTakingFrame(active=True), *IDLE_TURN, answer]
+    )
+    assert not r.hits and of(down, TranscriptionFrame) == [answer]
+    assert not of(down, MessageTakingFrame)  # the router keeps it
+
+    r = router(matcher)
+    down, _ = await run_test(
+        r,
+        frames_to_send=[
+            MessageTakingFrame(active=True),
+            MessageTakingFrame(active=False),  # the message is taken: routes again
+            *IDLE_TURN,
+            said("How much is it?"),
+        ],
+    )
+    assert [hit.route for hit in r.hits] == ["pricing"]

@@ -143,3 +143,24 @@ def test_schemas_merge_and_transcript(tracked):
 def test_bad_extraction_fields_are_refused(fields, problem):
     with pytest.raises(ValueError, match=problem):
         LeadExtractionParams(fields=fields)
+
+
+def test_the_message_dialogs_questions_are_its_own_turns(tracked):
+    tracker, clock, turns = tracked
+    caller(tracker, clock, "Ann Smith")
+    tracker.message_prompt()  # the dialog's on_prompt, before its reply frames
+    tracker.llm_started()
+    tracker.on_frame(BotStartedSpeakingFrame())
+    tracker.llm_stopped("Should we call you back on this number?", interrupted=False)
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    caller(tracker, clock, "what are your hours")
+    tracker.llm_started()
+    tracker.on_frame(BotStartedSpeakingFrame())
+    tracker.llm_stopped("Nine to five.", interrupted=False)
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    assert [(t.role, t.source) for t in turns] == [
+        ("caller", "caller"),
+        ("agent", "message"),
+        ("caller", "caller"),
+        ("agent", "llm"),
+    ]

@@ -95,3 +95,22 @@ async def test_provider_fakes_env_points_every_provider_at_one_port():
             "CARTESIA_BASE_URL": f"ws://127.0.0.1:{port}",
             "TWILIO_API_BASE_URL": f"http://127.0.0.1:{port}",
         }
+
+
+async def test_twilio_client_sends_a_message_and_reads_its_errors(fakes, twilio_client):
+    client = twilio_client()
+    sent = await client.messages.create_async(
+        to="+15555550123", from_="+15555550199", body="Message from Ann"
+    )
+    assert sent.sid.startswith("SM") and sent.status == "queued"
+    assert (sent.to, sent.from_, sent.body) == ("+15555550123", "+15555550199", "Message from Ann")
+    [stored] = fakes.twilio.messages.sent
+    assert stored.sid == sent.sid and stored.account_sid == ACCOUNT
+
+    with pytest.raises(TwilioRestException) as bad_to:
+        await client.messages.create_async(to="12", from_="+15555550199", body="hi")
+    assert bad_to.value.status == 400 and bad_to.value.code == 21211
+    fakes.twilio.messages.fail_next = [503]
+    with pytest.raises(TwilioRestException) as busy:
+        await client.messages.create_async(to="+15555550123", from_="+15555550199", body="hi")
+    assert busy.value.status == 503

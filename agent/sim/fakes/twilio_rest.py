@@ -1,4 +1,4 @@
-"""Fake Twilio REST API: the two resources Switchboard touches.
+"""Fake Twilio REST API: the resources Switchboard touches (Messages: twilio_messages.py).
 
 - ``POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` with form
   ``Status=completed`` hangs a call up (pipecat's ``TwilioFrameSerializer``
@@ -36,6 +36,7 @@ from typing import Protocol
 from aiohttp import web
 
 from agent.sim.dial import TwiMLInvalid, check_twiml, find_dial
+from agent.sim.fakes.twilio_messages import TwilioMessagesFake
 
 __all__ = ["TwilioHangup", "TwilioRestFake", "TwilioRequest"]
 
@@ -84,6 +85,7 @@ class TwilioRestFake:
     fail_next: list[int] = field(default_factory=list)  # statuses (500, 503, 429) for updates
     requests: list[TwilioRequest] = field(default_factory=list)
     hangups: list[TwilioHangup] = field(default_factory=list)  # every call update
+    messages: TwilioMessagesFake = field(default_factory=TwilioMessagesFake)  # SMS
     # The emulator whose calls a TwiML update acts on (None: updates are only recorded).
     live_calls: LiveCalls | None = None
 
@@ -107,6 +109,7 @@ class TwilioRestFake:
         app.router.add_post(_API + "/{account}/Calls/{call}.json", self.update_call)
         app.router.add_get(_API + "/{account}/Calls/{call}.json", self.fetch_call)
         app.router.add_get(_API + "/{account}.json", self.fetch_account)
+        self.messages.add_routes(app, self._authenticate)
 
     async def shutdown(self) -> None:
         pass
