@@ -23,14 +23,14 @@ def test_a_hit_shows_scores_best_first_and_the_winner(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "'how much is it'"
     assert out[1].split() == ["route", "score", "threshold", "near-miss", "best", "example"]
-    rows = [line.split() for line in out[2:6]]
+    rows = [line.split() for line in out[2:7]]
     assert rows[0][0] == "pricing"
     assert {r[0] for r in rows} == {"pricing", "who_are_you", "stop", "human", "message"}
     scores = [float(r[1]) for r in rows]
     assert scores[0] > scores[1] and scores == sorted(scores, reverse=True)
     thresholds = {r[0]: r[2] for r in rows}
     assert thresholds["pricing"] == "0.65" and thresholds["stop"] == "0.70"  # node's, stop's own
-    assert out[6].startswith("-> pricing (1.000 >= 0.65, then offer_message): 'Our plans start")
+    assert out[7].startswith("-> pricing (1.000 >= 0.65, then offer_message): 'Our plans start")
 
 
 def test_a_hang_up_route_says_so_and_a_miss_goes_to_the_llm(capsys):

@@ -28,7 +28,7 @@ def offered(destinations) -> list[str]:
 def test_off_without_the_number():
     graph = receptionist()
     assert "human" not in active_routes(ROUTES, graph)
-    assert set(active_routes(ROUTES, graph)) == {"pricing", "who_are_you", "stop"}
+    assert set(active_routes(ROUTES, graph)) == {"pricing", "who_are_you", "stop", "message"}
     assert transfer_destinations(graph, None) == []
     assert offered(transfer_destinations(graph, None)) == ["end_call"]
     assert tools(False, []) is None
