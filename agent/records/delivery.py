@@ -28,6 +28,8 @@ import time
 import aiohttp
 from loguru import logger
 
+from agent.records.background import BackgroundTasks
+
 SIGNATURE_HEADER = "X-Switchboard-Signature"
 TIMESTAMP_HEADER = "X-Switchboard-Timestamp"
 ATTEMPTS = 5
@@ -59,21 +61,15 @@ class RecordDelivery:
         self._secret = secret
         self._metrics = metrics
         self._backoff_s = backoff_s
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = BackgroundTasks()
         self._session: aiohttp.ClientSession | None = None
 
     def schedule(self, make_body) -> None:
         """Deliver `await make_body()` (None: nothing to send) in the background."""
-        task = asyncio.create_task(self._deliver(make_body), name="record-delivery")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._deliver(make_body), "record-delivery")
 
     async def close(self, timeout: float = 10.0) -> None:
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._tasks.settle(timeout)
         if self._session is not None:
             await self._session.close()
 

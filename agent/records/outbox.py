@@ -29,6 +29,7 @@ from typing import Protocol
 from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent.records.background import BackgroundTasks
 from agent.records.message_store import (
     NewMessage,
     SmsUpdate,
@@ -89,15 +90,12 @@ class MessageOutbox:
         self._backoff_s = SMS_BACKOFF_S if backoff_s is None else backoff_s
         self._save_backoff_s = SAVE_BACKOFF_S if save_backoff_s is None else save_backoff_s
         self._sleep = sleep
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = BackgroundTasks()
         self._token = uuid.uuid4().hex  # this process's claim on the SMS it sends
         self.saved: list[int] = []  # ids of the messages this process stored
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro, name)
 
     def take(self, message: NewMessage) -> asyncio.Task:
         """Store and send `message` in the background (never raises, never waits)."""
@@ -181,13 +179,8 @@ class MessageOutbox:
 
     async def close(self, timeout: float = 10.0) -> None:
         """Wait (bounded) for messages in flight; SMS still pending are sent at next start."""
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            if pending:
-                logger.warning(f"messages: {len(pending)} SMS still pending; sent at next start")
+        if cancelled := await self._tasks.settle(timeout):
+            logger.warning(f"messages: {cancelled} SMS still pending; sent at next start")
         try:
             await release_sms(self._engine, self._token)
         except Exception as exc:
