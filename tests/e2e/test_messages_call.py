@@ -20,68 +20,15 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-
 from agent.records.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from agent.sim.fakes.groq import ToolCall
 from agent.sim.script import HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
-from tests.conftest import caller_audio
+from tests.e2e.conftest import call_record, caller_turn, webhook_posts
 
 OWNER = "+15555550123"
 CALLER, CALLED = "+15550001111", "+15550002222"
 SECRET = "whsec-test-123"
 ADMIN = "admin-token-123"
-
-
-def _turn(text: str, audio: str = "who_are_you"):
-    """The caller says `text` (any recorded audio; the Deepgram fake's script has the words),
-    then waits for the agent's answer to finish."""
-    return [
-        Say(caller_audio(audio), text),
-        WaitForAgentAudio(timeout=10),
-        WaitForAgentSilence(pause=0.2, timeout=15),
-    ]
-
-
-@pytest.fixture
-async def webhook():
-    """A local receiver for the call webhook: (url, posts as (headers, raw body))."""
-    posts: list[tuple[dict, bytes]] = []
-
-    async def receive(request: web.Request) -> web.Response:
-        posts.append((dict(request.headers), await request.read()))
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/hook", receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/hook")), posts
-    await server.close()
-
-
-async def _record(server, call_sid: str, ready) -> dict:
-    """GET /calls/SID (admin token) until `ready(record)`."""
-    import aiohttp
-
-    headers = {"Authorization": f"Bearer {ADMIN}"}
-    async with aiohttp.ClientSession() as http:
-        for _ in range(100):
-            async with http.get(f"{server.base_url}/calls/{call_sid}", headers=headers) as r:
-                if r.status == 200 and ready(record := await r.json()):
-                    return record
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"no ready record for {call_sid}")
-
-
-async def _posts(posts: list, count: int = 1) -> list:
-    for _ in range(100):
-        if len(posts) >= count:
-            return posts
-        await asyncio.sleep(0.1)
-    raise AssertionError("no call webhook")
 
 
 async def test_caller_leaves_a_message_with_another_number(fakes, start_server, webhook):
@@ -101,7 +48,7 @@ async def test_caller_leaves_a_message_with_another_number(fakes, start_server, 
         [
             WaitForAgentAudio(timeout=10),
             WaitForAgentSilence(pause=0.2, timeout=10),
-            *[step for text in said for step in _turn(text)],
+            *[step for text in said for step in caller_turn(text)],
             HangUp(),
         ],
         from_=CALLER,
@@ -115,7 +62,7 @@ async def test_caller_leaves_a_message_with_another_number(fakes, start_server, 
     assert "five five five, one two three, four five six seven" in spoken  # read back
     assert "I've passed your message on" in spoken
 
-    record = await _record(server, result.call_sid, lambda r: r["messages"])
+    record = await call_record(server, result.call_sid, lambda r: r["messages"])
     [message] = record["messages"]
     assert message["name"] == "Ann Smith" and message["callback_number"] == "5551234567"
     assert message["about"] == "It's about my order from last week."
@@ -128,7 +75,7 @@ async def test_caller_leaves_a_message_with_another_number(fakes, start_server, 
     assert (sms.to, sms.from_) == (OWNER, CALLED)
     assert "Ann Smith" in sms.body and "5551234567" in sms.body and "my order" in sms.body
 
-    [(headers, body)] = await _posts(posts)
+    [(headers, body)] = await webhook_posts(posts)
     assert verify(SECRET, body, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER])
     payload = json.loads(body)
     [posted] = payload["messages"]
@@ -151,7 +98,7 @@ async def test_llm_starts_it_and_a_failing_sms_is_retried(fakes, start_server, m
         [
             WaitForAgentAudio(timeout=10),
             WaitForAgentSilence(pause=0.2, timeout=10),
-            *[step for text in said for step in _turn(text)],
+            *[step for text in said for step in caller_turn(text)],
             HangUp(),
         ],
         from_=CALLER,
@@ -163,7 +110,7 @@ async def test_llm_starts_it_and_a_failing_sms_is_retried(fakes, start_server, m
     spoken = " ".join(fakes.cartesia.transcripts_by_context().values())
     assert "plus one, five five five, zero zero zero, one one one one" in spoken
 
-    record = await _record(
+    record = await call_record(
         server, result.call_sid, lambda r: r["messages"] and r["messages"][0]["sms"]["sid"]
     )
     [message] = record["messages"]
@@ -203,7 +150,7 @@ async def test_the_keyless_local_graph_takes_a_message(fakes, start_server):
         max_duration=120,
     )
     assert not result.timeouts, result.timeouts
-    record = await _record(server, result.call_sid, lambda r: r["messages"])
+    record = await call_record(server, result.call_sid, lambda r: r["messages"])
     [message] = record["messages"]
     assert message["confirmed"] and message["callback_number"] == CALLER
     assert "bob" in message["name"].lower() and "deliver" in message["about"].lower()
@@ -238,7 +185,7 @@ async def test_after_hours_the_greeting_starts_the_message(fakes, start_server, 
         [
             WaitForAgentAudio(timeout=10),
             WaitForAgentSilence(pause=0.2, timeout=15),
-            *[step for text in said for step in _turn(text)],
+            *[step for text in said for step in caller_turn(text)],
             HangUp(),
         ],
         from_=CALLER,
@@ -247,7 +194,7 @@ async def test_after_hours_the_greeting_starts_the_message(fakes, start_server, 
     )
     assert not result.timeouts, result.timeouts
     assert not fakes.groq.requests
-    record = await _record(server, result.call_sid, lambda r: r["messages"])
+    record = await call_record(server, result.call_sid, lambda r: r["messages"])
     [message] = record["messages"]
     assert message["reason"] == "after_hours" and message["confirmed"]
     assert (message["name"], message["callback_number"], message["about"]) == (

@@ -7,7 +7,6 @@ comes back to the agent, which knows the conversation so far and offers a messag
 
 from __future__ import annotations
 
-import asyncio
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -27,6 +26,12 @@ from agent.sim.script import (
     WaitForStream,
 )
 from tests.conftest import caller_audio, context_audio
+from tests.e2e.conftest import (
+    cached,
+    call_record,
+    played_to_its_end_before,
+    script_after_transfer,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+15550003333"
@@ -39,32 +44,8 @@ CONNECTING = ROUTES.routes["human"].say
 NOBODY = ROUTES.phrases["transfer_failed"]
 
 
-def cached(name: str) -> bytes:
-    return (ROOT / "audio_cache" / f"{name}.ulaw").read_bytes()
-
-
 def greeting_then(*steps):
     return [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.2, timeout=10), *steps]
-
-
-async def record(server, sid: str, done=lambda call: True, timeout: float = 10.0) -> dict:
-    """GET /calls/SID (admin token) once `done(call)` holds."""
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    async with aiohttp.ClientSession(headers=headers) as http:
-        while True:
-            async with http.get(f"{server.base_url}/calls/{sid}") as response:
-                call = await response.json() if response.status == 200 else None
-            if (call and done(call)) or loop.time() > deadline:
-                return call
-            await asyncio.sleep(0.05)
-
-
-def played_to_its_end_before(update, result) -> None:
-    """The update reached Twilio after the caller had heard the last of the phrase."""
-    phrase_end = result.agent_speech_segments[-1][1]
-    assert update.at >= result.started_at + phrase_end - 0.05, (update.at, phrase_end)
 
 
 async def test_caller_asks_for_a_person_the_call_is_dialled_and_answered(fakes, start_server):
@@ -98,7 +79,9 @@ async def test_caller_asks_for_a_person_the_call_is_dialled_and_answered(fakes, 
     assert len(ET.fromstring(dialled["answer"])) == 0  # nothing more: the call ends
     assert not result.later_streams and not fakes.twilio.hung_up(result.call_sid)
 
-    call = await record(server, result.call_sid, lambda c: c["transfers"][0]["status"] != "dialing")
+    call = await call_record(
+        server, result.call_sid, lambda c: c["transfers"][0]["status"] != "dialing"
+    )
     assert call["outcome"] == "transferred"
     [transfer] = call["transfers"]
     assert (transfer["destination"], transfer["to"], transfer["via"]) == (
@@ -120,7 +103,7 @@ async def test_caller_asks_for_a_person_the_call_is_dialled_and_answered(fakes, 
         http.post(url, data=form, headers={"X-Twilio-Signature": "forged"}) as response,
     ):
         assert response.status == 403
-    assert await record(server, result.call_sid) == call
+    assert await call_record(server, result.call_sid) == call
 
 
 async def test_keypad_0_unanswered_comes_back_to_the_agent_with_the_conversation(
@@ -132,12 +115,7 @@ async def test_keypad_0_unanswered_comes_back_to_the_agent_with_the_conversation
     emulator = server.emulator()
     fakes.twilio.live_calls = emulator
 
-    async def the_second_stream_hears_the_booking():
-        while not fakes.twilio.twiml_updates:
-            await asyncio.sleep(0.02)
-        fakes.deepgram.set_script([BOOK])  # each connection starts at the script's first line
-
-    rescript = asyncio.create_task(the_second_stream_hears_the_booking())
+    rescript = script_after_transfer(fakes, [BOOK])  # what the second stream hears
     result = await emulator.place_call(
         greeting_then(
             Say(caller_audio("what_are_your_opening_hours"), HOURS),
@@ -182,7 +160,7 @@ async def test_keypad_0_unanswered_comes_back_to_the_agent_with_the_conversation
     assert ("assistant", NOBODY) in said
     assert said.index(("user", HOURS)) < said.index(("assistant", NOBODY))
 
-    call = await record(server, result.call_sid, lambda c: c["outcome"] == "caller_hung_up")
+    call = await call_record(server, result.call_sid, lambda c: c["outcome"] == "caller_hung_up")
     assert call["outcome"] == "caller_hung_up"
     [transfer] = call["transfers"]
     assert (transfer["via"], transfer["status"], transfer["reason"]) == (
@@ -221,7 +199,9 @@ async def test_the_llm_transfers_with_its_tool(fakes, start_server):
     [update] = fakes.twilio.twiml_updates
     played_to_its_end_before(update, result)
     assert ET.fromstring(update.form["Twiml"]).find("Dial").text == NUMBER
-    call = await record(server, result.call_sid, lambda c: c["transfers"][0]["status"] != "dialing")
+    call = await call_record(
+        server, result.call_sid, lambda c: c["transfers"][0]["status"] != "dialing"
+    )
     [transfer] = call["transfers"]
     assert (transfer["via"], transfer["reason"], transfer["status"]) == (
         "llm",
