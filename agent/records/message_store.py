@@ -175,17 +175,7 @@ async def pending_sms(engine: AsyncEngine) -> list[dict]:
 
 
 async def messages_of(conn: AsyncConnection, call_sid: str) -> list[dict]:
-    rows = (
-        (
-            await conn.execute(
-                select(m.messages)
-                .where(m.messages.c.call_sid == call_sid)
-                .order_by(m.messages.c.id)
-            )
-        )
-        .mappings()
-        .all()
-    )
+    rows = await m.rows_of_call(conn, m.messages, call_sid, m.messages.c.id)
     return [message_dict(row) for row in rows]
 
 

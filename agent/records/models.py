@@ -31,8 +31,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 metadata = MetaData()
 
@@ -197,3 +199,9 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v5_messages,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def rows_of_call(conn: AsyncConnection, table: Table, call_sid: str, *order_by) -> list:
+    """The rows of `table` that belong to one call, in `order_by` order, as mappings."""
+    query = select(table).where(table.c.call_sid == call_sid).order_by(*order_by)
+    return list((await conn.execute(query)).mappings().all())

@@ -288,39 +288,11 @@ class Store:
             )
             if row is None:
                 return None
-            turn_rows = (
-                (
-                    await conn.execute(
-                        select(m.turns)
-                        .where(m.turns.c.call_sid == call_sid)
-                        .order_by(m.turns.c.seq)
-                    )
-                )
-                .mappings()
-                .all()
+            turn_rows = await m.rows_of_call(conn, m.turns, call_sid, m.turns.c.seq)
+            extraction_rows = await m.rows_of_call(
+                conn, m.extractions, call_sid, m.extractions.c.seq, m.extractions.c.id
             )
-            extraction_rows = (
-                (
-                    await conn.execute(
-                        select(m.extractions)
-                        .where(m.extractions.c.call_sid == call_sid)
-                        .order_by(m.extractions.c.seq, m.extractions.c.id)
-                    )
-                )
-                .mappings()
-                .all()
-            )
-            transfer_rows = (
-                (
-                    await conn.execute(
-                        select(m.transfers)
-                        .where(m.transfers.c.call_sid == call_sid)
-                        .order_by(m.transfers.c.id)
-                    )
-                )
-                .mappings()
-                .all()
-            )
+            transfer_rows = await m.rows_of_call(conn, m.transfers, call_sid, m.transfers.c.id)
             messages = await messages_of(conn, call_sid)
         call = _call_dict(row)
         call["turns"] = [_turn_dict(t) for t in turn_rows]
