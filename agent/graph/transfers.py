@@ -22,6 +22,7 @@ from agent.graph.envsubst import Loc
 from agent.graph.parse import Draft
 from agent.graph.suggest import hint
 from agent.graph.yamlfile import read_yaml
+from agent.nodes.params import GroqLLMParams, IntentRouterParams
 
 
 def transfer_problems(
@@ -63,11 +64,12 @@ def transfer_problems(
         spec = draft.specs.get(node)
         if spec is None:
             continue
-        transfer_to = getattr(node_params, "transfer_to", None)
-        for i, name in enumerate(transfer_to or ()):
-            unknown(("nodes", node, "transfer_to", i), name, f"the transfer_call tool of '{node}'")
-        if spec.type == "intent_router" and names:
-            problems += _route_problems(node, getattr(node_params, "routes", ""), base_dir, names)
+        if isinstance(node_params, GroqLLMParams):
+            for i, name in enumerate(node_params.transfer_to or ()):
+                where = ("nodes", node, "transfer_to", i)
+                unknown(where, name, f"the transfer_call tool of '{node}'")
+        if isinstance(node_params, IntentRouterParams) and names:
+            problems += _route_problems(node, node_params.routes, base_dir, names)
     return problems
 
 
