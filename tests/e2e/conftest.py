@@ -145,3 +145,20 @@ def script_after_transfer(fakes, lines: list[str]) -> asyncio.Task:
         fakes.deepgram.set_script(lines)
 
     return asyncio.create_task(rescript())
+
+
+def assert_dialled_unanswered_and_back(result, number: str):
+    """The transfer dialled `number`, nobody answered, and the call came back to the agent on
+    one new stream of the same call, which began with the "nobody could take it" phrase.
+    Returns that stream."""
+    [dialled] = result.dials
+    assert (dialled["number"], dialled["status"], dialled["answer_status"]) == (
+        number,
+        "no-answer",
+        200,
+    )
+    [back] = result.later_streams
+    assert back.call_sid == result.call_sid and back.stream_sid != result.stream_sid
+    assert back.parameters["resume"] == "transfer" and back.parameters["dial_status"] == "no-answer"
+    assert back.heard.startswith(cached("transfer_failed")[:4000])
+    return back

@@ -31,6 +31,22 @@ SECRET = "whsec-test-123"
 ADMIN = "admin-token-123"
 
 
+async def answer_each(server, said: list[str], *, max_duration: float, greeting_timeout=10):
+    """A call from CALLER to CALLED: the greeting, then each scripted line once the agent has
+    answered the one before, then the caller hangs up."""
+    return await server.emulator().place_call(
+        [
+            WaitForAgentAudio(timeout=10),
+            WaitForAgentSilence(pause=0.2, timeout=greeting_timeout),
+            *[step for text in said for step in caller_turn(text)],
+            HangUp(),
+        ],
+        from_=CALLER,
+        to=CALLED,
+        max_duration=max_duration,
+    )
+
+
 async def test_caller_leaves_a_message_with_another_number(fakes, start_server, webhook):
     url, posts = webhook
     server = await start_server(
@@ -44,17 +60,7 @@ async def test_caller_leaves_a_message_with_another_number(fakes, start_server, 
         "Yes, that's right.",
     ]
     fakes.deepgram.set_script(said)
-    result = await server.emulator().place_call(
-        [
-            WaitForAgentAudio(timeout=10),
-            WaitForAgentSilence(pause=0.2, timeout=10),
-            *[step for text in said for step in caller_turn(text)],
-            HangUp(),
-        ],
-        from_=CALLER,
-        to=CALLED,
-        max_duration=90,
-    )
+    result = await answer_each(server, said, max_duration=90)
     assert not result.timeouts, result.timeouts
     assert not fakes.groq.requests  # the router and the dialog did it all
     spoken = " ".join(fakes.cartesia.transcripts_by_context().values())
@@ -94,17 +100,7 @@ async def test_llm_starts_it_and_a_failing_sms_is_retried(fakes, start_server, m
     ]
     said = ["I have a question about an invoice from last month.", "Yes.", "Yes."]
     fakes.deepgram.set_script(said)
-    result = await server.emulator().place_call(
-        [
-            WaitForAgentAudio(timeout=10),
-            WaitForAgentSilence(pause=0.2, timeout=10),
-            *[step for text in said for step in caller_turn(text)],
-            HangUp(),
-        ],
-        from_=CALLER,
-        to=CALLED,
-        max_duration=60,
-    )
+    result = await answer_each(server, said, max_duration=60)
     assert not result.timeouts, result.timeouts
     assert len(fakes.groq.requests) == 1  # only the turn that called the tool
     spoken = " ".join(fakes.cartesia.transcripts_by_context().values())
@@ -181,17 +177,7 @@ async def test_after_hours_the_greeting_starts_the_message(fakes, start_server, 
     server.services.wall_clock = FixedWallClock(monday_23)
     said = ["Carol Jones.", "Yes.", "A quote for a new roof.", "Yes."]
     fakes.deepgram.set_script(said)
-    result = await server.emulator().place_call(
-        [
-            WaitForAgentAudio(timeout=10),
-            WaitForAgentSilence(pause=0.2, timeout=15),
-            *[step for text in said for step in caller_turn(text)],
-            HangUp(),
-        ],
-        from_=CALLER,
-        to=CALLED,
-        max_duration=60,
-    )
+    result = await answer_each(server, said, max_duration=60, greeting_timeout=15)
     assert not result.timeouts, result.timeouts
     assert not fakes.groq.requests
     record = await call_record(server, result.call_sid, lambda r: r["messages"])

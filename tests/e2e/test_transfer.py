@@ -27,6 +27,7 @@ from agent.sim.script import (
 )
 from tests.conftest import caller_audio, context_audio
 from tests.e2e.conftest import (
+    assert_dialled_unanswered_and_back,
     cached,
     call_record,
     played_to_its_end_before,
@@ -140,17 +141,8 @@ async def test_keypad_0_unanswered_comes_back_to_the_agent_with_the_conversation
     assert cached("human") in result.heard  # the transfer phrase comes from the cache too
     [update] = fakes.twilio.twiml_updates
     played_to_its_end_before(update, result)
-    [dialled] = result.dials
-    assert (dialled["number"], dialled["status"], dialled["answer_status"]) == (
-        NUMBER,
-        "no-answer",
-        200,
-    )
     # Back on a new stream of the same call: "nobody could take it", then the conversation goes on.
-    [back] = result.later_streams
-    assert back.call_sid == result.call_sid and back.stream_sid != result.stream_sid
-    assert back.parameters["resume"] == "transfer" and back.parameters["dial_status"] == "no-answer"
-    assert back.heard.startswith(cached("transfer_failed")[:4000])
+    back = assert_dialled_unanswered_and_back(result, NUMBER)
     assert back.closed_by == "caller"
     # The LLM's context on the new stream holds the earlier conversation.
     last = fakes.groq.requests[-1]["messages"]
