@@ -52,11 +52,9 @@ def media(count: int) -> list[str]:
     ]
 
 
-async def pushed_frames(bridge) -> list:
-    transport = TwilioTransport(
-        bridge,
-        TwilioSerializer(START),
-    )
+async def pushed_frames(bridge, transport: TwilioTransport | None = None) -> list:
+    """Run the input side's receive loop to the socket's end; every frame it pushed."""
+    transport = transport or TwilioTransport(bridge, TwilioSerializer(START))
     frames: list = []
 
     async def record(frame, *args):
@@ -197,15 +195,7 @@ async def test_a_caller_audio_tap_gets_every_payload_with_its_timestamp():
             got.append((ulaw, timestamp_ms))
 
     transport.tap_caller_audio(Tap())
-    frames: list = []
-
-    async def record(frame, *args):
-        frames.append(frame)
-
-    receiver = transport.input()
-    receiver.push_audio_frame = record
-    receiver.push_frame = record
-    await receiver._receive_loop()
+    frames = await pushed_frames(None, transport)
     assert got == [(bytes([n]) * 160, n * 20) for n in range(7)]
     assert sum(len(f.audio) for f in frames) == 7 * 320  # the pipeline got it all too
 
@@ -220,14 +210,6 @@ async def test_a_failing_tap_is_detached_and_the_callers_audio_goes_on():
             raise RuntimeError("a bug in the recording")
 
     transport.tap_caller_audio(Broken())
-    frames: list = []
-
-    async def record(frame, *args):
-        frames.append(frame)
-
-    receiver = transport.input()
-    receiver.push_audio_frame = record
-    receiver.push_frame = record
-    await receiver._receive_loop()
+    frames = await pushed_frames(None, transport)
     assert calls == [0] and transport.caller_tap is None
     assert [len(f.audio) // 16 for f in frames] == [60, 60, 60]
