@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -28,7 +29,7 @@ from typing import Any
 from loguru import logger
 from sqlalchemy import bindparam, event, func, select, text, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from agent.errors import DatabaseUnreachable
 from agent.records import models as m
@@ -245,6 +246,24 @@ class Store:
 
     # --- reads ---------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A connection whose reads all see one committed state of the database.
+
+        Without it each SELECT sees the latest commit (SQLite's driver opens no transaction
+        for reads; Postgres defaults to READ COMMITTED), so a record read in several queries
+        could show a transfer's new status next to the call's old end.
+        """
+        async with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                await conn.exec_driver_sql("BEGIN")  # a read transaction: WAL keeps its snapshot
+            try:
+                yield conn
+            finally:
+                await conn.rollback()
+
     async def list_calls(
         self,
         *,
@@ -273,14 +292,15 @@ class Store:
             .offset(offset)
         )
         count = select(func.count()).select_from(m.calls).where(*where)
-        async with self.engine.connect() as conn:
+        async with self.snapshot() as conn:
             rows = (await conn.execute(query)).mappings().all()
             total = (await conn.execute(count)).scalar_one()
         return [_call_dict(row) for row in rows], int(total)
 
     async def get_call(self, call_sid: str) -> dict | None:
-        """One call with its turns, extraction snapshots and messages, or None."""
-        async with self.engine.connect() as conn:
+        """One call with its turns, extraction snapshots and messages, or None: read in one
+        snapshot, so a transfer's status and the call's end written together are seen together."""
+        async with self.snapshot() as conn:
             row = (
                 (await conn.execute(select(m.calls).where(m.calls.c.call_sid == call_sid)))
                 .mappings()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from agent.records import models as m
 from agent.records.store import CallEnded, Store, TransferStarted, TransferStatus
 from tests.records.test_store import T0, started, turn
 
@@ -44,5 +45,33 @@ async def test_transfer_rows_follow_the_dial_and_an_answer_ends_the_call(databas
         )
         statuses = [t["status"] for t in (await store.get_call("CA1"))["transfers"]]
         assert statuses == ["completed", "busy"]
+    finally:
+        await store.close()
+
+
+async def test_a_record_is_read_in_one_snapshot_not_torn_by_a_write_between_its_queries(
+    database_url,
+):
+    """The call row and its transfers come from separate queries: a dial result committed
+    between them must not show a finished transfer next to the call's earlier end."""
+    store = await Store.open(database_url)
+    try:
+        await store.apply(
+            [
+                started("CA1"),
+                TransferStarted("CA1", "front_desk", "+15550003333", "route", "", T0),
+                CallEnded("CA1", T0 + timedelta(seconds=5), "transferred", 5.0),
+            ]
+        )
+        async with store.snapshot() as conn:
+            [before] = (await conn.execute(m.calls.select())).mappings().all()
+            end = T0 + timedelta(seconds=65)
+            await store.apply([TransferStatus("CA1", "completed", end, 60.0, "transferred")])
+            [transfer] = (await conn.execute(m.transfers.select())).mappings().all()
+            [call_again] = (await conn.execute(m.calls.select())).mappings().all()
+        assert transfer["status"] == "dialing"  # the snapshot of the first read
+        assert call_again["duration_s"] == before["duration_s"] == 5.0
+        call = await store.get_call("CA1")  # a new read sees the write, whole
+        assert call["transfers"][0]["status"] == "completed" and call["duration_s"] == 65.0
     finally:
         await store.close()
