@@ -108,10 +108,15 @@ class CallController(PassThroughProcessor):
         greeting: str | None = None,
         message_at_start: str | None = None,
         offer_at_start: str | None = None,
+        elapsed_s: float = 0.0,
         **kwargs,
     ):
+        """`elapsed_s`: how long the call has already lasted on earlier streams (a call back
+        from an unanswered transfer): the time limit counts from the call's start, not
+        from this stream's."""
         super().__init__(**kwargs)
         self._settings = settings
+        self._elapsed_s = max(0.0, elapsed_s)
         self._destinations = destinations
         self._greeting = greeting if greeting is not None else settings.greeting
         self.transfer: TransferRequest | None = None
@@ -175,7 +180,8 @@ class CallController(PassThroughProcessor):
 
     async def _on_start(self) -> None:
         self._timer = self._clock.call_later(
-            self._settings.max_duration_s, lambda: self.create_task(self._on_time_limit())
+            max(0.0, self._settings.max_duration_s - self._elapsed_s),
+            lambda: self.create_task(self._on_time_limit()),
         )
         if self._settings.record and self._settings.recording_notice:
             await self.say(self._settings.recording_notice)  # before anything else is said

@@ -255,6 +255,7 @@ def build_call_pipeline(
         # Transfers are offered only while the line is open (agent/graph/hours.py).
         destinations=graph.transfer_destination if call.line.open else None,
         greeting=graph.call.transfer_failed if resume is not None else None,
+        elapsed_s=resume.elapsed_s() if resume is not None else 0.0,
     )
 
     @controller.event_handler("on_transfer")

@@ -21,6 +21,7 @@ How a transfer goes (the graph file's `transfer:` names the destinations):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -130,6 +131,12 @@ class Resume:
     dial_status: str
     turns: list[dict] = field(default_factory=list)  # the record's turns so far
     started_at: float | None = None  # the call's start (epoch seconds), from the record
+
+    def elapsed_s(self, now: float | None = None) -> float:
+        """How long the call has lasted so far (0 when its start is unknown)."""
+        if self.started_at is None:
+            return 0.0
+        return max(0.0, (time.time() if now is None else now) - self.started_at)
 
     def messages(self) -> list[dict]:
         """The conversation so far as LLM messages (what the caller heard of the agent)."""

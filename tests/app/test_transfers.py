@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import aiohttp
 
-from agent.app.transfer_call import HandOff
+from agent.app.transfer_call import HandOff, Resume
 from tests.conftest import PUBLIC_HOST
 
 PATH = "/dial-result?graph=receptionist&destination=front_desk"
@@ -65,3 +65,9 @@ async def test_the_hand_off_update_is_retried_then_reported_failed(fakes, start_
     hand_off = HandOff(server.services.twilio, None, graph, "CA1", None, "<Response/>")
     assert await hand_off() is False and hand_off.result == "failed"
     assert [h.status for h in fakes.twilio.twiml_updates] == [500, 500, 500, 500]
+
+
+def test_a_resumed_call_knows_how_long_it_has_lasted():
+    assert Resume("no-answer", started_at=1000.0).elapsed_s(now=1042.5) == 42.5
+    assert Resume("no-answer").elapsed_s(now=1042.5) == 0.0  # no record: a fresh limit
+    assert Resume("busy", started_at=2000.0).elapsed_s(now=1990.0) == 0.0  # clock skew

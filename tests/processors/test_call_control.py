@@ -187,6 +187,21 @@ async def test_time_limit_says_the_notice_then_goodbye():
     assert controller.hang_up_reason == "timeout"
 
 
+async def test_a_call_back_from_a_transfer_keeps_the_time_it_has_already_used():
+    clock = FakeClock()
+    controller = CallController(
+        settings(greeting=None, max_duration_s=10), clock=clock, elapsed_s=9
+    )
+    down = await run_on_clock(controller, clock, [0.9])
+    assert not [f for f in down if isinstance(f, TTSSpeakFrame)]
+    clock = FakeClock()
+    controller = CallController(
+        settings(greeting=None, max_duration_s=10), clock=clock, elapsed_s=9
+    )
+    await run_on_clock(controller, clock, [1.01])
+    assert controller.hang_up_reason == "timeout"  # 1 s on this stream, 10 s on the call
+
+
 async def test_failures_closer_than_the_gap_get_one_fallback():
     clock = FakeClock()
     controller = controller_on(clock, greeting=None, fallback="Sorry, say again?")
