@@ -36,6 +36,13 @@ class SecretMasker:
 masker = SecretMasker()
 
 
+def phone_hint(number: str | None) -> str:
+    """A caller's number as logs may show it: personal data, so only its last two digits
+    ("...11"), enough to tell calls apart in a log without identifying anyone."""
+    digits = "".join(ch for ch in number or "" if ch.isdigit())
+    return f"...{digits[-2:]}" if len(digits) >= 4 else "?"
+
+
 def _text_sink(message) -> None:
     sys.stdout.write(masker(str(message)))
     sys.stdout.flush()

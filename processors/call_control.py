@@ -38,7 +38,8 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   "router" (a `hang_up` route of the intent router) or "error";
   on_transfer(controller, TransferRequest), once, before the transfer phrase;
   on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), for each key
-  the caller presses (the call record's keypad turns)
+  the caller presses (the call record's keypad turns); on_say(controller, text), before
+  each thing it says itself (greeting, prompts, goodbye: the record's words for that turn)
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ class CallController(PassThroughProcessor):
         declare_event(self, "on_hang_up")
         declare_event(self, "on_turn_failed")
         declare_event(self, "on_dtmf")
+        declare_event(self, "on_say", sync=True)  # in order, before the words go out
 
     async def cleanup(self):
         await super().cleanup()
@@ -212,6 +214,7 @@ class CallController(PassThroughProcessor):
     async def say(self, text: str) -> None:
         if not text:
             return
+        await fire_event(self, "on_say", text)
         pcm = self._phrases.audio_for_text(text) if self._phrases is not None else None
         if pcm is None:
             await self.push_frame(TTSSpeakFrame(text))

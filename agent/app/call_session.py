@@ -12,6 +12,10 @@
    REST update with a <Dial> → close; outcome "transferred"), the maximum call duration is
    reached, or the server drains;
 4. records the outcome in metrics and leaves no task behind.
+
+Every outcome comes with its reason in words (`CallOutcome.detail`: logged, and kept in the
+call's record as `end_reason`), e.g. "error" because "a media-stream message over 256 KiB
+closed the stream".
 """
 
 from __future__ import annotations
@@ -26,10 +30,29 @@ from agent.app import transfer_call
 from agent.app.metrics import Metrics
 from agent.app.pipeline import build_call_pipeline
 from agent.errors import SwitchboardError, TwilioProtocolError
+from agent.logging_setup import phone_hint
 from agent.twilio import protocol as tp
 from agent.twilio.ws_bridge import WebSocketBridge
 
 START_TIMEOUT_S = 10.0
+
+# Why the stream ended from the caller's side (the transport's on_caller_hung_up reason).
+CALLER_SIDE = {
+    "stop": "the caller hung up",
+    "socket_closed": "the media stream closed without a stop message",
+    "too_large": f"a media-stream message over {tp.WS_HARD_LIMIT_BYTES // 1024} KiB closed "
+    "the stream",
+    "socket_error": "the media stream's socket failed",
+}
+# Why the agent ended the call (the call controller's hang_up_reason).
+AGENT_SIDE = {
+    "agent": "the agent ended the call",
+    "router": "a route that ends the call",
+    "dtmf": "a keypad key that ends the call",
+    "idle": "the caller stayed silent after the idle prompts",
+    "error": "a provider kept failing (the trouble goodbye)",
+    "timeout": "the call reached its time limit (max_duration_s)",
+}
 
 
 @dataclass
@@ -85,6 +108,7 @@ class CallSession:
         self.graph_name: str | None = None
         self.built = None
         self._ending_reason: str | None = None
+        self._ending_detail: str = ""  # the reason in words, when known at the moment
         self._started_at = time.monotonic()
         # https://host Twilio reaches us at (the <Dial action> URL); set by the stream route.
         self.public_base: str = ""
@@ -106,16 +130,16 @@ class CallSession:
             outcome = await self._run_started(start)
         outcome.duration_s = time.monotonic() - self._started_at
         metrics.calls.labels(outcome.outcome).inc()
-        logger.info(
-            f"call ended: {outcome.outcome} after {outcome.duration_s:.1f}s {outcome.detail}"
-        )
+        detail = f" ({outcome.detail})" if outcome.detail else ""
+        logger.info(f"call ended: {outcome.outcome} after {outcome.duration_s:.1f}s{detail}")
         return outcome
 
     async def _run_started(self, start: tp.Start) -> CallOutcome:
         graph = self.services.graph_for(start.custom_parameters.get("graph"))
         self.graph_name = graph.name
         logger.info(
-            f"call started: graph={graph.name} from={start.custom_parameters.get('from', '?')}"
+            f"call started: graph={graph.name} "
+            f"from={phone_hint(start.custom_parameters.get('from'))}"
         )
         resume = None
         if start.custom_parameters.get(transfer_call.RESUME_PARAMETER) == "transfer":
@@ -135,7 +159,9 @@ class CallSession:
         async def _on_caller_hung_up(_transport, reason):
             # "stop" / "socket_closed": the caller left; anything else: the socket failed.
             outcome = "caller_hung_up" if reason in ("stop", "socket_closed") else "error"
-            self._ending_reason = self._ending_reason or outcome
+            if not self._ending_reason:
+                self._ending_reason = outcome
+                self._ending_detail = CALLER_SIDE.get(reason, f"the media stream ended ({reason})")
             await self.worker.cancel(reason=f"caller hung up ({reason})")
 
         # The controller ends the call politely at max_duration_s; this is the backstop.
@@ -148,11 +174,13 @@ class CallSession:
         except Exception as exc:  # the call ends; the server goes on
             logger.exception(f"call pipeline failed: {exc.__class__.__name__}")
             self._ending_reason = "error"
+            self._ending_detail = f"the call's pipeline failed ({exc.__class__.__name__})"
         finally:
             timer.cancel()
             await self.bridge.close()
         outcome = CallOutcome(self._outcome(), start.call_sid, graph.name)
-        await built.finish(outcome.outcome)  # call hooks (records); never raises
+        outcome.detail = self._detail(outcome.outcome, graph)
+        await built.finish(outcome.outcome, outcome.detail)  # call hooks (records); never raises
         built.release()  # freed by reference counting now, not at the next full collection
         self.worker = self.transport = None
         return outcome
@@ -164,6 +192,23 @@ class CallSession:
         if reason == "transfer" and self.hand_off is not None:
             return "transferred" if self.hand_off.result == "ok" else "transfer_failed"
         return "timeout" if reason == "timeout" else "agent_hung_up"
+
+    def _detail(self, outcome: str, graph) -> str:
+        """The outcome's reason in words."""
+        if self._ending_detail:
+            return self._ending_detail
+        if outcome == "drained":
+            return "the server was shutting down"
+        if outcome == "timeout" and self._ending_reason == "timeout":
+            return "the call outlived its time limit and the agent's goodbye (the backstop)"
+        request = self.built.controller.transfer
+        if outcome in ("transferred", "transfer_failed") and request is not None:
+            if outcome == "transferred":
+                return f"transferred to {request.name} ({request.via})"
+            result = self.hand_off.result if self.hand_off is not None else "none"
+            return f"the transfer to {request.name} could not start (Twilio: {result})"
+        reason = self.built.controller.hang_up_reason
+        return AGENT_SIDE.get(reason or "", f"the agent ended the call ({reason})")
 
     async def end(self, reason: str, goodbye: bool = False) -> None:
         """End the call from our side (max duration, drain): flush, hang up, close.

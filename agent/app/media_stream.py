@@ -15,11 +15,9 @@ from loguru import logger
 from agent.app.call_session import CallSession
 from agent.app.services import SERVICES, Services
 from agent.twilio import signatures
-from agent.twilio.protocol import MAX_MESSAGE_BYTES
+from agent.twilio.protocol import WS_HARD_LIMIT_BYTES
 from agent.twilio.send_clock import loop_clock
 from agent.twilio.ws_bridge import WebSocketBridge
-
-WS_HARD_LIMIT_BYTES = MAX_MESSAGE_BYTES * 4  # aiohttp closes the stream beyond this
 
 
 async def handle_ws(request: web.Request) -> web.StreamResponse:

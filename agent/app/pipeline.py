@@ -81,6 +81,7 @@ class LiveCall:
     # duration counts from the call's start (epoch seconds).
     first_seq: int = 0
     started_at: float | None = None
+    end_reason: str = ""  # why the call ended, in words (set before the hooks' finish)
 
     def turns(self):
         """The call's TurnTracker, attached to the worker on first use."""
@@ -103,9 +104,9 @@ class BuiltCall:
     async def run(self) -> None:
         await engine.run_worker(self.worker)
 
-    async def finish(self, outcome: str) -> None:
-        """The call is over: close its recording and turns, then each hook's finish (errors
-        logged only)."""
+    async def finish(self, outcome: str, reason: str = "") -> None:
+        """The call is over (`reason`: why, in words): close its recording and turns, then
+        each hook's finish (errors logged only)."""
         if self.recording is not None:
             try:
                 await self.recording.finish()
@@ -113,6 +114,7 @@ class BuiltCall:
                 logger.exception("the call's recording failed to finish")
         if self.live is None:
             return
+        self.live.end_reason = reason
         tracker = self.live.per_call.get("turns")
         if tracker is not None:
             tracker.finish()

@@ -39,15 +39,23 @@ async def handle_dial_result(request: web.Request) -> web.Response:
     caller_gone = form.get("CallStatus") in ("completed", "canceled", "busy", "failed")
     if status == "completed":
         duration = _seconds(form.get("DialCallDuration"))
-        record(
-            services.records, graph, TransferStatus(call_sid, status, now, duration, "transferred")
-        )
+        destination = request.query.get("destination") or "a person"
+        reason = f"transferred to {destination}: answered, talked {duration or 0:.0f} s"
+        event = TransferStatus(call_sid, status, now, duration, "transferred", reason)
+        record(services.records, graph, event)
         _deliver(services, graph, call_sid)
         logger.info(f"transfer of ...{call_sid[-8:]} answered ({duration or 0:.0f}s)")
         return twiml_response(twiml.end())
     if caller_gone or services.draining:
         outcome = "caller_hung_up" if caller_gone else "drained"
-        record(services.records, graph, TransferStatus(call_sid, status, now, None, outcome))
+        reason = (
+            f"the caller hung up while the transfer rang ({status})"
+            if caller_gone
+            else f"the transfer was not answered ({status}) while the server was shutting down"
+        )
+        record(
+            services.records, graph, TransferStatus(call_sid, status, now, None, outcome, reason)
+        )
         _deliver(services, graph, call_sid)
         return twiml_response(twiml.end())
     record(services.records, graph, TransferStatus(call_sid, status, now))

@@ -50,7 +50,8 @@ def format_call(call: dict) -> str:
         f"call {call['call_sid']}  graph {call['graph']}  from {call['from'] or '-'}  "
         f"to {call['to'] or '-'}",
         f"started {call['started_at']}  ended {call['ended_at'] or '(not ended)'}  "
-        f"outcome {call['outcome'] or '-'}",
+        f"outcome {call['outcome'] or '-'}"
+        + (f" ({call['end_reason']})" if call.get("end_reason") else ""),
         "",
     ]
     for t in call["turns"]:

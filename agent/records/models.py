@@ -50,6 +50,7 @@ calls = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True)),
     Column("outcome", String(32)),  # caller_hung_up, agent_hung_up, timeout, drained, error
+    Column("end_reason", String(200)),  # why, in words: "the agent hung up (end_call tool)"
     Column("duration_s", Float),
     Column("turn_count", Integer, nullable=False, default=0),
     Column("extraction", JSON),  # the latest merged snapshot
@@ -191,12 +192,21 @@ def _v5_messages(conn: Connection) -> None:
     messages.create(conn, checkfirst=True)
 
 
+def _v6_end_reason(conn: Connection) -> None:
+    # Why the call ended, next to its outcome (a fresh v1 create already made it).
+    from sqlalchemy import inspect, text
+
+    if "end_reason" not in {c["name"] for c in inspect(conn).get_columns("calls")}:
+        conn.execute(text("ALTER TABLE calls ADD COLUMN end_reason VARCHAR(200)"))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_create,
     _v2_turn_failure,
     _v3_call_recording,
     _v4_transfers,
     _v5_messages,
+    _v6_end_reason,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

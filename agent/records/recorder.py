@@ -95,6 +95,7 @@ class CallRecorder:
                 ended_at=datetime.fromtimestamp(ended, UTC),
                 outcome=outcome,
                 duration_s=round(ended - self._started, 3),
+                reason=live.end_reason or None,
             )
         )
         # A transferred call's record is final when Twilio reports the dial's end

@@ -92,6 +92,7 @@ class CallEnded:
     ended_at: datetime
     outcome: str
     duration_s: float
+    reason: str | None = None  # why, in words (agent/app/call_session.py says each)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class TransferStatus:
     at: datetime
     dial_duration_s: float | None = None
     outcome: str | None = None  # also the call's outcome (answered: "transferred")
+    reason: str | None = None  # with an outcome: why the call ended, in words
 
 
 Event = (
@@ -440,6 +442,7 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
             .values(
                 ended_at=bindparam("b_ended"),
                 outcome=bindparam("b_outcome"),
+                end_reason=bindparam("b_reason"),
                 duration_s=bindparam("b_duration"),
             ),
             [
@@ -447,6 +450,7 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
                     "b_sid": e.call_sid,
                     "b_ended": e.ended_at,
                     "b_outcome": e.outcome,
+                    "b_reason": (e.reason or "")[:200] or None,
                     "b_duration": e.duration_s,
                 }
                 for e in ends
@@ -488,7 +492,12 @@ async def _apply_transfer(conn, e: TransferStarted | TransferStatus) -> None:
         await conn.execute(
             update(m.calls)
             .where(m.calls.c.call_sid == e.call_sid)
-            .values(outcome=e.outcome, ended_at=e.at, duration_s=duration)
+            .values(
+                outcome=e.outcome,
+                end_reason=(e.reason or "")[:200] or None,
+                ended_at=e.at,
+                duration_s=duration,
+            )
         )
 
 
@@ -503,6 +512,7 @@ def _call_dict(row) -> dict:
         "started_at": _iso(row["started_at"]),
         "ended_at": _iso(row["ended_at"]),
         "outcome": row["outcome"],
+        "end_reason": row["end_reason"],
         "duration_s": row["duration_s"],
         "turn_count": row["turn_count"],
         "extraction": row["extraction"],

@@ -13,13 +13,14 @@ processor pushes; see agent/adapters/engine.py), from two cheap sources:
   router's `on_route` (a turn answered from cached audio), the call controller's `on_dtmf` (a
   key the caller pressed: a caller turn of its own, source "dtmf", text "pressed 5"), the
   message-taking dialog's `on_prompt` (the agent's next reply is its question: source
-  "message", not "llm").
+  "message", not "llm"), the call controller's `on_say` (a greeting, prompt or goodbye it
+  says itself, from the audio cache or the TTS).
 
 A caller turn ends when its words are final (user aggregator or router). An agent turn is one
 run of agent audio (bot started -> stopped speaking) plus the text it carried; it ends when
 the audio has stopped *and* the LLM reply (if one is under way) is complete. Its text comes
-from the LLM reply, else the route's phrase, else the newest assistant message in the LLM
-context (the call controller's greeting, idle prompt or goodbye). Latency: the caller's VAD
+from the LLM reply, else the route's phrase, else what the call controller said (greeting,
+idle prompt, goodbye), else the newest assistant message in the LLM context. Latency: the caller's VAD
 stop (minus stop_secs) to the agent's audio start, as the turn-latency histogram measures it.
 """
 
@@ -74,6 +75,7 @@ class _AgentTurn:
     cut_off: bool = False  # the call ended while it played
     failure: str | None = None
     message: bool = False  # said by the message-taking dialog, not the LLM
+    said: list[str] = field(default_factory=list)  # what the call controller said itself
 
 
 def _dt(ts: float | None) -> datetime | None:
@@ -139,6 +141,7 @@ class TurnTracker:
             elif isinstance(processor, CallController):
                 processor.add_event_handler("on_turn_failed", self._on_turn_failed)
                 processor.add_event_handler("on_dtmf", self._on_dtmf)
+                processor.add_event_handler("on_say", self._on_say)
 
     async def _on_reached(self, _worker, frame) -> None:
         self.on_frame(frame)
@@ -160,6 +163,9 @@ class TurnTracker:
 
     async def _on_dtmf(self, _controller, digit: str) -> None:
         self.keypad(digit)
+
+    async def _on_say(self, _controller, text: str) -> None:
+        self.call_said(text)
 
     async def _on_message_prompt(self, _taker, _text: str) -> None:
         self.message_prompt()
@@ -211,6 +217,12 @@ class TurnTracker:
         if self._agent is None:
             self._agent = self._new_agent_turn()
         self._agent.route, self._agent.route_phrase = route, phrase
+
+    def call_said(self, text: str) -> None:
+        """The call controller is saying `text` itself (greeting, prompt, goodbye)."""
+        if self._agent is None:
+            self._agent = self._new_agent_turn()
+        self._agent.said.append(text)
 
     def message_prompt(self) -> None:
         """The message-taking dialog is saying its next question (as an LLM reply)."""
@@ -278,10 +290,17 @@ class TurnTracker:
         if agent.started is None and not agent.texts:
             return  # a route hit whose phrase has not played yet
         self._agent = None
-        if agent.texts:
-            source, text = "message" if agent.message else "llm", " ".join(agent.texts)
+        # The controller's words spoken by the TTS come back through the assistant
+        # aggregator too, sometimes only in part (cut by the end of the call): its own
+        # words win over those echoes.
+        replies = [t for t in agent.texts if not any(s.startswith(t) for s in agent.said)]
+        if replies:
+            source = "message" if agent.message else "llm"
+            text = " ".join([*replies, *agent.said])
         elif agent.route_phrase is not None:
             source, text = "route", agent.route_phrase
+        elif agent.said:
+            source, text = "call", " ".join(agent.said)
         else:
             source, text = "call", self._context_text() or ""
         if agent.failure and source == "call":

@@ -25,7 +25,11 @@ from agent.errors import TwilioProtocolError
 # definition of the project's sample rate (the pipeline, the pacer and the audio tools use it).
 SAMPLE_RATE = 8000
 
+# A message over MAX_MESSAGE_BYTES (Twilio's are ~0.3 KiB) is dropped and counted, the call
+# going on; one over WS_HARD_LIMIT_BYTES is refused by the socket itself (aiohttp closes it
+# with 1009, ending the call), so a broken or hostile peer cannot make us buffer megabytes.
 MAX_MESSAGE_BYTES = 64 * 1024
+WS_HARD_LIMIT_BYTES = MAX_MESSAGE_BYTES * 4
 
 
 @dataclass(slots=True)

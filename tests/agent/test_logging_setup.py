@@ -4,7 +4,7 @@ import json
 
 from loguru import logger
 
-from agent.logging_setup import SecretMasker, setup_logging
+from agent.logging_setup import SecretMasker, phone_hint, setup_logging
 
 SECRET = "gsk-super-secret-value-42"
 
@@ -32,3 +32,8 @@ def test_exception_text_and_traceback_are_masked(capsys):
 def test_masker_prefers_longest_secret_and_ignores_tiny_values():
     mask = SecretMasker(["abcd", "abcdef-long", "x"])
     assert mask("abcdef-long and abcd and x") == "**** and **** and x"
+
+
+def test_a_callers_number_is_logged_as_its_last_two_digits_only():
+    assert phone_hint("+15550001234") == "...34"
+    assert phone_hint("client:alice") == "?" and phone_hint(None) == "?" and phone_hint("") == "?"

@@ -21,7 +21,7 @@ from agent.sim.script import (
     WaitForAgentSilence,
 )
 from tests.conftest import caller_audio, context_audio, custom_graphs
-from tests.e2e.conftest import rest_hangups
+from tests.e2e.conftest import call_record, rest_hangups
 
 # Not "how much does it cost": the receptionist's router answers that from its audio cache
 # (tests/e2e/test_router_call.py); these tests need the LLM's long answer.
@@ -187,7 +187,7 @@ async def test_idle_prompts_count_from_the_played_mark_then_goodbye_and_hang_up(
 
 
 async def test_llm_end_call_tool_plays_goodbye_then_hangs_up(fakes, start_server):
-    server = await start_server()
+    server = await start_server(ADMIN_TOKEN="t" * 24)
     goodbye = "Thanks for calling Acme, goodbye!"
     fakes.deepgram.set_script(["goodbye"])
     fakes.groq.replies = [("goodbye", ToolCall("end_call", {"goodbye": goodbye}))]
@@ -200,6 +200,10 @@ async def test_llm_end_call_tool_plays_goodbye_then_hangs_up(fakes, start_server
     [hangup] = await rest_hangups(fakes)
     last_end = result.agent_speech_segments[-1][1]
     assert hangup.at >= result.started_at + last_end - 0.05
+    # The record has the goodbye's words (not a blank turn) and why the call ended.
+    call = await call_record(server, result.call_sid, lambda c: c["outcome"] is not None)
+    assert (call["turns"][-1]["source"], call["turns"][-1]["text"]) == ("call", goodbye)
+    assert (call["outcome"], call["end_reason"]) == ("agent_hung_up", "the agent ended the call")
 
 
 async def test_dtmf_mapped_and_unmapped(fakes, start_server, tmp_path):

@@ -17,10 +17,10 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 import agent.app.call_session
-from agent.app.media_stream import WS_HARD_LIMIT_BYTES
 from agent.sim.script import HangUp, Say, SendRaw, WaitForAgentAudio, WaitForAgentSilence
-from agent.twilio.protocol import MAX_MESSAGE_BYTES
+from agent.twilio.protocol import MAX_MESSAGE_BYTES, WS_HARD_LIMIT_BYTES
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_HOST, caller_audio
+from tests.e2e.conftest import call_record
 
 # Not "how much does it cost": the receptionist's router answers that from its audio cache.
 QUESTION = "what are your opening hours"
@@ -158,3 +158,33 @@ async def test_a_stream_that_never_starts_is_closed_and_counted(start_server, mo
     assert metrics.value("switchboard_twilio_messages_received_total", event="connected") == 1
     assert metrics.value("switchboard_calls_total", outcome="caller_hung_up") == 0
     assert await _eventually(lambda: not server.services.calls)
+
+
+async def test_a_message_over_the_socket_limit_ends_the_call_and_the_record_says_why(
+    start_server,
+):
+    server = await start_server(ADMIN_TOKEN="t" * 24)
+    metrics = server.services.metrics
+    call_sid = "CA" + "8" * 32
+    start = {
+        "streamSid": "MZ" + "0" * 32,
+        "callSid": call_sid,
+        "accountSid": ACCOUNT_SID,
+        "tracks": ["inbound"],
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+        "customParameters": {"graph": "receptionist", "from": "+15550001111", "to": "+1666"},
+    }
+    huge = _message("media", media={"payload": "A" * (WS_HARD_LIMIT_BYTES + 1024)})
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(server.base_url + "/ws", headers=_signed())
+        await ws.send_str(json.dumps({"event": "connected", "protocol": "Call", "version": "1"}))
+        await ws.send_str(_message("start", start=start))
+        assert await _eventually(lambda: any(s.call_sid == call_sid for s in server.services.calls))
+        await ws.send_str(huge)
+        async for _ in ws:  # the greeting's audio, until the server closes the socket
+            pass
+    assert ws.close_code == 1009  # "message too big", from the socket itself
+    assert await _eventually(lambda: metrics.value("switchboard_calls_total", outcome="error") == 1)
+    call = await call_record(server, call_sid, lambda c: c["outcome"] is not None)
+    assert call["outcome"] == "error"
+    assert call["end_reason"] == "a media-stream message over 256 KiB closed the stream"

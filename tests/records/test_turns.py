@@ -164,3 +164,41 @@ def test_the_message_dialogs_questions_are_its_own_turns(tracked):
         ("caller", "caller"),
         ("agent", "llm"),
     ]
+
+
+def test_what_the_call_controller_says_is_the_turns_text_without_any_context(tracked):
+    """A goodbye from the audio cache after the LLM's end_call tool: no reply text, no route,
+    no new message in the context (it never reached the aggregator), yet the words are known."""
+    tracker, clock, turns = tracked
+    caller(tracker, clock, "thank you very much goodbye")
+    tracker.llm_started()
+    tracker.llm_stopped("", interrupted=False)  # the reply was a tool call only
+    tracker.call_said("Thanks for calling. Goodbye!")
+    tracker.on_frame(BotStartedSpeakingFrame())
+    clock.t += 1.2
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    agent = turns[-1]
+    assert (agent.role, agent.source, agent.text, agent.heard_text) == (
+        "agent",
+        "call",
+        "Thanks for calling. Goodbye!",
+        "Thanks for calling. Goodbye!",
+    )
+
+
+def test_the_tts_echo_of_the_controllers_words_is_not_taken_for_a_reply(tracked):
+    tracker, clock, turns = tracked
+    tracker.call_said("Thanks for calling Acme, goodbye!")  # not cached: the TTS speaks it
+    tracker.llm_started()  # ...and the assistant aggregator sees its text, cut by the end
+    tracker.on_frame(BotStartedSpeakingFrame())
+    tracker.llm_stopped("Thanks for calling", interrupted=False)
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    tracker.llm_started()
+    tracker.on_frame(BotStartedSpeakingFrame())
+    tracker.llm_stopped("Sure.", interrupted=False)  # a real reply, then, in the same run
+    tracker.call_said("Goodbye!")  # of audio, the goodbye from the cache
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    assert [(t.source, t.text) for t in turns] == [
+        ("call", "Thanks for calling Acme, goodbye!"),
+        ("llm", "Sure. Goodbye!"),
+    ]
