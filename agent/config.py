@@ -380,6 +380,23 @@ SETTINGS: tuple[Setting, ...] = (
         group="recording",
     ),
     Setting(
+        "RECORDS_REDACT",
+        "mask phone numbers, email addresses and card numbers in what callers said before "
+        "it is stored (turns, extraction; the call's own from/to and messages for the "
+        "owner are kept)",
+        "false",
+        _parse_bool,
+        group="records",
+    ),
+    Setting(
+        "RECORDS_RETENTION_DAYS",
+        "call records (turns, extraction, transfers, messages, recording) older than this "
+        "many days are deleted (at start and hourly); 0 keeps them",
+        "0",
+        _non_negative_int,
+        group="records",
+    ),
+    Setting(
         "LLM_BASE_URL",
         "OpenAI-compatible API root for the local graph's responder (Ollama: http://127.0.0.1:11434/v1); unset: scripted answers",
         None,
@@ -440,6 +457,8 @@ class Config:
     record_calls: bool
     recordings_dir: str
     recording_retention_days: int
+    records_redact: bool
+    records_retention_days: int
     llm_base_url: str | None
     llm_model: str
     llm_api_key: Secret | None

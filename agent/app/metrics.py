@@ -83,6 +83,11 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.records_expired = Counter(
+            "switchboard_records_expired",
+            "Calls whose records RECORDS_RETENTION_DAYS deleted",
+            registry=r,
+        )
         self.extractions = Counter(
             "switchboard_extractions",
             "Background extractions, by result (ok, retried, failed, dropped)",

@@ -6,6 +6,10 @@
     delivery   posts finished records to CALL_WEBHOOK_URL (agent/records/delivery.py), if set
     outbox     messages for the owner: stored at once, texted (agent/records/outbox.py);
                SMS left pending by a previous run are sent again at start
+    expiry     RECORDS_RETENTION_DAYS: old records deleted hourly (agent/records/expiry.py)
+
+With RECORDS_REDACT the writer masks phone numbers, emails and card numbers in what callers
+said before it is stored (agent/records/redact.py).
 
 The server starts it (`start`) before the first call when a graph has a `call_recorder` or
 `lead_extraction` tap, records calls (`call.record`: the recording's path goes in the
@@ -17,13 +21,19 @@ record deliveries, closes.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from loguru import logger
 
 from agent.records.delivery import RecordDelivery
+from agent.records.expiry import ExpiryTask
 from agent.records.extraction import Extractor
 from agent.records.outbox import MessageOutbox, SmsSender
+from agent.records.redact import redact_event
 from agent.records.store import Store
 from agent.records.writer import RecordWriter
+from processors.clock import LOOP_CLOCK
 
 RECORDING_TYPES = ("call_recorder", "lead_extraction")
 
@@ -57,6 +67,23 @@ class RecordsRuntime:
         self.extractor = extractor
         self.delivery = delivery
         self.outbox = outbox if outbox is not None else MessageOutbox(store.engine, None)
+        self.expiry: ExpiryTask | None = None
+        self._expiry_task: asyncio.Task | None = None
+
+    def start_expiry(self, days: int, metrics=None) -> None:
+        """Delete records older than `days` now and hourly (nothing when 0)."""
+        if days <= 0:
+            return
+        on_deleted = metrics.records_expired.inc if metrics is not None else (lambda n: None)
+        self.expiry = ExpiryTask(
+            self.store.engine,
+            days,
+            clock=LOOP_CLOCK,
+            wall=time.time,
+            in_thread=asyncio.to_thread,
+            on_deleted=on_deleted,
+        )
+        self._expiry_task = asyncio.create_task(self.expiry.run(), name="records-expiry")
 
     @classmethod
     async def start(
@@ -66,7 +93,9 @@ class RecordsRuntime:
             config.database_url.reveal(), connect_timeout_s=config.database_wait_seconds
         )
         logger.info(f"call records: {store.dialect} database ready")
-        writer = RecordWriter(store, metrics)
+        writer = RecordWriter(
+            store, metrics, redact=redact_event if config.records_redact else None
+        )
         writer.start()
         extractor = None
         if uses_extraction(graphs):
@@ -80,9 +109,15 @@ class RecordsRuntime:
             delivery = RecordDelivery(config.call_webhook_url, secret, metrics)
         outbox = MessageOutbox(store.engine, sms)
         await outbox.start()
-        return cls(store, writer, extractor, delivery, outbox)
+        runtime = cls(store, writer, extractor, delivery, outbox)
+        runtime.start_expiry(config.records_retention_days, metrics)
+        return runtime
 
     async def close(self) -> None:
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+            await asyncio.gather(self._expiry_task, return_exceptions=True)
+            self._expiry_task = None
         await self.outbox.close()
         if self.delivery is not None:
             await self.delivery.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from loguru import logger
 from sqlalchemy.exc import IntegrityError
@@ -32,8 +33,16 @@ BACKOFF_S = 0.2
 class RecordWriter:
     """Writes record events to a Store in the order they were enqueued."""
 
-    def __init__(self, store: Store, metrics=None, *, queue_size: int = QUEUE_SIZE):
+    def __init__(
+        self,
+        store: Store,
+        metrics=None,
+        *,
+        queue_size: int = QUEUE_SIZE,
+        redact: Callable[[Event], Event] | None = None,
+    ):
         self.store = store
+        self._redact = redact  # RECORDS_REDACT: agent/records/redact.py, in this task
         self._metrics = metrics
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task | None = None
@@ -90,6 +99,8 @@ class RecordWriter:
             batch = [await self._queue.get()]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            if self._redact is not None:
+                batch = [self._redact(event) for event in batch]
             await self._write(batch)
             if self._queue.empty():
                 self._idle.set()
