@@ -87,6 +87,8 @@ class TransferRequest:
     caller_id: str | None
     via: str  # "route" | "dtmf" | "llm"
     reason: str
+    warm: bool = False  # the caller holds while the person is asked (agent/app/warm_transfer.py)
+    accept_timeout_s: int = 20  # warm: how long the person has to accept
 
 
 # name (None: the first) -> (name, destination with .to, .ring_timeout_s, .caller_id) or None
@@ -130,6 +132,7 @@ class CallController(PassThroughProcessor):
         self.hang_up_reason: str | None = None
         self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
         self._last_fallback_t = float("-inf")
+        self._hold = None  # processors/hold_music.py HoldMusic, for warm transfers (bind_hold)
         declare_event(self, "on_transfer", sync=True)  # handled before the phrase is said
         declare_event(self, "on_hang_up")
         declare_event(self, "on_turn_failed")
@@ -248,6 +251,8 @@ class CallController(PassThroughProcessor):
     async def _on_dtmf(self, digit: str) -> None:
         action = self._settings.dtmf.get(digit)
         await fire_event(self, "on_dtmf", digit)
+        if self.holding:
+            return  # on hold: the key is in the record, nothing answers it
         if action is not None and action.action == "transfer":
             request = TransferCallFrame(
                 destination=action.destination, reason=f"pressed {digit}", via="dtmf"
@@ -280,9 +285,11 @@ class CallController(PassThroughProcessor):
             logger.warning(f"{self}: no transfer to {frame.destination or 'the first destination'}")
             return False
         name, destination = found
+        warm = destination.warm and self._hold is not None
         self._ending = True
-        self.hang_up_reason = "transfer"
-        self._cancel_timer()
+        self.hang_up_reason = None if warm else "transfer"
+        if not warm:  # a warm transfer may come back to the agent: the time limit stays
+            self._cancel_timer()
         self._idle.stop()
         self.transfer = TransferRequest(
             name,
@@ -291,7 +298,11 @@ class CallController(PassThroughProcessor):
             destination.caller_id,
             frame.via,
             frame.reason[:200],
+            warm=warm,
+            accept_timeout_s=destination.accept_timeout_s,
         )
+        if warm:
+            return await self._start_warm()
         logger.info(f"{self}: transferring to {name} ({frame.via})")
         await fire_event(self, "on_transfer", self.transfer)
         await self.say(frame.say if frame.say is not None else self._settings.transfer_phrase)
@@ -310,3 +321,46 @@ class CallController(PassThroughProcessor):
         """Say `say`, an offer to take a message; a yes from the caller starts it."""
         await self.say(say)
         await self.push_frame(OfferMessageFrame(reason=reason))
+
+    # -- warm transfers (agent/app/warm_transfer.py) -----------------------------------------
+
+    def bind_hold(self, hold) -> None:
+        """The call's HoldMusic (processors/hold_music.py): warm transfers hold with it."""
+        self._hold = hold
+
+    @property
+    def holding(self) -> bool:
+        return self._hold is not None and self._hold.holding
+
+    async def _start_warm(self) -> bool:
+        logger.info(f"{self}: warm transfer to {self.transfer.name} ({self.transfer.via})")
+        await fire_event(self, "on_transfer", self.transfer)  # the person's leg is called
+        await self.say(self._settings.hold_phrase)
+        await self._hold.start()
+        return True
+
+    async def warm_accepted(self) -> None:
+        """The person took the call: the music stops, the caller hears `hold_connected` to
+        its end, then the pipeline ends with reason "transfer" (the transport's hand-off
+        moves the call into the conference)."""
+        if not self.holding:
+            return
+        await self._hold.stop()
+        self.hang_up_reason = "transfer"
+        self._cancel_timer()
+        await self.say(self._settings.hold_connected)
+        await self.push_frame(EndWorkerFrame(reason="transfer"))
+
+    async def warm_failed(self, *, offer_message: bool) -> None:
+        """Nobody took the call: the music stops, the caller hears `transfer_failed`, then
+        (graphs taking messages) a yes to its offer starts the message dialog. The
+        conversation goes on."""
+        if not self.holding:
+            return
+        await self._hold.stop()
+        self._ending = False
+        self.transfer = None
+        if offer_message:
+            await self.offer_message("transfer_failed", self._settings.transfer_failed)
+        else:
+            await self.say(self._settings.transfer_failed)

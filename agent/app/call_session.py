@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from agent.app import transfer_call
+from agent.app import transfer_call, warm_leg
 from agent.app.metrics import Metrics
 from agent.app.pipeline import build_call_pipeline
 from agent.errors import SwitchboardError, TwilioProtocolError
@@ -89,6 +89,7 @@ class CallSession:
         # https://host Twilio reaches us at (the <Dial action> URL); set by the stream route.
         self.public_base: str = ""
         self.hand_off: transfer_call.HandOff | None = None  # set when the call is transferred
+        self.warm = None  # agent.app.warm_transfer.WarmCaller, during a warm transfer
 
     @property
     def call_sid(self) -> str | None:
@@ -112,6 +113,10 @@ class CallSession:
         return outcome
 
     async def _run_started(self, start: tp.Start) -> CallOutcome:
+        if warm_leg.LEG_PARAMETER in start.custom_parameters:
+            # The person's side of a warm transfer (agent/app/warm_leg.py).
+            outcome = await warm_leg.run_leg(self, start)
+            return CallOutcome(f"warm_{outcome}", start.call_sid)
         graph = self.services.graph_for(start.custom_parameters.get("graph"))
         self.graph_name = graph.name
         logger.info(
@@ -151,6 +156,8 @@ class CallSession:
         finally:
             timer.cancel()
             await self.bridge.close()
+            if self.warm is not None:
+                self.warm.caller_gone()  # a warm transfer still undecided ends here
         outcome = CallOutcome(self._outcome(), start.call_sid, graph.name)
         await built.finish(outcome.outcome)  # call hooks (records); never raises
         built.release()  # freed by reference counting now, not at the next full collection
@@ -161,8 +168,9 @@ class CallSession:
         if self._ending_reason:
             return self._ending_reason
         reason = self.built.controller.hang_up_reason
-        if reason == "transfer" and self.hand_off is not None:
-            return "transferred" if self.hand_off.result == "ok" else "transfer_failed"
+        hand_off = self.hand_off or (self.warm.hand_off if self.warm is not None else None)
+        if reason == "transfer" and hand_off is not None:
+            return "transferred" if hand_off.result == "ok" else "transfer_failed"
         return "timeout" if reason == "timeout" else "agent_hung_up"
 
     async def end(self, reason: str, goodbye: bool = False) -> None:
