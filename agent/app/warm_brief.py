@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from processors.message_words import read_back
 
 MAX_QUOTE_WORDS = 30
-ASK = "Say yes or press 1 to take the call, or press 2 to decline."
 GENERIC_REASONS = ("pressed", "route ")  # transfer reasons that say nothing of the caller
 
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from loguru import logger
 
+from agent.adapters import engine
 from agent.app.transfer_call import HandOff
 from agent.app.warm_registry import WarmTransfer
 from agent.app.warm_transfer import LEG_PARAMETER
 from agent.graph import BuildContext, CallInfo, Graph
+from agent.graph.build import GraphBuild
 from agent.graph.registry import PACER_TYPE
 from agent.graph.resolved import iter_names
 from agent.nodes.router import phrase_book_of
@@ -62,8 +64,6 @@ class _Speech:
     """The graph's speech nodes, built for this stream: VAD/STT, TTS, pacer, phrases."""
 
     def __init__(self, graph: Graph, ctx: BuildContext):
-        from agent.graph.build import GraphBuild
-
         self.head, self.tts, self.pacer = [], [], None
         nodes = {}
         for name in iter_names(graph.chain):
@@ -91,8 +91,6 @@ class _Speech:
 async def run_leg(session, start: tp.Start) -> str:
     """Run the person's stream; its outcome (accepted, declined, timeout, caller_left,
     person_hung_up, unknown_transfer, error)."""
-    from agent.adapters import engine
-
     services = session.services
     transfer = leg_transfer(services, start)
     if transfer is None or transfer.state not in ("dialing", "ringing"):

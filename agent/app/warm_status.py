@@ -8,7 +8,8 @@ then moves the transfer (agent/app/warm_registry.py):
 - `ringing`: dialing → ringing; `in-progress` (answered): nothing yet, the person's media
   stream starts the brief;
 - `busy`, `no-answer`, `failed`, `canceled`: the transfer ends so (the caller is told);
-- `completed`: while the person was being asked, a decline (they hung up); after an
+- `completed`: while the person was being asked, a decline (they hung up); before their
+  stream began, a failure (the caller is told at once); after an
   accepted transfer, the conference is over: the leg's `CallDuration` goes into the
   record, which is then final and delivered (CALL_WEBHOOK_URL), and the transfer is
   forgotten.
@@ -62,6 +63,8 @@ async def handle_warm_status(request: web.Request) -> web.Response:
     elif status == "completed":
         if transfer.state == "briefing":
             transfer.advance("declined")  # hung up while being asked
+        elif not transfer.decided:
+            transfer.advance("failed")  # answered, but its stream never reached us
         transfer.leg_duration_s = _seconds(form.get("CallDuration"))
         if transfer.state == "accepted":
             graph = services.graph_for(transfer.graph)

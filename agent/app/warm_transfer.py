@@ -44,9 +44,12 @@ from agent.graph import Graph
 from agent.records.store import TransferStarted, TransferStatus
 from agent.twilio import twiml
 from processors.call_control import TransferRequest
+from processors.clock import LOOP_CLOCK, Clock, Timer
 
 LEG_PARAMETER = "warm"  # the person's stream parameter: the transfer's id
 STATUS_PATH = "/warm-status"
+# Undecided after ring + accept timeouts + this (the brief's own time, a lost report): failed.
+GIVE_UP_MARGIN_S = 45
 HOLD_MUSIC = Path(__file__).resolve().parents[2] / "audio_cache" / "hold_music.ulaw"
 
 
@@ -86,7 +89,11 @@ def leg_twiml(public_base: str, transfer: WarmTransfer) -> str:
 class WarmCaller:
     """One warm transfer as the caller's call session runs it (module docstring)."""
 
-    def __init__(self, services, graph: Graph, start, public_base: str, built_call):
+    def __init__(
+        self, services, graph: Graph, start, public_base: str, built_call, clock: Clock = LOOP_CLOCK
+    ):
+        self.clock = clock
+        self._give_up: Timer | None = None
         self.services = services  # agent.app.services.Services
         self.graph = graph
         self.start = start
@@ -117,7 +124,16 @@ class WarmCaller:
         self._task = self.services.twilio.track(
             asyncio.create_task(self._call_person(request), name="warm-create-call")
         )
+        # A backstop: Twilio never reporting, a stream that never comes. The caller is told
+        # nobody could take the call rather than holding for ever.
+        give_up = request.ring_timeout_s + request.accept_timeout_s + GIVE_UP_MARGIN_S
+        self._give_up = self.clock.call_later(give_up, self._gave_up)
         return self.transfer
+
+    def _gave_up(self) -> None:
+        if self.transfer is not None and not self.transfer.decided:
+            logger.warning(f"warm transfer {self.transfer.id[:6]}: no decision in time")
+            self.transfer.advance("failed")
 
     async def _call_person(self, request: TransferRequest) -> None:
         transfer = self.transfer
@@ -149,7 +165,11 @@ class WarmCaller:
         record(
             self.services.records, self.graph, TransferStatus(call_sid, state, now, None, outcome)
         )
-        if state not in FINAL or state == "caller_hung_up":
+        if state not in FINAL:
+            return
+        if self._give_up is not None:
+            self._give_up.cancel()
+        if state == "caller_hung_up":
             return
         controller = self.built.controller
         if state == "accepted":
@@ -180,9 +200,11 @@ class WarmCaller:
         if not transfer.decided:
             ringing = transfer.state in ("dialing", "ringing")
             transfer.advance("caller_hung_up")
-            if transfer.leg_sid:
+            # Still ringing: cancel it here. Being briefed: its own stream tells the person
+            # and hangs up (agent/app/warm_leg.py).
+            if transfer.leg_sid and ringing:
                 self.services.twilio.track(
-                    asyncio.create_task(self._end_leg(ringing=ringing), name="warm-cancel-leg")
+                    asyncio.create_task(self._end_leg(ringing=True), name="warm-cancel-leg")
                 )
         if transfer.state != "accepted" and transfer.leg_sid is None:
             self.services.warm.close(transfer.id)  # no leg will report on it

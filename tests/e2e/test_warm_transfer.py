@@ -112,6 +112,12 @@ async def test_warm_transfer_accepted_both_calls_meet_in_one_conference(fakes, s
     assert sorted(emulator.conferences.members[name]) == sorted([result.call_sid, leg.call_sid])
     [caller_update] = [u for u in updates if u.call_sid == result.call_sid]
     played_to_its_end_before(caller_update, result)
+    # The music stopped when the person pressed 1: Twilio's buffer cleared after the key,
+    # before "connecting you" (the clear is the last one of the call).
+    [(_, pressed_t, _)] = leg.stream.events("dtmf")
+    pressed_at = leg.stream.started_at + pressed_t
+    cleared_at = result.started_at + result.clears[-1]
+    assert pressed_at < cleared_at < caller_update.at
 
     # The record: transferred, the transfer accepted, with the person's call's length.
     record = await call_record(
@@ -180,3 +186,33 @@ async def test_warm_transfer_declined_the_caller_leaves_a_message(fakes, start_s
         "Ann Smith",
     )
     assert (message["callback_number"], message["about"]) == (CALLER, ORDER)
+
+
+async def test_the_caller_hanging_up_on_hold_cancels_the_call_to_the_person(fakes, start_server):
+    server = await start_server(**WARM)
+    fakes.deepgram.set_script([ASK_FOR_SOMEONE])
+    emulator = server.emulator()
+    fakes.twilio.live_calls = emulator
+    fakes.twilio.outbound = emulator
+    result = await emulator.place_call(
+        greeting_then(
+            Say(caller_audio("who_are_you"), ASK_FOR_SOMEONE),
+            WaitForAgentAudio(timeout=10),  # the hold phrase
+            Pause(5),  # its end, then some music
+            HangUp(),
+        ),
+        from_=CALLER,
+        to=CALLED,
+        callees=[Callee("no-answer")],  # it would ring the whole 20 s
+        max_duration=40,
+    )
+    assert not result.timeouts, result.timeouts
+    assert result.closed_by == "caller"
+    heard_in_order(result.heard, cached("hold_phrase"), MUSIC[:2000])
+    [leg] = emulator.legs
+    assert leg.status == "canceled" and leg.stream is None  # never answered
+    assert [status for status, _ in leg.callbacks] == ["initiated", "ringing", "canceled"]
+    [cancel] = [h for h in fakes.twilio.hangups if h.call_sid == leg.call_sid]
+    assert cancel.form == {"Status": "canceled"} and cancel.status == 200
+    record = await call_record(server, result.call_sid, lambda r: r["outcome"] == "caller_hung_up")
+    assert [t["status"] for t in record["transfers"]] == ["caller_hung_up"]
