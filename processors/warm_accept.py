@@ -13,12 +13,14 @@ transport in, the graph's VAD and STT, this, the graph's TTS, a pacer, transport
   answer, it is a timeout (a decline);
 - decides through its bound `AcceptSink` (`decide(decision) -> bool`: False when the
   transfer was settled otherwise meanwhile, i.e. the caller hung up), then says
-  `connecting` (accepted) or `declined`, or `caller_left`, and ends its pipeline with
+  `connecting` (accepted) or `declined`, or `caller_left` (cutting the brief short if it
+  is still playing: an interruption, so the pacer clears it), and ends its pipeline with
   reason "accepted" or "declined" (the pacer plays the phrase to its end first);
 - `caller_left()`: the caller hung up during the brief: says `caller_left`, then ends.
 
 - consumes: `InputDTMFFrame`, `TranscriptionFrame`
-- produces: `TTSSpeakFrame` (the brief), cached phrase frames, `EndWorkerFrame`
+- produces: `TTSSpeakFrame` (the brief), cached phrase frames, `InterruptionFrame` (both
+  ways, at the decision), `EndWorkerFrame`
 - params: brief, phrases (PhraseBook or None), accept_timeout_s, clock, the fixed texts
 """
 
@@ -168,6 +170,7 @@ class WarmAcceptor(PassThroughProcessor):
         self.decision = decision
         logger.info(f"{self}: the person {decision} the transfer")
         accepted = decision == "accepted"
+        await self.broadcast_interruption()  # answered mid-brief: the rest goes unsaid
         await self.say(self._connecting if accepted else self._declined)
         await self.push_frame(EndWorkerFrame(reason="accepted" if accepted else "declined"))
 
@@ -177,5 +180,6 @@ class WarmAcceptor(PassThroughProcessor):
             return
         self._cancel_timers()
         self.decision = "caller_left"
+        await self.broadcast_interruption()
         await self.say(self._caller_left)
         await self.push_frame(EndWorkerFrame(reason="caller_left"))

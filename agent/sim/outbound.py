@@ -11,8 +11,9 @@ scripted `Callee` (none scripted: nobody answers):
    `completed` event; the completed report carries `CallDuration`;
 2. answered: runs the call's TwiML (the inline `Twiml`): a `<Connect><Stream>` opens a
    media stream to the server, signed, with the `<Parameter>`s as `customParameters`,
-   where the callee listens until the agent falls silent (the brief and the question),
-   then presses `press` and/or says `say`, and waits;
+   where the callee listens until the agent falls silent (the brief and the question;
+   `hear_out=False`: half a second of it), then presses `press` and/or says `say`, and
+   waits;
 3. the REST API ends the call (`Status=completed`/`canceled`: `ended`) or gives it new
    TwiML: `<Dial><Conference>NAME` takes it out of its stream and into the conference
    (agent/sim/conference.py), where the callee talks `talk_s` once the other leg is in,
@@ -46,6 +47,7 @@ class Callee:
     answer: str = "answer"  # answer | no-answer | busy | failed
     after_s: float = 1.0  # rings this long first (no-answer: the request's Timeout)
     press: str | None = None  # a key pressed once the agent has fallen silent
+    hear_out: bool = True  # False: press/say half a second into the brief, not after it
     say: bytes | None = field(default=None, repr=False)  # mu-law speech said then
     say_text: str = ""
     talk_s: float = 1.0  # in the conference, once both legs are in, before hanging up
@@ -147,7 +149,8 @@ class Leg:
         except TwiMLError:
             result.duration_s = 0
             return  # TwiML without a stream: Twilio would run it and hang up
-        script = [WaitForAgentAudio(timeout=15), WaitForAgentSilence(pause=0.3, timeout=60)]
+        script = [WaitForAgentAudio(timeout=15)]
+        script.append(WaitForAgentSilence(pause=0.3, timeout=60) if callee.hear_out else Pause(0.5))
         if callee.press:
             script.append(Dtmf(callee.press))
         if callee.say is not None:

@@ -12,6 +12,7 @@ from pipecat.frames.frames import (
     EndWorkerFrame,
     Frame,
     InputDTMFFrame,
+    InterruptionFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
 )
@@ -77,11 +78,13 @@ async def run(steps: list, *, timeout_s: float = 20, settled: bool = True):
     await clock.run_until(runner)
     said = [f.text for _, f in down.frames if isinstance(f, TTSSpeakFrame)]
     ends = [f.reason for _, f in down.frames if isinstance(f, EndWorkerFrame)]
+    sink.interruptions = len(down.of(InterruptionFrame))
     return acceptor, sink, said, ends
 
 
 async def test_brief_then_question_then_1_accepts():
     acceptor, sink, said, ends = await run([InputDTMFFrame(KeypadEntry.ONE)])
+    assert sink.interruptions == 1  # whatever is still playing of the brief is cut
     assert said == ["Hi, I have Ann on hold.", ASK, "Connecting."]
     assert sink.decisions == ["accepted"] and ends == ["accepted"]
     assert acceptor.decision == "accepted"
