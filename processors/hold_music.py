@@ -29,8 +29,6 @@ import asyncio
 
 from loguru import logger
 from pipecat.frames.frames import (
-    BotStartedSpeakingFrame,
-    BotStoppedSpeakingFrame,
     Frame,
     InputAudioRawFrame,
     OutputAudioRawFrame,
@@ -40,12 +38,11 @@ from pipecat.processors.frame_processor import FrameDirection
 
 from processors.clock import LOOP_CLOCK, Clock
 from processors.passthrough import CONSUMED, PassThroughProcessor
+from processors.speaking import SpeakingState
 
 RATE = 8000
 CHUNK_S = 0.1  # 1600 bytes: a whole number of the pacer's 20 ms chunks
 LEAD_S = 0.3  # music pushed at most this far ahead of real time
-PHRASE_START_S = 3.0  # the hold phrase not playing by then: the music starts anyway
-PHRASE_MAX_S = 15.0  # nor stopped by then
 
 
 def music_chunks(music: bytes, start: int, count: int, chunk_bytes: int) -> tuple[list[bytes], int]:
@@ -74,16 +71,12 @@ class HoldMusic(PassThroughProcessor):
         self.holding = False
         self.music_s = 0.0  # seconds of music pushed on this hold
         self._task: asyncio.Task | None = None
-        self._bot_speaking = False
-        self._speaking_changed = asyncio.Event()
+        self._speech = SpeakingState()  # the hold phrase played? (processors/speaking.py)
 
     async def handle(self, frame: Frame, direction: FrameDirection):
         if isinstance(frame, InputAudioRawFrame):
             return CONSUMED if self.holding else None
-        speaking = (BotStartedSpeakingFrame, BotStoppedSpeakingFrame)
-        if isinstance(frame, speaking) and direction == FrameDirection.UPSTREAM:
-            self._bot_speaking = isinstance(frame, BotStartedSpeakingFrame)
-            self._speaking_changed.set()
+        self._speech.on_frame(frame, direction)
         return None
 
     async def start(self) -> None:
@@ -112,20 +105,8 @@ class HoldMusic(PassThroughProcessor):
             await self.cancel_task(self._task)
             self._task = None
 
-    async def _wait_speaking(self, speaking: bool, timeout: float) -> bool:
-        deadline = self._clock.now() + timeout
-        while self._bot_speaking != speaking:
-            left = deadline - self._clock.now()
-            if left <= 0:
-                return False
-            self._speaking_changed.clear()
-            await self._clock.wait(self._speaking_changed, left)
-        return True
-
     async def _play(self) -> None:
-        # The hold phrase first, to its end: wait for the agent to start and stop speaking.
-        if self._bot_speaking or await self._wait_speaking(True, PHRASE_START_S):
-            await self._wait_speaking(False, PHRASE_MAX_S)
+        await self._speech.played(self._clock)  # the hold phrase first, to its end
         chunk_bytes = int(RATE * CHUNK_S) * 2
         await self.push_frame(TTSStartedFrame(append_to_context=False))
         began = self._clock.now()

@@ -140,6 +140,10 @@ class CallSession:
         async def _on_caller_hung_up(_transport, reason):
             # "stop" / "socket_closed": the caller left; anything else: the socket failed.
             outcome = "caller_hung_up" if reason in ("stop", "socket_closed") else "error"
+            if self.hand_off is not None and self.hand_off.started:
+                await self.hand_off.done.wait()  # Twilio's `stop` may beat the REST answer
+                if self.hand_off.result == "ok":
+                    outcome = None  # the transfer ended the stream: "transferred"
             self._ending_reason = self._ending_reason or outcome
             await self.worker.cancel(reason=f"caller hung up ({reason})")
 

@@ -22,7 +22,9 @@
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Transfers: the controller's `on_transfer` gives the transport its hand-off (the REST
-  update with the <Dial>, agent/app/transfer_call.py). A call back from an unanswered transfer
+  update with the <Dial>, agent/app/transfer_call.py), which the controller runs once the
+  transfer phrase has played (`hand_off_now`; refused, the caller is told and the call
+  goes on). A call back from an unanswered transfer
   (`resume`) starts with the conversation so far in the LLM context, the graph's
   `transfer_failed` phrase instead of the greeting, and its turns numbered on from the record's.
 - Warm transfers (a graph with a `warm: true` destination): a HoldMusic
@@ -289,6 +291,18 @@ def build_call_pipeline(
             services.twilio, services.records, graph, start, session.public_base, request
         )
         session.hand_off = transport.hand_off
+
+    async def hand_off_now() -> bool:
+        """The cold transfer's update, once its phrase has played (processors/call_control.py);
+        refused, the stream is still open: the caller is told and the call goes on."""
+        hand_off = session.hand_off
+        if hand_off is not None and await hand_off():
+            return True
+        transport.hand_off = None  # a later end of the call hangs up as usual
+        await controller.transfer_failed(offer_message=graph.messages is not None)
+        return False
+
+    controller.hand_off_now = hand_off_now
 
     chain = list(gb.chain)
     pacer = chain[-1] if chain and isinstance(chain[-1], AudioPacer) else None
