@@ -359,6 +359,15 @@ SETTINGS: tuple[Setting, ...] = (
         group="front desk",
     ),
     Setting(
+        "TRANSFER_WARM",
+        "true: the receptionist graph's transfers are warm (the caller holds to music while "
+        "the agent calls TRANSFER_NUMBER, says who is calling and why, and asks the person to "
+        "accept); false: cold (put straight through)",
+        "false",
+        _parse_bool,
+        group="front desk",
+    ),
+    Setting(
         "RECORD_CALLS",
         "record calls through graphs that say `record: ${env:RECORD_CALLS|false}` (the "
         "receptionist): both sides, as a stereo WAV under RECORDINGS_DIR",
@@ -454,6 +463,7 @@ class Config:
     call_webhook_secret: Secret | None
     extraction_model: str
     transfer_number: str | None
+    transfer_warm: bool
     record_calls: bool
     recordings_dir: str
     recording_retention_days: int

@@ -8,8 +8,11 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 - consumes: `InputDTMFFrame` (mapped digits run their action; others reach the LLM as
   "The caller pressed 5."), `EndCallFrame` (from the router or the LLM's end_call tool),
   `TransferCallFrame` (from the router or the LLM's transfer_call tool: say the transfer
-  phrase, then end the pipeline with reason "transfer"; the transport plays the phrase to
-  its end and hands the call to Twilio's <Dial>, agent/app/transfers.py),
+  phrase; once it has played (processors/speaking.py), run the bound `hand_off_now` (the
+  REST update with Twilio's <Dial>, agent/app/transfer_call.py) and end the pipeline with
+  reason "transfer", or, refused, go on (`transfer_failed`: the caller is told); with no
+  hand-off bound, end the pipeline at once and the transport hands off at the end. A
+  warm destination holds instead: `bind_hold`, `warm_accepted`, `warm_failed`),
   `TurnFailedFrame` (a service gave up on a turn: say `fallback`, at most once per
   FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error")
 - watches: Bot/User Started/Stopped Speaking (processors/idle_timer.py, pipecat's
@@ -44,7 +47,7 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from loguru import logger
@@ -74,6 +77,7 @@ from processors.frames import (
 )
 from processors.idle_timer import IdleTimer
 from processors.passthrough import CONSUMED, PassThroughProcessor
+from processors.speaking import SpeakingState
 
 FALLBACK_GAP_S = 3.0  # failures closer together than this get one fallback phrase
 
@@ -88,6 +92,8 @@ class TransferRequest:
     caller_id: str | None
     via: str  # "route" | "dtmf" | "llm"
     reason: str
+    warm: bool = False  # the caller holds while the person is asked (agent/app/warm_transfer.py)
+    accept_timeout_s: int = 20  # warm: how long the person has to accept
 
 
 # name (None: the first) -> (name, destination with .to, .ring_timeout_s, .caller_id) or None
@@ -136,6 +142,11 @@ class CallController(PassThroughProcessor):
         self.hang_up_reason: str | None = None
         self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
         self._last_fallback_t = float("-inf")
+        self._hold = None  # processors/hold_music.py HoldMusic, for warm transfers (bind_hold)
+        self._speech = SpeakingState()  # has the transfer phrase played?
+        # A cold transfer's REST update, run once its phrase has played (True: done; False:
+        # refused, and the caller was told). None: the transport runs it at the end.
+        self.hand_off_now: Callable[[], Awaitable[bool]] | None = None
         declare_event(self, "on_transfer", sync=True)  # handled before the phrase is said
         declare_event(self, "on_hang_up")
         declare_event(self, "on_turn_failed")
@@ -156,6 +167,7 @@ class CallController(PassThroughProcessor):
         if isinstance(frame, InputAudioRawFrame):
             return None  # caller audio: 16 frames a second, nothing here for it
         self._idle.on_frame(frame)
+        self._speech.on_frame(frame, direction)
         if isinstance(frame, StartFrame):
             # Forward the StartFrame first so every processor has started before we speak.
             await self.push_frame(frame, direction)
@@ -257,6 +269,8 @@ class CallController(PassThroughProcessor):
     async def _on_dtmf(self, digit: str) -> None:
         action = self._settings.dtmf.get(digit)
         await fire_event(self, "on_dtmf", digit)
+        if self.holding:
+            return  # on hold: the key is in the record, nothing answers it
         if action is not None and action.action == "transfer":
             request = TransferCallFrame(
                 destination=action.destination, reason=f"pressed {digit}", via="dtmf"
@@ -289,9 +303,11 @@ class CallController(PassThroughProcessor):
             logger.warning(f"{self}: no transfer to {frame.destination or 'the first destination'}")
             return False
         name, destination = found
+        warm = destination.warm and self._hold is not None
         self._ending = True
-        self.hang_up_reason = "transfer"
-        self._cancel_timer()
+        self.hang_up_reason = None if warm else "transfer"
+        if not warm and self.hand_off_now is None:  # else the call may come back: it stays
+            self._cancel_timer()
         self._idle.stop()
         self.transfer = TransferRequest(
             name,
@@ -300,12 +316,38 @@ class CallController(PassThroughProcessor):
             destination.caller_id,
             frame.via,
             frame.reason[:200],
+            warm=warm,
+            accept_timeout_s=destination.accept_timeout_s,
         )
+        if warm:
+            return await self._start_warm()
         logger.info(f"{self}: transferring to {name} ({frame.via})")
         await fire_event(self, "on_transfer", self.transfer)
         await self.say(frame.say if frame.say is not None else self._settings.transfer_phrase)
-        await self.push_frame(EndWorkerFrame(reason="transfer"))
+        if self.hand_off_now is None:
+            await self.push_frame(EndWorkerFrame(reason="transfer"))
+        else:
+            self.create_task(self._hand_off_when_played(), name="transfer-hand-off")
         return True
+
+    async def _hand_off_when_played(self) -> None:
+        """The phrase has played: update the call (the bound hand-off). Done: end the
+        pipeline (Twilio ends the stream too). Refused: the hand-off told the caller; the
+        conversation goes on."""
+        await self._speech.played(self._clock)
+        if await self.hand_off_now():
+            await self.push_frame(EndWorkerFrame(reason="transfer"))
+
+    async def transfer_failed(self, *, offer_message: bool) -> None:
+        """A transfer could not be made (the REST update was refused): the caller hears
+        `transfer_failed`, then (graphs taking messages) a yes to it starts the dialog."""
+        self._ending = False
+        self.hang_up_reason = None
+        self.transfer = None
+        if offer_message:
+            await self.offer_message("transfer_failed", self._settings.transfer_failed)
+        else:
+            await self.say(self._settings.transfer_failed)
 
     # -- messages -------------------------------------------------------------------------
 
@@ -319,3 +361,41 @@ class CallController(PassThroughProcessor):
         """Say `say`, an offer to take a message; a yes from the caller starts it."""
         await self.say(say)
         await self.push_frame(OfferMessageFrame(reason=reason))
+
+    # -- warm transfers (agent/app/warm_transfer.py) -----------------------------------------
+
+    def bind_hold(self, hold) -> None:
+        """The call's HoldMusic (processors/hold_music.py): warm transfers hold with it."""
+        self._hold = hold
+
+    @property
+    def holding(self) -> bool:
+        return self._hold is not None and self._hold.holding
+
+    async def _start_warm(self) -> bool:
+        logger.info(f"{self}: warm transfer to {self.transfer.name} ({self.transfer.via})")
+        await fire_event(self, "on_transfer", self.transfer)  # the person's leg is called
+        await self.say(self._settings.hold_phrase)
+        await self._hold.start()
+        return True
+
+    async def warm_accepted(self) -> None:
+        """The person took the call: the music stops, the caller hears `hold_connected` to
+        its end, then the pipeline ends with reason "transfer" (the transport's hand-off
+        moves the call into the conference)."""
+        if not self.holding:
+            return
+        await self._hold.stop()
+        self.hang_up_reason = "transfer"
+        self._cancel_timer()
+        await self.say(self._settings.hold_connected)
+        await self.push_frame(EndWorkerFrame(reason="transfer"))
+
+    async def warm_failed(self, *, offer_message: bool) -> None:
+        """Nobody took the call: the music stops, the caller hears `transfer_failed`, then
+        (graphs taking messages) a yes to its offer starts the message dialog. The
+        conversation goes on."""
+        if not self.holding:
+            return
+        await self._hold.stop()
+        await self.transfer_failed(offer_message=offer_message)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from agent.app import transfer_call
+from agent.app import transfer_call, warm_leg
 from agent.app.metrics import Metrics
 from agent.app.pipeline import build_call_pipeline
 from agent.errors import SwitchboardError, TwilioProtocolError
@@ -113,6 +113,7 @@ class CallSession:
         # https://host Twilio reaches us at (the <Dial action> URL); set by the stream route.
         self.public_base: str = ""
         self.hand_off: transfer_call.HandOff | None = None  # set when the call is transferred
+        self.warm = None  # agent.app.warm_transfer.WarmCaller, during a warm transfer
 
     @property
     def call_sid(self) -> str | None:
@@ -135,6 +136,10 @@ class CallSession:
         return outcome
 
     async def _run_started(self, start: tp.Start) -> CallOutcome:
+        if warm_leg.LEG_PARAMETER in start.custom_parameters:
+            # The person's side of a warm transfer (agent/app/warm_leg.py).
+            outcome = await warm_leg.run_leg(self, start)
+            return CallOutcome(f"warm_{outcome}", start.call_sid)
         graph = self.services.graph_for(start.custom_parameters.get("graph"))
         self.graph_name = graph.name
         logger.info(
@@ -159,7 +164,11 @@ class CallSession:
         async def _on_caller_hung_up(_transport, reason):
             # "stop" / "socket_closed": the caller left; anything else: the socket failed.
             outcome = "caller_hung_up" if reason in ("stop", "socket_closed") else "error"
-            if not self._ending_reason:
+            if self.hand_off is not None and self.hand_off.started:
+                await self.hand_off.done.wait()  # Twilio's `stop` may beat the REST answer
+                if self.hand_off.result == "ok":
+                    outcome = None  # the transfer ended the stream: "transferred"
+            if not self._ending_reason and outcome is not None:
                 self._ending_reason = outcome
                 self._ending_detail = CALLER_SIDE.get(reason, f"the media stream ended ({reason})")
             await self.worker.cancel(reason=f"caller hung up ({reason})")
@@ -178,6 +187,8 @@ class CallSession:
         finally:
             timer.cancel()
             await self.bridge.close()
+            if self.warm is not None:
+                self.warm.caller_gone()  # a warm transfer still undecided ends here
         outcome = CallOutcome(self._outcome(), start.call_sid, graph.name)
         outcome.detail = self._detail(outcome.outcome, graph)
         await built.finish(outcome.outcome, outcome.detail)  # call hooks (records); never raises
@@ -189,8 +200,9 @@ class CallSession:
         if self._ending_reason:
             return self._ending_reason
         reason = self.built.controller.hang_up_reason
-        if reason == "transfer" and self.hand_off is not None:
-            return "transferred" if self.hand_off.result == "ok" else "transfer_failed"
+        hand_off = self.hand_off or (self.warm.hand_off if self.warm is not None else None)
+        if reason == "transfer" and hand_off is not None:
+            return "transferred" if hand_off.result == "ok" else "transfer_failed"
         return "timeout" if reason == "timeout" else "agent_hung_up"
 
     def _detail(self, outcome: str, graph) -> str:
@@ -205,7 +217,8 @@ class CallSession:
         if outcome in ("transferred", "transfer_failed") and request is not None:
             if outcome == "transferred":
                 return f"transferred to {request.name} ({request.via})"
-            result = self.hand_off.result if self.hand_off is not None else "none"
+            hand_off = self.hand_off or (self.warm.hand_off if self.warm is not None else None)
+            result = hand_off.result if hand_off is not None else "none"
             return f"the transfer to {request.name} could not start (Twilio: {result})"
         reason = self.built.controller.hang_up_reason
         return AGENT_SIDE.get(reason or "", f"the agent ended the call ({reason})")

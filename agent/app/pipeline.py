@@ -22,9 +22,16 @@
 - Observers: the graph's taps only; the turn-latency histogram is fed from frames reaching
   the pipeline's end (`TurnLatency`), which costs nothing per frame.
 - Transfers: the controller's `on_transfer` gives the transport its hand-off (the REST
-  update with the <Dial>, agent/app/transfer_call.py). A call back from an unanswered transfer
+  update with the <Dial>, agent/app/transfer_call.py), which the controller runs once the
+  transfer phrase has played (`hand_off_now`; refused, the caller is told and the call
+  goes on). A call back from an unanswered transfer
   (`resume`) starts with the conversation so far in the LLM context, the graph's
   `transfer_failed` phrase instead of the greeting, and its turns numbered on from the record's.
+- Warm transfers (a graph with a `warm: true` destination): a HoldMusic
+  (processors/hold_music.py) stands right behind the controller, bound to it; the
+  controller's warm `on_transfer` starts a WarmCaller (agent/app/warm_transfer.py) with
+  the brief for the person (agent/app/warm_brief.py: the caller's words in the LLM
+  context and the extraction so far).
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
   worker exists, `finish(live, outcome)` when the call is over (`BuiltCall.finish`); they
   share the call's TurnTracker (agent/records/turns.py), created on first use.
@@ -44,9 +51,10 @@ from pipecat.frames.frames import (
 )
 
 from agent.adapters import engine
-from agent.app import transfer_call
+from agent.app import transfer_call, warm_transfer
 from agent.app.answering import line_from_parameters
 from agent.app.gc_tuning import release_objects
+from agent.app.warm_brief import brief_text, caller_words
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
 from agent.graph.registry import IMPLICIT_PACER
 from agent.nodes.router import phrase_book_of
@@ -61,6 +69,7 @@ from agent.twilio.transport import TwilioTransport
 from processors.call_control import CallController
 from processors.clock import LOOP_CLOCK
 from processors.heard_context import HeardContextEditor
+from processors.hold_music import HoldMusic
 from processors.media_link import MediaLink
 from processors.message_taking import MessageTaker
 from processors.pacer import AudioPacer
@@ -260,12 +269,43 @@ def build_call_pipeline(
         elapsed_s=resume.elapsed_s() if resume is not None else 0.0,
     )
 
+    hold = None
+    if any(d.warm for d in graph.transfer.values()):
+        music = warm_transfer.hold_music_pcm(services.cache)
+        hold = HoldMusic(music, name="hold")
+        controller.bind_hold(hold)
+
     @controller.event_handler("on_transfer")
     async def _on_transfer(_controller, request):
+        if request.warm:
+            warm = warm_transfer.WarmCaller(services, graph, start, session.public_base, built)
+            extraction = built.live.per_call.get("extraction") if built.live else None
+            turns = [w for c in contexts[:1] for w in caller_words(c.get_messages())]
+            brief = brief_text(
+                call.from_number,
+                extraction.snapshot if extraction is not None else None,
+                turns,
+                request.reason,
+            )
+            warm.begin(request, brief)
+            session.warm = warm
+            return
         transport.hand_off = transfer_call.hand_off_for(
             services.twilio, services.records, graph, start, session.public_base, request
         )
         session.hand_off = transport.hand_off
+
+    async def hand_off_now() -> bool:
+        """The cold transfer's update, once its phrase has played (processors/call_control.py);
+        refused, the stream is still open: the caller is told and the call goes on."""
+        hand_off = session.hand_off
+        if hand_off is not None and await hand_off():
+            return True
+        transport.hand_off = None  # a later end of the call hangs up as usual
+        await controller.transfer_failed(offer_message=graph.messages is not None)
+        return False
+
+    controller.hand_off_now = hand_off_now
 
     chain = list(gb.chain)
     pacer = chain[-1] if chain and isinstance(chain[-1], AudioPacer) else None
@@ -297,6 +337,7 @@ def build_call_pipeline(
     processors = [
         transport.input(),
         controller,
+        *([hold] if hold is not None else []),
         *chain,
         transport.output(),
         *gb.after_output,

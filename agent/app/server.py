@@ -24,7 +24,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from loguru import logger
 
-from agent.app import health, media_stream, recording_api, records_api, transfers, webhooks
+from agent.app import (
+    health,
+    media_stream,
+    recording_api,
+    records_api,
+    transfers,
+    warm_status,
+    webhooks,
+)
 from agent.app.services import SERVICES, Services
 from agent.config import Config
 from agent.errors import GraphError, GraphNotFound
@@ -161,6 +169,7 @@ def create_app(
     records_api.add_routes(app)
     transfers.add_routes(app)
     recording_api.add_routes(app)
+    warm_status.add_routes(app)
     app.cleanup_ctx.append(_twilio_rest)
     app.cleanup_ctx.append(_call_records)  # before the first call, closed after the last
     app.cleanup_ctx.append(_recordings)  # closed before the records (its last notes go there)

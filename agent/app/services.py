@@ -1,7 +1,7 @@
 """What every call shares in one server process, as typed fields: config, graphs, metrics, the
 Twilio REST client, the call records runtime, the node builders' process cache, the live
-calls, whether the server is draining, the wall clock business hours are read on and the
-number → graph map. Kept apart from the routes so that every route
+calls, whether the server is draining, the wall clock business hours are read on, the
+number → graph map and the warm transfers in progress. Kept apart from the routes so that every route
 module and the call session can name it without importing the server."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from loguru import logger
 
 from agent.app.gc_tuning import CallFreezer
 from agent.app.metrics import Metrics
+from agent.app.warm_registry import WarmTransfers
 from agent.config import Config
 from agent.graph import Graph
 from agent.graph.build import ProcessCache
@@ -49,6 +50,9 @@ class Services:
     wall_clock: WallClock = SYSTEM_WALL_CLOCK
     # The phone numbers the graphs answer: number -> graph name (agent/graph/lines.py).
     numbers: dict[str, str] = field(default_factory=dict)
+    # Warm transfers in progress, where a caller's call and the person's leg meet
+    # (agent/app/warm_registry.py).
+    warm: WarmTransfers = field(default_factory=WarmTransfers)
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:

@@ -4,11 +4,14 @@ How a transfer goes (the graph file's `transfer:` names the destinations):
 
 1. The call controller (processors/call_control.py) says the transfer phrase and ends the
    pipeline with reason "transfer"; the pacer plays the phrase to its end.
-2. The transport then runs the call's hand-off (`hand_off_for`): the live call is updated
+2. Once the phrase has played (the pacer's speaking frames), the controller runs the call's
+   hand-off (`hand_off_for`, bound by agent/app/pipeline.py): the live call is updated
    with inline TwiML, `<Dial action="https://PUBLIC_HOST/dial-result?graph=..">NUMBER</Dial>`
-   (agent/twilio/twiml.py, agent/twilio/rest.py, retried like a hang-up), and only then
-   is the stream's socket closed. A failed update falls back to the hang-up; the record
-   says `update_failed`.
+   (agent/twilio/twiml.py, agent/twilio/rest.py, retried like a hang-up); Twilio then ends
+   the stream, and the pipeline ends (the transport's own run of the same hand-off at the
+   end is a no-op). A refused update leaves the stream open: the record says
+   `update_failed`, the caller hears the graph's `transfer_failed` (with `messages:`, an
+   offer to take a message) and the conversation goes on.
 3. When the dialled leg ends Twilio requests `/dial-result` (agent/app/transfers.py;
    signed: 403 otherwise) with `DialCallStatus` and `DialCallDuration`. Answered (`completed`): the record's transfer
    and the call's outcome say "transferred", and the answer is an empty `<Response/>`, so
@@ -21,6 +24,7 @@ How a transfer goes (the graph file's `transfer:` names the destinations):
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -79,8 +83,21 @@ class HandOff:
     account_sid: str | None
     twiml: str
     result: str | None = None  # the REST result: ok, already_ended, refused_NNN, failed
+    started: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __call__(self) -> bool:
+        """Update the call, once: called again, says how the first time went."""
+        if self.started:
+            await self.done.wait()
+            return self.result == "ok"
+        self.started = True
+        try:
+            return await self._update()
+        finally:
+            self.done.set()
+
+    async def _update(self) -> bool:
         resource = self.twilio.call(self.call_sid, self.account_sid)
         if resource is None:
             logger.error("transfer: no Twilio credentials (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)")

@@ -86,9 +86,14 @@ def draw_text(graph: Graph) -> str:
 def _destinations(graph: Graph) -> str:
     """The transfer destinations, by name (numbers are left out: they are configuration)."""
     return ", ".join(
-        f"{name} (rings {d.ring_timeout_s} s)" if d.active else f"{name} (off: no number)"
+        f"{name} (rings {d.ring_timeout_s} s{_warm(d)})" if d.active else f"{name} (off: no number)"
         for name, d in graph.transfer.items()
     )
+
+
+def _warm(destination) -> str:
+    """A warm destination's extra: the seconds the person has to accept."""
+    return f", warm: accept within {destination.accept_timeout_s} s" if destination.warm else ""
 
 
 def _line_text(graph: Graph) -> list[str]:

@@ -98,7 +98,9 @@ class DtmfAction(BaseModel):
 
 
 class TransferDestination(BaseModel):
-    """A person (a phone number) a call may be put through to: a cold transfer with <Dial>."""
+    """A person (a phone number) a call may be put through to: a cold transfer with <Dial>,
+    or with `warm`, a warm one (the caller holds while the agent calls and briefs the person,
+    who accepts or declines; agent/app/warm_transfer.py)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -113,6 +115,26 @@ class TransferDestination(BaseModel):
         None,
         description="The number the person sees calling (a Twilio number of yours); "
         "default: the number the caller called.",
+    )
+
+    warm: Annotated[
+        bool,
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "boolean"}, {"type": "string"}],
+                "description": "A warm transfer: the caller hears hold music while the agent "
+                "calls the person, tells them who is calling and why, and asks them to accept "
+                "(say yes or press 1; 2 declines); accepted, both join one conference; else "
+                'the agent takes a message. Usually "${env:TRANSFER_WARM|false}".',
+            }
+        ),
+    ] = Field(False)
+    accept_timeout_s: int = Field(
+        20,
+        ge=5,
+        le=120,
+        description="Warm transfers: seconds the person has to accept after answering (the "
+        "question is repeated once); no answer in time is a decline.",
     )
 
     @property
@@ -172,6 +194,16 @@ class CallSettings(BaseModel):
         "Sorry, nobody could take your call right now. Can I take a message?",
         description="Said when the call comes back after nobody answered a transfer. Keep it "
         "in the audio cache.",
+    )
+    hold_phrase: str = Field(
+        "Please hold while I find someone to take your call.",
+        description="Warm transfers: said, to its end, before the hold music. Keep it in the "
+        "audio cache.",
+    )
+    hold_connected: str = Field(
+        "Thanks for holding. Connecting you now.",
+        description="Warm transfers: said when the person accepted, before the caller joins "
+        "them. Keep it in the audio cache.",
     )
     record: Annotated[
         bool,

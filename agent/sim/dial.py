@@ -11,6 +11,8 @@ When the REST API updates a call with `Twiml=<Response><Dial action=...>NUMBER</
 3. when the dialled leg ends, requests the `action` URL (POST unless `method` says GET),
    signed with `X-Twilio-Signature` over the public URL and the form, with CallSid,
    CallStatus, From, To, DialCallSid, DialCallStatus and (answered) DialCallDuration;
+   A `<Dial><Conference>NAME` instead puts the call in that conference (agent/sim/
+   conference.py) until the conference ends;
 4. runs the TwiML it gets: `<Connect><Stream>` opens a new media stream on the same call
    (same CallSid, a new StreamSid); anything else (an empty `<Response/>`, `<Hangup/>`)
    ends the call.
@@ -32,6 +34,7 @@ from urllib.parse import urlencode
 import aiohttp
 from yarl import URL
 
+from agent.sim.conference import Conferences
 from agent.sim.playback import Playback
 from agent.sim.result import CallResult
 
@@ -92,6 +95,7 @@ class DialVerb:
     method: str
     timeout_s: float
     caller_id: str | None
+    conference: str | None = None  # <Dial><Conference>NAME: joins a conference instead
 
 
 def check_twiml(twiml: str) -> ET.Element:
@@ -113,6 +117,12 @@ def find_dial(root: ET.Element) -> DialVerb | None:
     dial = root.find("Dial")
     if dial is None:
         return None
+    room = dial.find("Conference")
+    if room is not None:
+        name = (room.text or "").strip()
+        if not name:
+            raise TwiMLInvalid("<Conference> has no name")
+        return DialVerb("", dial.get("action"), "POST", 0.0, None, conference=name)
     number = (dial.text or "").strip()
     noun = dial.find("Number")
     if not number and noun is not None:
@@ -220,6 +230,7 @@ class Twilio(Protocol):
     account_sid: str
     base_url: str
     public_base_url: str
+    conferences: Conferences
 
     def sign(self, url: str, params: Mapping[str, str] | None = None) -> str | None: ...
 
@@ -242,6 +253,10 @@ async def follow_twiml(
         return None  # the fake answered 400 already; the call would not have changed
     if dial is None:
         return parse_stream(twiml) if root.find("Connect/Stream") else None
+    if dial.conference is not None:  # the call sits in the conference until it ends
+        result.conferences.append(dial.conference)
+        await twilio.conferences.join(dial.conference, form["CallSid"])
+        return None
     outcome = outcomes.pop(0) if outcomes else DialOutcome("no-answer")
     record = {
         "number": dial.number,

@@ -16,7 +16,12 @@
    ends the stream (``stop``, close) and runs it: a ``<Dial>`` rings with the scripted
    ``DialOutcome`` (``place_call(dial=[...])``), requests its signed ``action`` URL and
    follows the answer, a ``<Connect><Stream>`` onto a new stream of the same call, where
-   the script goes on (agent/sim/dial.py).
+   the script goes on (agent/sim/dial.py); a ``<Dial><Conference>`` puts it in a conference
+   (agent/sim/conference.py) until the conference ends;
+8. when the REST API creates a call (the Twilio fake calls ``dial_out``), plays it with
+   the next scripted ``Callee`` (``place_call(callees=[...])``): signed status
+   callbacks, the answer, a media stream of its own with the scripted keys or words, and
+   the conference it is moved into (agent/sim/outbound.py); ``legs`` has the results.
 
 It returns a ``CallResult``: everything heard, a timeline, marks, clears, underruns, who hung up.
 Many calls run concurrently in one event loop (benchmarks run 100): each call is three tasks
@@ -51,7 +56,9 @@ from agent.sim.answers import (
     parse_twiml,
 )
 from agent.sim.call import CallSession
+from agent.sim.conference import Conferences
 from agent.sim.dial import CallLine, DialOutcome, follow_twiml
+from agent.sim.outbound import Callee, Leg, LegResult
 from agent.sim.result import CallResult
 from agent.sim.script import Script, run_script
 
@@ -99,6 +106,11 @@ class TwilioEmulator:
         self._validator = RequestValidator(auth_token) if auth_token else None
         self._calls: dict[str, CallSession] = {}
         self._redirects: dict[str, str] = {}  # CallSid -> TwiML the REST API gave the call
+        self.conferences = Conferences()
+        self.callees: list[Callee] = []  # how the next created calls go, in order
+        self.legs: list[LegResult] = []  # every created call played
+        self._legs: dict[str, Leg] = {}
+        self._leg_tasks: set[asyncio.Task] = set()
 
     @property
     def active_calls(self) -> list[str]:
@@ -133,10 +145,13 @@ class TwilioEmulator:
         extra_form: Mapping[str, str] | None = None,
         on_connected: Callable[[CallSession], None] | None = None,
         dial: Sequence[DialOutcome] = (),
+        callees: Sequence[Callee] = (),
     ) -> CallResult:
         """Ring the server, run ``script`` as the caller, return what happened.
 
         ``dial``: how each ``<Dial>`` the call gets goes, in order (default: no-answer).
+        ``callees``: how each call the server creates goes (default: nobody answers); the
+        call waits (at most 30 s) for those calls to end before returning.
         The result is the first stream's; streams after a transfer are in ``later_streams``.
 
         The webhook goes to ``path?query`` with ``method``; ``extra_form`` adds or overrides
@@ -150,6 +165,7 @@ class TwilioEmulator:
         form = self.webhook_form(call_sid, from_, to) | dict(extra_form or {})
         line = CallLine()
         outcomes = list(dial)
+        self.callees.extend(callees)
         first: CallResult | None = None
         async with aiohttp.ClientSession() as http:
             twiml = await self._fetch_twiml(http, path, dict(query), form, method.upper())
@@ -199,9 +215,51 @@ class TwilioEmulator:
                 if script_task is not None:
                     script_task.cancel()
                     (ended,) = await asyncio.gather(script_task, return_exceptions=True)
+        if self._leg_tasks:  # the calls it made end too (the conference, a hang-up)
+            await asyncio.wait(set(self._leg_tasks), timeout=30)
         if isinstance(ended, Exception) and not isinstance(ended, asyncio.CancelledError):
             raise ended  # a bad script step or an emulator bug must not pass silently
         return first
+
+    # -- calls the REST API creates (agent/sim/outbound.py) -----------------------------------
+
+    def dial_out(self, call_sid: str, account_sid: str, form: dict[str, list[str]]) -> None:
+        """The Twilio fake created `call_sid`: play it with the next scripted Callee."""
+        callee = self.callees.pop(0) if self.callees else Callee("no-answer")
+        leg = Leg(self, call_sid, account_sid, form, callee)
+        self._legs[call_sid] = leg
+        self.legs.append(leg.result)
+
+        async def run() -> None:
+            async with aiohttp.ClientSession() as http:
+                await leg.run(http)
+
+        task = asyncio.create_task(run(), name=f"leg-{call_sid[-8:]}")
+        self._leg_tasks.add(task)
+        task.add_done_callback(self._leg_tasks.discard)
+
+    def ended(self, call_sid: str, status: str) -> bool:
+        """The REST API ended a created call (Status=completed/canceled)."""
+        leg = self._legs.get(call_sid)
+        if leg is None:
+            return False
+        leg.end(status)
+        return True
+
+    def track_stream(self, call_sid: str, session: CallSession) -> None:
+        self._calls[call_sid] = session  # the REST API may redirect it like any call
+
+    def untrack_stream(self, call_sid: str) -> None:
+        self._calls.pop(call_sid, None)
+
+    def take_redirect(self, call_sid: str) -> str | None:
+        return self._redirects.pop(call_sid, None)
+
+    async def connect_stream(
+        self, http: aiohttp.ClientSession, stream_url: str
+    ) -> aiohttp.ClientWebSocketResponse:
+        """Open a media stream WebSocket to the server, signed as Twilio does."""
+        return await self._connect(http, stream_url)
 
     @staticmethod
     async def _run_script(script: Script, line: CallLine) -> None:

@@ -48,6 +48,7 @@ class CallResult:
     # this one (same CallSid, new StreamSid), each with its own CallResult.
     dials: list[dict] = field(default_factory=list)
     later_streams: list[CallResult] = field(default_factory=list)
+    conferences: list[str] = field(default_factory=list)  # <Dial><Conference> names joined
 
     def heard_duration_s(self) -> float:
         """Seconds of agent audio the caller heard."""

@@ -9,6 +9,11 @@ still in flight (a hang-up retrying after its call's socket closed); `close()` e
         .update(twiml=...)      POST Twiml=... (a transfer's <Dial>), retried like the hang-up;
                                 20404 here means the call is gone: not a success
     client.send_message(to, from_, body) -> MessageResult    one SMS, one attempt
+    client.create_call(to, from_, twiml=..., ...) -> CreateCallResult   an outbound call
+        (a warm transfer's leg to the person); retried only where no call can have been
+        made (below)
+        .cancel()               on a CallResource: POST Status=canceled (a call still
+                                queued or ringing), retried like the hang-up
     client.wait_for_pending(timeout)   server drain: let in-flight requests finish
 
 Where new API work goes: what acts on one live call (the hang-up, an update with TwiML)
@@ -25,6 +30,13 @@ and says whether another would make sense (`retryable`: 5xx, 429, a network erro
 timeout); whoever sends keeps the message and retries on its own clock
 (agent/records/outbox.py). Twilio's own errors come back with their code: 21211 (invalid
 To), 21606 (From is not a number of this account that can send), 20003 (credentials).
+
+Call creation policy: never two calls for one request. A refused connection (nothing was
+sent) and a 429 (Twilio made nothing) are retried with the hang-up's backoff; a 5xx, a
+timeout or a connection lost after sending may have created the call and are not retried
+(the result is `failed`, `retryable` False). Errors keep Twilio's code: 21201 (no To),
+21205 (Url or Twiml missing/invalid), 21213 (no From), 21210/21212 (From not yours or not a
+number), 20003 (credentials).
 
 The serializer asks for a hang-up through the `CallHangUp` protocol, so it knows no HTTP.
 """
@@ -67,6 +79,19 @@ class MessageResult:
     code: int | None = None  # Twilio's error code
     error: str = ""  # short, no secrets: "HTTP 400 code 21211: Invalid 'To' Phone Number"
     retryable: bool = False
+
+
+@dataclass(frozen=True)
+class CreateCallResult:
+    """How a call creation went: `created` with the new call's `sid`, or why not."""
+
+    created: bool
+    sid: str | None = None
+    status: str | None = None  # Twilio's call status ("queued")
+    http_status: int | None = None
+    code: int | None = None
+    error: str = ""
+    attempts: int = 1
 
 
 class CallHangUp(Protocol):
@@ -146,7 +171,9 @@ class TwilioRestClient:
     def _url(self, account_sid: str, resource: str) -> str:
         return f"{self._root}/{API_VERSION}/Accounts/{account_sid}/{resource}"
 
-    async def _post(self, account_sid: str, resource: str, form: dict) -> tuple[int, dict]:
+    async def _post(
+        self, account_sid: str, resource: str, form: dict | list[tuple[str, str]]
+    ) -> tuple[int, dict]:
         """POST a form; (status, JSON body or {}). Raises aiohttp/timeout/JSON errors."""
         auth = aiohttp.BasicAuth(account_sid, self._auth_token or "")
         async with self._http().post(self._url(account_sid, resource), auth=auth, data=form) as r:
@@ -213,6 +240,66 @@ class TwilioRestClient:
             retryable=status >= 500 or status == 429,
         )
 
+    async def create_call(
+        self,
+        to: str,
+        from_: str,
+        *,
+        twiml: str,
+        timeout_s: int | None = None,
+        status_callback: str | None = None,
+        status_events: tuple[str, ...] = ("initiated", "ringing", "answered", "completed"),
+        account_sid: str | None = None,
+    ) -> CreateCallResult:
+        """POST `Calls.json`: call `to` from `from_`, running `twiml` when answered; Twilio
+        reports the call's progress to `status_callback` (signed). Never raises; never
+        makes two calls (module docstring)."""
+        account = self._account_sid or account_sid
+        if not (account and self._auth_token):
+            return CreateCallResult(False, error="no Twilio credentials (TWILIO_ACCOUNT_SID/TOKEN)")
+        form: list[tuple[str, str]] = [("To", to), ("From", from_), ("Twiml", twiml)]
+        if timeout_s is not None:
+            form.append(("Timeout", str(timeout_s)))
+        if status_callback:
+            form += [("StatusCallback", status_callback), ("StatusCallbackMethod", "POST")]
+            # Repeated, as Twilio's SDKs send a list.
+            form += [("StatusCallbackEvent", event) for event in status_events]
+        attempts = len(self._backoff_s) + 1
+        for attempt in range(attempts):
+            try:
+                status, answer = await self._post(account, "Calls.json", form)
+            except aiohttp.ClientConnectorError as exc:  # never connected: nothing was made
+                why = f"{type(exc).__name__}"
+                result = CreateCallResult(False, error=why, attempts=attempt + 1)
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                # Sent, answer lost: the call may exist. One call at most: no retry.
+                why = f"{type(exc).__name__}: {exc}"[:200]
+                logger.error(f"call creation: no answer ({why}); not retried")
+                return CreateCallResult(False, error=why, attempts=attempt + 1)
+            else:
+                if status in (200, 201) and answer.get("sid"):
+                    return CreateCallResult(
+                        True,
+                        sid=str(answer["sid"]),
+                        status=str(answer.get("status") or ""),
+                        http_status=status,
+                        attempts=attempt + 1,
+                    )
+                code = answer.get("code") if isinstance(answer.get("code"), int) else None
+                why = f"HTTP {status}" + (f" code {code}" if code else "")
+                if answer.get("message"):
+                    why += f": {answer['message']}"
+                result = CreateCallResult(
+                    False, http_status=status, code=code, error=why[:300], attempts=attempt + 1
+                )
+                if status != 429:
+                    logger.error(f"call creation refused: {result.error}")
+                    return result
+            if attempt < len(self._backoff_s):
+                logger.warning(f"call creation failed ({result.error}); retrying")
+                await self._sleep(self._backoff_s[attempt])
+        return result
+
 
 class CallResource:
     """One live call's REST resource (`Calls/{CallSid}.json`), bound to its client."""
@@ -230,6 +317,12 @@ class CallResource:
         """`hang_up()` as a task the client tracks (`wait_for_pending`, `close`)."""
         task = asyncio.create_task(self.hang_up(), name=f"hang-up-{self.call_sid[-8:]}")
         return self.client.track(task)
+
+    async def cancel(self) -> HangUpResult:
+        """End a call still queued or ringing (POST Status=canceled); retried; never raises."""
+        return await self.client._update_call(
+            self.account_sid, self.call_sid, {"Status": "canceled"}, "cancel"
+        )
 
     async def update(self, *, twiml: str) -> HangUpResult:
         """Replace the call's TwiML with `twiml` (e.g. a <Dial>); retried; never raises."""

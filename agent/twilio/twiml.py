@@ -6,6 +6,8 @@
     dial(number, action, ...)         <Dial action=...>NUMBER</Dial>: a cold transfer; Twilio
                                       requests `action` when the dialled leg ends
     end()                             an empty <Response/>: nothing more to do, the call ends
+    conference(name, ...)             <Dial><Conference>NAME</Conference></Dial>: a warm
+                                      transfer's two legs, each updated with it, meet there
 
 Built with the `twilio` package's `VoiceResponse`, so escaping and attribute names are
 Twilio's own. Any other verb the app answers with (a `<Dial>` with its `action` callback,
@@ -17,7 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from twilio.twiml.voice_response import Connect, Dial, Hangup, Say, Stream, VoiceResponse
+from twilio.twiml.voice_response import (
+    Conference,
+    Connect,
+    Dial,
+    Hangup,
+    Say,
+    Stream,
+    VoiceResponse,
+)
 
 CONTENT_TYPE = "application/xml"
 
@@ -60,3 +70,28 @@ def dial(number: str, action: str, *, timeout_s: int = 20, caller_id: str | None
 def end() -> str:
     """Nothing to do: Twilio ends the call when the TwiML runs out (no <Hangup/> needed)."""
     return str(VoiceResponse())
+
+
+def conference(
+    name: str,
+    *,
+    status_callback: str | None = None,
+    status_events: tuple[str, ...] = ("start", "end", "join", "leave"),
+) -> str:
+    """Join the conference `name`: it starts when this leg enters and ends when this leg
+    leaves (`endConferenceOnExit`: with both legs so, either hanging up ends the call), no
+    beep. `status_callback`: where Twilio reports the conference's events (signed)."""
+    attributes = {
+        "start_conference_on_enter": True,
+        "end_conference_on_exit": True,
+        "beep": False,
+    }
+    if status_callback:
+        attributes["status_callback"] = status_callback
+        attributes["status_callback_event"] = " ".join(status_events)
+        attributes["status_callback_method"] = "POST"
+    dial = Dial()
+    dial.append(Conference(name, **attributes))
+    response = VoiceResponse()
+    response.append(dial)
+    return str(response)

@@ -134,3 +134,52 @@ def test_the_receptionist_graph_transfers_only_with_transfer_number():
     env = {"TRANSFER_NUMBER": "+15550003333"}
     on = load_graph(ROOT / "graphs" / "receptionist.yaml", Config.load(env=env, dotenv_path=None))
     assert on.transfer_destination("front_desk")[1].to == "+15550003333"
+
+
+def test_warm_destinations_validate_show_and_follow_transfer_warm(tmp_path):
+    nodes = textwrap.dedent(NODES).replace("[front_dsk]", "[front_desk]")
+    routes = ROUTES.replace("destination: frontdesk", "destination: front_desk")
+    body = """\
+        transfer:
+          front_desk: {to: "+15550003333", warm: "${env:TRANSFER_WARM|false}", accept_timeout_s: 15}
+          sales: {to: "+15550004444", warm: true}
+        """
+    path = write(tmp_path, textwrap.dedent(body) + nodes, routes)
+    graph = validate_file(path, Config.load(env={}, dotenv_path=None)).graph
+    desk, sales = graph.transfer["front_desk"], graph.transfer["sales"]
+    assert (desk.warm, desk.accept_timeout_s) == (False, 15)
+    assert (sales.warm, sales.accept_timeout_s) == (True, 20)
+    assert draw_text(graph).endswith(
+        "transfer: front_desk (rings 20 s), sales (rings 20 s, warm: accept within 20 s)\n"
+    )
+    env = {"TRANSFER_WARM": "true"}
+    assert (
+        validate_file(path, Config.load(env=env, dotenv_path=None))
+        .graph.transfer["front_desk"]
+        .warm
+    )
+
+    bad = """\
+        transfer:
+          front_desk: {to: "+15550003333", warm: maybe, accept_timeout_s: 2}
+        """
+    path = write(tmp_path, textwrap.dedent(bad) + nodes, routes)
+    found = problems(path)
+    assert any("transfer.front_desk.warm" in loc and "bool" in message for loc, message in found), (
+        found
+    )
+    assert any(
+        "transfer.front_desk.accept_timeout_s" in loc and "5" in message for loc, message in found
+    ), found
+
+
+def test_the_receptionist_graph_is_warm_only_with_transfer_warm():
+    from agent.graph import load_graph
+
+    path = ROOT / "graphs" / "receptionist.yaml"
+    env = {"TRANSFER_NUMBER": "+15550003333"}
+    cold = load_graph(path, Config.load(env=env, dotenv_path=None))
+    assert not cold.transfer["front_desk"].warm
+    warm = load_graph(path, Config.load(env=env | {"TRANSFER_WARM": "true"}, dotenv_path=None))
+    desk = warm.transfer["front_desk"]
+    assert (desk.warm, desk.accept_timeout_s, desk.ring_timeout_s) == (True, 20, 20)

@@ -30,6 +30,11 @@ def test_the_shipped_routes_file():
         "transfer_failed",
         "after_hours",
         "recording_notice",
+        "hold_phrase",
+        "hold_connected",
+        "warm_ask",
+        "warm_declined",
+        "warm_caller_left",
     }
     # What a failed turn or a lost call says plays from the cache: no TTS needed then.
     from agent.graph.model import CallSettings
@@ -38,6 +43,8 @@ def test_the_shipped_routes_file():
     assert routes.phrases["fallback"] == defaults.fallback
     assert routes.phrases["trouble_goodbye"] == defaults.trouble_goodbye
     assert routes.phrases["transfer_failed"] == defaults.transfer_failed
+    assert routes.phrases["hold_phrase"] == defaults.hold_phrase
+    assert routes.phrases["hold_connected"] == defaults.hold_connected
     assert routes.routes["human"].say == defaults.transfer_phrase
     assert routes.phrases["recording_notice"] == defaults.recording_notice
     assert list(routes.all_phrases())[:3] == ["pricing", "who_are_you", "stop"]

@@ -16,7 +16,7 @@ from pipecat.tests.utils import run_test
 from agent.graph.model import CallSettings, TransferDestination
 from processors.call_control import CallController
 from processors.clock import FakeClock
-from processors.frames import TransferCallFrame
+from processors.frames import OfferMessageFrame, TransferCallFrame
 
 
 def finder(**destinations: str):
@@ -84,3 +84,100 @@ async def test_a_route_transfer_says_nothing_more():
     assert not [f for f in down if isinstance(f, TTSSpeakFrame)]
     assert [f.reason for f in down if isinstance(f, EndWorkerFrame)] == ["transfer"]
     assert control.transfer.via == "route"
+
+
+async def test_a_bound_hand_off_runs_once_the_phrase_has_played_then_the_call_ends():
+    from pipecat.frames.frames import BotStartedSpeakingFrame, BotStoppedSpeakingFrame
+
+    clock = FakeClock()
+    control = CallController(
+        CallSettings(greeting=None), clock=clock, destinations=finder(desk="+15550003333")
+    )
+    calls = []
+
+    async def hand_off_now() -> bool:
+        calls.append(clock.now())
+        return True
+
+    control.hand_off_now = hand_off_now
+    down = await run_bounced(
+        control,
+        clock,
+        [
+            TransferCallFrame(destination="desk"),
+            BotStartedSpeakingFrame(),
+            1.0,
+            BotStoppedSpeakingFrame(),
+            0.5,
+        ],
+    )
+    assert calls == [1001.0]  # when the phrase had played, not before
+    assert [f.reason for f in down if isinstance(f, EndWorkerFrame)] == ["transfer"]
+
+
+async def test_a_refused_hand_off_tells_the_caller_and_the_call_goes_on():
+    from pipecat.frames.frames import BotStoppedSpeakingFrame
+
+    clock = FakeClock()
+    control = CallController(
+        CallSettings(greeting=None), clock=clock, destinations=finder(desk="+15550003333")
+    )
+
+    async def hand_off_now() -> bool:
+        await control.transfer_failed(offer_message=True)
+        return False
+
+    control.hand_off_now = hand_off_now
+    down = await run_bounced(
+        control,
+        clock,
+        [TransferCallFrame(destination="desk"), 5.0, BotStoppedSpeakingFrame()],
+    )
+    spoken = [f.text for f in down if isinstance(f, TTSSpeakFrame)]
+    assert spoken == [
+        "Connecting you now.",
+        "Sorry, nobody could take your call right now. Can I take a message?",
+    ]
+    assert not [f for f in down if isinstance(f, EndWorkerFrame)]
+    assert [f.reason for f in down if isinstance(f, OfferMessageFrame)] == ["transfer_failed"]
+    assert control.hang_up_reason is None and control.transfer is None
+    assert control.can_transfer("desk")  # a later transfer may try again
+
+
+async def run_bounced(control, clock, steps) -> list:
+    """control ! (speaking frames queued downstream turned upstream, as the pacer sends
+    them) ! recorder, on the fake clock; the frames that came out downstream."""
+    import asyncio
+
+    from pipecat.frames.frames import (
+        BotStartedSpeakingFrame,
+        BotStoppedSpeakingFrame,
+        EndFrame,
+    )
+    from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+    from agent.adapters import engine
+    from tests.processors.pacer_twilio import Recorder
+
+    class Bounce(FrameProcessor):
+        async def process_frame(self, frame, direction):
+            await super().process_frame(frame, direction)
+            kinds = (BotStartedSpeakingFrame, BotStoppedSpeakingFrame)
+            if isinstance(frame, kinds) and direction == FrameDirection.DOWNSTREAM:
+                direction = FrameDirection.UPSTREAM
+            await self.push_frame(frame, direction)
+
+    down = Recorder(clock)
+    worker = engine.make_worker([control, Bounce(), down])
+    runner = asyncio.ensure_future(engine.run_worker(worker))
+    await clock.settle()
+    for step in steps:
+        if isinstance(step, (int, float)):
+            await clock.advance(step)
+        else:
+            await worker.queue_frame(step)
+            await clock.settle()
+    if not runner.done():
+        await worker.queue_frame(EndFrame())
+    await clock.run_until(runner)
+    return [frame for _, frame in down.frames]

@@ -15,6 +15,16 @@
   call's stream and runs it (a ``<Dial>``, its ``action`` callback, a new stream).
   A call the emulator does not have gets 404 ``20404``; one that already ended
   (:attr:`gone_calls`) 400 ``21220`` ("Call is not in-progress. Cannot redirect.").
+- ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` creates an outbound call (a warm
+  transfer's call to the person), validated as Twilio does: no ``To`` is 400 code 21201,
+  no ``From`` 21213, neither ``Url`` nor ``Twiml`` 21205, TwiML that does not parse 12100;
+  ``fail_create`` injects statuses (429, 500). Created: 201 with the call's JSON (a new
+  ``CA...`` sid, ``status`` "queued", ``direction`` "outbound-api"), recorded in
+  :attr:`TwilioRestFake.created_calls` and handed to the emulator bound as
+  :attr:`TwilioRestFake.outbound` (``TwilioEmulator.dial_out``), which plays the call as
+  Twilio would (agent/sim/outbound.py: status callbacks, the answer, its media stream).
+  A ``Status=completed``/``canceled`` update of such a call tells the emulator
+  (``ended``), which ends its ringing or its stream.
 - ``GET /2010-04-01/Accounts/{AccountSid}.json``: the account, for a
   credentials check at start-up.
 
@@ -28,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -38,7 +49,7 @@ from aiohttp import web
 from agent.sim.dial import TwiMLInvalid, check_twiml, find_dial
 from agent.sim.fakes.twilio_messages import TwilioMessagesFake
 
-__all__ = ["TwilioHangup", "TwilioRestFake", "TwilioRequest"]
+__all__ = ["CreatedCall", "TwilioHangup", "TwilioRestFake", "TwilioRequest"]
 
 _API = "/2010-04-01/Accounts"
 
@@ -75,6 +86,32 @@ class LiveCalls(Protocol):
         ...
 
 
+class OutboundCalls(Protocol):
+    """Where created calls go on (the Twilio emulator plays them)."""
+
+    def dial_out(self, call_sid: str, account_sid: str, form: dict[str, list[str]]) -> None:
+        """Play the new call `call_sid` (every form value, repeated keys kept)."""
+        ...
+
+    def ended(self, call_sid: str, status: str) -> bool:
+        """The REST API set the call to `status` (completed, canceled); False if unknown."""
+        ...
+
+
+@dataclass
+class CreatedCall:
+    """One call creation request that the fake accepted."""
+
+    account_sid: str
+    call_sid: str
+    form: dict[str, list[str]]  # repeated keys (StatusCallbackEvent) kept
+    at: float = 0.0
+
+    def value(self, key: str) -> str | None:
+        values = self.form.get(key)
+        return values[0] if values else None
+
+
 @dataclass(eq=False)  # a running service: compared and hashed by identity
 class TwilioRestFake:
     """Settings (change them at any time) and records of the fake Twilio REST API."""
@@ -88,6 +125,11 @@ class TwilioRestFake:
     messages: TwilioMessagesFake = field(default_factory=TwilioMessagesFake)  # SMS
     # The emulator whose calls a TwiML update acts on (None: updates are only recorded).
     live_calls: LiveCalls | None = None
+    # Call creation: injected failures, the calls made, and who plays them (the emulator).
+    fail_create: list[int] = field(default_factory=list)
+    created_calls: list[CreatedCall] = field(default_factory=list)
+    create_requests: list[TwilioRequest] = field(default_factory=list)
+    outbound: OutboundCalls | None = None
 
     @property
     def twiml_updates(self) -> list[TwilioHangup]:
@@ -106,6 +148,7 @@ class TwilioRestFake:
         )
 
     def add_routes(self, app: web.Application) -> None:
+        app.router.add_post(_API + "/{account}/Calls.json", self.create_call)
         app.router.add_post(_API + "/{account}/Calls/{call}.json", self.update_call)
         app.router.add_get(_API + "/{account}/Calls/{call}.json", self.fetch_call)
         app.router.add_get(_API + "/{account}.json", self.fetch_account)
@@ -133,6 +176,8 @@ class TwilioRestFake:
             call_status = form.get("Status", "in-progress")
             if call_status in ("completed", "canceled") and self.end_calls_on_hangup:
                 self.gone_calls.add(call)
+            if call_status in ("completed", "canceled") and self.outbound is not None:
+                self.outbound.ended(call, call_status)
             response = web.json_response(_call(account, call, call_status))
         at = asyncio.get_running_loop().time()
         self.hangups.append(TwilioHangup(account, call, form, ok, status, at))
@@ -150,6 +195,49 @@ class TwilioRestFake:
             return 404, _not_found(path)
         account = path.split("/")[3]
         return 200, web.json_response(_call(account, call, "in-progress"))
+
+    async def create_call(self, request: web.Request) -> web.Response:
+        account = request.match_info["account"]
+        posted = await request.post()
+        form = {k: [str(v) for v in posted.getall(k)] for k in posted}
+        flat = {k: v[0] for k, v in form.items()}
+        username, ok = self._authenticate(request, account)
+        status, response = self._create(account, form, ok)
+        self.create_requests.append(TwilioRequest("POST", request.path, flat, username, ok, status))
+        self.requests.append(TwilioRequest("POST", request.path, flat, username, ok, status))
+        return response
+
+    def _create(self, account: str, form: dict[str, list[str]], ok: bool):
+        value = {k: v[0] for k, v in form.items()}
+        if not ok:
+            return 401, _authenticate_error()
+        if self.fail_create:
+            status = self.fail_create.pop(0)
+            code = 20429 if status == 429 else 20500
+            return status, _error(status, code, "Fault injected")
+        if not value.get("To"):
+            return 400, _error(400, 21201, "No 'To' number is specified")
+        if not value.get("From"):
+            return 400, _error(400, 21213, "No 'From' number is specified")
+        if not (value.get("Url") or value.get("Twiml") or value.get("ApplicationSid")):
+            return 400, _error(400, 21205, "Url parameter is required")
+        if value.get("Twiml"):
+            try:
+                check_twiml(value["Twiml"])
+            except TwiMLInvalid as exc:
+                return 400, _error(400, 12100, f"Document parse failure: {exc}")
+        call = "CA" + secrets.token_hex(16)
+        at = asyncio.get_running_loop().time()
+        self.created_calls.append(CreatedCall(account, call, form, at))
+        if self.outbound is not None:
+            self.outbound.dial_out(call, account, form)
+        body = _call(account, call, "queued") | {
+            "direction": "outbound-api",
+            "to": value["To"],
+            "from": value["From"],
+            "start_time": None,
+        }
+        return 201, web.json_response(body, status=201)
 
     async def fetch_call(self, request: web.Request) -> web.Response:
         account, call = request.match_info["account"], request.match_info["call"]

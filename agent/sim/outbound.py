@@ -1,0 +1,195 @@
+"""What Twilio does with a call created over the REST API: the person a warm transfer calls.
+
+When the Twilio fake accepts `POST Calls.json` (agent/sim/fakes/twilio_rest.py) it hands
+the new call to the emulator (`TwilioEmulator.dial_out`), which plays it with the next
+scripted `Callee` (none scripted: nobody answers):
+
+1. status callbacks, for the events the request subscribed to (`StatusCallbackEvent`),
+   POSTed to `StatusCallback`, signed with `X-Twilio-Signature` like every Twilio request:
+   `initiated`, `ringing`, then `answered` (CallStatus in-progress) after `after_s`, or
+   the final status (busy, failed; no-answer after the request's `Timeout`) as the
+   `completed` event; the completed report carries `CallDuration`;
+2. answered: runs the call's TwiML (the inline `Twiml`): a `<Connect><Stream>` opens a
+   media stream to the server, signed, with the `<Parameter>`s as `customParameters`,
+   where the callee listens until the agent falls silent (the brief and the question;
+   `hear_out=False`: half a second of it), then presses `press` and/or says `say`, and
+   waits;
+3. the REST API ends the call (`Status=completed`/`canceled`: `ended`) or gives it new
+   TwiML: `<Dial><Conference>NAME` takes it out of its stream and into the conference
+   (agent/sim/conference.py), where the callee talks `talk_s` once the other leg is in,
+   then hangs up, which ends the conference for both;
+4. the final `completed` report.
+
+Everything a leg did is in its `LegResult` (`TwilioEmulator.legs`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from agent.sim.answers import TwiMLError, parse_twiml
+from agent.sim.call import CallSession
+from agent.sim.dial import TwiMLInvalid, _request_action, check_twiml, find_dial
+from agent.sim.result import CallResult
+from agent.sim.script import Dtmf, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
+
+ANSWERS = ("answer", "no-answer", "busy", "failed")
+
+
+@dataclass(frozen=True)
+class Callee:
+    """How the called person behaves (a warm transfer's script for the other end)."""
+
+    answer: str = "answer"  # answer | no-answer | busy | failed
+    after_s: float = 1.0  # rings this long first (no-answer: the request's Timeout)
+    press: str | None = None  # a key pressed once the agent has fallen silent
+    hear_out: bool = True  # False: press/say half a second into the brief, not after it
+    say: bytes | None = field(default=None, repr=False)  # mu-law speech said then
+    say_text: str = ""
+    talk_s: float = 1.0  # in the conference, once both legs are in, before hanging up
+
+    def __post_init__(self) -> None:
+        if self.answer not in ANSWERS:
+            raise ValueError(f"Callee.answer is one of {ANSWERS}, not {self.answer!r}")
+
+
+@dataclass
+class LegResult:
+    """What happened to one created call."""
+
+    call_sid: str
+    to: str
+    from_: str
+    callee: Callee
+    callbacks: list[tuple[str, int]] = field(default_factory=list)  # (CallStatus, HTTP status)
+    stream: CallResult | None = None
+    conference: str | None = None
+    status: str = "queued"  # the final CallStatus
+    duration_s: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+
+class Leg:
+    """One created call being played (see the module docstring)."""
+
+    def __init__(self, twilio, call_sid: str, account_sid: str, form: dict, callee: Callee):
+        self.twilio = twilio  # the TwilioEmulator
+        self.account_sid = account_sid
+        self.form = {k: v[0] for k, v in form.items()}
+        self.events = set(form.get("StatusCallbackEvent", []))
+        self.result = LegResult(call_sid, self.form["To"], self.form["From"], callee)
+        self._ended = asyncio.Event()  # the REST API ended it
+        self.session: CallSession | None = None
+
+    def end(self, status: str) -> None:
+        self._ended.set()
+        if self.session is not None:
+            self.session.hang_up("api")
+
+    async def _callback(self, http: aiohttp.ClientSession, event: str, status: str) -> None:
+        url = self.form.get("StatusCallback")
+        if not url or event not in self.events:
+            return
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.result.call_sid,
+            "CallStatus": status,
+            "Direction": "outbound-api",
+            "From": self.result.from_,
+            "To": self.result.to,
+            "Caller": self.result.from_,
+            "Called": self.result.to,
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(len(self.result.callbacks)),
+        }
+        if event == "completed":
+            params["CallDuration"] = params["Duration"] = str(self.result.duration_s)
+        code, _ = await _request_action(self.twilio, http, url, "POST", params)
+        self.result.callbacks.append((status, code))
+
+    async def _ring(self, seconds: float) -> bool:
+        """Ring for `seconds`; False if the REST API ended the call meanwhile."""
+        try:
+            await asyncio.wait_for(self._ended.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def run(self, http: aiohttp.ClientSession) -> LegResult:
+        result, callee = self.result, self.result.callee
+        try:
+            await self._callback(http, "initiated", "initiated")
+            await self._callback(http, "ringing", "ringing")
+            timeout = float(self.form.get("Timeout") or 60)
+            ring = timeout if callee.answer == "no-answer" else min(callee.after_s, timeout)
+            if not await self._ring(ring):
+                result.status = "canceled"
+            elif callee.answer != "answer":
+                result.status = callee.answer
+            else:
+                await self._answered(http)
+            await self._callback(http, "completed", result.status)
+        finally:
+            result.done.set()
+        return result
+
+    async def _answered(self, http: aiohttp.ClientSession) -> None:
+        result, callee = self.result, self.result.callee
+        loop = asyncio.get_running_loop()
+        answered_at = loop.time()
+        await self._callback(http, "answered", "in-progress")
+        result.status = "completed"
+        try:
+            stream_url, params = parse_twiml(self.form.get("Twiml", ""), self.twilio.allow_ws)
+        except TwiMLError:
+            result.duration_s = 0
+            return  # TwiML without a stream: Twilio would run it and hang up
+        script = [WaitForAgentAudio(timeout=15)]
+        script.append(WaitForAgentSilence(pause=0.3, timeout=60) if callee.hear_out else Pause(0.5))
+        if callee.press:
+            script.append(Dtmf(callee.press))
+        if callee.say is not None:
+            script.append(Say(callee.say, callee.say_text))
+        script.append(Pause(600))  # until the server or the REST API ends the stream
+        ws = await self.twilio.connect_stream(http, stream_url)
+        self.session = CallSession(
+            ws,
+            t0=answered_at,
+            account_sid=self.account_sid,
+            call_sid=result.call_sid,
+            stream_sid="MZ" + secrets.token_hex(16),
+            stream_url=stream_url,
+            parameters=params,
+        )
+        self.session.result.started_at = answered_at
+        self.twilio.track_stream(result.call_sid, self.session)
+        try:
+            result.stream = await self.session.run(script, 120)
+        finally:
+            self.twilio.untrack_stream(result.call_sid)
+            self.session = None
+        twiml = self.twilio.take_redirect(result.call_sid)
+        if result.stream.closed_by == "redirect" and twiml is not None:
+            await self._follow(twiml)
+        result.duration_s = round(loop.time() - answered_at)
+
+    async def _follow(self, twiml: str) -> None:
+        """New TwiML for the answered call: a conference (anything else ends the call)."""
+        try:
+            dial = find_dial(check_twiml(twiml))
+        except TwiMLInvalid:
+            return
+        if dial is None or dial.conference is None:
+            return
+        self.result.conference = dial.conference
+        conferences = self.twilio.conferences
+        joined = asyncio.create_task(conferences.join(dial.conference, self.result.call_sid))
+        if await conferences.wait_members(dial.conference, 2, timeout=15):
+            await asyncio.sleep(self.result.callee.talk_s)
+        conferences.end(dial.conference)  # the callee hangs up: the conference is over
+        await joined
