@@ -162,9 +162,9 @@ class WarmCaller:
         call_sid = transfer.call_sid
         now = datetime.now(UTC)
         outcome = "transferred" if state == "accepted" else None
-        record(
-            self.services.records, self.graph, TransferStatus(call_sid, state, now, None, outcome)
-        )
+        reason = f"transferred to {transfer.destination} (warm): the person accepted"
+        event = TransferStatus(call_sid, state, now, None, outcome, reason if outcome else None)
+        record(self.services.records, self.graph, event)
         if state not in FINAL:
             return
         if self._give_up is not None:
