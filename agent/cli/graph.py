@@ -82,6 +82,8 @@ def add_arguments(graph: argparse.ArgumentParser) -> None:
     show_cmd.add_argument("name", help="graph name or file")
     show_cmd.add_argument("--format", choices=("text", "mermaid"), default="text")
     gsub.add_parser("schema", help="print the graph file JSON Schema")
+    # Listed here for `graph --help`; agent/cli/main.py runs it (agent/cli/graph_test.py).
+    gsub.add_parser("test", help="run the graphs' conversation tests (graph test --help)")
 
 
 def main(args: argparse.Namespace) -> int:
