@@ -243,6 +243,7 @@ def build_script(scenario: Scenario, audio: dict[str, bytes]) -> s.Script:
     steps: s.Script = [s.Say(MARK_AUDIO, f"{MARK}{GREETING_STEP}")]
     if scenario.steps[0].barge_in is None:
         steps += _listen()
+    stream = 1
     for k, step in enumerate(scenario.steps):
         steps.append(s.Say(MARK_AUDIO, f"{MARK}{k}"))
         following = scenario.steps[k + 1] if k + 1 < len(scenario.steps) else None
@@ -251,6 +252,10 @@ def build_script(scenario: Scenario, audio: dict[str, bytes]) -> s.Script:
             steps.append(s.Say(audio[step.line], step.line))
             continue
         steps += _step(step, audio)
+        if step.expect and step.expect.transfer and scenario.dial != "completed":
+            # Nobody took it: the call comes back on a new stream; hear the agent out there.
+            stream += 1
+            steps += [s.WaitForStream(stream, timeout=60), *_listen()]
     steps.append(s.WaitForAgentSilence(pause=0.5, timeout=30))  # linger, as people do
     return steps
 
