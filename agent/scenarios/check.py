@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from agent.scenarios.caller import GREETING_STEP, MARK
 from agent.scenarios.model import Expect, Scenario, Step
-from agent.scenarios.run import GREETING_STEP, MARK, RunData
+from agent.scenarios.run import RunData
 
 
 @dataclass(frozen=True)

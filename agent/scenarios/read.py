@@ -169,7 +169,12 @@ def check_against_graph(tests: TestsFile, graph: Graph, graph_text: str) -> list
 
 
 def _env_problem(loc: Loc, key: str, graph_text: str) -> list[tuple[Loc, str]]:
-    if key in SETTINGS_BY_NAME or f"env:{key}" in graph_text:
+    setting = SETTINGS_BY_NAME.get(key)
+    if setting is not None and setting.secret:
+        return [
+            (loc, f"{key} is a secret; tests files never hold secrets (the runs use dummy keys)")
+        ]
+    if setting is not None or f"env:{key}" in graph_text:
         return []
     return [
         (loc, f"'{key}' is neither a setting nor used by the graph{hint(key, SETTINGS_BY_NAME)}")

@@ -17,9 +17,7 @@ router's encoder, Whisper, Piper), loaded once.
   and route, transfers, messages. A graph without a `call_recorder` tap gets one for the run
   (a tap sees copies of frames and never delays the call). The emulator's result gives what
   the caller heard and when: latencies, barge-ins, who hung up.
-- Steps are told apart in time by markers: before each step the caller "says" one 20 ms
-  frame of silence named `#STEP n` (the line is silent anyway), so the call's timeline shows
-  where each step began, across the streams of a transfer too.
+- The caller's script, with a marker before each step: agent/scenarios/caller.py.
 """
 
 from __future__ import annotations
@@ -46,23 +44,17 @@ from agent.graph.loader import load_servable_graphs
 from agent.graph.registry import BUILTIN
 from agent.graph.resolved import Graph, Node
 from agent.nodes.params import CallRecorderParams
-from agent.scenarios.model import Scenario, Step, TestsFile
-from agent.sim import script as s
+from agent.scenarios.caller import GREETING_STEP, MARK, build_script
+from agent.scenarios.model import Scenario, TestsFile
 from agent.sim.dial import DialOutcome
 from agent.sim.emulator import TwilioEmulator
 from agent.sim.fakes import ProviderFakes, ToolCall
 from agent.sim.fakes.synth import VoiceParams, lin2ulaw, synth_speech
-from agent.sim.mulaw import SILENCE
 from agent.sim.result import CallResult
 from agent.sim.voice import say_ulaw
 
-MARK = "#STEP "
-MARK_AUDIO = bytes([SILENCE]) * 160  # 20 ms of mu-law silence
-GREETING_STEP = -1
 PUBLIC_HOST = "switchboard.graph-test.invalid"
 ACCOUNT_SID = "AC" + "0" * 32
-ANSWER_TIMEOUT_S = 12.0  # how long a step waits for the agent to start answering
-NO_ANSWER_WAIT_S = 3.0  # a step expected to get no answer listens this long
 RECORDER_TAP = "graph_test_recorder"
 # The fakes' voice (the caller's lines, the fake TTS): a brisk talker, so runs are short;
 # cached phrases play as recorded.
@@ -236,53 +228,6 @@ def for_run(graph: Graph, scenario: Scenario) -> Graph:
         changes["taps"] = (*graph.taps, RECORDER_TAP)
         changes["nodes"] = {**graph.nodes, RECORDER_TAP: recorder}
     return dataclasses.replace(graph, **changes) if changes else graph
-
-
-def build_script(scenario: Scenario, audio: dict[str, bytes]) -> s.Script:
-    """The caller's script: the greeting heard out, then each step after its marker."""
-    steps: s.Script = [s.Say(MARK_AUDIO, f"{MARK}{GREETING_STEP}")]
-    if scenario.steps[0].barge_in is None:
-        steps += _listen()
-    stream = 1
-    for k, step in enumerate(scenario.steps):
-        steps.append(s.Say(MARK_AUDIO, f"{MARK}{k}"))
-        following = scenario.steps[k + 1] if k + 1 < len(scenario.steps) else None
-        if following is not None and following.barge_in is not None and step.line:
-            # The reply to this line is the one the next step talks over (and checks).
-            steps.append(s.Say(audio[step.line], step.line))
-            continue
-        steps += _step(step, audio)
-        if step.expect and step.expect.transfer and scenario.dial != "completed":
-            # Nobody took it: the call comes back on a new stream; hear the agent out there.
-            stream += 1
-            steps += [s.WaitForStream(stream, timeout=60), *_listen()]
-    steps.append(s.WaitForAgentSilence(pause=0.5, timeout=30))  # linger, as people do
-    return steps
-
-
-def _listen(no_answer: bool = False) -> list:
-    if no_answer:
-        return [s.Pause(NO_ANSWER_WAIT_S)]
-    return [
-        s.WaitForAgentAudio(timeout=ANSWER_TIMEOUT_S),
-        s.WaitForAgentSilence(pause=0.3, timeout=30),
-    ]
-
-
-def _step(step: Step, audio: dict[str, bytes]) -> list:
-    quiet = bool(step.expect and step.expect.no_answer)
-    if step.say is not None:
-        return [s.Say(audio[step.say], step.say), *_listen(quiet)]
-    if step.press is not None:
-        return [*(s.Dtmf(d) for d in step.press), *_listen(quiet)]
-    if step.silent is not None:
-        return [s.Pause(step.silent), s.WaitForAgentSilence(pause=0.3, timeout=30)]
-    if step.barge_in is not None:
-        return [
-            s.BargeIn(step.after_ms, audio[step.barge_in], step.barge_in, ANSWER_TIMEOUT_S),
-            *_listen(quiet),
-        ]
-    return [s.HangUp()]
 
 
 async def _rescript_after_transfer(fakes, scenario: Scenario, sessions: list) -> None:

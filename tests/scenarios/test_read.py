@@ -112,3 +112,10 @@ def test_graph_files_do_not_include_tests_files():
     from agent.graph.loader import graph_names
 
     assert graph_names(ROOT / "graphs") == ["local", "receptionist"]
+
+
+def test_secrets_never_go_in_a_tests_file(graphs):
+    [problem] = problems(
+        graphs, "env: {GROQ_API_KEY: gsk-real}\nscenarios: [{name: a, steps: [{hang_up: true}]}]\n"
+    )
+    assert ":1: error env.GROQ_API_KEY: GROQ_API_KEY is a secret" in problem
