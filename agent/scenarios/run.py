@@ -123,7 +123,8 @@ class Runner:
         graphs, _ = load_servable_graphs(config.graphs_dir, config, graph_name, only=[graph_name])
         graph = for_run(graphs[graph_name], scenario)
         graphs[graph_name] = graph
-        app = create_app(config, graphs=graphs)
+        # No warm-up build per server: the models are in the shared cache after the first call.
+        app = create_app(config, graphs=graphs, warm_up=False)
         services = app[SERVICES]
         services.cache = self.cache
         if scenario.at is not None:

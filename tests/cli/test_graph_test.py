@@ -62,15 +62,15 @@ def test_shipped_scenarios_pass_and_a_missing_keypad_mapping_fails(tmp_path, cap
     assert code == 1, out  # nozero fails, nothing else
     rows = {line.split("  ")[0].strip(): line for line in out.splitlines() if " · " in line}
     shipped = [n for n in rows if not n.startswith("nozero")]
-    assert len(shipped) == 11, rows
+    assert len(shipped) == 12, rows
     failing = [line for line in out.splitlines()[2:] if " · " in line and "  ok" not in line]
     assert failing[0].startswith("nozero · keypad 0 transfers"), out
     assert "0/1  step 1: transfer: front_desk: no transfer to front_desk" in failing[0]
     # The transcript under the table: the step, and what the agent said instead.
     details = out.split("nozero · keypad 0 transfers: step 1:", 1)[1]
     assert "── step 1: press '0'" in details and "caller  pressed 0" in details
-    assert "11 of 12 scenarios passed" in out
-    assert "[12/12]" in err  # progress
+    assert "12 of 13 scenarios passed" in out
+    assert "[13/13]" in err  # progress
 
     suites = {s.get("name"): s for s in ET.parse(junit).getroot()}
     assert suites["receptionist"].get("failures") == "0" and suites["local"].get("failures") == "0"
