@@ -65,8 +65,11 @@ def test_shipped_scenarios_pass_and_a_missing_keypad_mapping_fails(tmp_path, cap
     shipped = [n for n in rows if not n.startswith("nozero")]
     assert len(shipped) == 12, out
     assert all(rows[n].endswith("1/1  ok") for n in shipped), out
-    assert rows["nozero · keypad 0 transfers"].split("  ", 1)[1].strip().startswith(
-        "0/1  step 1: transfer: front_desk: no transfer to front_desk"
+    assert (
+        rows["nozero · keypad 0 transfers"]
+        .split("  ", 1)[1]
+        .strip()
+        .startswith("0/1  step 1: transfer: front_desk: no transfer to front_desk")
     ), out
     # The transcript under the table: the step, and what the agent said instead.
     details = out.split("nozero · keypad 0 transfers: step 1:", 1)[1]
