@@ -15,19 +15,25 @@ from agent.config import Config
 from agent.errors import GraphError
 from agent.graph.draw import draw
 from agent.graph.lines import check_across
-from agent.graph.loader import SUFFIX, find_graph, graph_files, load_graph
+from agent.graph.loader import SUFFIX, TESTS_SUFFIX, find_graph, graph_files, load_graph
 from agent.graph.schema import schema_json
 from agent.graph.validate import display_path, validate_file
+from agent.scenarios.read import read_tests, tests_files
 
 
 def check(paths: list[str], config: Config, strict: bool = False) -> int:
-    """Validate files (default: every graph in GRAPHS_DIR); print every problem, "ok" per good file.
+    """Validate files (default: every graph in GRAPHS_DIR, then every conversation-tests file
+    there); print every problem, "ok" per good file.
 
     With `strict`, also require the settings the nodes need (what the server checks at start).
     Then across the valid files: a number claimed by two graphs is an error in both.
     """
-    files = [Path(p) for p in paths] if paths else graph_files(config.graphs_dir)
-    if not files:
+    given = [Path(p) for p in paths]
+    tests = [p for p in given if p.name.endswith(TESTS_SUFFIX)]
+    files = [p for p in given if p not in tests] if paths else graph_files(config.graphs_dir)
+    if not paths:
+        tests = tests_files(config.graphs_dir)
+    if not files and not tests:
         print(f"no graph files ({SUFFIX}) in {config.graphs_dir}", file=sys.stderr)
         return 1
     failed = False
@@ -44,6 +50,13 @@ def check(paths: list[str], config: Config, strict: bool = False) -> int:
         warned = len(report.warnings)
         extra = f" ({warned} warning{'s' if warned != 1 else ''})" if warned else ""
         print(f"{report.file}: ok{extra}")
+    for path in tests:  # conversation tests (agent/scenarios): against their graphs
+        tests_report = read_tests(path, config)
+        for problem in tests_report.problems:
+            print(problem)
+        failed = failed or bool(tests_report.errors)
+        if not tests_report.errors:
+            print(f"{tests_report.file}: ok")
     return 1 if failed else 0
 
 
@@ -82,6 +95,8 @@ def add_arguments(graph: argparse.ArgumentParser) -> None:
     show_cmd.add_argument("name", help="graph name or file")
     show_cmd.add_argument("--format", choices=("text", "mermaid"), default="text")
     gsub.add_parser("schema", help="print the graph file JSON Schema")
+    # Listed here for `graph --help`; agent/cli/main.py runs it (agent/cli/graph_test.py).
+    gsub.add_parser("test", help="run the graphs' conversation tests (graph test --help)")
 
 
 def main(args: argparse.Namespace) -> int:

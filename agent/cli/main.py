@@ -1,4 +1,4 @@
-"""`python -m agent`: serve, call, calls, graph check|show|schema, doctor, config example|table, audio, route.
+"""`python -m agent`: serve, call, calls, graph check|show|schema|test, doctor, config example|table, audio, route.
 
 This module only parses and dispatches. Each command is one module under agent/cli/ with
 `add_arguments(parser)` and `main(args) -> exit code`; `COMMANDS` below is the one table of
@@ -45,6 +45,8 @@ COMMANDS: dict[str, Command] = {
     "route": Command("agent.cli.route", "score a sentence against the router's routes"),
     "calls": Command("agent.cli.calls", "list call records, or print one call's transcript"),
     "call": Command("agent.cli.call", "phone a running server as Twilio would, and show the call"),
+    # A sub-command with a module of its own (it loads the app; `graph check` must not).
+    "graph test": Command("agent.cli.graph_test", "run the graphs' conversation tests"),
 }
 
 
@@ -53,6 +55,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m agent", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, spec in COMMANDS.items():
+        if " " in name:
+            continue  # `graph test`: parsed on its own (main)
         command_parser = sub.add_parser(name, help=spec.help)
         if command is None or command == name:
             spec.load().add_arguments(command_parser)
@@ -61,6 +65,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    pair = " ".join(argv[:2])
+    if pair in COMMANDS:  # `graph test ...`
+        spec = COMMANDS[pair]
+        parser = argparse.ArgumentParser(prog=f"python -m agent {pair}", description=spec.help)
+        module = spec.load()
+        module.add_arguments(parser)
+        return int(module.main(parser.parse_args(argv[2:])) or 0)
     # The command comes first; `python -m agent --help` (or no command) loads none.
     chosen = argv[0] if argv and argv[0] in COMMANDS else ""
     args = build_parser(chosen).parse_args(argv)

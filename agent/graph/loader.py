@@ -18,6 +18,7 @@ from agent.graph.suggest import did_you_mean, hint
 from agent.graph.validate import display_path, validate_file
 
 SUFFIX = ".yaml"
+TESTS_SUFFIX = ".tests.yaml"  # a graph's conversation tests (agent/scenarios), not a graph
 
 
 def load_graph(
@@ -103,7 +104,11 @@ def graph_files(directory: str | Path) -> list[Path]:
     folder = Path(directory)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix == SUFFIX and p.is_file())
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix == SUFFIX and not p.name.endswith(TESTS_SUFFIX) and p.is_file()
+    )
 
 
 def graph_names(directory: str | Path) -> list[str]:

@@ -210,7 +210,11 @@ class _Validation(WiringPasses):
         self.number_locs, problems = read_numbers(self.draft.numbers, skip)
         self.schedule: Schedule | None = None
         if self.draft.hours is not None:
-            siblings = [p.stem for p in self.path.parent.glob("*.yaml") if p.is_file()]
+            siblings = [
+                p.stem
+                for p in self.path.parent.glob("*.yaml")
+                if p.is_file() and not p.name.endswith(".tests.yaml")
+            ]
             stem = self.draft.name or self.path.stem
             self.schedule, more = read_schedule(
                 self.draft.hours, graph=stem, graph_names=siblings, skip=skip

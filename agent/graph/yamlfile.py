@@ -58,3 +58,12 @@ def read_yaml(text: str) -> tuple[Any, Problem | None]:
         return None, ((where,), f"invalid YAML: {what}")
     except yaml.YAMLError as exc:
         return None, ((), f"invalid YAML: {exc}")
+
+
+def compose_yaml(text: str) -> yaml.Node | None:
+    """The YAML's node tree, with each node's line and column (None when it does not parse:
+    `read_yaml` says why). For files whose problems are reported by line (agent/scenarios)."""
+    try:
+        return yaml.compose(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError:
+        return None

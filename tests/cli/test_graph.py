@@ -24,8 +24,26 @@ def config(**env) -> Config:
 def test_check_defaults_to_every_graph(capsys):
     assert check([], config()) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(graph_names(ROOT / "graphs"))
+    # every graph, then every graph's conversation tests (graphs/NAME.tests.yaml)
+    assert len(lines) == 2 * len(graph_names(ROOT / "graphs"))
     assert all(line.endswith(": ok") for line in lines)
+    assert lines[-1] == "graphs/receptionist.tests.yaml: ok"
+
+
+def test_check_reports_a_broken_tests_file_by_line(capsys, tmp_path):
+    graphs = tmp_path / "graphs"
+    shutil.copytree(ROOT / "graphs", graphs)
+    (tmp_path / "audio_cache").symlink_to(ROOT / "audio_cache")
+    broken = graphs / "receptionist.tests.yaml"
+    broken.write_text(
+        "scenarios:\n  - name: a\n    steps:\n      - {say: hi, expect: {route: pricng}}\n"
+    )
+    assert check([str(broken)], config()) == 1
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.endswith(
+        ".tests.yaml:4: error scenarios[0].steps[0].expect.route: unknown route 'pricng' "
+        "(did you mean 'pricing'?)"
+    )
 
 
 def test_check_prints_every_problem_and_fails(capsys):

@@ -1,0 +1,104 @@
+"""`python -m agent graph test`: the shipped scenarios pass, and a broken graph fails the
+right scenario with the right report and JUnit XML.
+
+One `graph test` run (real-time calls, all at once) covers both: GRAPHS_DIR holds the
+shipped graphs and their tests, plus `nozero`, the receptionist without its `0` keypad
+mapping, whose "keypad 0 transfers" scenario must fail naming the expectation and showing
+the transcript. Its wall time is what this adds to CI (printed with -s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent.cli import graph_test
+from agent.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(240)
+
+
+def args(**kw) -> argparse.Namespace:
+    base = dict(
+        names=[], repeat=1, scenario=[], junit=None, concurrency=4, live=False, schema=False
+    )
+    return argparse.Namespace(**{**base, **kw})
+
+
+def config_for(graphs_dir: Path) -> Config:
+    return Config.load(env={"GRAPHS_DIR": str(graphs_dir)}, dotenv_path=None)
+
+
+def graphs_with_nozero(tmp_path: Path) -> Path:
+    target = tmp_path / "graphs"
+    shutil.copytree(ROOT / "graphs", target)
+    (tmp_path / "audio_cache").symlink_to(ROOT / "audio_cache")
+    graph = yaml.safe_load((target / "receptionist.yaml").read_text())
+    graph["name"] = "nozero"
+    graph["call"]["dtmf"] = {}  # the 0 key no longer puts the caller through
+    (target / "nozero.yaml").write_text(yaml.safe_dump(graph, sort_keys=False))
+    tests = yaml.safe_load((target / "receptionist.tests.yaml").read_text())
+    tests["scenarios"] = [s for s in tests["scenarios"] if s["name"] == "keypad 0 transfers"]
+    (target / "nozero.tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    return target
+
+
+def test_shipped_scenarios_pass_and_a_missing_keypad_mapping_fails(tmp_path, capsys):
+    graphs = graphs_with_nozero(tmp_path)
+    junit = tmp_path / "junit.xml"
+    started = time.monotonic()
+    code = graph_test.run(args(junit=str(junit), concurrency=16), config_for(graphs))
+    took = time.monotonic() - started
+    out, err = capsys.readouterr()
+    with capsys.disabled():
+        print(f"\ngraph test of the shipped scenarios (+1 broken): {took:.1f} s wall")
+    assert code == 1, out  # nozero fails, nothing else
+    table_rows = out.split("\n\n", 1)[0].splitlines()[2:]
+    rows = {line.split("  ")[0].strip(): line for line in table_rows}
+    shipped = [n for n in rows if not n.startswith("nozero")]
+    assert len(shipped) == 12, out
+    assert all(rows[n].endswith("1/1  ok") for n in shipped), out
+    assert (
+        rows["nozero · keypad 0 transfers"]
+        .split("  ", 1)[1]
+        .strip()
+        .startswith("0/1  step 1: transfer: front_desk: no transfer to front_desk")
+    ), out
+    # The transcript under the table: the step, and what the agent said instead.
+    details = out.split("nozero · keypad 0 transfers: step 1:", 1)[1]
+    assert "── step 1: press '0'" in details and "caller  pressed 0" in details
+    assert "12 of 13 scenarios passed" in out
+    assert "[13/13]" in err  # progress
+
+    suites = {s.get("name"): s for s in ET.parse(junit).getroot()}
+    assert suites["receptionist"].get("failures") == "0" and suites["local"].get("failures") == "0"
+    [case] = suites["nozero"]
+    [failure] = case.findall("failure")
+    assert failure.get("message").startswith("0/1 runs passed; step 1: transfer: front_desk")
+    assert "pressed 0" in failure.text
+
+
+def test_live_is_refused_with_a_reason(capsys):
+    assert graph_test.run(args(live=True), config_for(ROOT / "graphs")) == 2
+    assert "--live is not available yet" in capsys.readouterr().err
+
+
+def test_an_unknown_graph_or_scenario_is_named_with_a_suggestion(capsys):
+    config = config_for(ROOT / "graphs")
+    assert graph_test.run(args(names=["receptionst"]), config) == 2
+    assert "did you mean 'receptionist'?" in capsys.readouterr().err
+    assert graph_test.run(args(scenario=["idle promt"]), config) == 2
+    assert "unknown scenario 'idle promt' (did you mean 'idle prompt'?)" in capsys.readouterr().err
+
+
+def test_the_tests_schema_is_up_to_date():
+    from agent.scenarios.model import tests_schema_json
+
+    assert (ROOT / "graphs" / "tests.schema.json").read_text() == tests_schema_json()
