@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from loguru import logger
 
 from agent.app import transfer_call
+from agent.app.call_watch import CallWatcher, WatchedCall, notify
 from agent.app.metrics import Metrics
 from agent.app.pipeline import build_call_pipeline
 from agent.errors import SwitchboardError, TwilioProtocolError
 from agent.twilio import protocol as tp
 from agent.twilio.ws_bridge import WebSocketBridge
+from processors.frames import TransferCallFrame
 
 START_TIMEOUT_S = 10.0
 
@@ -35,7 +37,7 @@ START_TIMEOUT_S = 10.0
 @dataclass
 class CallOutcome:
     """How a call ended: caller_hung_up, agent_hung_up, transferred, transfer_failed,
-    timeout, drained, error, no_start."""
+    timeout, drained, ended_by_operator (the dashboard), error, no_start."""
 
     outcome: str
     call_sid: str | None = None
@@ -71,6 +73,21 @@ async def wait_for_start(
             return None
         if not isinstance(event, tp.Connected):
             metrics.twilio_dropped.labels("before_start").inc()
+
+
+def _watch(watchers: list[CallWatcher], built, graph, start: tp.Start, resume) -> None:
+    """Tell the call watchers this call has started, and each of its turns as it ends."""
+    watched = WatchedCall(
+        call_sid=start.call_sid,
+        graph=graph.name,
+        from_number=start.custom_parameters.get("from"),
+        to_number=start.custom_parameters.get("to"),
+        started_at=resume.started_at if resume is not None and resume.started_at else time.time(),
+        transfers=tuple(name for name, dest in graph.transfer.items() if dest.to),
+    )
+    notify(watchers, lambda w: w.call_started(watched))
+    call_sid = start.call_sid
+    built.live.turns().on_turn(lambda turn: notify(watchers, lambda w: w.call_turn(call_sid, turn)))
 
 
 class CallSession:
@@ -130,6 +147,9 @@ class CallSession:
             return CallOutcome("error", start.call_sid, graph.name, detail=str(exc))
         self.worker, self.transport = built.worker, built.transport
         self.built = built
+        watchers = self.services.watchers
+        if watchers and built.live is not None:
+            _watch(watchers, built, graph, start, resume)
 
         @self.transport.event_handler("on_caller_hung_up")
         async def _on_caller_hung_up(_transport, reason):
@@ -153,6 +173,8 @@ class CallSession:
             await self.bridge.close()
         outcome = CallOutcome(self._outcome(), start.call_sid, graph.name)
         await built.finish(outcome.outcome)  # call hooks (records); never raises
+        if watchers:
+            notify(watchers, lambda w: w.call_ended(start.call_sid, outcome.outcome))
         built.release()  # freed by reference counting now, not at the next full collection
         self.worker = self.transport = None
         return outcome
@@ -164,6 +186,17 @@ class CallSession:
         if reason == "transfer" and self.hand_off is not None:
             return "transferred" if self.hand_off.result == "ok" else "transfer_failed"
         return "timeout" if reason == "timeout" else "agent_hung_up"
+
+    def transfer(self, destination: str, reason: str) -> bool:
+        """Put the call through to one of its graph's transfer destinations (an operator's
+        request), as the graph's own transfers do: the transfer phrase, then the <Dial>.
+        False when the destination is not set, or the call is ending or not built yet."""
+        controller = self.built.controller if self.built is not None else None
+        if controller is None or self._ending_reason or not controller.can_transfer(destination):
+            return False
+        frame = TransferCallFrame(destination=destination, reason=reason, via="operator")
+        controller.create_task(controller.start_transfer(frame), name="operator-transfer")
+        return True
 
     async def end(self, reason: str, goodbye: bool = False) -> None:
         """End the call from our side (max duration, drain): flush, hang up, close.

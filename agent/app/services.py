@@ -25,6 +25,7 @@ from agent.twilio.rest import TwilioRestClient
 
 if TYPE_CHECKING:
     from agent.app.call_session import CallSession
+    from agent.app.call_watch import CallWatcher
 
 
 @dataclass
@@ -49,6 +50,9 @@ class Services:
     wall_clock: WallClock = SYSTEM_WALL_CLOCK
     # The phone numbers the graphs answer: number -> graph name (agent/graph/lines.py).
     numbers: dict[str, str] = field(default_factory=dict)
+    # Told of every call's start, turns and end (agent/app/call_watch.py): the dashboard's
+    # live board when ADMIN_TOKEN is set (agent/dashboard/live.py); none otherwise.
+    watchers: list[CallWatcher] = field(default_factory=list)
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:
