@@ -30,7 +30,7 @@ class Client:
         self.set_cookies: list[SimpleCookie] = []
 
     async def request(self, method: str, path: str, **kwargs) -> tuple[int, dict, str]:
-        headers = kwargs.pop("headers", {})
+        headers = dict(kwargs.pop("headers", {}))
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         async with self.http.request(

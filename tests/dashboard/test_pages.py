@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -22,8 +23,19 @@ async def _seeded(start_server, client_for):
     return server, user
 
 
-async def test_history_filters_pages_and_exports_csv(start_server, client_for, monkeypatch):
-    server, user = await _seeded(start_server, client_for)
+async def test_pages_from_a_seeded_store(start_server, client_for, monkeypatch):
+    """One server (starting one costs seconds): each page's checks in turn."""
+    _server, user = await _seeded(start_server, client_for)
+    await _history_filters_pages_and_exports_csv(user, monkeypatch)
+    await _a_call_shows_heard_and_cut_words_sources_latency_and_escapes(user)
+    await _health_draws_calls_latency_and_failures(user)
+    # The records API takes the same filters.
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    status, _, body = await user.get("/calls?failure=llm&field=name&value=ADA", headers=bearer)
+    assert status == 200 and json.loads(body)["total"] == 1 and "CAaaaa0001" in body
+
+
+async def _history_filters_pages_and_exports_csv(user, monkeypatch):
     status, _, page = await user.get("/dashboard/history")
     assert status == 200 and page.count('href="/dashboard/calls/CA') == 3
     _, _, page = await user.get("/dashboard/history?number=9998")
@@ -53,10 +65,7 @@ async def test_history_filters_pages_and_exports_csv(start_server, client_for, m
     assert "Ada Lovelace" in rows[1]["extraction"]
 
 
-async def test_a_call_shows_heard_and_cut_words_sources_latency_and_escapes(
-    start_server, client_for
-):
-    _server, user = await _seeded(start_server, client_for)
+async def _a_call_shows_heard_and_cut_words_sources_latency_and_escapes(user):
     status, _, page = await user.get("/dashboard/calls/CAaaaa0001")
     assert status == 200
     assert f'<span class="heard">{HEARD}</span> <del class="unheard"' in page
@@ -72,8 +81,7 @@ async def test_a_call_shows_heard_and_cut_words_sources_latency_and_escapes(
     assert status == 404 and "No such call" in page
 
 
-async def test_health_draws_calls_latency_and_failures(start_server, client_for):
-    _server, user = await _seeded(start_server, client_for)
+async def _health_draws_calls_latency_and_failures(user):
     status, _, page = await user.get("/dashboard/health")
     assert status == 200
     assert page.count('<svg class="chart"') == 3
