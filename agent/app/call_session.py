@@ -12,6 +12,10 @@
    REST update with a <Dial> → close; outcome "transferred"), the maximum call duration is
    reached, or the server drains;
 4. records the outcome in metrics and leaves no task behind.
+
+The call watchers (`Services.watchers`, agent/app/call_watch.py: the dashboard's live board)
+hear of its start, each turn as it ends, and its end; an operator can end it (`end`) or put
+it through to one of its graph's transfer destinations (`transfer`) from the dashboard.
 """
 
 from __future__ import annotations
