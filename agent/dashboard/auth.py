@@ -50,27 +50,37 @@ def _sign(key: bytes, text: str) -> str:
 
 
 class Signer:
-    """Session cookies and CSRF tokens for one ADMIN_TOKEN."""
+    """Session cookies and CSRF tokens for one ADMIN_TOKEN.
+
+    Two kinds of cookie, each signed with a key of its own: "session" (logged in) and
+    "login" (the pre-login cookie the login form's CSRF token is bound to), so neither can
+    stand in for the other.
+    """
+
+    KINDS = ("session", "login")
 
     def __init__(self, admin_token: str, wall: Callable[[], float] = time.time):
-        self._session_key = _key(admin_token, "session")
-        self._csrf_key = _key(admin_token, "csrf")
+        self._keys = {kind: _key(admin_token, kind) for kind in self.KINDS}
+        self._csrf_keys = {kind: _key(admin_token, f"{kind}-csrf") for kind in self.KINDS}
         self._token = admin_token.encode()
         self._wall = wall  # the wall clock: a cookie's issue time outlives the process
 
     def token_matches(self, given: str) -> bool:
         return hmac.compare_digest(given.encode(), self._token)
 
-    def new_cookie(self) -> str:
+    def new_cookie(self, kind: str = "session") -> str:
         value = f"{int(self._wall())}.{secrets.token_urlsafe(18)}"
-        return f"{value}.{_sign(self._session_key, value)}"
+        return f"{value}.{_sign(self._keys[kind], value)}"
 
-    def read(self, cookie: str | None, lifetime_s: float = SESSION_S) -> Session | None:
-        """The session a cookie carries, or None (missing, forged, expired)."""
+    def read(
+        self, cookie: str | None, lifetime_s: float = SESSION_S, kind: str = "session"
+    ) -> Session | None:
+        """The session a cookie carries, or None (missing, forged, another kind, expired)."""
         if not cookie or cookie.count(".") != 2:
             return None
         issued, nonce, signature = cookie.split(".")
-        if not hmac.compare_digest(signature, _sign(self._session_key, f"{issued}.{nonce}")):
+        expected = _sign(self._keys[kind], f"{issued}.{nonce}")
+        if not same(signature, expected):
             return None
         try:
             age = self._wall() - int(issued)
@@ -78,10 +88,12 @@ class Signer:
             return None
         if not 0 <= age <= lifetime_s:
             return None
-        return Session(nonce, self.csrf_for(nonce))
+        return Session(nonce, _sign(self._csrf_keys[kind], nonce))
 
-    def csrf_for(self, nonce: str) -> str:
-        return _sign(self._csrf_key, nonce)
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of any text (compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
 
 class LoginLimiter:
@@ -119,6 +131,8 @@ class LoginLimiter:
             # Bounded memory: forget the clients whose failures have all aged out.
             for name in [c for c in self._failures if not self._recent(c)]:
                 del self._failures[name]
+            while len(self._failures) >= self._max_clients:  # still full: the oldest goes
+                del self._failures[next(iter(self._failures))]
         failures = self._recent(client)
         failures.append(self._clock.now())
         self._failures[client] = failures
@@ -170,7 +184,7 @@ async def require_action(request: web.Request) -> tuple[Session, dict]:
     session = require_feed(request)
     form = await request.post()
     given = form.get("csrf") or request.headers.get("X-CSRF-Token") or ""
-    if not isinstance(given, str) or not hmac.compare_digest(given, session.csrf):
+    if not isinstance(given, str) or not same(given, session.csrf):
         raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page")
     return session, dict(form)
 

@@ -8,7 +8,6 @@ POST /dashboard/logout   csrf; clears the session cookie, 303 to the login page
 
 from __future__ import annotations
 
-import hmac
 import math
 
 from aiohttp import web
@@ -22,6 +21,7 @@ from agent.dashboard.auth import (
     SESSION_S,
     client_of,
     require_action,
+    same,
     secure_cookies,
     session_of,
     signer_of,
@@ -52,11 +52,11 @@ async def login_form(request: web.Request, *, error: str = "", status: int = 200
         return disabled(request)
     if not error and session_of(request) is not None:
         raise web.HTTPSeeOther("/dashboard/live")
-    pre = signer.read(request.cookies.get(LOGIN_COOKIE), LOGIN_FORM_S)
+    pre = signer.read(request.cookies.get(LOGIN_COOKIE), LOGIN_FORM_S, kind="login")
     cookie = None
     if pre is None:
-        cookie = signer.new_cookie()
-        pre = signer.read(cookie, LOGIN_FORM_S)
+        cookie = signer.new_cookie("login")
+        pre = signer.read(cookie, LOGIN_FORM_S, kind="login")
     response = render(request, "login.html", {"error": error, "login_csrf": pre.csrf}, status)
     if cookie is not None:
         _set_cookie(request, response, LOGIN_COOKIE, cookie, LOGIN_FORM_S)
@@ -75,11 +75,11 @@ async def login(request: web.Request) -> web.Response:
             headers={"Retry-After": str(math.ceil(wait))},
         )
     form = await request.post()
-    pre = signer.read(request.cookies.get(LOGIN_COOKIE), LOGIN_FORM_S)
+    pre = signer.read(request.cookies.get(LOGIN_COOKIE), LOGIN_FORM_S, kind="login")
     given_csrf = form.get("csrf")
     if pre is None or not isinstance(given_csrf, str):
         raise web.HTTPForbidden(text="missing CSRF token; reload the login page")
-    if not hmac.compare_digest(given_csrf, pre.csrf):
+    if not same(given_csrf, pre.csrf):
         raise web.HTTPForbidden(text="wrong CSRF token; reload the login page")
     token = form.get("token")
     if not isinstance(token, str) or not signer.token_matches(token):

@@ -12,6 +12,7 @@ from tests.dashboard.conftest import TOKEN, csrf_of
 
 PAGES = [
     "/dashboard",
+    "/dashboard/",
     "/dashboard/live",
     "/dashboard/history",
     "/dashboard/health",
@@ -34,7 +35,11 @@ def test_session_cookies_are_signed_and_expire():
     signer = Signer(TOKEN, wall=lambda: now[0])
     cookie = signer.new_cookie()
     session = signer.read(cookie)
-    assert session is not None and session.csrf == signer.csrf_for(session.nonce)
+    assert session is not None and len(session.csrf) == 64
+    assert signer.read(cookie, kind="login") is None  # a session cookie is not a login one
+    login = signer.new_cookie("login")
+    assert signer.read(login) is None  # and the login form's cookie is no session
+    assert signer.read(login, kind="login").csrf != session.csrf
     issued, nonce, signature = cookie.split(".")
     assert signer.read(f"{int(issued) + 1}.{nonce}.{signature}") is None  # tampered
     assert Signer("another-token").read(cookie) is None  # ADMIN_TOKEN changed: logged out
@@ -42,6 +47,7 @@ def test_session_cookies_are_signed_and_expire():
     now[0] += 12 * 3600 + 1
     assert signer.read(cookie) is None  # expired
     assert not signer.token_matches("wrong") and signer.token_matches(TOKEN)
+    assert signer.read(f"{issued}.{nonce}.é") is None  # not ASCII: refused, not a crash
 
 
 def test_failed_logins_are_limited_per_client_on_the_injected_clock():
@@ -81,6 +87,11 @@ async def test_every_route_is_refused_without_a_session_every_action_without_csr
     # The token in a URL logs nobody in.
     status, _, _ = await anonymous.get(f"/dashboard/login?token={TOKEN}")
     assert status == 200 and "sb_session" not in anonymous.cookies
+    # The login form's cookie is no session cookie.
+    anonymous.cookies["sb_session"] = anonymous.cookies["sb_login"]
+    status, _, _ = await anonymous.get("/dashboard/live")
+    assert status == 303
+    del anonymous.cookies["sb_session"]
 
     user = client_for(server)
     status, headers, _ = await user.login()
@@ -89,14 +100,14 @@ async def test_every_route_is_refused_without_a_session_every_action_without_csr
     [morsel] = [c["sb_session"] for c in user.set_cookies if "sb_session" in c]
     assert morsel["httponly"] and morsel["secure"] and morsel["samesite"] == "Strict"
     assert morsel["path"] == "/dashboard"
-    for path in PAGES[1:4]:
+    for path in PAGES[2:5]:
         status, headers, page = await user.get(path)
         assert status == 200, path
         assert "default-src 'none'" in headers["Content-Security-Policy"]
         assert headers["Cache-Control"] == "no-store"
         assert TOKEN not in page
     for path in ACTIONS:  # logged in, but no CSRF token, or a wrong one
-        for data in ({}, {"csrf": "not-the-token", "destination": "front_desk"}):
+        for data in ({}, {"csrf": "not-the-token", "destination": "front_desk"}, {"csrf": "é"}):
             status, _, body = await user.post(path, data=data)
             assert status == 403 and "CSRF" in body, (path, data)
     status, _, page = await user.get("/dashboard/live")
