@@ -20,13 +20,19 @@ async def _seeded(start_server, client_for):
     await server.services.records.store.apply(seeded_events(now))
     user = client_for(server)
     await user.login()
-    return server, user
+    return now, user
 
 
 async def test_pages_from_a_seeded_store(start_server, client_for, monkeypatch):
     """One server (starting one costs seconds): each page's checks in turn."""
-    _server, user = await _seeded(start_server, client_for)
+    now, user = await _seeded(start_server, client_for)
     await _history_filters_pages_and_exports_csv(user, monkeypatch)
+    # Days: `since` from its start, `until` through its end.
+    day, before = now.date().isoformat(), (now.date() - timedelta(days=1)).isoformat()
+    _, _, page = await user.get(f"/dashboard/history?since={day}&until={day}")
+    assert "CAaaaa0001" in page
+    _, _, page = await user.get(f"/dashboard/history?until={before}")
+    assert "CAaaaa0001" not in page and "No calls match." in page
     await _a_call_shows_heard_and_cut_words_sources_latency_and_escapes(user)
     await _health_draws_calls_latency_and_failures(user)
     # The records API takes the same filters.
