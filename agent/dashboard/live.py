@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
@@ -59,7 +60,15 @@ def _event(name: str, data: dict) -> bytes:
 class LiveBoard:
     """The live calls of this process, and the viewers watching them."""
 
-    def __init__(self, max_viewers: int = MAX_VIEWERS, queue_events: int = QUEUE_EVENTS):
+    def __init__(
+        self,
+        max_viewers: int = MAX_VIEWERS,
+        queue_events: int = QUEUE_EVENTS,
+        redact: Callable[[str], str] | None = None,
+    ):
+        """`redact`: applied to every turn's words before they are kept or shown, so Live
+        masks what the stored record masks (RECORDS_REDACT)."""
+        self._redact = redact
         self.calls: dict[str, LiveEntry] = {}
         self._viewers: set[asyncio.Queue[bytes | None]] = set()
         self._max_viewers = max_viewers
@@ -78,6 +87,10 @@ class LiveBoard:
         if entry is None:
             return
         data = turn_dict(turn)
+        if self._redact is not None:
+            for key in ("text", "heard_text"):
+                if data[key]:
+                    data[key] = self._redact(data[key])
         entry.turns.append(data)
         self._publish("turn", {"call_sid": call_sid, "turn": data})
 

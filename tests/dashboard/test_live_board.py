@@ -84,3 +84,11 @@ def test_a_failing_watcher_never_reaches_the_call():
     board = LiveBoard()
     notify([Broken(), board], lambda w: w.call_started(CALL))
     assert "CA1" in board.calls
+
+
+def test_live_turns_are_redacted_like_the_record_when_asked():
+    board = LiveBoard(redact=lambda text: text.replace("555 0100", "[phone]"))
+    board.call_started(CALL)
+    board.call_turn("CA1", Turn(0, "caller", "call me on 555 0100", None, None))
+    board.call_turn("CA1", _turn(1, "so 555 0100?"))
+    assert [t["text"] for t in board.calls["CA1"].turns] == ["call me on [phone]", "so [phone]?"]
