@@ -326,7 +326,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ADMIN_TOKEN",
-        "bearer token for GET /calls and /calls/{call_sid}; unset: those routes are off (404)",
+        "bearer token for GET /calls and /calls/{call_sid}, and the /dashboard login; "
+        "unset: those routes are off (404)",
         None,
         secret=True,
         group="records",

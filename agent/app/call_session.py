@@ -16,6 +16,9 @@
 Every outcome comes with its reason in words (`CallOutcome.detail`: logged, and kept in the
 call's record as `end_reason`), e.g. "error" because "a media-stream message over 256 KiB
 closed the stream".
+The call watchers (`Services.watchers`, agent/app/call_watch.py: the dashboard's live board)
+hear of its start, each turn as it ends, and its end; an operator can end it (`end`) or put
+it through to one of its graph's transfer destinations (`transfer`) from the dashboard.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from dataclasses import dataclass
 from loguru import logger
 
 from agent.app import transfer_call, warm_leg
+from agent.app.call_watch import CallWatcher, WatchedCall, notify
 from agent.app.metrics import Metrics
 from agent.app.pipeline import build_call_pipeline
 from agent.errors import SwitchboardError, TwilioProtocolError
 from agent.logging_setup import phone_hint
 from agent.twilio import protocol as tp
 from agent.twilio.ws_bridge import WebSocketBridge
+from processors.frames import TransferCallFrame
 
 START_TIMEOUT_S = 10.0
 
@@ -58,7 +63,7 @@ AGENT_SIDE = {
 @dataclass
 class CallOutcome:
     """How a call ended: caller_hung_up, agent_hung_up, transferred, transfer_failed,
-    timeout, drained, error, no_start."""
+    timeout, drained, ended_by_operator (the dashboard), error, no_start."""
 
     outcome: str
     call_sid: str | None = None
@@ -94,6 +99,21 @@ async def wait_for_start(
             return None
         if not isinstance(event, tp.Connected):
             metrics.twilio_dropped.labels("before_start").inc()
+
+
+def _watch(watchers: list[CallWatcher], built, graph, start: tp.Start, resume) -> None:
+    """Tell the call watchers this call has started, and each of its turns as it ends."""
+    watched = WatchedCall(
+        call_sid=start.call_sid,
+        graph=graph.name,
+        from_number=start.custom_parameters.get("from"),
+        to_number=start.custom_parameters.get("to"),
+        started_at=resume.started_at if resume is not None and resume.started_at else time.time(),
+        transfers=tuple(name for name, dest in graph.transfer.items() if dest.to),
+    )
+    notify(watchers, lambda w: w.call_started(watched))
+    call_sid = start.call_sid
+    built.live.turns().on_turn(lambda turn: notify(watchers, lambda w: w.call_turn(call_sid, turn)))
 
 
 class CallSession:
@@ -159,6 +179,9 @@ class CallSession:
             return CallOutcome("error", start.call_sid, graph.name, detail=str(exc))
         self.worker, self.transport = built.worker, built.transport
         self.built = built
+        watchers = self.services.watchers
+        if watchers and built.live is not None:
+            _watch(watchers, built, graph, start, resume)
 
         @self.transport.event_handler("on_caller_hung_up")
         async def _on_caller_hung_up(_transport, reason):
@@ -192,6 +215,8 @@ class CallSession:
         outcome = CallOutcome(self._outcome(), start.call_sid, graph.name)
         outcome.detail = self._detail(outcome.outcome, graph)
         await built.finish(outcome.outcome, outcome.detail)  # call hooks (records); never raises
+        if watchers:
+            notify(watchers, lambda w: w.call_ended(start.call_sid, outcome.outcome))
         built.release()  # freed by reference counting now, not at the next full collection
         self.worker = self.transport = None
         return outcome
@@ -211,6 +236,8 @@ class CallSession:
             return self._ending_detail
         if outcome == "drained":
             return "the server was shutting down"
+        if outcome == "ended_by_operator":
+            return "an operator ended the call from the dashboard"
         if outcome == "timeout" and self._ending_reason == "timeout":
             return "the call outlived its time limit and the agent's goodbye (the backstop)"
         request = self.built.controller.transfer
@@ -222,6 +249,17 @@ class CallSession:
             return f"the transfer to {request.name} could not start (Twilio: {result})"
         reason = self.built.controller.hang_up_reason
         return AGENT_SIDE.get(reason or "", f"the agent ended the call ({reason})")
+
+    def transfer(self, destination: str, reason: str) -> bool:
+        """Put the call through to one of its graph's transfer destinations (an operator's
+        request), as the graph's own transfers do: the transfer phrase, then the <Dial>.
+        False when the destination is not set, or the call is ending or not built yet."""
+        controller = self.built.controller if self.built is not None else None
+        if controller is None or self._ending_reason or not controller.can_transfer(destination):
+            return False
+        frame = TransferCallFrame(destination=destination, reason=reason, via="operator")
+        controller.create_task(controller.start_transfer(frame), name="operator-transfer")
+        return True
 
     async def end(self, reason: str, goodbye: bool = False) -> None:
         """End the call from our side (max duration, drain): flush, hang up, close.

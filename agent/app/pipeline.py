@@ -35,6 +35,8 @@
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
   worker exists, `finish(live, outcome)` when the call is over (`BuiltCall.finish`); they
   share the call's TurnTracker (agent/records/turns.py), created on first use.
+  With call watchers (`Services.watchers`, agent/app/call_watch.py: the dashboard's live
+  board) every call gets its LiveCall, hooks or not, so the watchers hear its turns too.
 """
 
 from __future__ import annotations
@@ -351,7 +353,7 @@ def build_call_pipeline(
     built = BuiltCall(
         worker=worker, transport=transport, controller=controller, recording=recording
     )
-    if gb.hooks:
+    if gb.hooks or services.watchers:  # both hear the call's turns from its TurnTracker
         node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
         built.live = LiveCall(
             call, graph, worker, [controller, *node_processors], contexts, services.records

@@ -21,7 +21,11 @@ from agent.app.records_api import authorized_runtime
 
 async def get_recording(request: web.Request) -> web.StreamResponse:
     runtime = authorized_runtime(request)
-    call_sid = request.match_info["call_sid"]
+    return await recording_response(runtime, request.match_info["call_sid"])
+
+
+async def recording_response(runtime, call_sid: str) -> web.FileResponse:
+    """The call's recording as a response (also the dashboard's, behind its login)."""
     call = await runtime.store.get_call(call_sid)
     if call is None:
         raise web.HTTPNotFound(text="no such call")

@@ -1,6 +1,7 @@
 """`GET /calls` and `GET /calls/{call_sid}`: call records as JSON, behind ADMIN_TOKEN.
 
     GET /calls?limit=50&offset=0&since=2026-01-01&until=2026-02-01T12:00Z&graph=G&outcome=O
+              &number=5550&failure=any|stt|llm|tts|stage:reason&field=name&value=ada
         {"calls": [...newest first...], "total": N, "limit": 50, "offset": 0, "next_offset": 50|null}
     GET /calls/{call_sid}
         the call with "turns" (in order), "extractions" (every snapshot or error) and
@@ -77,6 +78,10 @@ async def list_calls(request: web.Request) -> web.Response:
         until=_time(request, "until"),
         graph=request.query.get("graph") or None,
         outcome=request.query.get("outcome") or None,
+        number=request.query.get("number") or None,
+        failure=request.query.get("failure") or None,
+        field=request.query.get("field") or None,
+        value=request.query.get("value") or None,
     )
     next_offset = offset + len(calls) if offset + len(calls) < total else None
     body = {

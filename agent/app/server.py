@@ -7,6 +7,7 @@ Routes, one module each:
     POST /dial-result                      agent/app/transfers.py (a transfer's <Dial> ended)
     GET  /calls, /calls/{call_sid}         agent/app/records_api.py (bearer ADMIN_TOKEN)
     GET  /calls/{call_sid}/recording       agent/app/recording_api.py (bearer ADMIN_TOKEN)
+    /dashboard/...                         agent/dashboard (login with ADMIN_TOKEN)
 
 `create_app(config)` validates every graph (strictly: the keys they need must be set) and
 refuses to build an app with an invalid one. At start it checks the Groq models the graphs
@@ -24,6 +25,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from loguru import logger
 
+from agent import dashboard
 from agent.app import (
     health,
     media_stream,
@@ -170,6 +172,7 @@ def create_app(
     transfers.add_routes(app)
     recording_api.add_routes(app)
     warm_status.add_routes(app)
+    dashboard.add_routes(app)
     app.cleanup_ctx.append(_twilio_rest)
     app.cleanup_ctx.append(_call_records)  # before the first call, closed after the last
     app.cleanup_ctx.append(_recordings)  # closed before the records (its last notes go there)

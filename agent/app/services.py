@@ -26,6 +26,7 @@ from agent.twilio.rest import TwilioRestClient
 
 if TYPE_CHECKING:
     from agent.app.call_session import CallSession
+    from agent.app.call_watch import CallWatcher
 
 
 @dataclass
@@ -53,6 +54,9 @@ class Services:
     # Warm transfers in progress, where a caller's call and the person's leg meet
     # (agent/app/warm_registry.py).
     warm: WarmTransfers = field(default_factory=WarmTransfers)
+    # Told of every call's start, turns and end (agent/app/call_watch.py): the dashboard's
+    # live board when ADMIN_TOKEN is set (agent/dashboard/live.py); none otherwise.
+    watchers: list[CallWatcher] = field(default_factory=list)
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:

@@ -35,6 +35,7 @@ from agent.errors import DatabaseUnreachable
 from agent.records import models as m
 from agent.records.connect import CONNECT_TIMEOUT_S, wait_until_reachable
 from agent.records.message_store import messages_of
+from agent.records.queries import call_filters
 from agent.records.recordings import (
     RECORDING_EVENTS,
     RecordingEvent,
@@ -275,9 +276,14 @@ class Store:
         until: datetime | None = None,
         graph: str | None = None,
         outcome: str | None = None,
+        number: str | None = None,
+        failure: str | None = None,
+        field: str | None = None,
+        value: str | None = None,
     ) -> tuple[list[dict], int]:
-        """Calls newest first, and how many match the filters in all."""
-        where = []
+        """Calls newest first, and how many match the filters in all (number, failure,
+        field and value: agent/records/queries.py)."""
+        where = call_filters(number=number, failure=failure, field=field, value=value)
         if since is not None:
             where.append(m.calls.c.started_at >= since)
         if until is not None:
