@@ -25,6 +25,8 @@
   update with the <Dial>, agent/app/transfer_call.py). A call back from an unanswered transfer
   (`resume`) starts with the conversation so far in the LLM context, the graph's
   `transfer_failed` phrase instead of the greeting, and its turns numbered on from the record's.
+- Traces (agent/telemetry), only when `Services.tracing` is set: a CallTrace hook, and the
+  pacer's media link wrapped to note each turn's first audio sent. Off, nothing of it.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
   worker exists, `finish(live, outcome)` when the call is over (`BuiltCall.finish`); they
   share the call's TurnTracker (agent/records/turns.py), created on first use.
@@ -55,6 +57,7 @@ from agent.records.outbox import CallMessages
 from agent.records.recorder import call_started
 from agent.records.runtime import RecordsRuntime
 from agent.records.turns import TurnTracker
+from agent.telemetry.call_trace import CallTrace
 from agent.twilio import protocol as tp
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.transport import TwilioTransport
@@ -284,6 +287,10 @@ def build_call_pipeline(
         recording = services.recordings.start_call(start.call_sid, writer, started)
         link = recording.link(transport)
         transport.tap_caller_audio(recording.caller)
+    trace = None
+    if services.tracing is not None:
+        trace = CallTrace(services.tracing, resumed=resume is not None)
+        link = trace.wrap_link(link)
     pacer.link_to(link)
     pacer.on_send_lateness = metrics.pacer_send_lateness.observe
     for node in gb.nodes.values():
@@ -310,7 +317,8 @@ def build_call_pipeline(
     built = BuiltCall(
         worker=worker, transport=transport, controller=controller, recording=recording
     )
-    if gb.hooks:
+    hooks = [*gb.hooks, trace] if trace is not None else gb.hooks
+    if hooks:
         node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
         built.live = LiveCall(
             call, graph, worker, [controller, *node_processors], contexts, services.records
@@ -318,7 +326,7 @@ def build_call_pipeline(
         if resume is not None:
             built.live.first_seq = 1 + max((t["seq"] for t in resume.turns), default=-1)
             built.live.started_at = resume.started_at
-        for hook in gb.hooks:
+        for hook in hooks:
             try:
                 hook.attach(built.live)
             except Exception:  # a tap must never stop a call

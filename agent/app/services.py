@@ -21,6 +21,7 @@ from agent.graph.hours import SYSTEM_WALL_CLOCK, WallClock
 from agent.graph.lines import number_map
 from agent.recording.service import Recordings
 from agent.records.runtime import RecordsRuntime
+from agent.telemetry import Tracing
 from agent.twilio.rest import TwilioRestClient
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ class Services:
     wall_clock: WallClock = SYSTEM_WALL_CLOCK
     # The phone numbers the graphs answer: number -> graph name (agent/graph/lines.py).
     numbers: dict[str, str] = field(default_factory=dict)
+    # Traces (agent/telemetry): set at start when an OTLP endpoint is configured, else None
+    # (nothing is attached to a call).
+    tracing: Tracing | None = None
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:
