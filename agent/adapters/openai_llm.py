@@ -102,6 +102,10 @@ class _SharedClientRetryPolicy:
         """Report each request's timings to `probe` (tracing on)."""
         self._probe = probe
 
+    @property
+    def probe(self) -> LLMRequestProbe | None:
+        return self._probe
+
     def create_client(self, api_key=None, base_url=None, **kwargs):
         key = ("llm", "client", type(self).__name__, api_key, base_url)
 
