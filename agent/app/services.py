@@ -1,8 +1,8 @@
 """What every call shares in one server process, as typed fields: config, graphs, metrics, the
 Twilio REST client, the call records runtime, the node builders' process cache, the live
-calls, whether the server is draining, the wall clock business hours are read on and the
-number → graph map. Kept apart from the routes so that every route
-module and the call session can name it without importing the server."""
+calls, the tracer (when traces are on), whether the server is draining, the wall clock
+business hours are read on and the number → graph map. Kept apart from the routes so that
+every route module and the call session can name it without importing the server."""
 
 from __future__ import annotations
 

@@ -130,6 +130,8 @@ class CallTrace:
     # --- inputs ---------------------------------------------------------------------------
 
     def _on_turn(self, turn: Turn) -> None:
+        if self._span is None:  # the call's trace is already finished
+            return
         if turn.role == "caller":
             self._callers.append(turn)
             return
