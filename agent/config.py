@@ -407,6 +407,15 @@ SETTINGS: tuple[Setting, ...] = (
         group="records",
     ),
     Setting(
+        "OTEL_CAPTURE_CONTENT",
+        "put the caller's words and the agent's replies on trace spans (personal data; "
+        "masked when RECORDS_REDACT is on). Traces are on when OTEL_EXPORTER_OTLP_ENDPOINT "
+        "is set (README: Traces)",
+        "false",
+        _parse_bool,
+        group="tracing",
+    ),
+    Setting(
         "LLM_BASE_URL",
         "OpenAI-compatible API root for the local graph's responder (Ollama: http://127.0.0.1:11434/v1); unset: scripted answers",
         None,
@@ -470,6 +479,7 @@ class Config:
     recording_retention_days: int
     records_redact: bool
     records_retention_days: int
+    otel_capture_content: bool
     llm_base_url: str | None
     llm_model: str
     llm_api_key: Secret | None

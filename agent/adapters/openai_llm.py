@@ -15,6 +15,11 @@ they have no public door.
   `_process_context(context)` is wrapped, the turn's budget split over the attempts in
   `get_chat_completions`, the retry may ask `fallback_model`, and when it gives up a
   `TurnFailedFrame(stage="llm")` goes upstream to the call controller.
+- **A probe for traces** (`bind_probe`, agent/telemetry/): when tracing is on, each attempt
+  reports its request (model), first streamed chunk, token usage (pipecat asks for it:
+  `stream_options.include_usage`) and end, from the hooks pipecat already calls
+  (`build_chat_completion_params`, `stop_ttfb_metrics`, `start_llm_usage_metrics`), whether
+  or not pipecat's metrics are on. Unbound (tracing off), each is one `is None` test.
 
 tests/adapters/test_openai_llm.py names each pipecat and openai behaviour relied on.
 """
@@ -22,6 +27,7 @@ tests/adapters/test_openai_llm.py names each pipecat and openai behaviour relied
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 import httpx2
 from loguru import logger
@@ -41,6 +47,20 @@ from agent.nodes.llm_resilience import (
     retryable,
 )
 from processors.frames import TurnFailedFrame
+
+
+class LLMRequestProbe(Protocol):
+    """Who hears about each LLM request (agent/telemetry/stages.py StageCollector)."""
+
+    def llm_request(self, model: str | None) -> None: ...
+
+    def llm_first_token(self) -> None: ...
+
+    def llm_usage(
+        self, input_tokens: int | None, output_tokens: int | None, model: str | None
+    ) -> None: ...
+
+    def llm_done(self, error: str | None) -> None: ...
 
 
 def keep_connections_reusable(client) -> bool:
@@ -73,9 +93,18 @@ class _SharedClientRetryPolicy:
         self._retrying = False
         self._turn_deadline = 0.0
         self._turn_text_pushed = False
+        self._probe: LLMRequestProbe | None = None
         kwargs["retry_on_timeout"] = False  # our policy, not pipecat's unbounded re-ask
         super().__init__(**kwargs)
         self.turn_failures: list[str] = []
+
+    def bind_probe(self, probe: LLMRequestProbe) -> None:
+        """Report each request's timings to `probe` (tracing on)."""
+        self._probe = probe
+
+    @property
+    def probe(self) -> LLMRequestProbe | None:
+        return self._probe
 
     def create_client(self, api_key=None, base_url=None, **kwargs):
         key = ("llm", "client", type(self).__name__, api_key, base_url)
@@ -99,8 +128,14 @@ class _SharedClientRetryPolicy:
             self._turn_text_pushed = False
             self._retrying = attempt > 1
             try:
-                return await super()._process_context(context)
-            except Exception as exc:
+                result = await super()._process_context(context)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # cancelled (an interruption)
+                    if self._probe is not None:
+                        self._probe.llm_done("cancelled")
+                    raise
+                if self._probe is not None:
+                    self._probe.llm_done(failure_reason(exc))
                 left = self._turn_deadline - loop.time()
                 wait = retry_after_s(exc)
                 again = (
@@ -118,6 +153,10 @@ class _SharedClientRetryPolicy:
                 attempt += 1
                 if wait:
                     await asyncio.sleep(wait)
+            else:
+                if self._probe is not None:
+                    self._probe.llm_done(None)
+                return result
 
     async def get_chat_completions(self, context):
         # The first attempt gets half the budget (a hung request leaves room for a retry);
@@ -134,7 +173,21 @@ class _SharedClientRetryPolicy:
         params = super().build_chat_completion_params(params_from_context)
         if self._retrying and self._fallback_model:
             params["model"] = self._fallback_model
+        if self._probe is not None:
+            self._probe.llm_request(params.get("model"))
         return params
+
+    async def stop_ttfb_metrics(self, *, end_time: float | None = None):
+        if self._probe is not None:  # pipecat calls it at each chunk with choices
+            self._probe.llm_first_token()
+        await super().stop_ttfb_metrics(end_time=end_time)
+
+    async def start_llm_usage_metrics(self, tokens):
+        if self._probe is not None:
+            self._probe.llm_usage(
+                tokens.prompt_tokens, tokens.completion_tokens, self.get_full_model_name()
+            )
+        await super().start_llm_usage_metrics(tokens)
 
     async def push_frame(self, frame, direction=FrameDirection.DOWNSTREAM):
         if isinstance(frame, LLMTextFrame):

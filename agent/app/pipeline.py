@@ -32,6 +32,8 @@
   controller's warm `on_transfer` starts a WarmCaller (agent/app/warm_transfer.py) with
   the brief for the person (agent/app/warm_brief.py: the caller's words in the LLM
   context and the extraction so far).
+- Traces (agent/telemetry), only when `Services.tracing` is set: a CallTrace hook, and the
+  pacer's media link wrapped to note each turn's first audio sent. Off, nothing of it.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
   worker exists, `finish(live, outcome)` when the call is over (`BuiltCall.finish`); they
   share the call's TurnTracker (agent/records/turns.py), created on first use.
@@ -65,6 +67,7 @@ from agent.records.outbox import CallMessages
 from agent.records.recorder import call_started
 from agent.records.runtime import RecordsRuntime
 from agent.records.turns import TurnTracker
+from agent.telemetry.call_trace import CallTrace
 from agent.twilio import protocol as tp
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.transport import TwilioTransport
@@ -326,6 +329,10 @@ def build_call_pipeline(
         recording = services.recordings.start_call(start.call_sid, writer, started)
         link = recording.link(transport)
         transport.tap_caller_audio(recording.caller)
+    trace = None
+    if services.tracing is not None:
+        trace = CallTrace(services.tracing, resumed=resume is not None)
+        link = trace.wrap_link(link)
     pacer.link_to(link)
     pacer.on_send_lateness = metrics.pacer_send_lateness.observe
     for node in gb.nodes.values():
@@ -353,7 +360,8 @@ def build_call_pipeline(
     built = BuiltCall(
         worker=worker, transport=transport, controller=controller, recording=recording
     )
-    if gb.hooks or services.watchers:  # both hear the call's turns from its TurnTracker
+    hooks = [*gb.hooks, trace] if trace is not None else gb.hooks
+    if hooks or services.watchers:  # all hear the call's turns from its TurnTracker
         node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
         built.live = LiveCall(
             call, graph, worker, [controller, *node_processors], contexts, services.records
@@ -361,7 +369,7 @@ def build_call_pipeline(
         if resume is not None:
             built.live.first_seq = 1 + max((t["seq"] for t in resume.turns), default=-1)
             built.live.started_at = resume.started_at
-        for hook in gb.hooks:
+        for hook in hooks:
             try:
                 hook.attach(built.live)
             except Exception:  # a tap must never stop a call

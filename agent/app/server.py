@@ -44,6 +44,7 @@ from agent.graph.lines import check_across
 from agent.graph.validate import display_path
 from agent.recording.service import Recordings
 from agent.records import runtime as records
+from agent.telemetry import tracing_from_config
 from agent.twilio.protocol import MAX_MESSAGE_BYTES
 
 __all__ = ["SERVICES", "create_app", "drain"]
@@ -139,6 +140,19 @@ async def _recordings(app: web.Application) -> AsyncIterator[None]:
     services.recordings = None
 
 
+async def _tracing(app: web.Application) -> AsyncIterator[None]:
+    """Traces (agent/telemetry), when the OTEL_* variables ask; buffered spans exported at
+    cleanup, after the last call."""
+    services = app[SERVICES]
+    ours = None
+    if services.tracing is None:
+        services.tracing = ours = tracing_from_config(services.config)
+    yield
+    if ours is not None:
+        await asyncio.to_thread(ours.shutdown)
+        services.tracing = None
+
+
 async def _twilio_rest(app: web.Application) -> AsyncIterator[None]:
     """The Twilio REST client's HTTP session, closed after the last call."""
     yield
@@ -174,6 +188,7 @@ def create_app(
     warm_status.add_routes(app)
     dashboard.add_routes(app)
     app.cleanup_ctx.append(_twilio_rest)
+    app.cleanup_ctx.append(_tracing)  # closed after the last call's trace is built
     app.cleanup_ctx.append(_call_records)  # before the first call, closed after the last
     app.cleanup_ctx.append(_recordings)  # closed before the records (its last notes go there)
     if check_providers:

@@ -1,8 +1,9 @@
 """What every call shares in one server process, as typed fields: config, graphs, metrics, the
 Twilio REST client, the call records runtime, the node builders' process cache, the live
-calls, whether the server is draining, the wall clock business hours are read on, the
-number → graph map and the warm transfers in progress. Kept apart from the routes so that every route
-module and the call session can name it without importing the server."""
+calls, the tracer (when traces are on), whether the server is draining, the wall clock
+business hours are read on, the number → graph map, the warm transfers in progress and the
+call watchers (the dashboard's live board). Kept apart from the routes so that
+every route module and the call session can name it without importing the server."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from agent.graph.hours import SYSTEM_WALL_CLOCK, WallClock
 from agent.graph.lines import number_map
 from agent.recording.service import Recordings
 from agent.records.runtime import RecordsRuntime
+from agent.telemetry import Tracing
 from agent.twilio.rest import TwilioRestClient
 
 if TYPE_CHECKING:
@@ -57,6 +59,9 @@ class Services:
     # Told of every call's start, turns and end (agent/app/call_watch.py): the dashboard's
     # live board when ADMIN_TOKEN is set (agent/dashboard/live.py); none otherwise.
     watchers: list[CallWatcher] = field(default_factory=list)
+    # Traces (agent/telemetry): set at start when an OTLP endpoint is configured, else None
+    # (nothing is attached to a call).
+    tracing: Tracing | None = None
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:

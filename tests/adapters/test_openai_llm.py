@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx2
 from openai import AsyncOpenAI
+from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.services.openai.base_llm import BaseOpenAILLMService
 
 from agent.adapters.openai_llm import ResilientGroqLLMService, ResilientOpenAILLMService
@@ -37,3 +38,16 @@ def test_openai_client_layout_and_one_client_per_process():
     assert isinstance(client._client, httpx2.AsyncClient), "openai client changed"
     assert isinstance(client._client._transport, ReusableStreamTransport)
     assert first._retry_on_timeout is False
+
+
+def test_pipecat_calls_the_hooks_the_trace_probe_reads():
+    """The probe (bind_probe) hears the first chunk from `stop_ttfb_metrics` and the usage
+    from `start_llm_usage_metrics`, called whether or not pipecat's metrics are on; the
+    usage comes because pipecat asks for it (`include_usage`)."""
+    cls = BaseOpenAILLMService
+    assert_source_mentions(
+        cls, "_process_context", "self.stop_ttfb_metrics()", "self.start_llm_usage_metrics("
+    )
+    assert_source_mentions(cls, "build_chat_completion_params", '"include_usage": True')
+    assert_callable(FrameProcessor, "stop_ttfb_metrics", ["self", "end_time"], is_async=True)
+    assert_callable(FrameProcessor, "start_llm_usage_metrics", ["self", "tokens"], is_async=True)

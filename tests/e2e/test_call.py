@@ -211,6 +211,17 @@ async def test_processors_in_direct_mode_run_no_frame_tasks_of_their_own(fakes, 
     assert {type(p) for p in direct} == set(direct_types)
     assert not [str(p) for p in direct if str(p) in input_tasks]
     assert any(str(p) in input_tasks for p in processors if "STT" in type(p).__name__)
+    # Tracing off (no OTEL_* variables): nothing of it is attached to the call.
+    from agent.adapters.openai_llm import ResilientGroqLLMService
+    from agent.telemetry.call_trace import CallTrace
+    from agent.telemetry.stages import TracedLink
+
+    assert server.services.tracing is None
+    assert not any(isinstance(hook, CallTrace) for hook in session.built.hooks)
+    [pacer] = [p for p in processors if isinstance(p, AudioPacer)]
+    assert not isinstance(pacer._sender.link, TracedLink)
+    [llm] = [p for p in processors if isinstance(p, ResilientGroqLLMService)]
+    assert llm.probe is None
     result = await call
     assert not result.timeouts, result.timeouts
 

@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import aiohttp
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agent.cli.calls import format_call
 from agent.phrases.routes import load_routes
@@ -25,6 +27,7 @@ from agent.sim.script import (
     WaitForAgentSilence,
     WaitForStream,
 )
+from agent.telemetry import tracing_from_config
 from tests.conftest import caller_audio, context_audio
 from tests.e2e.conftest import (
     assert_dialled_unanswered_and_back,
@@ -35,6 +38,17 @@ from tests.e2e.conftest import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def traced(server) -> InMemorySpanExporter:
+    """Turn the server's tracing on, into memory (agent/telemetry)."""
+    exporter = InMemorySpanExporter()
+    server.services.tracing = tracing_from_config(
+        server.config, processor=SimpleSpanProcessor(exporter)
+    )
+    return exporter
+
+
 NUMBER = "+15550003333"
 TOKEN = "admin-token-for-tests"
 HOURS = "what are your opening hours"
@@ -111,6 +125,7 @@ async def test_keypad_0_unanswered_comes_back_to_the_agent_with_the_conversation
     fakes, start_server
 ):
     server = await start_server(TRANSFER_NUMBER=NUMBER, ADMIN_TOKEN=TOKEN)
+    spans = traced(server)
     fakes.deepgram.set_script([HOURS])
     fakes.groq.replies = [("hours", HOURS_ANSWER), ("appointment", "Sure, what's your name?")]
     emulator = server.emulator()
@@ -167,6 +182,23 @@ async def test_keypad_0_unanswered_comes_back_to_the_agent_with_the_conversation
         assert text in texts, (text, texts)
     assert texts.index(CONNECTING) < texts.index(NOBODY) < texts.index(BOOK)
     assert call["duration_s"] >= back.duration_s - 1.0  # from the call's start, not the stream's
+
+    # Traces: each stream its own trace, the second linked to the first; the transfer a span.
+    first, second = sorted(
+        (s for s in spans.get_finished_spans() if s.name == "call"), key=lambda s: s.start_time
+    )
+    assert first.attributes["twilio.call_sid"] == second.attributes["twilio.call_sid"]
+    assert first.context.trace_id != second.context.trace_id
+    assert [link.context for link in second.links] == [first.context]
+    assert second.attributes["call.resumed"] is True
+    [span] = [s for s in spans.get_finished_spans() if s.name == "transfer"]
+    assert span.parent.span_id == first.context.span_id
+    assert (span.attributes["transfer.destination"], span.attributes["transfer.via"]) == (
+        "front_desk",
+        "dtmf",
+    )
+    assert span.attributes["transfer.outcome"] == first.attributes["call.outcome"]
+    assert "transfer.reason" not in span.attributes  # words only with OTEL_CAPTURE_CONTENT
 
 
 async def test_the_llm_transfers_with_its_tool(fakes, start_server):

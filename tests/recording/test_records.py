@@ -20,7 +20,7 @@ async def test_a_v2_database_gains_the_recording_columns_and_the_events_apply(tm
     await (await Store.open(url)).close()
     db = sqlite3.connect(tmp_path / "calls.db")  # back to what a v2 server left
     db.execute("DROP INDEX ix_calls_recording_path")
-    for column in COLUMNS:
+    for column in (*COLUMNS, "end_reason"):  # end_reason: v6
         db.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     db.execute("UPDATE schema_version SET version = 2")
     db.commit()
@@ -28,8 +28,8 @@ async def test_a_v2_database_gains_the_recording_columns_and_the_events_apply(tm
 
     store = await Store.open(url)
     assert (
-        await store.migrate() == models.SCHEMA_VERSION == 5
-    )  # v3 recording, v4 transfers, v5 messages
+        await store.migrate() == models.SCHEMA_VERSION == 6
+    )  # v3 recording, v4 transfers, v5 messages, v6 end_reason
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     path = str(tmp_path / f"{SID}.wav")
     await store.apply(
