@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from agent.graph.build import ProcessCache
+from agent.phrases.classifier import NONE, RouteClassifier
 from agent.phrases.routes import Route
 
 
@@ -65,7 +66,13 @@ class WordLlamaEncoder:
         return np.asarray(self._model.embed(list(texts), norm=True), dtype=np.float32)
 
 
-ENCODERS: dict[str, Callable[[], Encoder]] = {"wordllama": WordLlamaEncoder}
+def _minilm() -> Encoder:
+    from agent.phrases.minilm import MiniLMEncoder
+
+    return MiniLMEncoder()
+
+
+ENCODERS: dict[str, Callable[[], Encoder]] = {"wordllama": WordLlamaEncoder, "minilm": _minilm}
 
 
 def load_encoder(name: str, shared: ProcessCache | None = None) -> Encoder:
@@ -95,19 +102,35 @@ class RouteScore:
     example: str  # that example
     guard: float = 0.0  # best similarity to one of its not_examples (0 without any)
     near_miss: str = ""  # that not_example
+    probability: float = 1.0  # the classifier's probability of this route (1 without one)
+    min_probability: float = 0.0
 
     @property
     def passes(self) -> bool:
-        """At or above the threshold, and closer to an example than to every near miss."""
-        return self.score >= self.threshold and self.score > self.guard
+        """At or above the threshold, closer to an example than to every near miss, and (with
+        a classifier) at least its minimum probability (above 0.5: the classifier's choice)."""
+        return (
+            self.score >= self.threshold
+            and self.score > self.guard
+            and self.probability >= self.min_probability
+        )
 
 
 class RouteMatcher:
     """Routes' examples embedded once; `scores`/`match` embed one text per call."""
 
-    def __init__(self, routes: Mapping[str, Route], encoder: Encoder, threshold: float = 0.6):
+    def __init__(
+        self,
+        routes: Mapping[str, Route],
+        encoder: Encoder,
+        threshold: float = 0.6,
+        *,
+        negatives: Sequence[str] = (),
+        min_probability: float | None = None,
+    ):
         self.encoder = encoder
         self.threshold = threshold
+        self.min_probability = min_probability
         self._routes = list(routes)
         self._thresholds = {
             name: route.threshold if route.threshold is not None else threshold
@@ -125,6 +148,27 @@ class RouteMatcher:
             if self._rows
             else np.zeros((0, 1), dtype=np.float32)
         )
+        self.classifier: RouteClassifier | None = None
+        if min_probability is not None:
+            self.classifier = self._train(routes, negatives)
+
+    def _train(self, routes: Mapping[str, Route], negatives: Sequence[str]) -> RouteClassifier:
+        """The route-or-none classifier, from the examples already embedded and the negatives."""
+        examples = {normalise(t) for _, t, negative in self._rows if not negative}
+        keep = [
+            i
+            for i, (_, text, negative) in enumerate(self._rows)
+            if not negative or normalise(text) not in examples
+        ]
+        labels = [NONE if self._rows[i][2] else self._rows[i][0] for i in keep]
+        vectors = self._matrix[keep] if keep else np.zeros((0, 1), dtype=np.float32)
+        others = [normalise(t) for t in negatives if normalise(t) not in examples]
+        if others:
+            vectors = np.vstack([vectors, self.encoder.embed(others)]) if keep else (
+                self.encoder.embed(others)
+            )
+            labels += [NONE] * len(others)
+        return RouteClassifier(list(routes), vectors, labels)
 
     @property
     def routes(self) -> list[str]:
@@ -135,14 +179,27 @@ class RouteMatcher:
         words = normalise(text)
         best: dict[str, tuple[float, str]] = {r: (0.0, "") for r in self._routes}
         guard: dict[str, tuple[float, str]] = {r: (0.0, "") for r in self._routes}
+        probability: dict[str, float] = {}
         if words and self._rows:
-            sims = self._matrix @ self.encoder.embed([words])[0]
+            vector = self.encoder.embed([words])[0]
+            sims = self._matrix @ vector
+            if self.classifier is not None:
+                probability = self.classifier.probabilities(vector)
             for (route, example, negative), sim in zip(self._rows, sims.tolist(), strict=True):
                 table = guard if negative else best
                 if sim > table[route][0] or not table[route][1]:
                     table[route] = (sim, example)
         ranked = [
-            RouteScore(r, best[r][0], self._thresholds[r], best[r][1], guard[r][0], guard[r][1])
+            RouteScore(
+                r,
+                best[r][0],
+                self._thresholds[r],
+                best[r][1],
+                guard[r][0],
+                guard[r][1],
+                probability=probability.get(r, 1.0 if self.classifier is None else 0.0),
+                min_probability=self.min_probability or 0.0,
+            )
             for r in self._routes
         ]
         return sorted(ranked, key=lambda s: -s.score)
