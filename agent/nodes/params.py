@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CARTESIA_SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100)
-ROUTER_ENCODERS = ("wordllama",)  # agent.phrases.intent.ENCODERS has a factory for each
+ROUTER_ENCODERS = ("wordllama", "minilm")  # agent.phrases.intent.ENCODERS has a factory for each
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,15 @@ class IntentRouterParams(NodeParams):
         "wordllama",
         description="Sentence encoder that embeds the caller's words and the examples.",
         json_schema_extra={"enum": list(ROUTER_ENCODERS)},
+    )
+    min_probability: float | None = Field(
+        None,
+        gt=0.5,
+        lt=1,
+        description="With a value, a route is answered only if the route-or-none classifier "
+        "trained on the routes file (examples, not_examples, negatives) also gives it at least "
+        "this probability (agent/phrases/classifier.py); unset: nearest example only. "
+        "0.6 with encoder minilm and threshold 0.45 (docs/decisions/router-encoder.md).",
     )
 
     @field_validator("encoder")

@@ -65,5 +65,7 @@ class RouteClassifier:
 
     def probabilities(self, vector: np.ndarray) -> dict[str, float]:
         """Each class's probability for one embedding."""
-        probs = self._softmax(self._scale * (vector.astype(np.float64) @ self._weights) + self._bias)
+        probs = self._softmax(
+            self._scale * (vector.astype(np.float64) @ self._weights) + self._bias
+        )
         return dict(zip(self.classes, probs.tolist(), strict=True))

@@ -31,6 +31,7 @@ import numpy as np
 
 from agent.graph.build import ProcessCache
 from agent.phrases.classifier import NONE, RouteClassifier
+from agent.phrases.minilm import MiniLMEncoder
 from agent.phrases.routes import Route
 
 
@@ -66,13 +67,10 @@ class WordLlamaEncoder:
         return np.asarray(self._model.embed(list(texts), norm=True), dtype=np.float32)
 
 
-def _minilm() -> Encoder:
-    from agent.phrases.minilm import MiniLMEncoder
-
-    return MiniLMEncoder()
-
-
-ENCODERS: dict[str, Callable[[], Encoder]] = {"wordllama": WordLlamaEncoder, "minilm": _minilm}
+ENCODERS: dict[str, Callable[[], Encoder]] = {
+    "wordllama": WordLlamaEncoder,
+    "minilm": MiniLMEncoder,  # agent/phrases/minilm.py: a sentence encoder, int8 ONNX
+}
 
 
 def load_encoder(name: str, shared: ProcessCache | None = None) -> Encoder:
@@ -164,8 +162,10 @@ class RouteMatcher:
         vectors = self._matrix[keep] if keep else np.zeros((0, 1), dtype=np.float32)
         others = [normalise(t) for t in negatives if normalise(t) not in examples]
         if others:
-            vectors = np.vstack([vectors, self.encoder.embed(others)]) if keep else (
-                self.encoder.embed(others)
+            vectors = (
+                np.vstack([vectors, self.encoder.embed(others)])
+                if keep
+                else (self.encoder.embed(others))
             )
             labels += [NONE] * len(others)
         return RouteClassifier(list(routes), vectors, labels)
