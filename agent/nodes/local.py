@@ -65,7 +65,11 @@ def build_whisper_stt(params: WhisperSTTParams, ctx: BuildContext, node_name: st
         # The turn ends when the transcription does (SegmentTranscribedFrame); this is the net.
         ttfs_p99_latency=params.transcript_timeout_s,
         settings=SharedWhisperSTTService.Settings(
-            model=whisper_model_path(params.model), no_speech_prob=params.no_speech_prob
+            model=whisper_model_path(params.model),
+            no_speech_prob=params.no_speech_prob,
+            # The graph's vocabulary as faster-whisper hotwords (a hint prompt before each
+            # segment): "Acme" rather than "Nat me".
+            hotwords=", ".join(ctx.graph.vocabulary) or None,
         ),
     )
     return NodeBuild(processors=[service])
