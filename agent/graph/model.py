@@ -375,7 +375,7 @@ class GraphFile(BaseModel):
         max_length=100,
         description="The business's own words the speech-to-text should hear: names, products, "
         "streets (e.g. Acme, Fibre Max, Elm Street). Sent to Deepgram as keyterms (nova-3, "
-        "Flux; `keywords` for older models) and to Whisper as hotwords.",
+        "Flux; `keywords` for older models) and to Whisper in its initial prompt.",
     )
 
     @field_validator("vocabulary")

@@ -1,10 +1,9 @@
 """A graph's `vocabulary:` reaches the speech-to-text: Deepgram's keyterms on its socket URL
-(the real pipecat client against the Deepgram fake) and Whisper's hotwords (a real Whisper
+(the real pipecat client against the Deepgram fake) and Whisper's initial prompt (a real Whisper
 tiny.en transcription of the cached, Piper-spoken greeting)."""
 
 from __future__ import annotations
 
-import audioop
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from pipecat.services.whisper.stt import WhisperSTTService
 from pipecat.tests.utils import SleepFrame, run_test
 
 from agent.adapters.local_speech import upsample_to_whisper
+from agent.audio import ulaw_to_pcm16
 from agent.config import Config
 from agent.errors import GraphError
 from agent.graph import BuildContext, CallInfo, build_graph, load_graph
@@ -87,22 +87,16 @@ async def _whisper_hears(service: WhisperSTTService, pcm16k: bytes) -> str:
     return " ".join(t for t in texts if t)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured: Whisper tiny.en hears 'Natme' with hotwords 'Acme' (and 'that me' "
-    "without); the vocabulary reaches the model but does not yet fix the word (issue 20 item 4 "
-    "open for Whisper: docs/decisions/router-encoder.md)",
-)
 async def test_the_local_graph_hears_acme_in_the_greeting():
     """The greeting as Piper said it (audio_cache/greeting.ulaw, 8 kHz like a phone call),
     transcribed by the local graph's Whisper with the graph's vocabulary, and without it."""
     ulaw = (ROOT / "audio_cache" / "greeting.ulaw").read_bytes()
-    audio = upsample_to_whisper(audioop.ulaw2lin(ulaw, 2), 8000)
+    audio = upsample_to_whisper(ulaw_to_pcm16(ulaw), 8000)
     graph, nodes = build(ROOT / "graphs/local.yaml")
     [stt] = nodes["stt"].processors
-    assert stt._settings.hotwords == "Acme"
+    assert stt._settings.initial_prompt == "A phone call with Acme."
     heard = await _whisper_hears(stt, audio)
-    assert "acme" in heard.lower(), heard
-    stt._settings.hotwords = None  # the same model and audio, no vocabulary
+    stt._settings.initial_prompt = None  # the same model and audio, no vocabulary
     without = await _whisper_hears(stt, audio)
-    print(f"with vocabulary: {heard!r}; without: {without!r}")
+    assert "acme" in heard.lower(), heard
+    assert "acme" not in without.lower(), without  # what the vocabulary changed
