@@ -90,6 +90,20 @@ def normalise(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
+# What callers put before the question ("Um, okay so, how much is it?"): it carries no intent
+# and only dilutes a sentence's vector. Dropped from the front of a turn (never all of it).
+_OPENERS = re.compile(
+    r"^(?:(?:um+|uh+|erm|er|hm+|oh|so|okay|ok|yeah|yes|well|right|and|look|just|sorry|"
+    r"hi there|hi|hey|hello|hang on|hold on|wait|quick question)\b\s*)+"
+)
+
+
+def strip_openers(words: str) -> str:
+    """`words` (normalised) without the fillers and greetings a turn starts with."""
+    rest = _OPENERS.sub("", words)
+    return rest or words
+
+
 @dataclass(frozen=True)
 class RouteScore:
     """How close the caller's words are to one route, and what that route needs."""
@@ -142,7 +156,7 @@ class RouteMatcher:
             for text in texts
         ]
         self._matrix = (
-            encoder.embed([normalise(text) for _, text, _ in self._rows])
+            encoder.embed([strip_openers(normalise(text)) for _, text, _ in self._rows])
             if self._rows
             else np.zeros((0, 1), dtype=np.float32)
         )
@@ -160,7 +174,7 @@ class RouteMatcher:
         ]
         labels = [NONE if self._rows[i][2] else self._rows[i][0] for i in keep]
         vectors = self._matrix[keep] if keep else np.zeros((0, 1), dtype=np.float32)
-        others = [normalise(t) for t in negatives if normalise(t) not in examples]
+        others = [strip_openers(normalise(t)) for t in negatives if normalise(t) not in examples]
         if others:
             vectors = (
                 np.vstack([vectors, self.encoder.embed(others)])
@@ -176,7 +190,7 @@ class RouteMatcher:
 
     def scores(self, text: str) -> list[RouteScore]:
         """Every route's score for `text`, best first."""
-        words = normalise(text)
+        words = strip_openers(normalise(text))
         best: dict[str, tuple[float, str]] = {r: (0.0, "") for r in self._routes}
         guard: dict[str, tuple[float, str]] = {r: (0.0, "") for r in self._routes}
         probability: dict[str, float] = {}
