@@ -85,7 +85,10 @@ class RouteHit:
 class IntentRouter(PassThroughProcessor):
     """Answers matching caller turns with cached audio; passes everything else on."""
 
-    DIRECT = True  # matching a transcript (one sentence embedded) takes well under 1 ms
+    # Matching a transcript embeds one sentence: ~0.1 ms with wordllama, ~3-8 ms of CPU with
+    # minilm (bench/RESULTS.md), once per final transcript of a routable turn; short enough
+    # to run inline rather than pay a queue hop.
+    DIRECT = True
 
     def __init__(self, matcher, routes: Mapping, phrases, **kwargs):
         super().__init__(**kwargs)

@@ -198,8 +198,8 @@ class IntentRouterParams(NodeParams):
         gt=0,
         le=1,
         description="Cosine similarity a caller's words need to a route's example for an "
-        "instant answer (a route may set its own); 0.65 is tuned for wordllama "
-        "(bench/router_eval.py).",
+        "instant answer (a route may set its own); tuned per encoder: 0.65 for wordllama, "
+        "0.55 for minilm with min_probability 0.8 (bench/router_candidates.py).",
     )
     encoder: str = Field(
         "wordllama",
@@ -213,7 +213,7 @@ class IntentRouterParams(NodeParams):
         description="With a value, a route is answered only if the route-or-none classifier "
         "trained on the routes file (examples, not_examples, negatives) also gives it at least "
         "this probability (agent/phrases/classifier.py); unset: nearest example only. "
-        "0.6 with encoder minilm and threshold 0.45 (docs/decisions/router-encoder.md).",
+        "0.8 with encoder minilm and threshold 0.55 (docs/decisions/router-encoder.md).",
     )
 
     @field_validator("encoder")
