@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                 "(`bench/router_eval.yaml` and round one's `bench/router_heldout.yaml`) by the "
                 "rule in the script's docstring, then the held-out set scored once. Latency: "
                 "one `match()` on one thread (OMP_NUM_THREADS=1), every sentence of all sets "
-                "three times; wall clock depends on the machine's load (above), CPU time less.",
+                "three times; wall clock depends on the machine's load (above), CPU time less. "
+                "Round one, on `bench/router_heldout.yaml`: docs/decisions/router-encoder.md.",
                 "",
                 *lines,
             ]
