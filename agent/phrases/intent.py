@@ -1,22 +1,26 @@
-"""Matching a caller's words to a route: sentence embeddings and cosine similarity.
+"""Matching a caller's words to a route: sentence embeddings, cosine similarity, a classifier.
 
-    encoder = load_encoder("wordllama", shared)        # once per process
-    matcher = RouteMatcher(routes_file.routes, encoder, threshold=0.6)
+    encoder = load_encoder("minilm", shared)           # once per process
+    matcher = RouteMatcher(routes_file.routes, encoder, threshold=0.55,
+                           negatives=routes_file.negatives, min_probability=0.8)
     matcher.match("How much is it?")                    # -> RouteScore(route="pricing", ...) | None
 
 An `Encoder` turns texts into unit-length vectors; `ENCODERS` maps the names a graph may
 give (`encoder:` on the intent_router node) to factories, so another model can be added
-without touching the router. The default, WordLlama (l2_supercat, 256 dims), is a token
-embedding table with average pooling: its weights ship inside the wheel (16 MB, loaded in
-~0.15 s, never downloaded) and embedding one short sentence takes ~0.05 ms, so it runs on
-the event loop.
+without touching the router. `minilm` (agent/phrases/minilm.py: all-MiniLM-L6-v2, int8 ONNX,
+~5 ms a sentence) reads words in context; `wordllama` (the node's default: l2_supercat, 256
+dims, a token embedding table with average pooling, weights inside its wheel, ~0.05 ms) does
+not. The shipped graphs use minilm (docs/decisions/router-encoder.md). Both run on the event
+loop.
 
 A route's score is the best cosine similarity between the caller's words and any of its
 examples; the best-scoring route wins if it reaches its threshold (the route's own, else
-the node's) and the words are not at least as close to one of the route's `not_examples`
-(near misses such as "call me back" for a "stop calling me" route). Texts are normalised
-first (lower case, no punctuation), since transcripts come with Deepgram's capitals and
-punctuation and examples are written without.
+the node's), the words are not at least as close to one of the route's `not_examples`
+(near misses such as "call me back" for a "stop calling me" route), and, when the node sets
+`min_probability`, the route-or-none classifier (agent/phrases/classifier.py, trained here
+from the routes file) gives the route at least that. Texts are normalised first (lower case,
+no punctuation, openers such as "um, okay so" dropped), since transcripts come with
+Deepgram's capitals, punctuation and fillers and examples are written without.
 """
 
 from __future__ import annotations
