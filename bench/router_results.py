@@ -17,7 +17,7 @@ from bench.machine import machine_facts
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 START, END = "<!-- router:start -->", "<!-- router:end -->"
-PARTS = ("router-eval", "router-latency")
+PARTS = ("router-eval", "router-latency", "router-candidates")
 HEADER = """# Benchmark results
 
 The latest measured numbers of each benchmark in `bench/`; each benchmark run rewrites only

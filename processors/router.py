@@ -85,7 +85,11 @@ class RouteHit:
 class IntentRouter(PassThroughProcessor):
     """Answers matching caller turns with cached audio; passes everything else on."""
 
-    DIRECT = True  # matching a transcript (one sentence embedded) takes well under 1 ms
+    # Matching a transcript embeds one sentence inline: ~0.1 ms with wordllama, ~5-8 ms of CPU
+    # with minilm, once per final transcript of a routable turn. Simultaneous routed turns of
+    # many calls therefore queue on the event loop (bench/RESULTS.md, router latency); a
+    # worker thread measured no better (docs/decisions/router-encoder.md).
+    DIRECT = True
 
     def __init__(self, matcher, routes: Mapping, phrases, **kwargs):
         super().__init__(**kwargs)

@@ -32,6 +32,7 @@ from pydantic import (
     Tag,
     TypeAdapter,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -401,6 +402,27 @@ class GraphFile(BaseModel):
     messages: MessagesSettings | None = Field(
         None, description="Taking messages for the owner (README: Messages)."
     )
+    vocabulary: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="The business's own words the speech-to-text should hear: names, products, "
+        "streets (e.g. Acme, Fibre Max, Elm Street). Sent to Deepgram as keyterms (nova-3, "
+        "Flux; `keywords` for older models) and to Whisper in its initial prompt.",
+    )
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _vocabulary_terms(cls, terms: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for term in terms:
+            if not term.strip():
+                raise ValueError("a vocabulary term must not be blank")
+            if len(term) > 50:
+                raise ValueError(f"vocabulary term {term[:20]!r}...: at most 50 characters")
+            if term.strip().lower() in seen:
+                raise ValueError(f"vocabulary term {term!r} is listed twice")
+            seen.add(term.strip().lower())
+        return [term.strip() for term in terms]
 
 
 class AfterHours(BaseModel):

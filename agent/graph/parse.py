@@ -44,6 +44,7 @@ class Draft:
     transfer: dict[str, m.TransferDestination] = field(default_factory=dict)
     numbers: list[str] = field(default_factory=list)  # checked by agent/graph/lines.py
     hours: m.HoursSettings | None = None  # checked and compiled by agent/graph/hours_read.py
+    vocabulary: list[str] = field(default_factory=list)  # the business's words, for the STT
 
 
 # --- pydantic errors -----------------------------------------------------------------------
@@ -168,7 +169,17 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             problems.append(((), f"missing required field '{key}'"))
 
     scratch = m.GraphFile.model_construct()
-    for key in ("name", "description", "call", "taps", "numbers", "hours", "transfer", "messages"):
+    for key in (
+        "name",
+        "description",
+        "call",
+        "taps",
+        "numbers",
+        "hours",
+        "transfer",
+        "messages",
+        "vocabulary",
+    ):
         if key not in data:
             continue
         try:
@@ -198,6 +209,8 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             draft.hours = value
         elif key == "messages":
             draft.messages = value
+        elif key == "vocabulary":
+            draft.vocabulary = value
         else:
             draft.taps = [(("taps", i), name) for i, name in enumerate(value)]
     if "call" not in data:

@@ -49,6 +49,7 @@ class Graph:
     # People a call may be put through to (`transfer:`), `${env:...}` resolved.
     transfer: Mapping[str, TransferDestination] = field(default_factory=dict)
     messages: MessagesSettings | None = None  # taking messages (None: not enabled)
+    vocabulary: tuple[str, ...] = ()  # the business's words, for the STT (keyterms, hotwords)
 
     def chain_nodes(self) -> list[Node]:
         """The chain's nodes in order, branches of parallel blocks depth-first."""

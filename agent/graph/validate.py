@@ -269,4 +269,5 @@ class _Validation(WiringPasses):
             number_locs=dict(self.number_locs),
             hours=self.schedule,
             messages=messages if messages is not None and messages.enabled else None,
+            vocabulary=tuple(self.draft.vocabulary),
         )

@@ -50,6 +50,21 @@ def audio_needed_after(ctx: BuildContext, node_name: str) -> bool:
     return any("audio.in" in node.type.consumes for node in after)
 
 
+def boosted_terms(keyterms: list[str], ctx: BuildContext) -> list[str]:
+    """The node's keyterms, then the graph's `vocabulary:` (each once, case aside)."""
+    seen: set[str] = set()
+    terms = []
+    for term in [*keyterms, *ctx.graph.vocabulary]:
+        if term.lower() not in seen:
+            seen.add(term.lower())
+            terms.append(term)
+    return terms
+
+
+def _boost_param(model: str) -> str:
+    return "keyterm" if model.startswith("nova-3") else "keywords"
+
+
 def build_stt(params: DeepgramSTTParams, ctx: BuildContext, node_name: str) -> NodeBuild:
     patch_sdk()
     settings = ResilientDeepgramSTTService.Settings(
@@ -60,7 +75,8 @@ def build_stt(params: DeepgramSTTParams, ctx: BuildContext, node_name: str) -> N
         punctuate=True,
         endpointing=params.endpointing_ms,
         utterance_end_ms=params.utterance_end_ms,
-        keyterm=list(params.keyterms) or None,
+        # nova-3 takes `keyterm` (Keyterm Prompting); older models only `keywords`.
+        **{_boost_param(params.model): boosted_terms(params.keyterms, ctx) or None},
         # Speech start/stop comes from the silero_vad node; Deepgram's own would be a
         # second opinion nobody reads.
         extra={"vad_events": False},
@@ -91,7 +107,7 @@ def build_flux_stt(params: DeepgramFluxSTTParams, ctx: BuildContext, node_name: 
         model=params.model,
         eot_threshold=params.eot_threshold,
         eot_timeout_ms=params.eot_timeout_ms,
-        keyterm=list(params.keyterms),
+        keyterm=boosted_terms(params.keyterms, ctx),
     )
     service = UncompressedFluxSTTService(
         api_key=_api_key(ctx, node_name, "deepgram_flux_stt"),

@@ -27,7 +27,13 @@ from agent.adapters.local_speech import (
 from agent.graph.build import BuildContext, NodeBuild, ProcessCache
 from agent.nodes.params import PiperTTSParams, WhisperSTTParams
 
-__all__ = ["WHISPER_RATE", "build_piper_tts", "build_whisper_stt", "upsample_to_whisper"]
+__all__ = [
+    "WHISPER_RATE",
+    "build_piper_tts",
+    "build_whisper_stt",
+    "upsample_to_whisper",
+    "whisper_prompt",
+]
 
 
 def whisper_model_path(name: str) -> str:
@@ -65,10 +71,24 @@ def build_whisper_stt(params: WhisperSTTParams, ctx: BuildContext, node_name: st
         # The turn ends when the transcription does (SegmentTranscribedFrame); this is the net.
         ttfs_p99_latency=params.transcript_timeout_s,
         settings=SharedWhisperSTTService.Settings(
-            model=whisper_model_path(params.model), no_speech_prob=params.no_speech_prob
+            model=whisper_model_path(params.model),
+            no_speech_prob=params.no_speech_prob,
+            # The graph's vocabulary as the text Whisper reads as preceding the speech:
+            # "Acme" rather than "that me" (bench/whisper_vocabulary.py).
+            initial_prompt=whisper_prompt(ctx.graph.vocabulary),
         ),
     )
     return NodeBuild(processors=[service])
+
+
+def whisper_prompt(vocabulary: tuple[str, ...] | list[str]) -> str | None:
+    """A graph's vocabulary as Whisper's initial prompt: a short sentence naming the words.
+
+    A sentence rather than a bare list or faster-whisper's `hotwords`: on the Piper-spoken
+    greeting at phone rate, Whisper tiny.en heard "Natme" with the bare word as hotwords or
+    prompt, "Acme" with the sentence (bench/whisper_vocabulary.py, bench/RESULTS.md).
+    """
+    return f"A phone call with {', '.join(vocabulary)}." if vocabulary else None
 
 
 def piper_voice_path(voice: str) -> Path:

@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CARTESIA_SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100)
-ROUTER_ENCODERS = ("wordllama",)  # agent.phrases.intent.ENCODERS has a factory for each
+ROUTER_ENCODERS = ("wordllama", "minilm")  # agent.phrases.intent.ENCODERS has a factory for each
 
 
 @dataclass(frozen=True)
@@ -198,13 +198,22 @@ class IntentRouterParams(NodeParams):
         gt=0,
         le=1,
         description="Cosine similarity a caller's words need to a route's example for an "
-        "instant answer (a route may set its own); 0.65 is tuned for wordllama "
-        "(bench/router_eval.py).",
+        "instant answer (a route may set its own); tuned per encoder: 0.65 for wordllama, "
+        "0.55 for minilm with min_probability 0.8 (bench/router_candidates.py).",
     )
     encoder: str = Field(
         "wordllama",
         description="Sentence encoder that embeds the caller's words and the examples.",
         json_schema_extra={"enum": list(ROUTER_ENCODERS)},
+    )
+    min_probability: float | None = Field(
+        None,
+        gt=0.5,
+        lt=1,
+        description="With a value, a route is answered only if the route-or-none classifier "
+        "trained on the routes file (examples, not_examples, negatives) also gives it at least "
+        "this probability (agent/phrases/classifier.py); unset: nearest example only. "
+        "0.8 with encoder minilm and threshold 0.55 (docs/decisions/router-encoder.md).",
     )
 
     @field_validator("encoder")

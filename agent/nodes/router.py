@@ -2,7 +2,7 @@
 
 Everything heavy is done once per process and kept in `ctx.shared` (the server's warm-up
 build does it before the first call): the routes file is read, the encoder loaded (WordLlama:
-~0.45 s), the examples embedded, and every fresh phrase of the cache read into memory as PCM.
+~0.45 s; MiniLM ~0.8 s), the examples embedded (and the classifier trained), and every fresh phrase of the cache read into memory as PCM.
 Building the node for a call then only creates the processor: no file read, no model load.
 
 The cached phrases are valid for the graph's TTS voice (or their source WAVs; see
@@ -26,8 +26,14 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
     encoder = load_encoder(params.encoder, ctx.shared)
     matcher = shared_matcher(
         ctx.shared,
-        (str(path), params.encoder, params.threshold, tuple(active)),
-        lambda: RouteMatcher(active, encoder, params.threshold),
+        (str(path), params.encoder, params.threshold, params.min_probability, tuple(active)),
+        lambda: RouteMatcher(
+            active,
+            encoder,
+            params.threshold,
+            negatives=routes.negatives,
+            min_probability=params.min_probability,
+        ),
     )
     phrases = shared_phrase_book(ctx.shared, path, voice_of_graph(ctx.graph, ctx.config))
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])

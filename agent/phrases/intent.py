@@ -1,35 +1,41 @@
-"""Matching a caller's words to a route: sentence embeddings and cosine similarity.
+"""Matching a caller's words to a route: sentence embeddings, cosine similarity, a classifier.
 
-    encoder = load_encoder("wordllama", shared)        # once per process
-    matcher = RouteMatcher(routes_file.routes, encoder, threshold=0.6)
+    encoder = load_encoder("minilm", shared)           # once per process
+    matcher = RouteMatcher(routes_file.routes, encoder, threshold=0.55,
+                           negatives=routes_file.negatives, min_probability=0.8)
     matcher.match("How much is it?")                    # -> RouteScore(route="pricing", ...) | None
 
 An `Encoder` turns texts into unit-length vectors; `ENCODERS` maps the names a graph may
 give (`encoder:` on the intent_router node) to factories, so another model can be added
-without touching the router. The default, WordLlama (l2_supercat, 256 dims), is a token
-embedding table with average pooling: its weights ship inside the wheel (16 MB, loaded in
-~0.15 s, never downloaded) and embedding one short sentence takes ~0.05 ms, so it runs on
-the event loop.
+without touching the router. `minilm` (agent/phrases/minilm.py: all-MiniLM-L6-v2, int8 ONNX,
+~5 ms a sentence) reads words in context; `wordllama` (the node's default: l2_supercat, 256
+dims, a token embedding table with average pooling, weights inside its wheel, ~0.05 ms) does
+not. The shipped graphs use minilm (docs/decisions/router-encoder.md). Both run on the event
+loop.
 
 A route's score is the best cosine similarity between the caller's words and any of its
 examples; the best-scoring route wins if it reaches its threshold (the route's own, else
-the node's) and the words are not at least as close to one of the route's `not_examples`
-(near misses such as "call me back" for a "stop calling me" route). Texts are normalised
-first (lower case, no punctuation), since transcripts come with Deepgram's capitals and
-punctuation and examples are written without.
+the node's), the words are not at least as close to one of the route's `not_examples`
+(near misses such as "call me back" for a "stop calling me" route), and, when the node sets
+`min_probability`, the route-or-none classifier (agent/phrases/classifier.py, trained here
+from the routes file) gives the route at least that. Texts are normalised first (lower case,
+no punctuation, openers such as "um, okay so" dropped), since transcripts come with
+Deepgram's capitals, punctuation and fillers and examples are written without.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from agent.graph.build import ProcessCache
+from agent.phrases.classifier import NONE, RouteClassifier
+from agent.phrases.minilm import MiniLMEncoder
 from agent.phrases.routes import Route
 
 
@@ -65,7 +71,10 @@ class WordLlamaEncoder:
         return np.asarray(self._model.embed(list(texts), norm=True), dtype=np.float32)
 
 
-ENCODERS: dict[str, Callable[[], Encoder]] = {"wordllama": WordLlamaEncoder}
+ENCODERS: dict[str, Callable[[], Encoder]] = {
+    "wordllama": WordLlamaEncoder,
+    "minilm": MiniLMEncoder,  # agent/phrases/minilm.py: a sentence encoder, int8 ONNX
+}
 
 
 def load_encoder(name: str, shared: ProcessCache | None = None) -> Encoder:
@@ -85,6 +94,20 @@ def normalise(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
+# What callers put before the question ("Um, okay so, how much is it?"): it carries no intent
+# and only dilutes a sentence's vector. Dropped from the front of a turn (never all of it).
+_OPENERS = re.compile(
+    r"^(?:(?:um+|uh+|erm|er|hm+|oh|so|okay|ok|yeah|yes|well|right|and|look|just|sorry|"
+    r"hi there|hi|hey|hello|hang on|hold on|wait|quick question)\b\s*)+"
+)
+
+
+def strip_openers(words: str) -> str:
+    """`words` (normalised) without the fillers and greetings a turn starts with."""
+    rest = _OPENERS.sub("", words)
+    return rest or words
+
+
 @dataclass(frozen=True)
 class RouteScore:
     """How close the caller's words are to one route, and what that route needs."""
@@ -95,19 +118,35 @@ class RouteScore:
     example: str  # that example
     guard: float = 0.0  # best similarity to one of its not_examples (0 without any)
     near_miss: str = ""  # that not_example
+    probability: float = 1.0  # the classifier's probability of this route (1 without one)
+    min_probability: float = 0.0
 
     @property
     def passes(self) -> bool:
-        """At or above the threshold, and closer to an example than to every near miss."""
-        return self.score >= self.threshold and self.score > self.guard
+        """At or above the threshold, closer to an example than to every near miss, and (with
+        a classifier) at least its minimum probability (above 0.5: the classifier's choice)."""
+        return (
+            self.score >= self.threshold
+            and self.score > self.guard
+            and self.probability >= self.min_probability
+        )
 
 
 class RouteMatcher:
     """Routes' examples embedded once; `scores`/`match` embed one text per call."""
 
-    def __init__(self, routes: Mapping[str, Route], encoder: Encoder, threshold: float = 0.6):
+    def __init__(
+        self,
+        routes: Mapping[str, Route],
+        encoder: Encoder,
+        threshold: float = 0.6,
+        *,
+        negatives: Sequence[str] = (),
+        min_probability: float | None = None,
+    ):
         self.encoder = encoder
         self.threshold = threshold
+        self.min_probability = min_probability
         self._routes = list(routes)
         self._thresholds = {
             name: route.threshold if route.threshold is not None else threshold
@@ -121,10 +160,33 @@ class RouteMatcher:
             for text in texts
         ]
         self._matrix = (
-            encoder.embed([normalise(text) for _, text, _ in self._rows])
+            encoder.embed([strip_openers(normalise(text)) for _, text, _ in self._rows])
             if self._rows
             else np.zeros((0, 1), dtype=np.float32)
         )
+        self.classifier: RouteClassifier | None = None
+        if min_probability is not None:
+            self.classifier = self._train(routes, negatives)
+
+    def _train(self, routes: Mapping[str, Route], negatives: Sequence[str]) -> RouteClassifier:
+        """The route-or-none classifier, from the examples already embedded and the negatives."""
+        examples = {normalise(t) for _, t, negative in self._rows if not negative}
+        keep = [
+            i
+            for i, (_, text, negative) in enumerate(self._rows)
+            if not negative or normalise(text) not in examples
+        ]
+        labels = [NONE if self._rows[i][2] else self._rows[i][0] for i in keep]
+        vectors = self._matrix[keep] if keep else np.zeros((0, 1), dtype=np.float32)
+        others = [strip_openers(normalise(t)) for t in negatives if normalise(t) not in examples]
+        if others:
+            vectors = (
+                np.vstack([vectors, self.encoder.embed(others)])
+                if keep
+                else (self.encoder.embed(others))
+            )
+            labels += [NONE] * len(others)
+        return RouteClassifier(list(routes), vectors, labels)
 
     @property
     def routes(self) -> list[str]:
@@ -132,17 +194,30 @@ class RouteMatcher:
 
     def scores(self, text: str) -> list[RouteScore]:
         """Every route's score for `text`, best first."""
-        words = normalise(text)
+        words = strip_openers(normalise(text))
         best: dict[str, tuple[float, str]] = {r: (0.0, "") for r in self._routes}
         guard: dict[str, tuple[float, str]] = {r: (0.0, "") for r in self._routes}
+        probability: dict[str, float] = {}
         if words and self._rows:
-            sims = self._matrix @ self.encoder.embed([words])[0]
+            vector = self.encoder.embed([words])[0]
+            sims = self._matrix @ vector
+            if self.classifier is not None:
+                probability = self.classifier.probabilities(vector)
             for (route, example, negative), sim in zip(self._rows, sims.tolist(), strict=True):
                 table = guard if negative else best
                 if sim > table[route][0] or not table[route][1]:
                     table[route] = (sim, example)
         ranked = [
-            RouteScore(r, best[r][0], self._thresholds[r], best[r][1], guard[r][0], guard[r][1])
+            RouteScore(
+                r,
+                best[r][0],
+                self._thresholds[r],
+                best[r][1],
+                guard[r][0],
+                guard[r][1],
+                probability=probability.get(r, 1.0 if self.classifier is None else 0.0),
+                min_probability=self.min_probability or 0.0,
+            )
             for r in self._routes
         ]
         return sorted(ranked, key=lambda s: -s.score)

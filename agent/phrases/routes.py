@@ -9,6 +9,7 @@
         action: none                  # none | hang_up | transfer | take_message | offer_message
         destination: front_desk       # for transfer: a name under the graph's `transfer:`
         threshold: 0.7                # optional; else the router node's threshold
+    negatives: [what are your opening hours]   # optional: no route may answer these
     phrases:                          # other phrases to pre-render (greeting, goodbye, ...)
       greeting: "Thanks for calling Acme. How can I help?"
 
@@ -87,7 +88,20 @@ class RoutesFile(BaseModel):
         "unknown", min_length=1, description="Voice of the WAVs in source/ (manifest label)."
     )
     routes: dict[str, Route] = Field(default_factory=dict)
+    negatives: list[str] = Field(
+        default_factory=list,
+        description="Sentences no route may answer (they go to the LLM): the `none` class of "
+        "the router's classifier (agent/phrases/classifier.py), beside every route's "
+        "not_examples.",
+    )
     phrases: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("negatives")
+    @classmethod
+    def _no_blank_negatives(cls, negatives: list[str]) -> list[str]:
+        if any(not n.strip() for n in negatives):
+            raise ValueError("negatives must not be blank")
+        return negatives
 
     @model_validator(mode="after")
     def _names(self) -> RoutesFile:
