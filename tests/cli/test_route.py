@@ -37,8 +37,8 @@ def test_a_hit_shows_scores_best_first_and_the_winner(capsys):
     scores = [float(r[1]) for r in rows]
     assert scores[0] > scores[1] and scores == sorted(scores, reverse=True)
     thresholds = {r[0]: r[2] for r in rows}
-    assert thresholds["pricing"] == "0.55" and thresholds["stop"] == "0.60"  # node's, stop's own
-    assert out[7].startswith("-> pricing (1.000 >= 0.55, then offer_message): 'Our plans start")
+    assert thresholds["pricing"] == "0.65" and thresholds["stop"] == "0.60"  # node's, stop's own
+    assert out[7].startswith("-> pricing (1.000 >= 0.65, then offer_message): 'Our plans start")
 
 
 def test_a_hang_up_route_says_so_and_a_miss_goes_to_the_llm(capsys):
