@@ -26,6 +26,16 @@ from pipecat.frames.frames import (
 
 from processors.clock import Clock, Timer
 
+SILENCE_TIMEOUT_FACTOR = 3  # the seed prompted after three times SILENCE_TIMEOUT_SECONDS
+
+
+def idle_timeout_s(settings, silence_timeout_s: float | None) -> float:
+    """The idle prompt's delay for a call: the graph's own `call.idle_timeout_s` when its file
+    sets it, else three times SILENCE_TIMEOUT_SECONDS when that is set, else the default."""
+    if "idle_timeout_s" in settings.model_fields_set or silence_timeout_s is None:
+        return settings.idle_timeout_s
+    return SILENCE_TIMEOUT_FACTOR * silence_timeout_s
+
 
 class IdleTimer:
     """Calls `on_idle()` once the caller has been idle `timeout_s` after the agent spoke."""
