@@ -11,7 +11,9 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   phrase, then end the pipeline with reason "transfer"; the transport plays the phrase to
   its end and hands the call to Twilio's <Dial>, agent/app/transfers.py),
   `TurnFailedFrame` (a service gave up on a turn: say `fallback`, at most once per
-  FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error")
+  FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error"); a
+  caller turn the agent has not started answering ANSWER_TIMEOUT_S after it ended is
+  handled as one (stage "turn", reason "unanswered"; processors/idle_timer.py)
 - watches: Bot/User Started/Stopped Speaking (processors/idle_timer.py, pipecat's
   UserIdleController's rules: the idle timer runs from the moment the agent's audio
   finished *playing*, i.e. the pacer's mark-driven BotStoppedSpeakingFrame, and stops when
@@ -75,6 +77,7 @@ from processors.idle_timer import IdleTimer
 from processors.passthrough import CONSUMED, PassThroughProcessor
 
 FALLBACK_GAP_S = 3.0  # failures closer together than this get one fallback phrase
+UNANSWERED = TurnFailedFrame(stage="turn", reason="unanswered")  # processors/idle_timer.py
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,11 @@ class CallController(PassThroughProcessor):
         self._phrases = phrases
         self._clock = clock
         self._idle = IdleTimer(
-            settings.idle_timeout_s, clock, lambda: self.create_task(self._on_idle())
+            settings.idle_timeout_s,
+            clock,
+            lambda: self.create_task(self._on_idle()),
+            # A caller turn nothing answered: the fallback, as for a failed turn (issue 20).
+            lambda: self.create_task(self._on_turn_failed(UNANSWERED)),
         )
         self._idle_prompts = 0
         self._ending = False
@@ -137,7 +144,7 @@ class CallController(PassThroughProcessor):
 
     async def cleanup(self):
         await super().cleanup()
-        self._idle.stop()
+        self._idle.close()
         self._cancel_timer()
 
     def _cancel_timer(self) -> None:
@@ -170,7 +177,7 @@ class CallController(PassThroughProcessor):
             self._idle_prompts = 0
         elif isinstance(frame, (EndFrame, CancelFrame)):
             self._cancel_timer()
-            self._idle.stop()
+            self._idle.close()
         return None
 
     async def _on_start(self) -> None:
@@ -222,7 +229,7 @@ class CallController(PassThroughProcessor):
         self._ending = True
         self.hang_up_reason = reason
         self._cancel_timer()
-        self._idle.stop()
+        self._idle.close()
         logger.info(f"{self}: agent hangs up ({reason})")
         await fire_event(self, "on_hang_up", reason)
         await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))
@@ -283,7 +290,7 @@ class CallController(PassThroughProcessor):
         self._ending = True
         self.hang_up_reason = "transfer"
         self._cancel_timer()
-        self._idle.stop()
+        self._idle.close()
         self.transfer = TransferRequest(
             name,
             destination.to,

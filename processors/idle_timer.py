@@ -6,6 +6,13 @@ finished *playing* (the pacer's mark-driven BotStoppedSpeakingFrame), unless the
 is mid-turn or function calls are pending; the agent or the caller starting to speak, or
 a function call starting, stops it. A `UserIdleTimeoutUpdateFrame` changes the timeout
 (0: off), at once when the timer is waiting for the caller.
+
+It also guards every caller turn (issue 20): once a turn ends (UserStoppedSpeakingFrame), the
+agent must start speaking within ANSWER_TIMEOUT_S (BotStartedSpeakingFrame: the first audio
+sent), else `on_unanswered()` runs and the call controller says the graph's `fallback`. A
+turn nothing answered (Whisper heard no words, a reply lost on the way) otherwise left the
+call silent until the caller spoke again: the idle timer only starts after the agent spoke.
+The caller speaking again or a function call starting stops the guard.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ from pipecat.frames.frames import (
 
 from processors.clock import Clock, Timer
 
+# Above every normal answer's start: the LLM's budget (4 s, one retry included, then its own
+# fallback), the TTS's first audio, a local Whisper's transcription (before the turn ends).
+ANSWER_TIMEOUT_S = 8.0
 SILENCE_TIMEOUT_FACTOR = 3  # the seed prompted after three times SILENCE_TIMEOUT_SECONDS
 
 
@@ -40,11 +50,21 @@ def idle_timeout_s(settings, silence_timeout_s: float | None) -> float:
 class IdleTimer:
     """Calls `on_idle()` once the caller has been idle `timeout_s` after the agent spoke."""
 
-    def __init__(self, timeout_s: float, clock: Clock, on_idle: Callable[[], None]):
+    def __init__(
+        self,
+        timeout_s: float,
+        clock: Clock,
+        on_idle: Callable[[], None],
+        on_unanswered: Callable[[], None] | None = None,
+        answer_timeout_s: float = ANSWER_TIMEOUT_S,
+    ):
         self._timeout_s = timeout_s
         self._clock = clock
         self._on_idle = on_idle
+        self._on_unanswered = on_unanswered
+        self._answer_timeout_s = answer_timeout_s
         self._timer: Timer | None = None
+        self._answer: Timer | None = None  # the caller's last turn, waiting for the agent
         self._waiting_for_user = False
         self._user_turn = False
         self._function_calls = 0
@@ -67,16 +87,22 @@ class IdleTimer:
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._waiting_for_user = False
             self.stop()
+            self._stop_answer()
         elif isinstance(frame, UserStartedSpeakingFrame):
             self._waiting_for_user = False
             self._user_turn = True
             self.stop()
+            self._stop_answer()
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._user_turn = False
+            if self._on_unanswered is not None and self._function_calls == 0:
+                self._stop_answer()
+                self._answer = self._clock.call_later(self._answer_timeout_s, self._unanswered)
         elif isinstance(frame, FunctionCallsStartedFrame):
             self._waiting_for_user = False
             self._function_calls += len(frame.function_calls)
             self.stop()
+            self._stop_answer()
         elif isinstance(frame, (FunctionCallResultFrame, FunctionCallCancelFrame)):
             self._function_calls = max(0, self._function_calls - 1)
 
@@ -84,6 +110,26 @@ class IdleTimer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def close(self) -> None:
+        """The call is ending: no idle prompt, no fallback."""
+        self.stop()
+        self._stop_answer()
+        self._on_unanswered = None
+
+    @property
+    def awaiting_answer(self) -> bool:
+        return self._answer is not None
+
+    def _stop_answer(self) -> None:
+        if self._answer is not None:
+            self._answer.cancel()
+            self._answer = None
+
+    def _unanswered(self) -> None:
+        self._answer = None
+        if self._on_unanswered is not None:
+            self._on_unanswered()
 
     def _start(self) -> None:
         if self._timeout_s <= 0:
