@@ -12,7 +12,8 @@ agent must start speaking within ANSWER_TIMEOUT_S (BotStartedSpeakingFrame: the 
 sent), else `on_unanswered()` runs and the call controller says the graph's `fallback`. A
 turn nothing answered (Whisper heard no words, a reply lost on the way) otherwise left the
 call silent until the caller spoke again: the idle timer only starts after the agent spoke.
-The caller speaking again or a function call starting stops the guard.
+The caller speaking again or a function call starting stops the guard; a turn that ends while
+the agent speaks or a function call runs is not guarded.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class IdleTimer:
         self._answer: Timer | None = None  # the caller's last turn, waiting for the agent
         self._waiting_for_user = False
         self._user_turn = False
+        self._bot_speaking = False
         self._function_calls = 0
 
     @property
@@ -81,11 +83,13 @@ class IdleTimer:
             elif self._waiting_for_user:
                 self._start()
         elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._bot_speaking = False
             if not self._user_turn and self._function_calls == 0:
                 self._waiting_for_user = True
                 self._start()
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._waiting_for_user = False
+            self._bot_speaking = True
             self.stop()
             self._stop_answer()
         elif isinstance(frame, UserStartedSpeakingFrame):
@@ -95,7 +99,8 @@ class IdleTimer:
             self._stop_answer()
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._user_turn = False
-            if self._on_unanswered is not None and self._function_calls == 0:
+            busy = self._function_calls > 0 or self._bot_speaking  # the agent is answering
+            if self._on_unanswered is not None and not busy:
                 self._stop_answer()
                 self._answer = self._clock.call_later(self._answer_timeout_s, self._unanswered)
         elif isinstance(frame, FunctionCallsStartedFrame):

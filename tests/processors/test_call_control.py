@@ -218,6 +218,12 @@ async def test_a_caller_turn_nothing_answers_gets_the_fallback():
     assert [f.text for f in down if isinstance(f, TTSSpeakFrame)] == ["Sorry, say again?"]
     assert controller.failures == [("turn", "unanswered")]
 
+    # a turn that ends while the agent speaks is not guarded
+    clock = FakeClock()
+    controller = controller_on(clock, greeting=None, fallback="Sorry, say again?")
+    down = await run_on_clock(controller, clock, [BotStartedSpeakingFrame(), *asked, 30.0])
+    assert not [f for f in down if isinstance(f, TTSSpeakFrame)]
+
     # answered in time (the agent's audio started), or the caller talks on: no fallback
     for late in ([BotStartedSpeakingFrame()], [UserStartedSpeakingFrame()]):
         clock = FakeClock()
