@@ -89,6 +89,16 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a number of seconds, such as 5 or 2.5") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError("expected a number of seconds greater than 0")
+    return value
+
+
 def _names(raw: str) -> tuple[str, ...] | None:
     names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
     return names or None
@@ -218,10 +228,25 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "MIN_INTERRUPTION_WORDS",
-        "words the caller must say over the agent before it stops talking (1: any speech); "
-        "a graph's call.min_interruption_words overrides it",
-        "1",
+        "words the caller must say over the agent before it stops talking (as in the seed); "
+        "unset: any words but an acknowledgement (mm-hmm, okay) stop it, graphs/README.md "
+        "Barge-in; a graph's call.min_interruption_words overrides it",
+        None,
         _positive_int,
+    ),
+    Setting(
+        "ROUTER_ENABLED",
+        "switch for the intent router (matching turns answered from cached audio); false: "
+        "every turn of every graph goes to the LLM (the router node passes everything on)",
+        "true",
+        _parse_bool,
+    ),
+    Setting(
+        "SILENCE_TIMEOUT_SECONDS",
+        "caller's silence in seconds that the idle prompt counts from: it comes after three "
+        "times it (as in the seed); unset: 6 s; a graph's call.idle_timeout_s wins",
+        None,
+        _seconds,
     ),
     Setting(
         "DRAIN_SECONDS",
@@ -451,7 +476,7 @@ class Config:
     max_calls: int
     event_loop: str
     web_concurrency: int
-    min_interruption_words: int
+    min_interruption_words: int | None
     drain_seconds: float
     twilio_account_sid: str | None
     twilio_auth_token: Secret | None
@@ -483,6 +508,8 @@ class Config:
     llm_base_url: str | None
     llm_model: str
     llm_api_key: Secret | None
+    router_enabled: bool = True
+    silence_timeout_seconds: float | None = None
     # Raw variables as loaded (env over .env), for `${env:VAR}` in graph files. Secrets wrapped.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 

@@ -14,7 +14,9 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
   hand-off bound, end the pipeline at once and the transport hands off at the end. A
   warm destination holds instead: `bind_hold`, `warm_accepted`, `warm_failed`),
   `TurnFailedFrame` (a service gave up on a turn: say `fallback`, at most once per
-  FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error")
+  FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error"); a
+  caller turn the agent has not started answering ANSWER_TIMEOUT_S after it ended is
+  handled as one (stage "turn", reason "unanswered"; processors/idle_timer.py)
 - watches: Bot/User Started/Stopped Speaking (processors/idle_timer.py, pipecat's
   UserIdleController's rules: the idle timer runs from the moment the agent's audio
   finished *playing*, i.e. the pacer's mark-driven BotStoppedSpeakingFrame, and stops when
@@ -80,6 +82,7 @@ from processors.passthrough import CONSUMED, PassThroughProcessor
 from processors.speaking import SpeakingState
 
 FALLBACK_GAP_S = 3.0  # failures closer together than this get one fallback phrase
+UNANSWERED = TurnFailedFrame(stage="turn", reason="unanswered")  # processors/idle_timer.py
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,11 @@ class CallController(PassThroughProcessor):
         self._phrases = phrases
         self._clock = clock
         self._idle = IdleTimer(
-            settings.idle_timeout_s, clock, lambda: self.create_task(self._on_idle())
+            settings.idle_timeout_s,
+            clock,
+            lambda: self.create_task(self._on_idle()),
+            # A caller turn nothing answered: the fallback, as for a failed turn (issue 20).
+            lambda: self.create_task(self._on_turn_failed(UNANSWERED)),
         )
         self._idle_prompts = 0
         self._ending = False
@@ -155,7 +162,7 @@ class CallController(PassThroughProcessor):
 
     async def cleanup(self):
         await super().cleanup()
-        self._idle.stop()
+        self._idle.close()
         self._cancel_timer()
 
     def _cancel_timer(self) -> None:
@@ -189,7 +196,7 @@ class CallController(PassThroughProcessor):
             self._idle_prompts = 0
         elif isinstance(frame, (EndFrame, CancelFrame)):
             self._cancel_timer()
-            self._idle.stop()
+            self._idle.close()
         return None
 
     async def _on_start(self) -> None:
@@ -243,7 +250,7 @@ class CallController(PassThroughProcessor):
         self._ending = True
         self.hang_up_reason = reason
         self._cancel_timer()
-        self._idle.stop()
+        self._idle.close()
         logger.info(f"{self}: agent hangs up ({reason})")
         await fire_event(self, "on_hang_up", reason)
         await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))

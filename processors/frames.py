@@ -56,9 +56,15 @@ class OutputMarkFrame(DataFrame):
 
 @dataclass
 class SegmentTranscribedFrame(DataFrame):
-    """The STT is done with utterance number `segment` (VAD stops counted from 1 per call)."""
+    """The STT is done with utterance number `segment` (VAD stops counted from 1 per call).
+
+    Not dropped by an interruption: it often sits queued right behind its transcript, and
+    that transcript may start a turn (late words, or words over the agent), whose
+    interruption would otherwise drop the marker the turn's end waits for (issue 20).
+    """
 
     segment: int = 0
+    interruptible: bool = field(default=False, init=False)
 
 
 @dataclass

@@ -23,7 +23,8 @@ passes the transcript on untouched.
   asked for the caller's name; the message-taking dialog in front of the LLM takes it from
   there); for an `offer_message` route, `OfferMessageFrame` (a yes to the phrase's offer
   starts message-taking).
-- params: matcher (RouteMatcher), routes (name -> Route), phrases (PhraseBook)
+- params: matcher (RouteMatcher; None: routing is off, ROUTER_ENABLED=false, and every
+  transcript passes on to the LLM), routes (name -> Route), phrases (PhraseBook)
 - events: on_route(router, hit: RouteHit), for every routed turn
 
 Which turns it answers: only one that began while the agent was waiting for the caller
@@ -143,7 +144,7 @@ class IntentRouter(PassThroughProcessor):
         return None
 
     async def _on_transcript(self, frame: TranscriptionFrame):
-        if not frame.text.strip():
+        if not frame.text.strip() or self._matcher is None:
             return None
         started = time.perf_counter()
         routable = (

@@ -75,6 +75,7 @@ from processors.call_control import CallController
 from processors.clock import LOOP_CLOCK
 from processors.heard_context import HeardContextEditor
 from processors.hold_music import HoldMusic
+from processors.idle_timer import idle_timeout_s
 from processors.media_link import MediaLink
 from processors.message_taking import MessageTaker
 from processors.pacer import AudioPacer
@@ -252,6 +253,9 @@ def build_call_pipeline(
     ctx = BuildContext(config, graph, call, services.cache, services.wall_clock)
     gb = build_graph(graph, ctx)
     settings = graph.call
+    idle_s = idle_timeout_s(settings, config.silence_timeout_seconds)
+    if idle_s != settings.idle_timeout_s:  # SILENCE_TIMEOUT_SECONDS, the graph setting none
+        settings = settings.model_copy(update={"idle_timeout_s": idle_s})
     if call.line.greeting is not None:  # after hours: the after-hours greeting instead
         settings = settings.model_copy(update={"greeting": call.line.greeting})
         logger.info(f"after hours ({call.line.reason}): the after-hours greeting")

@@ -78,6 +78,11 @@ def show(name_or_path: str, fmt: str, config: Config) -> int:
         print(exc, file=sys.stderr)
         return 1
     sys.stdout.write(draw(graph, fmt))
+    routers = [n.name for n in graph.chain_nodes() if n.type.name == "intent_router"]
+    if routers and not config.router_enabled and fmt == "text":
+        print(
+            f"router: off ({', '.join(routers)}; ROUTER_ENABLED=false): every turn goes to the LLM"
+        )
     return 0
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -143,6 +143,39 @@ class TransferDestination(BaseModel):
         return bool(self.to.strip())
 
 
+class BargeInSettings(BaseModel):
+    """What the caller's speech over the agent does (processors/barge_in.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: Literal["acknowledgements", "any_speech"] = Field(
+        "acknowledgements",
+        description="acknowledgements: words other than an acknowledgement stop the agent; "
+        "an acknowledgement alone neither stops it nor makes a turn (it is recorded as one). "
+        "any_speech: any speech the VAD hears stops it at once.",
+    )
+    acknowledgements: list[str] | None = Field(
+        None,
+        description="Words and short phrases that, said alone over the agent, are only an "
+        'acknowledgement; replaces the default list ("mm-hmm", "uh-huh", "okay", "right", '
+        '"yeah", "I see", ...).',
+    )
+    max_acknowledgement_s: float = Field(
+        1.2,
+        gt=0,
+        le=10,
+        description="Speech over the agent this long with no words transcribed yet stops it "
+        "(a slow STT, or Whisper, which transcribes only after the caller pauses).",
+    )
+
+    @model_validator(mode="after")
+    def _phrases(self) -> BargeInSettings:
+        bad = [p for p in self.acknowledgements or [] if not re.search(r"[A-Za-z0-9]", p)]
+        if bad:
+            raise ValueError(f"acknowledgements must have words, not {bad}")
+        return self
+
+
 class CallSettings(BaseModel):
     """Call-level settings: what the agent says first, how long a call may last, idle prompts."""
 
@@ -170,7 +203,12 @@ class CallSettings(BaseModel):
         None,
         ge=1,
         description="Words the caller must say while the agent speaks before it stops talking "
-        "(1: any speech the VAD hears); default MIN_INTERRUPTION_WORDS.",
+        "(acknowledgements alone never stop it, see barge_in); default MIN_INTERRUPTION_WORDS, "
+        "else 1.",
+    )
+    barge_in: BargeInSettings = Field(
+        default_factory=BargeInSettings,
+        description="Acknowledgements and interruptions while the agent speaks.",
     )
     fallback: str = Field(
         "Sorry, I'm having trouble. Could you say that again?",

@@ -19,7 +19,9 @@ When the caller's turn ends (user turn strategies), chosen rather than pipecat's
   interrupt the bot when a turn starts. That is exactly what Flux recommends through its
   STTMetadataFrame; we pass it up front because leaving the strategies unset would first
   build pipecat's default smart-turn analyzer (an ONNX model load) for every call.
-- otherwise: start on VAD or transcription (pipecat's default starts) and stop with
+- otherwise: start with AcknowledgingTurnStart (processors/barge_in.py: as pipecat's default
+  starts, on VAD or transcription, while the agent is silent; over the agent, only for words
+  that are not an acknowledgement, the graph's `call.barge_in`) and stop with
   SpeechTimeoutUserTurnStopStrategy(user_speech_timeout), not the default smart-turn model,
   which costs CPU per turn and on synthetic or telephone speech often waits seconds before
   ending a turn. With Deepgram finalizing on VAD stop, a turn ends stop_secs (0.2) +
@@ -34,6 +36,8 @@ from dataclasses import dataclass
 
 from agent.adapters.turns import SegmentAwareTurnStop
 from agent.graph.build import BuildContext
+from agent.graph.model import BargeInSettings
+from processors.barge_in import DEFAULT_ACKNOWLEDGEMENTS, AcknowledgingTurnStart
 from processors.context_window import ContextWindow
 from processors.message_taking import MessageTaker
 
@@ -64,10 +68,15 @@ def conversation(
     # The prompt goes on the service (system_instruction), not into the context: pipecat
     # 1.9+ deprecates a leading system message in LLMContext.
     context = LLMContext(tools=tools if tools is not None else NOT_GIVEN)
-    min_words = ctx.graph.call.min_interruption_words or ctx.config.min_interruption_words
+    call = ctx.graph.call
+    min_words = call.min_interruption_words or ctx.config.min_interruption_words or 1
     kinds = ctx.graph.kinds_before(node_name)
     strategies = turn_strategies(
-        user_speech_timeout_s, "turn" in kinds, min_words, segmented_stt="segment" in kinds
+        user_speech_timeout_s,
+        "turn" in kinds,
+        min_words,
+        segmented_stt="segment" in kinds,
+        barge_in=call.barge_in,
     )
     pair = LLMContextAggregatorPair(
         context, user_params=LLMUserAggregatorParams(user_turn_strategies=strategies)
@@ -87,24 +96,27 @@ def turn_strategies(
     min_words: int = 1,
     *,
     segmented_stt: bool = False,
+    barge_in: BargeInSettings | None = None,
 ):
-    from pipecat.turns.user_start import MinWordsUserTurnStartStrategy
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
     from pipecat.turns.user_turn_strategies import (
         ExternalUserTurnStrategies,
         UserTurnStrategies,
-        default_user_turn_start_strategies,
     )
 
     if service_decides_turns:
         return ExternalUserTurnStrategies(enable_interruptions=True)
-    # Barge-in: with min_words 1 any speech the VAD hears interrupts the agent; above that,
-    # the caller must say that many words (interim transcripts) over the agent first.
-    start = (
-        default_user_turn_start_strategies()
-        if min_words <= 1
-        else [MinWordsUserTurnStartStrategy(min_words=min_words)]
-    )
+    # Barge-in (processors/barge_in.py): over the agent, an acknowledgement alone neither
+    # stops it nor makes a turn; other words (at least min_words of them) interrupt it.
+    barge_in = barge_in or BargeInSettings()
+    start = [
+        AcknowledgingTurnStart(
+            acknowledgements=barge_in.acknowledgements or DEFAULT_ACKNOWLEDGEMENTS,
+            min_words=min_words,
+            max_acknowledgement_s=barge_in.max_acknowledgement_s,
+            rule=barge_in.rule,
+        )
+    ]
     stop = SegmentAwareTurnStop if segmented_stt else SpeechTimeoutUserTurnStopStrategy
     return UserTurnStrategies(start=start, stop=[stop(user_speech_timeout=user_speech_timeout_s)])
 

@@ -12,6 +12,8 @@ controller, so a greeting or goodbye with a cached text is played from the cache
 
 from __future__ import annotations
 
+from loguru import logger
+
 from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import IntentRouterParams
 from agent.phrases.cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
@@ -23,6 +25,12 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
     path = ctx.resolve_path(params.routes).resolve()
     routes = shared_routes(ctx.shared, path)
     active = active_routes(routes.routes, ctx.graph, ctx.call.line.open)
+    phrases = shared_phrase_book(ctx.shared, path, voice_of_graph(ctx.graph, ctx.config))
+    if not ctx.config.router_enabled:
+        # ROUTER_ENABLED=false: every turn goes to the LLM; the cached phrases still serve
+        # the call controller (greeting, goodbye). No encoder is loaded.
+        ctx.shared.get_or_create(("intent_router", "off", node_name), lambda: _log_off(node_name))
+        return NodeBuild(processors=[IntentRouter(None, active, phrases, name=node_name)])
     encoder = load_encoder(params.encoder, ctx.shared)
     matcher = shared_matcher(
         ctx.shared,
@@ -35,8 +43,12 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
             min_probability=params.min_probability,
         ),
     )
-    phrases = shared_phrase_book(ctx.shared, path, voice_of_graph(ctx.graph, ctx.config))
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])
+
+
+def _log_off(node_name: str) -> bool:
+    logger.info(f"{node_name}: routing off (ROUTER_ENABLED=false): every turn goes to the LLM")
+    return True
 
 
 def active_routes(routes: dict, graph, line_open: bool = True) -> dict:

@@ -6,7 +6,9 @@ processor pushes; see agent/adapters/engine.py), from two cheap sources:
 - frames that reach the pipeline's end, through the worker's reached-downstream filter (only
   these types are handed over): `VADUserStarted/StoppedSpeakingFrame` (when the caller spoke),
   `BotStarted/StoppedSpeakingFrame` (when the caller *heard* the agent: the pacer sends them
-  from Twilio's mark echoes) and our `HeardTextFrame` (what was heard of an interrupted reply);
+  from Twilio's mark echoes), our `HeardTextFrame` (what was heard of an interrupted reply)
+  and pipecat's `UserBackchannelFrame` (an acknowledgement said over the agent, which stopped
+  nothing and made no turn, processors/barge_in.py: a caller turn, source "acknowledgement");
 - events of processors already in the call: the LLM user aggregator's `on_user_turn_stopped`
   (the caller's words as written to the context), the assistant aggregator's
   `on_assistant_turn_started/stopped` (the reply's text, interrupted or not), the intent
@@ -34,6 +36,7 @@ from datetime import UTC, datetime
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
+    UserBackchannelFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
@@ -56,7 +59,7 @@ class Turn:
     ended_at: datetime | None
     heard_text: str | None = None
     interrupted: bool = False
-    source: str = "caller"  # caller: "caller" | "dtmf"; agent: "llm" | "message" | "route" ...
+    source: str = "caller"  # caller: "caller" | "dtmf" | "acknowledgement"; agent: "llm" | "message" | "route" ...
     route: str | None = None
     latency_ms: float | None = None
     failure: str | None = None  # "stage:reason": this turn is the fallback for a failed one
@@ -91,6 +94,7 @@ class TurnTracker:
         BotStartedSpeakingFrame,
         BotStoppedSpeakingFrame,
         HeardTextFrame,
+        UserBackchannelFrame,
     )
 
     def __init__(
@@ -189,6 +193,9 @@ class TurnTracker:
                 if self._latency_from is not None:
                     self._agent.latency_ms = round((now - self._latency_from) * 1000, 1)
             self._latency_from = None
+        elif isinstance(frame, UserBackchannelFrame):
+            if text := frame.text.strip():
+                self._commit_caller(text, source="acknowledgement")
         elif isinstance(frame, HeardTextFrame):
             if self._agent is not None and frame.interrupted:
                 self._agent.heard = frame.text
@@ -265,7 +272,7 @@ class TurnTracker:
 
     # --- commits ---------------------------------------------------------------------------
 
-    def _commit_caller(self, text: str) -> None:
+    def _commit_caller(self, text: str, source: str = "caller") -> None:
         now = self._now()
         started = self._caller_started or now
         ended = (
@@ -274,7 +281,7 @@ class TurnTracker:
             else now
         )
         self._caller_started = self._caller_stopped = None
-        self._emit(Turn(self._next_seq(), "caller", text, _dt(started), _dt(ended)))
+        self._emit(Turn(self._next_seq(), "caller", text, _dt(started), _dt(ended), source=source))
 
     def _new_agent_turn(self) -> _AgentTurn:
         turn = _AgentTurn(failure=self._pending_failure)

@@ -25,19 +25,15 @@ def build(**env):
 
 
 def test_vad_turns_use_speech_timeout_not_smart_turn():
-    from pipecat.turns.user_start import (
-        TranscriptionUserTurnStartStrategy,
-        VADUserTurnStartStrategy,
-    )
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+
+    from processors.barge_in import AcknowledgingTurnStart
 
     _, llm = build()
     user, window, messages, service = llm.processors  # the graph takes messages
     strategies = user._params.user_turn_strategies
-    assert [type(s) for s in strategies.start] == [
-        VADUserTurnStartStrategy,
-        TranscriptionUserTurnStartStrategy,
-    ]
+    # pipecat's VAD/transcription starts while the agent is silent; acknowledgements over it
+    assert [type(s) for s in strategies.start] == [AcknowledgingTurnStart]
     [stop] = strategies.stop
     assert type(stop) is SpeechTimeoutUserTurnStopStrategy  # Deepgram finalizes: pipecat's own
     assert stop._user_speech_timeout == 0.4

@@ -201,3 +201,17 @@ async def test_whisper_says_when_each_utterance_is_done_words_or_none():
     ]
     assert [out[0].segment, out[2].segment] == [1, 2]
     assert "office" in out[1].text.lower()
+
+
+async def test_words_after_the_net_ran_out_make_a_turn_that_ends_when_they_are_done():
+    # Issue 20: the first question of a local call went unanswered. Whisper's first run in a
+    # process is slow; its words came after the net (transcript_timeout_s) had ended the turn
+    # empty. They start a new turn, whose interruption dropped the SegmentTranscribedFrame
+    # queued right behind them, so that turn waited for pipecat's 5 s stop timeout.
+    frames = [
+        *utterance(0.5),
+        SleepFrame(1.0),  # the 0.5 s net runs out: the turn ends with no words
+        *transcribed(1, "What are your prices for home internet?"),
+        SleepFrame(1.5),  # far less than the user turn stop timeout (5 s)
+    ]
+    assert await turns_sent(ours(), frames, ttfs=0.5) == ["What are your prices for home internet?"]

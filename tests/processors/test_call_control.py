@@ -211,3 +211,38 @@ async def test_failures_closer_than_the_gap_get_one_fallback():
     )
     spoken = [f.text for f in down if isinstance(f, TTSSpeakFrame)]
     assert spoken == ["Sorry, say again?", "Sorry, say again?"]  # at 0 s and 4 s, not 1 s
+
+
+async def test_a_caller_turn_nothing_answers_gets_the_fallback():
+    # Issue 20: a turn with no reply (Whisper heard no words, a reply lost) left the call
+    # silent until the caller spoke again: the idle timer starts only after the agent spoke.
+    from processors.idle_timer import ANSWER_TIMEOUT_S
+
+    def turn_then(*steps):
+        return [BotStartedSpeakingFrame(), BotStoppedSpeakingFrame(), 1.0, *steps]
+
+    clock = FakeClock()
+    controller = controller_on(clock, greeting=None, fallback="Sorry, say again?")
+    asked = [UserStartedSpeakingFrame(), UserStoppedSpeakingFrame()]
+    down = await run_on_clock(controller, clock, turn_then(*asked, ANSWER_TIMEOUT_S - 0.1))
+    assert not [f for f in down if isinstance(f, TTSSpeakFrame)]  # not before its time
+
+    clock = FakeClock()
+    controller = controller_on(clock, greeting=None, fallback="Sorry, say again?")
+    down = await run_on_clock(controller, clock, turn_then(*asked, ANSWER_TIMEOUT_S + 0.1))
+    assert [f.text for f in down if isinstance(f, TTSSpeakFrame)] == ["Sorry, say again?"]
+    assert controller.failures == [("turn", "unanswered")]
+
+    # a turn that ends while the agent speaks is not guarded
+    clock = FakeClock()
+    controller = controller_on(clock, greeting=None, fallback="Sorry, say again?")
+    down = await run_on_clock(controller, clock, [BotStartedSpeakingFrame(), *asked, 30.0])
+    assert not [f for f in down if isinstance(f, TTSSpeakFrame)]
+
+    # answered in time (the agent's audio started), or the caller talks on: no fallback
+    for late in ([BotStartedSpeakingFrame()], [UserStartedSpeakingFrame()]):
+        clock = FakeClock()
+        controller = controller_on(clock, greeting=None, fallback="Sorry, say again?")
+        steps = turn_then(*asked, ANSWER_TIMEOUT_S - 1, *late, 30.0)
+        down = await run_on_clock(controller, clock, steps)
+        assert not [f for f in down if isinstance(f, TTSSpeakFrame)], late

@@ -202,3 +202,29 @@ def test_the_tts_echo_of_the_controllers_words_is_not_taken_for_a_reply(tracked)
         ("call", "Thanks for calling Acme, goodbye!"),
         ("llm", "Sure. Goodbye!"),
     ]
+
+
+def test_an_acknowledgement_over_the_agent_is_a_caller_turn_of_its_own(tracked):
+    from pipecat.frames.frames import UserBackchannelFrame
+
+    tracker, clock, turns = tracked
+    caller(tracker, clock, "what are your plans")
+    tracker.llm_started()
+    tracker.on_frame(BotStartedSpeakingFrame())
+    clock.t += 3
+    tracker.on_frame(VADUserStartedSpeakingFrame(start_secs=0.2, timestamp=clock.t))
+    clock.t += 0.5
+    tracker.on_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=clock.t))
+    tracker.on_frame(UserBackchannelFrame(text="Mm-hmm.", user_id="caller", timestamp="t"))
+    clock.t += 5
+    tracker.llm_stopped("We have three plans.", interrupted=False)
+    tracker.on_frame(BotStoppedSpeakingFrame())
+    question, ack, answer = turns
+    assert (ack.role, ack.text, ack.source) == ("caller", "Mm-hmm.", "acknowledgement")
+    assert (ack.ended_at - ack.started_at).total_seconds() == pytest.approx(0.5)
+    assert (answer.text, answer.interrupted, answer.heard_text) == (
+        "We have three plans.",
+        False,
+        "We have three plans.",
+    )
+    assert question.source == "caller"

@@ -22,6 +22,9 @@ PHRASES = [
     "wait_stop",
     "i_would_like_to_book_an_appointment_for_tomorrow",
     "stop_calling_me",
+    "mm_hmm",
+    "okay",
+    "wait_which_one_is_cheapest",
 ]
 FRAME = 160  # feed 20 ms at a time, as the Twilio transport does
 
