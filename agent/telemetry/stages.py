@@ -15,8 +15,10 @@ already in the call or added only for it:
 - `TracedLink` round the pacer's media link: the first audio sent to Twilio per turn.
 
 `take()` hands over the stages of the turn that just ended and starts the next. A VAD stop
-that comes after the agent was heard (the caller speaking again before the agent's turn
-was committed) belongs to the next turn and is carried over.
+for speech that ended after the agent was heard (the caller speaking again before the
+agent's turn was committed) belongs to the next turn and is carried over; one for speech
+that ended before (the router answered on the final transcript before the VAD decided)
+is the current turn's.
 """
 
 from __future__ import annotations
@@ -92,7 +94,11 @@ class StageCollector:
     def on_frame(self, frame) -> None:
         if isinstance(frame, VADUserStoppedSpeakingFrame):
             stages = self.current
-            if stages.heard is not None:  # the agent's turn is not committed yet
+            stopped = frame.timestamp - frame.stop_secs
+            # After the agent was heard, a VAD stop is the caller speaking again (the next
+            # turn's), unless the speech it ends stopped before that: the router may answer
+            # on a final transcript before the VAD has decided.
+            if stages.heard is not None and stopped >= stages.heard:
                 stages = self._carry = self._carry or TurnStages()
             stages.vad_decided = frame.timestamp
             stages.speech_stopped = frame.timestamp - frame.stop_secs
@@ -102,6 +108,13 @@ class StageCollector:
     # --- events ---------------------------------------------------------------------------
 
     def transcript(self) -> None:
+        if self.current.heard is not None:
+            # The agent already answered this turn: a transcript now is either the caller
+            # speaking again (their VAD stop was carried over: it goes with it) or the user
+            # aggregator closing a turn the router answered first (nothing new: dropped).
+            if self._carry is not None:
+                self._carry.transcript_at = self._now()
+            return
         self.current.transcript_at = self._now()
 
     def routed(self, route: str) -> None:

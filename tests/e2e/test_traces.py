@@ -82,7 +82,12 @@ async def test_a_call_is_one_trace_of_turns_and_stages_without_words(fakes, star
             assert turn.start_time <= child.start_time <= child.end_time <= turn.end_time
 
     routed = {c.name: c for c in _children(spans, by_source["route"])}
-    assert {"vad.end_of_speech", "stt", "routing", "pacing"} <= set(routed), set(routed)
+    # The router answers on Deepgram's final transcript, which (with the fake's timing) may
+    # come before the VAD has decided the caller stopped: the VAD stop may then be decided
+    # after the phrase was heard, and a loaded machine can't say whose it is, so the routed
+    # turn's vad/stt spans are not required here (tests/telemetry/test_stages.py pins the
+    # rule); the LLM turn below has them all.
+    assert {"routing", "pacing"} <= set(routed), set(routed)
     assert routed["routing"].attributes["routing.hit"] is True
     assert "llm" not in routed
     assert by_source["route"].attributes["turn.route"]

@@ -87,6 +87,38 @@ def test_the_caller_speaking_before_the_agents_turn_ends_starts_the_next_turn():
     assert stages.current == TurnStages()
 
 
+def test_a_vad_stop_decided_after_a_fast_route_is_still_the_turns_own():
+    clock = Clock(100.3)
+    stages = StageCollector(clock)
+    stages.transcript()
+    stages.routed("pricing")
+    stages.on_frame(BotStartedSpeakingFrame())  # heard at 100.3
+    stages.on_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=100.4))  # ended 100.2
+    assert stages.take().speech_stopped == 100.2
+
+
+def test_a_transcript_after_the_agent_answered_stays_out_of_the_answered_turn():
+    """The router answers on the final transcript; the user aggregator may close the same
+    turn a moment later. That second event must not move the turn's transcript time past
+    its answer (the stt span would end after the caller heard the agent)."""
+    clock = Clock()
+    stages = StageCollector(clock)
+    stages.on_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=100.0))
+    clock.t = 100.01
+    stages.transcript()
+    stages.routed("pricing")
+    clock.t = 100.02
+    stages.on_frame(BotStartedSpeakingFrame())
+    clock.t = 100.4
+    stages.transcript()  # the aggregator's own end of the routed turn
+    assert stages.current.transcript_at == 100.01
+    stages.on_frame(VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=101.0))  # barge-in
+    clock.t = 101.3
+    stages.transcript()  # ...its words: the next turn's
+    assert stages.take().transcript_at == 100.01
+    assert stages.current.transcript_at == 101.3
+
+
 def test_a_retry_is_a_second_request_and_nothing_lands_on_a_closed_one():
     clock = Clock()
     stages = StageCollector(clock)
