@@ -28,7 +28,10 @@ async def test_pages_from_a_seeded_store(start_server, client_for, monkeypatch):
     now, user = await _seeded(start_server, client_for)
     await _history_filters_pages_and_exports_csv(user, monkeypatch)
     # Days: `since` from its start, `until` through its end.
-    day, before = now.date().isoformat(), (now.date() - timedelta(days=1)).isoformat()
+    # `before`: the day before every seeded call (one starts two hours before `now`, which
+    # is yesterday in the first hours after midnight UTC).
+    day = now.date().isoformat()
+    before = ((now - timedelta(hours=3)).date() - timedelta(days=1)).isoformat()
     _, _, page = await user.get(f"/dashboard/history?since={day}&until={day}")
     assert "CAaaaa0001" in page
     _, _, page = await user.get(f"/dashboard/history?until={before}")
