@@ -102,6 +102,18 @@ def _signed() -> dict[str, str]:
     return {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(STREAM_URL, {})}
 
 
+def _start(call_sid: str) -> dict:
+    """A `start` message's body, as Twilio sends it for the receptionist graph."""
+    return {
+        "streamSid": "MZ" + "0" * 32,
+        "callSid": call_sid,
+        "accountSid": ACCOUNT_SID,
+        "tracks": ["inbound"],
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+        "customParameters": {"graph": "receptionist", "from": "+15550001111", "to": "+1666"},
+    }
+
+
 def _message(event: str, **body) -> str:
     return json.dumps({"event": event, "streamSid": "MZ" + "0" * 32, **body})
 
@@ -110,14 +122,7 @@ async def test_media_before_start_is_dropped_and_the_call_still_starts(start_ser
     server = await start_server()
     metrics = server.services.metrics
     call_sid = "CA" + "7" * 32
-    start = {
-        "streamSid": "MZ" + "0" * 32,
-        "callSid": call_sid,
-        "accountSid": ACCOUNT_SID,
-        "tracks": ["inbound"],
-        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-        "customParameters": {"graph": "receptionist", "from": "+1555", "to": "+1666"},
-    }
+    start = _start(call_sid)
     async with aiohttp.ClientSession() as http:
         ws = await http.ws_connect(server.base_url + "/ws", headers=_signed())
         await ws.send_str(json.dumps({"event": "connected", "protocol": "Call", "version": "1"}))
@@ -166,14 +171,7 @@ async def test_a_message_over_the_socket_limit_ends_the_call_and_the_record_says
     server = await start_server(ADMIN_TOKEN="t" * 24)
     metrics = server.services.metrics
     call_sid = "CA" + "8" * 32
-    start = {
-        "streamSid": "MZ" + "0" * 32,
-        "callSid": call_sid,
-        "accountSid": ACCOUNT_SID,
-        "tracks": ["inbound"],
-        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-        "customParameters": {"graph": "receptionist", "from": "+15550001111", "to": "+1666"},
-    }
+    start = _start(call_sid)
     huge = _message("media", media={"payload": "A" * (WS_HARD_LIMIT_BYTES + 1024)})
     async with aiohttp.ClientSession() as http:
         ws = await http.ws_connect(server.base_url + "/ws", headers=_signed())

@@ -4,13 +4,10 @@ Timers run on a fake clock (processors/clock.py): no test sleeps on the wall clo
 
 from __future__ import annotations
 
-import asyncio
-
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
-    EndFrame,
     EndWorkerFrame,
     InputDTMFFrame,
     LLMMessagesAppendFrame,
@@ -20,11 +17,11 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import run_test
 
-from agent.adapters import engine
 from agent.graph.model import CallSettings
 from processors.call_control import CallController
 from processors.clock import FakeClock
 from processors.frames import EndCallFrame, TurnFailedFrame
+from tests.processors.clocked import run_steps
 from tests.processors.pacer_twilio import Recorder
 
 
@@ -40,18 +37,7 @@ async def run_on_clock(controller: CallController, clock: FakeClock, steps: list
     """controller ! recorder in a worker: frames are queued, numbers advance the clock.
     Returns the frames that came out downstream, the call's end included."""
     down = Recorder(clock)
-    worker = engine.make_worker([controller, down])
-    runner = asyncio.ensure_future(engine.run_worker(worker))
-    await clock.settle()
-    for step in steps:
-        if isinstance(step, (int, float)):
-            await clock.advance(step)
-        else:
-            await worker.queue_frame(step)
-            await clock.settle()
-    if not runner.done():
-        await worker.queue_frame(EndFrame())
-    await clock.run_until(runner)
+    await run_steps(clock, [controller, down], steps)
     return [frame for _, frame in down.frames]
 
 

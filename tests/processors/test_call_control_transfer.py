@@ -17,6 +17,7 @@ from agent.graph.model import CallSettings, TransferDestination
 from processors.call_control import CallController
 from processors.clock import FakeClock
 from processors.frames import OfferMessageFrame, TransferCallFrame
+from tests.processors.clocked import run_steps
 
 
 def finder(**destinations: str):
@@ -147,16 +148,13 @@ async def test_a_refused_hand_off_tells_the_caller_and_the_call_goes_on():
 async def run_bounced(control, clock, steps) -> list:
     """control ! (speaking frames queued downstream turned upstream, as the pacer sends
     them) ! recorder, on the fake clock; the frames that came out downstream."""
-    import asyncio
 
     from pipecat.frames.frames import (
         BotStartedSpeakingFrame,
         BotStoppedSpeakingFrame,
-        EndFrame,
     )
     from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-    from agent.adapters import engine
     from tests.processors.pacer_twilio import Recorder
 
     class Bounce(FrameProcessor):
@@ -168,16 +166,5 @@ async def run_bounced(control, clock, steps) -> list:
             await self.push_frame(frame, direction)
 
     down = Recorder(clock)
-    worker = engine.make_worker([control, Bounce(), down])
-    runner = asyncio.ensure_future(engine.run_worker(worker))
-    await clock.settle()
-    for step in steps:
-        if isinstance(step, (int, float)):
-            await clock.advance(step)
-        else:
-            await worker.queue_frame(step)
-            await clock.settle()
-    if not runner.done():
-        await worker.queue_frame(EndFrame())
-    await clock.run_until(runner)
+    await run_steps(clock, [control, Bounce(), down], steps)
     return [frame for _, frame in down.frames]

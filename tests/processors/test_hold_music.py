@@ -3,12 +3,9 @@ music after the hold phrase, looped at real time, cleared when it stops."""
 
 from __future__ import annotations
 
-import asyncio
-
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
-    EndFrame,
     Frame,
     InputAudioRawFrame,
     InterruptionFrame,
@@ -16,9 +13,9 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from agent.adapters import engine
 from processors.clock import FakeClock
 from processors.hold_music import CHUNK_S, LEAD_S, HoldMusic, music_chunks
+from tests.processors.clocked import run_steps
 from tests.processors.pacer_twilio import Recorder
 
 MUSIC = bytes(range(256)) * 10  # 2560 bytes: 0.16 s, so the loop wraps
@@ -45,20 +42,7 @@ async def steps_on_clock(steps: list):
     clock = FakeClock()
     hold = HoldMusic(MUSIC, clock=clock, name="hold")
     down = Recorder(clock)
-    worker = engine.make_worker([hold, Pacer(), down])
-    runner = asyncio.ensure_future(engine.run_worker(worker))
-    await clock.settle()
-    for step in steps:
-        if isinstance(step, (int, float)):
-            await clock.advance(step)
-        elif callable(step):
-            await step(hold)
-            await clock.settle()
-        else:
-            await worker.queue_frame(step)
-            await clock.settle()
-    await worker.queue_frame(EndFrame())
-    await clock.run_until(runner)
+    await run_steps(clock, [hold, Pacer(), down], steps, target=hold)
     return hold, down
 
 

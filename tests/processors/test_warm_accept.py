@@ -3,12 +3,9 @@ brief and the question, keypad and spoken answers, the question asked again, the
 
 from __future__ import annotations
 
-import asyncio
-
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
-    EndFrame,
     EndWorkerFrame,
     Frame,
     InputDTMFFrame,
@@ -18,9 +15,9 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from agent.adapters import engine
 from processors.clock import FakeClock
 from processors.warm_accept import START_GRACE_S, WarmAcceptor
+from tests.processors.clocked import run_steps
 from tests.processors.pacer_twilio import Recorder
 
 ASK = "Press 1 or 2."
@@ -61,21 +58,7 @@ async def run(steps: list, *, timeout_s: float = 20, settled: bool = True):
     sink = Sink(settled)
     acceptor.bind_sink(sink)
     down = Recorder(clock)
-    worker = engine.make_worker([acceptor, PlayedOut(), down])
-    runner = asyncio.ensure_future(engine.run_worker(worker))
-    await clock.settle()
-    for step in steps:
-        if isinstance(step, (int, float)):
-            await clock.advance(step)
-        elif callable(step):
-            await step(acceptor)
-            await clock.settle()
-        else:
-            await worker.queue_frame(step)
-            await clock.settle()
-    if not runner.done():
-        await worker.queue_frame(EndFrame())
-    await clock.run_until(runner)
+    await run_steps(clock, [acceptor, PlayedOut(), down], steps, target=acceptor)
     said = [f.text for _, f in down.frames if isinstance(f, TTSSpeakFrame)]
     ends = [f.reason for _, f in down.frames if isinstance(f, EndWorkerFrame)]
     sink.interruptions = len(down.of(InterruptionFrame))
