@@ -91,8 +91,11 @@ async def test_a_call_is_one_trace_of_turns_and_stages_without_words(fakes, star
     assert routed["routing"].attributes["routing.hit"] is True
     assert "llm" not in routed
     assert by_source["route"].attributes["turn.route"]
-    assert by_source["route"].attributes["turn.latency_ms"] > 0
+    # The turn's latency counts from the VAD's stop, which (the same race) may come after
+    # the routed phrase started: then the turn has none, and the LLM turn's is checked below.
+    assert by_source["route"].attributes.get("turn.latency_ms", 1) > 0
 
+    assert by_source["llm"].attributes["turn.latency_ms"] > 0
     answered = {c.name: c for c in _children(spans, by_source["llm"])}
     assert {"vad.end_of_speech", "stt", "routing", "llm", "tts", "pacing"} <= set(answered)
     assert answered["routing"].attributes["routing.hit"] is False
