@@ -44,6 +44,9 @@ DUMMY_KEYS = {
     "GROQ_API_KEY": "gsk-bench-key",
     "CARTESIA_API_KEY": "sk-cartesia-bench-key",
 }
+# Our server always runs with the dashboard on (as an owner's would), so that a run with a
+# browser on Live (`bench.pacing --watch-live`) differs from a plain one by the browser only.
+BENCH_ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -193,6 +196,8 @@ async def start_server(side: str, fakes_env: dict[str, str], log_dir: Path) -> S
     log_path = log_dir / f"{side}-{port}.log"
     env = server_env(side, fakes_env, port)
     env["DATABASE_URL"] = f"sqlite:///{log_dir / f'calls-{side}-{port}.db'}"  # not the repo's
+    if side == "ours":
+        env["ADMIN_TOKEN"] = BENCH_ADMIN_TOKEN
     spawned = time.monotonic()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

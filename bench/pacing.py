@@ -48,6 +48,7 @@ from agent.sim.fakes import ProviderFakes
 from agent.sim.turns import percentile
 from bench import report
 from bench.harness import (
+    BENCH_ADMIN_TOKEN,
     PUBLIC_HOST,
     ROOT,
     SIDES,
@@ -57,6 +58,7 @@ from bench.harness import (
     log_dir,
     start_servers,
 )
+from bench.live_viewer import LiveViewer
 from bench.pacing_call import (
     MAX_CALL_S,
     MAX_OVERHEAD_CALL_S,
@@ -130,6 +132,8 @@ class LevelResult:
     capped: int = 0  # calls still running at the level's time cap (cancelled, failed)
     processes: int = 1  # server processes sharing the calls (`--processes`)
     call_records: list[dict] = field(default_factory=list)  # --json only
+    # --watch-live: what a browser on the dashboard's Live page saw (bench.live_viewer)
+    live_viewer: dict | None = None
 
     @property
     def cpu_s_per_call_min(self) -> float | None:
@@ -254,10 +258,16 @@ async def _capped(coros: list, cap_s: float, failed) -> tuple[list, int]:
 
 
 async def run_level(
-    side: str, calls: int, stagger_s: float, logs: Path, processes: int = 1
+    side: str,
+    calls: int,
+    stagger_s: float,
+    logs: Path,
+    processes: int = 1,
+    watch_live: bool = False,
 ) -> LevelResult:
     async with ProviderFakes() as fakes:
         server = await start_servers(side, fakes.env(), logs, processes)
+        viewer = None
         try:
             emulators = [
                 TwilioEmulator(url, public_base_url=f"https://{PUBLIC_HOST}")
@@ -269,6 +279,9 @@ async def run_level(
             await server.wait_idle(10)
             await asyncio.sleep(1.0)
             rss_idle = server.rss_mb()
+            if watch_live:  # on Live for both runs, as an owner would be
+                viewer = LiveViewer(server.base_url, BENCH_ADMIN_TOKEN)
+                await viewer.__aenter__()
             spread = stagger_s / calls if calls > 1 else 0.0
             lag = LoopLag(server)  # samples RSS from here on (both runs: the peak of N calls)
             lag.start()
@@ -299,6 +312,8 @@ async def run_level(
             await lag.stop()
             hist_after = await server.histograms(LOOP_LAG_METRIC, SEND_LATENESS_METRIC)
         finally:
+            if viewer is not None:
+                await viewer.__aexit__(None, None, None)
             await server.stop()
         llm_answers = sum(
             1
@@ -334,6 +349,8 @@ async def run_level(
         level.rss_idle_mb = rss_idle
         level.start_to_healthy_s = server.start_to_healthy_s
         level.capped = capped
+        if viewer is not None:
+            level.live_viewer = asdict(viewer.result)
         return level
 
 
@@ -354,6 +371,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=1,
         metavar="N",
         help="run our side as N server processes, the calls dealt out in turn (scale-out)",
+    )
+    parser.add_argument(
+        "--watch-live",
+        action="store_true",
+        help="ours only: a headless Chromium on the dashboard's Live page for every level",
     )
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
@@ -377,9 +399,12 @@ async def _main(args: argparse.Namespace, argv: list[str]) -> int:
         for side in sides:
             print(f"[pacing] {side}: {calls} call(s)...", file=sys.stderr, flush=True)
             processes = args.processes if side == "ours" else 1
-            level = await run_level(side, calls, args.stagger, logs, processes)
+            watch = args.watch_live and side == "ours"
+            level = await run_level(side, calls, args.stagger, logs, processes, watch)
             results.append(level)
             print(report.console_row(level), file=sys.stderr, flush=True)
+            if level.live_viewer is not None:
+                print(f"[pacing] browser on Live: {level.live_viewer}", file=sys.stderr)
     command = "python -m bench.pacing" + (" " + " ".join(argv) if argv else "")
     print()
     print(report.scale_table(results, markdown=False))
