@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agent.scenarios.caller import GREETING_STEP, MARK
+from agent.scenarios.live import loosely_matches, loosely_says, loosely_says_all
 from agent.scenarios.model import Expect, Scenario, Step
 from agent.scenarios.run import RunData
 
@@ -45,8 +46,11 @@ def describe_step(step: Step) -> str:
     return f"{step.action} {value!r}" if step.action != "hang_up" else "hang_up"
 
 
-def evaluate(scenario: Scenario, data: RunData) -> list[Failure]:
-    """Every failed expectation of the run, in step order (empty: it passed)."""
+def evaluate(scenario: Scenario, data: RunData, *, loose: bool = False) -> list[Failure]:
+    """Every failed expectation of the run, in step order (empty: it passed).
+
+    `loose` (`graph test --live`): `says` and `matches` on the LLM's own answers are checked
+    loosely (agent/scenarios/live.py)."""
     if data.error is not None or data.result is None:
         return [Failure(None, "the call runs", data.error or "no call result")]
     turns = record_turns(data)
@@ -67,7 +71,7 @@ def evaluate(scenario: Scenario, data: RunData) -> list[Failure]:
         end = _next_marker(data, k)
         window = [t for t in turns if start <= t.t < end]
         for name, value in checks:
-            problem = _check(name, value, step, window, data, start, end)
+            problem = _check(name, value, step, window, data, start, end, loose)
             if problem is not None:
                 failures.append(Failure(k, f"{name}: {_show(value)}", problem))
     if failures:
@@ -130,9 +134,11 @@ def _source(turn: Turn) -> str:
     return f"route {turn.route}" if turn.source == "route" else turn.source
 
 
-def _check(name, value, step: Step, window, data: RunData, start, end) -> str | None:
+def _check(name, value, step: Step, window, data: RunData, start, end, loose=False) -> str | None:
     answers = _answers(window)
     said = " ".join(t.text for t in answers)
+    if loose and name in ("says", "matches") and any(t.source == "llm" for t in answers):
+        return _check_loosely(name, value, answers, said)
     if name == "route":
         if any(t.source == "route" and t.route == value for t in answers):
             return None
@@ -168,6 +174,17 @@ def _check(name, value, step: Step, window, data: RunData, start, end) -> str | 
     if name == "within_ms":
         return _check_latency(value, step, data, start, end)
     return f"cannot check {name}"
+
+
+def _check_loosely(name: str, value, answers: list[Turn], said: str) -> str | None:
+    """`says`/`matches` on an answer the real LLM wrote (`--live`)."""
+    if name == "says":
+        ok = loosely_says(value, said) if isinstance(value, str) else loosely_says_all(value, said)
+        what = "not said, even loosely"
+    else:
+        ok = loosely_matches(value, said)
+        what = "not matched, even loosely"
+    return None if ok else f"{_show(value)} {what}: {_got(answers)}"
 
 
 def _check_transfer(destination: str, data: RunData, start: float) -> str | None:

@@ -100,7 +100,8 @@ class Step(BaseModel):
     reply: str | ToolReply | None = Field(
         None,
         description="The LLM's scripted reply to this line (cloud graphs; replaced by the real "
-        "LLM with --live). Unscripted lines get 'You said: LINE.'",
+        "LLM with --live, whose wording `says`/`matches` then check loosely). Unscripted lines "
+        "get 'You said: LINE.'",
     )
     expect: Expect | None = Field(None, description="What must follow this step.")
 

@@ -41,8 +41,9 @@ def describe(failure: Failure) -> str:
     return f"{where}{failure.expectation}: {failure.message}"
 
 
-def table(outcomes: list[Outcome]) -> str:
-    """The results, one row per scenario, failures' transcripts below."""
+def table(outcomes: list[Outcome], note: str | None = None) -> str:
+    """The results, one row per scenario, failures' transcripts below; `note` (how the
+    runs were made, e.g. `--live`) above."""
     names = [f"{o.graph} · {o.scenario}" for o in outcomes]
     width = max([len("scenario"), *map(len, names)])
     rows = [
@@ -59,7 +60,8 @@ def table(outcomes: list[Outcome]) -> str:
             details += [f"  {line}" for line in failure.transcript]
     failed = sum(not o.passed for o in outcomes)
     summary = f"\n{len(outcomes) - failed} of {len(outcomes)} scenarios passed"
-    return "\n".join([*rows, *details, summary]) + "\n"
+    head = [note, ""] if note else []
+    return "\n".join([*head, *rows, *details, summary]) + "\n"
 
 
 def junit_xml(outcomes: list[Outcome]) -> str:

@@ -9,6 +9,8 @@ router's encoder, Whisper, Piper), loaded once.
 - The caller's lines: the Deepgram fake "hears" the scenario's lines in order (its audio
   only times them: voice-like audio from agent/sim/fakes/synth.py); a graph whose STT runs
   here (whisper_stt) hears real speech, the lines spoken by Piper (agent/sim/voice.py).
+- `--live` (`Runner(live=...)`, agent/scenarios/live.py): the real providers' keys and URLs
+  over the fakes', real speech from Piper for every STT; the fakes' scripts are then unused.
 - The LLM: the Groq fake answers each line with the step's `reply` (else "You said: LINE.").
 - The server's environment is the tests file's and the scenario's `env` over fixed test
   settings (dummy keys, the fakes' URLs, a fresh SQLite file), never the shell's: a run is
@@ -28,6 +30,7 @@ import functools
 import secrets
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -82,8 +85,11 @@ class RunData:
 class Runner:
     """Runs scenarios of one process: the shared model cache, the caller's voice."""
 
-    def __init__(self, graphs_dir: str) -> None:
+    def __init__(self, graphs_dir: str, live: Mapping[str, str] | None = None) -> None:
+        """`live` (`graph test --live`): the real providers' settings (agent/scenarios/live.py),
+        used instead of the fakes'; the fakes then play Twilio's REST API only."""
         self.graphs_dir = graphs_dir
+        self.live = dict(live) if live is not None else None
         self.cache = ProcessCache()
         self._piper_lock = asyncio.Lock()
 
@@ -116,6 +122,7 @@ class Runner:
             "RECORDINGS_DIR": f"{tmp}/recordings",
             "ADMIN_TOKEN": admin,
             "LOG_LEVEL": "WARNING",
+            **(self.live or {}),
             **tests.env,
             **scenario.env,
         }
@@ -150,7 +157,10 @@ class Runner:
             await runner.cleanup()
 
     async def _place(self, fakes, emulator, graph: Graph, scenario: Scenario, data) -> None:
-        real = any(n.type.name in REAL_SPEECH_STT for n in graph.nodes.values())
+        # Real words for an STT that listens: a local one, or any with --live.
+        real = self.live is not None or any(
+            n.type.name in REAL_SPEECH_STT for n in graph.nodes.values()
+        )
         audio = {}
         for step in scenario.steps:
             if step.line and step.line not in audio:

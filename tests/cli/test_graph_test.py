@@ -85,9 +85,12 @@ def test_shipped_scenarios_pass_and_a_missing_keypad_mapping_fails(tmp_path, cap
     assert "pressed 0" in failure.text
 
 
-def test_live_is_refused_with_a_reason(capsys):
+def test_live_without_a_graphs_keys_names_the_key_and_runs_nothing(capsys):
     assert graph_test.run(args(live=True), config_for(ROOT / "graphs")) == 2
-    assert "--live is not available yet" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--live: graph 'receptionist' cannot run with its real providers" in err
+    assert "DEEPGRAM_API_KEY is not set" in err
+    assert "graph 'local'" not in err  # the local graph's providers run here, keyless
 
 
 def test_an_unknown_graph_or_scenario_is_named_with_a_suggestion(capsys):
