@@ -6,6 +6,8 @@
     extractions  one row per extraction attempt that finished: the merged snapshot, or the error
     transfers    one row per transfer to a person: where, why, how the dial went
     messages     one row per message taken for the owner, with its SMS's delivery state
+    campaigns    one row per calling list run by `campaign run` (agent/campaigns/)
+    campaign_contacts  one row per number of a campaign: its state, attempts, call
     schema_version   one row: the number of migrations applied
 
 A migration is a function of a synchronous connection (run through `run_sync`), applied in
@@ -147,6 +149,48 @@ messages = Table(
     Index("ix_messages_sms_status", "sms_status"),
 )
 
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("graph", String(100), nullable=False),
+    Column("source", String(300)),  # the CSV's file name, for the owner
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("call_window", String(11), nullable=False),  # "09:00-20:00", in each callee's zone
+    Column("timezone", String(64), nullable=False),  # for rows without a timezone column
+    Column("concurrency", Integer, nullable=False),  # calls at once, per worker
+    Column("max_attempts", Integer, nullable=False),
+    Column("retry_after_s", Float, nullable=False),  # the first retry's delay (doubles)
+    Column("from_number", String(64)),  # None: FROM_NUMBER
+    Column("state", String(16), nullable=False),  # active | done
+)
+
+campaign_contacts = Table(
+    "campaign_contacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(36), ForeignKey("campaigns.id"), nullable=False),
+    Column("csv_line", Integer, nullable=False),  # the CSV's line number
+    Column("number", String(32), nullable=False),
+    Column("vars", JSON, nullable=False),  # the CSV's other columns, as the owner gave them
+    Column("timezone", String(64), nullable=False),
+    # pending | dialing | calling | answered | voicemail | busy | no-answer | failed |
+    # canceled | refused | unknown (agent/campaigns/states.py)
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("call_sid", String(64)),  # the latest attempt's
+    Column("outcome", String(32)),  # the latest attempt's: Twilio's status or a refusal
+    Column("answered_by", String(32)),
+    Column("duration_s", Float),
+    Column("detail", Text),  # why refused, failed or unknown, in words
+    Column("claimed_by", String(100)),  # the worker on it (host:pid:id)
+    Column("claimed_at", DateTime(timezone=True)),  # renewed while the worker is on it
+    Index("ix_campaign_contacts_due", "campaign_id", "state", "next_attempt_at"),
+    Index("ix_campaign_contacts_sid", "call_sid"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -200,6 +244,11 @@ def _v6_end_reason(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE calls ADD COLUMN end_reason VARCHAR(200)"))
 
 
+def _v7_campaigns(conn: Connection) -> None:
+    campaigns.create(conn, checkfirst=True)
+    campaign_contacts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_create,
     _v2_turn_failure,
@@ -207,6 +256,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v4_transfers,
     _v5_messages,
     _v6_end_reason,
+    _v7_campaigns,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
