@@ -270,4 +270,5 @@ class _Validation(WiringPasses):
             hours=self.schedule,
             messages=messages if messages is not None and messages.enabled else None,
             vocabulary=tuple(self.draft.vocabulary),
+            vars=dict(self.draft.vars),
         )

@@ -6,6 +6,8 @@
     extractions  one row per extraction attempt that finished: the merged snapshot, or the error
     transfers    one row per transfer to a person: where, why, how the dial went
     messages     one row per message taken for the owner, with its SMS's delivery state
+    call_events  outbound calls: Twilio's status callbacks and AMD results, in order
+    do_not_call  numbers (E.164) the agent must never call (agent/records/dnc.py)
     campaigns    one row per calling list run by `campaign run` (agent/campaigns/)
     campaign_contacts  one row per number of a campaign: its state, attempts, call
     schema_version   one row: the number of migrations applied
@@ -61,6 +63,14 @@ calls = Table(
     Column("recording_path", String(1024)),
     Column("recording_duration_s", Float),
     Column("recording_deleted_at", DateTime(timezone=True)),
+    # outbound calls (agent/outbound): direction (NULL: inbound), Twilio's latest CallStatus,
+    # who answered (human | machine | unknown) and why ("amd:machine_end_beep", "words:
+    # voicemail greeting"), the placer's opaque tag (a campaign's contact id)
+    Column("direction", String(16)),
+    Column("call_status", String(32)),
+    Column("answered_by", String(16)),
+    Column("answered_reason", String(200)),
+    Column("tag", String(200)),
     Index("ix_calls_started_at", "started_at"),
     Index("ix_calls_graph", "graph"),
     Index("ix_calls_outcome", "outcome"),
@@ -147,6 +157,27 @@ messages = Table(
     Column("sms_claimed_at", DateTime(timezone=True)),
     Index("ix_messages_call", "call_sid"),
     Index("ix_messages_sms_status", "sms_status"),
+)
+
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), nullable=False),  # no FK: written in any order
+    Column("kind", String(16), nullable=False),  # status | amd | answered
+    Column("status", String(32), nullable=False),  # CallStatus, AnsweredBy or human/machine
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("duration_s", Float),  # status completed: Twilio's CallDuration
+    Column("detail", String(200)),
+    Index("ix_call_events_call", "call_sid", "id"),
+)
+
+do_not_call = Table(
+    "do_not_call",
+    metadata,
+    Column("number", String(32), primary_key=True),  # E.164
+    Column("source", String(64), nullable=False),  # cli, api, route:stop, tool:do_not_call
+    Column("added_at", DateTime(timezone=True), nullable=False),
 )
 
 campaigns = Table(
@@ -244,7 +275,25 @@ def _v6_end_reason(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE calls ADD COLUMN end_reason VARCHAR(200)"))
 
 
-def _v7_campaigns(conn: Connection) -> None:
+def _v7_outbound(conn: Connection) -> None:
+    # Outbound calls and the do-not-call list (a fresh v1 create already made the columns).
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("calls")}
+    for name, kind in (
+        ("direction", "VARCHAR(16)"),
+        ("call_status", "VARCHAR(32)"),
+        ("answered_by", "VARCHAR(16)"),
+        ("answered_reason", "VARCHAR(200)"),
+        ("tag", "VARCHAR(200)"),
+    ):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE calls ADD COLUMN {name} {kind}"))
+    call_events.create(conn, checkfirst=True)
+    do_not_call.create(conn, checkfirst=True)
+
+
+def _v8_campaigns(conn: Connection) -> None:
     campaigns.create(conn, checkfirst=True)
     campaign_contacts.create(conn, checkfirst=True)
 
@@ -256,7 +305,8 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v4_transfers,
     _v5_messages,
     _v6_end_reason,
-    _v7_campaigns,
+    _v7_outbound,
+    _v8_campaigns,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

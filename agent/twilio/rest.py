@@ -10,7 +10,8 @@ still in flight (a hang-up retrying after its call's socket closed); `close()` e
                                 20404 here means the call is gone: not a success
     client.send_message(to, from_, body) -> MessageResult    one SMS, one attempt
     client.create_call(to, from_, twiml=..., ...) -> CreateCallResult   an outbound call
-        (a warm transfer's leg to the person); retried only where no call can have been
+        (a warm transfer's leg to the person, the agent's own calls: agent/outbound, with
+        asynchronous answering-machine detection); retried only where no call can have been
         made (below)
         .cancel()               on a CallResource: POST Status=canceled (a call still
                                 queued or ringing), retried like the hang-up
@@ -250,10 +251,14 @@ class TwilioRestClient:
         status_callback: str | None = None,
         status_events: tuple[str, ...] = ("initiated", "ringing", "answered", "completed"),
         account_sid: str | None = None,
+        machine_detection: str | None = None,
+        amd_callback: str | None = None,
     ) -> CreateCallResult:
         """POST `Calls.json`: call `to` from `from_`, running `twiml` when answered; Twilio
-        reports the call's progress to `status_callback` (signed). Never raises; never
-        makes two calls (module docstring)."""
+        reports the call's progress to `status_callback` (signed). `machine_detection`
+        ("DetectMessageEnd", "Enable"): Twilio's asynchronous answering-machine detection,
+        its result (AnsweredBy) POSTed to `amd_callback`. Never raises; never makes two
+        calls (module docstring)."""
         account = self._account_sid or account_sid
         if not (account and self._auth_token):
             return CreateCallResult(False, error="no Twilio credentials (TWILIO_ACCOUNT_SID/TOKEN)")
@@ -264,6 +269,13 @@ class TwilioRestClient:
             form += [("StatusCallback", status_callback), ("StatusCallbackMethod", "POST")]
             # Repeated, as Twilio's SDKs send a list.
             form += [("StatusCallbackEvent", event) for event in status_events]
+        if machine_detection:  # answering-machine detection, asynchronous: the call goes on
+            form += [("MachineDetection", machine_detection), ("AsyncAmd", "true")]
+            if amd_callback:
+                form += [
+                    ("AsyncAmdStatusCallback", amd_callback),
+                    ("AsyncAmdStatusCallbackMethod", "POST"),
+                ]
         attempts = len(self._backoff_s) + 1
         for attempt in range(attempts):
             try:

@@ -16,8 +16,8 @@
   A call the emulator does not have gets 404 ``20404``; one that already ended
   (:attr:`gone_calls`) 400 ``21220`` ("Call is not in-progress. Cannot redirect.").
 - ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` creates an outbound call (a warm
-  transfer's call to the person), validated as Twilio does: no ``To`` is 400 code 21201,
-  no ``From`` 21213, neither ``Url`` nor ``Twiml`` 21205, TwiML that does not parse 12100;
+  transfer's call to the person, the agent's own calls), validated as Twilio does: no ``To``
+  is 400 code 21201, a ``To`` that is not a number 21211, no ``From`` 21213, neither ``Url`` nor ``Twiml`` 21205, TwiML that does not parse 12100;
   ``fail_create`` injects statuses (429, 500). Created: 201 with the call's JSON (a new
   ``CA...`` sid, ``status`` "queued", ``direction`` "outbound-api"), recorded in
   :attr:`TwilioRestFake.created_calls` and handed to the emulator bound as
@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -217,6 +218,8 @@ class TwilioRestFake:
             return status, _error(status, code, "Fault injected")
         if not value.get("To"):
             return 400, _error(400, 21201, "No 'To' number is specified")
+        if not re.match(r"^(\+[1-9][0-9]{6,14}|client:.+|sip:.+)$", value["To"]):
+            return 400, _error(400, 21211, f"Invalid 'To' Phone Number: {value['To']}")
         if not value.get("From"):
             return 400, _error(400, 21213, "No 'From' number is specified")
         if not (value.get("Url") or value.get("Twiml") or value.get("ApplicationSid")):
