@@ -26,13 +26,15 @@ import sys
 from pathlib import Path
 
 from agent.campaigns import store as campaign_store
+from agent.campaigns.binding import bound, open_store
 from agent.campaigns.contacts_csv import CsvError, read_contacts
 from agent.campaigns.progress import Progress, summary
 from agent.campaigns.results import write_results
 from agent.campaigns.retry import RetryPolicy
 from agent.campaigns.window import CallWindow, zone
+from agent.campaigns.worker import CampaignWorker
 from agent.cli.common import load_config
-from agent.errors import DatabaseUnreachable
+from agent.errors import SwitchboardError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,14 +70,12 @@ def main(args: argparse.Namespace) -> int:
     config = load_config()
     try:
         return asyncio.run(_main(args, config))
-    except DatabaseUnreachable as exc:
+    except SwitchboardError as exc:  # the database, the graphs, PUBLIC_HOST
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 async def _main(args: argparse.Namespace, config) -> int:
-    from agent.campaigns.binding import open_store
-
     store = await open_store(config)
     try:
         if args.action == "run":
@@ -106,8 +106,6 @@ def _settings(args: argparse.Namespace) -> campaign_store.CampaignSettings:
 
 
 async def _run(args, config, store) -> int:
-    from agent.campaigns.binding import bind
-
     try:
         settings = _settings(args)
         text = args.csv.read_text(encoding="utf-8-sig")
@@ -120,29 +118,25 @@ async def _run(args, config, store) -> int:
     if not contacts:
         print(f"error: {args.csv.name} has no row to call", file=sys.stderr)
         return 1
-    deps = await bind(config, store, settings.graph)
-    campaign_id = await campaign_store.create_campaign(
-        store.engine, settings, contacts, deps.clock.now()
-    )
-    skipped = f" ({len(errors)} bad row(s) skipped)" if errors else ""
-    print(f"campaign {campaign_id}: {len(contacts)} contact(s){skipped}", file=sys.stderr)
-    return await _work(campaign_id, args, deps)
+    async with bound(config, store, settings.graph) as deps:
+        campaign_id = await campaign_store.create_campaign(
+            store.engine, settings, contacts, deps.clock.now()
+        )
+        skipped = f" ({len(errors)} bad row(s) skipped)" if errors else ""
+        print(f"campaign {campaign_id}: {len(contacts)} contact(s){skipped}", file=sys.stderr)
+        return await _work(campaign_id, args, deps)
 
 
 async def _resume(args, config, store) -> int:
-    from agent.campaigns.binding import bind
-
     campaign = await campaign_store.get_campaign(store.engine, args.id)
     if campaign is None:
         print(f"error: no campaign {args.id!r} (campaign list)", file=sys.stderr)
         return 1
-    deps = await bind(config, store, campaign.settings.graph)
-    return await _work(args.id, args, deps)
+    async with bound(config, store, campaign.settings.graph) as deps:
+        return await _work(args.id, args, deps)
 
 
 async def _work(campaign_id: str, args, deps) -> int:
-    from agent.campaigns.worker import CampaignWorker
-
     engine = deps.engine
     campaign = await campaign_store.get_campaign(engine, campaign_id)
     assert campaign is not None

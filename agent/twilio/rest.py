@@ -15,6 +15,9 @@ still in flight (a hang-up retrying after its call's socket closed); `close()` e
         made (below)
         .cancel()               on a CallResource: POST Status=canceled (a call still
                                 queued or ringing), retried like the hang-up
+    client.list_calls(to=..., started_since=date) -> CallListing   the calls to a number
+        started on or after a day (UTC): GET `Calls.json?To=...&StartTime>=...`, first page;
+        one attempt (a campaign asks it whether a call was made: agent/campaigns/recovery.py)
     client.wait_for_pending(timeout)   server drain: let in-flight requests finish
 
 Where new API work goes: what acts on one live call (the hang-up, an update with TwiML)
@@ -47,6 +50,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 import aiohttp
@@ -93,6 +97,16 @@ class CreateCallResult:
     code: int | None = None
     error: str = ""
     attempts: int = 1
+
+
+@dataclass(frozen=True)
+class CallListing:
+    """Calls from Twilio's Calls list (each its JSON: sid, status, date_created, start_time),
+    newest first; or why the list could not be read."""
+
+    ok: bool
+    calls: tuple[dict, ...] = ()
+    error: str = ""
 
 
 class CallHangUp(Protocol):
@@ -180,6 +194,33 @@ class TwilioRestClient:
         async with self._http().post(self._url(account_sid, resource), auth=auth, data=form) as r:
             body = await r.json(content_type=None) if r.status != 200 else {}
             return r.status, body if isinstance(body, dict) else {}
+
+    async def list_calls(
+        self,
+        *,
+        to: str,
+        started_since: date,
+        account_sid: str | None = None,
+        page_size: int = 50,
+    ) -> CallListing:
+        """GET `Calls.json` filtered by To and StartTime>= (a UTC day, as Twilio takes it):
+        the first page, newest first. One attempt; never raises."""
+        account = self._account_sid or account_sid
+        if not (account and self._auth_token):
+            return CallListing(False, error="no Twilio credentials (TWILIO_ACCOUNT_SID/TOKEN)")
+        query = {"To": to, "StartTime>": started_since.isoformat(), "PageSize": str(page_size)}
+        auth = aiohttp.BasicAuth(account, self._auth_token)
+        try:
+            url = self._url(account, "Calls.json")
+            async with self._http().get(url, auth=auth, params=query) as r:
+                body = await r.json(content_type=None)
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return CallListing(False, error=f"{type(exc).__name__}: {exc}"[:200])
+        if status != 200 or not isinstance(body, dict) or not isinstance(body.get("calls"), list):
+            code = body.get("code") if isinstance(body, dict) else None
+            return CallListing(False, error=f"HTTP {status}" + (f" code {code}" if code else ""))
+        return CallListing(True, tuple(c for c in body["calls"] if isinstance(c, dict)))
 
     async def hang_up_call(self, account_sid: str, call_sid: str) -> HangUpResult:
         """POST Status=completed to the call, retried (module docstring); never raises."""
