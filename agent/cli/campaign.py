@@ -35,6 +35,7 @@ from agent.campaigns.window import CallWindow, zone
 from agent.campaigns.worker import CampaignWorker
 from agent.cli.common import load_config
 from agent.errors import SwitchboardError
+from agent.logging_setup import setup_logging
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     config = load_config()
+    setup_logging(config.log_format, config.log_level, config.secret_values())
     try:
         return asyncio.run(_main(args, config))
     except SwitchboardError as exc:  # the database, the graphs, PUBLIC_HOST

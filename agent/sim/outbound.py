@@ -13,7 +13,7 @@ scripted `Callee` (none scripted: nobody answers):
    media stream to the server, signed, with the `<Parameter>`s as `customParameters`,
    where the callee listens until the agent falls silent (the brief and the question;
    `hear_out=False`: half a second of it), then presses `press` and/or says `say`, and
-   waits;
+   waits (or hangs up `hang_up_after_s` later: a person who heard the reminder);
 3. the REST API ends the call (`Status=completed`/`canceled`: `ended`) or gives it new
    TwiML: `<Dial><Conference>NAME` takes it out of its stream and into the conference
    (agent/sim/conference.py), where the callee talks `talk_s` once the other leg is in,
@@ -35,7 +35,7 @@ from agent.sim.answers import TwiMLError, parse_twiml
 from agent.sim.call import CallSession
 from agent.sim.dial import TwiMLInvalid, _request_action, check_twiml, find_dial
 from agent.sim.result import CallResult
-from agent.sim.script import Dtmf, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
+from agent.sim.script import Dtmf, HangUp, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
 
 ANSWERS = ("answer", "no-answer", "busy", "failed")
 
@@ -51,6 +51,9 @@ class Callee:
     say: bytes | None = field(default=None, repr=False)  # mu-law speech said then
     say_text: str = ""
     talk_s: float = 1.0  # in the conference, once both legs are in, before hanging up
+    # on its own stream: hangs up this long after pressing/saying (None: waits for the
+    # server or the REST API to end the call)
+    hang_up_after_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.answer not in ANSWERS:
@@ -155,6 +158,8 @@ class Leg:
             script.append(Dtmf(callee.press))
         if callee.say is not None:
             script.append(Say(callee.say, callee.say_text))
+        if callee.hang_up_after_s is not None:
+            script += [Pause(callee.hang_up_after_s), HangUp()]
         script.append(Pause(600))  # until the server or the REST API ends the stream
         ws = await self.twilio.connect_stream(http, stream_url)
         self.session = CallSession(
