@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 from agent.campaigns.capacity import RecordsCapacity
 from agent.campaigns.recovery import FoundCall, LookupFailed
@@ -57,8 +58,6 @@ class TwilioCallLookup:
 
 
 def _rfc2822(call: dict) -> datetime | None:
-    from email.utils import parsedate_to_datetime
-
     raw = call.get("date_created") or call.get("start_time")
     try:
         return parsedate_to_datetime(raw) if raw else None

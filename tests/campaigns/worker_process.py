@@ -1,10 +1,12 @@
 """One campaign worker as its own process, for the two-process Postgres test.
 
-    python -m tests.campaigns.worker_process DATABASE_URL CAMPAIGN_ID OUT_FILE GO_FILE
+    python -m tests.campaigns.worker_process DATABASE_URL CAMPAIGN_ID OUT_FILE GO_FILE [HANG]
 
 Works the campaign with the real CampaignWorker and claims, on the real clock, with a fake
 placer that appends each number it "calls" to OUT_FILE (one line, O_APPEND) and a call that
 completes at once. Starts claiming when GO_FILE exists, so both processes start together.
+HANG: a number whose REST request never returns (it writes "NUMBER hanging" first), for the
+test that kills the process there.
 """
 
 from __future__ import annotations
@@ -25,11 +27,15 @@ from tests.campaigns.fakes import FakeDnc
 
 
 class AppendingPlacer:
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, hang: str | None = None):
         self.fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         self.n = 0
+        self.hang = hang
 
     async def place(self, request: DialRequest) -> PlacedCall:
+        if request.to == self.hang:
+            os.write(self.fd, f"{request.to} hanging\n".encode())
+            await asyncio.sleep(3600)
         await asyncio.sleep(0.02)  # the REST request
         os.write(self.fd, f"{request.to} {os.getpid()}\n".encode())
         self.n += 1
@@ -39,13 +45,13 @@ class AppendingPlacer:
         return CallOutcome("completed", "human", 1.0)
 
 
-async def main(url: str, campaign_id: str, out: Path, go: Path) -> int:
+async def main(url: str, campaign_id: str, out: Path, go: Path, hang: str | None) -> int:
     store = await Store.open(url)
     try:
         while not go.exists():
             time.sleep(0.01)
         campaign = await get_campaign(store.engine, campaign_id)
-        calls = AppendingPlacer(out)
+        calls = AppendingPlacer(out, hang)
         deps = WorkerDeps(
             engine=store.engine,
             placer=calls,
@@ -64,4 +70,5 @@ async def main(url: str, campaign_id: str, out: Path, go: Path) -> int:
 
 if __name__ == "__main__":
     url, cid, out, go = sys.argv[1:5]
-    sys.exit(asyncio.run(main(url, cid, Path(out), Path(go))))
+    hang = sys.argv[5] if len(sys.argv) > 5 else None
+    sys.exit(asyncio.run(main(url, cid, Path(out), Path(go), hang)))
