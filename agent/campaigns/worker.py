@@ -40,6 +40,7 @@ from agent.logging_setup import phone_hint
 from agent.outbound.placing import CallOutcomes, CallPlacer, DialRefused, DialRequest, DoNotCall
 
 HEARTBEAT_S = 30.0
+IDLE_S = 30.0  # the longest sleep while only future contacts are left
 
 
 @dataclass(frozen=True)
@@ -122,19 +123,31 @@ class CampaignWorker:
                         if left.in_flight == 0 and left.next_due is None:
                             finished = True
                             break
-                        if (
-                            self.max_wait_s is not None
-                            and left.in_flight == 0
-                            and (left.next_due - now).total_seconds() > self.max_wait_s
-                        ):
+                        wait_s = (left.next_due - now).total_seconds() if left.next_due else 0
+                        late = self.max_wait_s is not None and wait_s > self.max_wait_s
+                        if late and not left.in_flight:
                             next_due = left.next_due
                             break
-                await deps.sleep(self.poll_s)
+                        if not left.in_flight and wait_s > self.poll_s:
+                            # nothing to watch: sleep towards the next due (a window, a retry),
+                            # waking now and then for other workers' left-overs
+                            await self._nap(min(wait_s, IDLE_S))
+                            continue
+                await self._nap(self.poll_s)
         finally:
             released = await self._wind_down()
         return RunResult(
             finished, self.stopping, next_due, released, await counts(deps.engine, cid)
         )
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep on the injected clock; a stop() wakes it."""
+        nap = asyncio.ensure_future(self.deps.sleep(seconds))
+        stop = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({nap, stop}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (nap, stop):
+            task.cancel()
+        await asyncio.gather(nap, stop, return_exceptions=True)
 
     async def _room(self) -> bool:
         free = await self.deps.capacity.free()
