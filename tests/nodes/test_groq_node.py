@@ -136,5 +136,5 @@ def test_take_message_tool_and_dialog_only_with_messages():
     _, llm = build()
     assert isinstance(llm.processors[2], MessageTaker)
     tools = [t.name for t in llm.context.tools.standard_tools]
-    assert tools == ["take_message", "end_call"]
+    assert tools == ["take_message", "do_not_call", "end_call"]
     assert llm.processors[-1].has_function("take_message")
