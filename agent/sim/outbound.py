@@ -13,7 +13,7 @@ scripted `Callee` (none scripted: nobody answers):
    media stream to the server, signed, with the `<Parameter>`s as `customParameters`,
    where the callee listens until the agent falls silent (the brief and the question;
    `hear_out=False`: half a second of it), then presses `press` and/or says `say`, and
-   waits (or hangs up `hang_up_after_s` later: a person who heard the reminder);
+   waits (`hang_up_after_s`: hangs up that long after answering, nothing else);
 3. the REST API ends the call (`Status=completed`/`canceled`: `ended`) or gives it new
    TwiML: `<Dial><Conference>NAME` takes it out of its stream and into the conference
    (agent/sim/conference.py), where the callee talks `talk_s` once the other leg is in,
@@ -51,8 +51,8 @@ class Callee:
     say: bytes | None = field(default=None, repr=False)  # mu-law speech said then
     say_text: str = ""
     talk_s: float = 1.0  # in the conference, once both legs are in, before hanging up
-    # on its own stream: hangs up this long after pressing/saying (None: waits for the
-    # server or the REST API to end the call)
+    # on its own stream: hangs up this long after answering, whatever was said (a calling
+    # list's person; None: the script above, until the server or the REST API ends the call)
     hang_up_after_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -152,15 +152,18 @@ class Leg:
         except TwiMLError:
             result.duration_s = 0
             return  # TwiML without a stream: Twilio would run it and hang up
-        script = [WaitForAgentAudio(timeout=15)]
-        script.append(WaitForAgentSilence(pause=0.3, timeout=60) if callee.hear_out else Pause(0.5))
-        if callee.press:
-            script.append(Dtmf(callee.press))
-        if callee.say is not None:
-            script.append(Say(callee.say, callee.say_text))
         if callee.hang_up_after_s is not None:
-            script += [Pause(callee.hang_up_after_s), HangUp()]
-        script.append(Pause(600))  # until the server or the REST API ends the stream
+            script: list = [Pause(callee.hang_up_after_s), HangUp()]
+        else:
+            script = [WaitForAgentAudio(timeout=15)]
+            script.append(
+                WaitForAgentSilence(pause=0.3, timeout=60) if callee.hear_out else Pause(0.5)
+            )
+            if callee.press:
+                script.append(Dtmf(callee.press))
+            if callee.say is not None:
+                script.append(Say(callee.say, callee.say_text))
+            script.append(Pause(600))  # until the server or the REST API ends the stream
         ws = await self.twilio.connect_stream(http, stream_url)
         self.session = CallSession(
             ws,

@@ -2,8 +2,8 @@
 the Twilio fake and the emulator as every callee.
 
 Twenty numbers at concurrency 5: two busy at first (answered on the retry), one on the
-do-not-call list, one outside its window, the rest answered (each callee hears the start of
-the greeting, then hangs up). SIGTERM half-way, then `campaign resume`: each contact ends
+do-not-call list, one outside its window, the rest answered (each callee picks up and hangs
+up: the conversation itself is tests/e2e/test_outbound_call.py's). SIGTERM half-way, then `campaign resume`: each contact ends
 with the right outcome, and each number is called exactly as many times as it has attempts
 (nobody twice for one attempt).
 """
@@ -54,7 +54,7 @@ async def test_a_calling_list_stopped_half_way_and_resumed_calls_nobody_twice(
     fakes.twilio.outbound = emulator
     numbers = [f"+1555300{i:04d}" for i in range(20)]
     busy, dnc, outside = numbers[3:5], numbers[7], numbers[11]
-    person = Callee(after_s=0.3, hear_out=False, hang_up_after_s=0.2)
+    person = Callee(after_s=0.3, hang_up_after_s=0.3)  # picks up, hangs up
     for number in numbers:
         emulator.callees_by_number[number] = [person]
     for number in busy:
