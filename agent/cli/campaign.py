@@ -126,6 +126,14 @@ async def _run(args, config, store) -> int:
         )
         skipped = f" ({len(errors)} bad row(s) skipped)" if errors else ""
         print(f"campaign {campaign_id}: {len(contacts)} contact(s){skipped}", file=sys.stderr)
+        listed = [c.line for c in contacts if await deps.dnc.contains(c.number)]
+        if listed:  # refused when their turn comes (checked again then: the list may change)
+            lines = ", ".join(map(str, listed[:20])) + (" ..." if len(listed) > 20 else "")
+            print(
+                f"{args.csv.name}: {len(listed)} number(s) on the do-not-call list, not to be "
+                f"called (line {lines})",
+                file=sys.stderr,
+            )
         return await _work(campaign_id, args, deps)
 
 

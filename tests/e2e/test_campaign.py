@@ -101,6 +101,9 @@ async def test_a_calling_list_stopped_half_way_and_resumed_calls_nobody_twice(
         out, err = await asyncio.wait_for(run.communicate(), 60)
         assert run.returncode == 3, err.decode()
         assert "call(s) in progress left for" in out.decode()  # resume adopts them
+        assert "calls.csv: 1 number(s) on the do-not-call list, not to be called (line 9)" in (
+            err.decode()
+        )
         campaign_id = re.search(r"campaign (\w+): 20 contact", err.decode()).group(1)
         stopped_at = len(fakes.twilio.created_calls)
         assert stopped_at < 22  # stopped half-way
