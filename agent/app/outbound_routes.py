@@ -6,7 +6,8 @@
                     Refused: {"error": reason, "message": ...} with 400 (bad JSON or fields),
                     422 (invalid_number, unknown_graph, unknown_variable, missing_variable,
                     no_from_number), 409 (do_not_call), 502 (twilio_error), 401 (the bearer
-                    token), 503 (no database)
+                    token), 503 (no database; `busy`: draining, or MAX_CALLS live calls, the
+                    agent's own counted with the callers')
     POST /status    Twilio's status callback (signed): CallStatus, CallDuration -> the record
     POST /amd       Twilio's asynchronous AMD callback (signed): AnsweredBy -> the record and
                     the call's stream in this process (agent/app/outbound_calls.py)
@@ -73,6 +74,10 @@ async def handle_place_call(request: web.Request) -> web.Response:
         from_number=body.get("from") or None,
         tag=body.get("tag"),
     )
+    limit = services.config.max_calls
+    if services.draining or (limit > 0 and len(services.calls) >= limit):
+        why = "draining" if services.draining else f"at MAX_CALLS ({limit} live calls)"
+        return _error(503, "busy", f"this server cannot take another call now: {why}")
     base = signatures.public_base(request, services.config)
     try:
         placed = await outbound_calls.placer(services, base).place(dial)

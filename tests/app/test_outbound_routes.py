@@ -90,6 +90,9 @@ async def test_post_calls_refusals_are_precise_json(fakes, start_server):
         server, {"to": "+15550005555", "graph": "reminder", "vars": {"name": "A", "time": "3"}}
     )
     assert (status, answer["error"]) == (502, "twilio_error") and "20500" in answer["message"]
+    server.services.draining = True
+    status, answer = await post_calls(server, cases[1][0])
+    assert (status, answer["error"]) == (503, "busy")
 
 
 async def test_status_and_amd_callbacks_are_signed_and_recorded(fakes, start_server):
