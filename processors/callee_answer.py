@@ -21,9 +21,10 @@ A person: `on_human(why)` (the call controller says the rendered greeting); a ma
 `on_machine(why)` (the controller says the rendered voicemail and hangs up). Each fires at
 most once, and never both. `why` is "amd:<AnsweredBy>" or "words: <cue>" or the cap.
 
-- consumes: `TranscriptionFrame`, `InterimTranscriptionFrame` until a person is decided (after
-  a machine: always)
-- watches: `(VAD)UserStartedSpeakingFrame`, `(VAD)UserStoppedSpeakingFrame`
+- consumes, downstream, until a person is decided (after a machine: for good): the callee's
+  transcripts (final and interim) and speaking frames (`(VAD)UserStarted/StoppedSpeakingFrame`,
+  which it reads): no turn starts for the LLM's aggregator, so "Hello?" is answered by the
+  greeting alone, and a machine's beep cannot barge in on the voicemail
 - params: on_human, on_machine, clock (processors/clock.py)
 """
 
@@ -55,6 +56,14 @@ MACHINE_WAIT_S = 25.0  # a machine: the message is left by then whatever the lin
 MESSAGE_END = ("machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 Decided = Callable[[str], Awaitable[None] | None]
+CALLEE_FRAMES = (
+    TranscriptionFrame,
+    InterimTranscriptionFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
 
 
 class CalleeAnswer(PassThroughProcessor):
@@ -103,18 +112,18 @@ class CalleeAnswer(PassThroughProcessor):
             await self.push_frame(frame, direction)
             self.started()
             return CONSUMED
+        if direction != FrameDirection.DOWNSTREAM or not isinstance(frame, CALLEE_FRAMES):
+            return None
+        held = self.state != "human"  # the callee's speech goes no further until a person
         if isinstance(frame, UserStartedSpeakingFrame | VADUserStartedSpeakingFrame):
-            self.speech_started()
+            if held:
+                self.speech_started()
         elif isinstance(frame, UserStoppedSpeakingFrame | VADUserStoppedSpeakingFrame):
-            self.speech_stopped()
-        elif isinstance(frame, InterimTranscriptionFrame):
-            return CONSUMED if self.state != "human" else None
-        elif isinstance(frame, TranscriptionFrame):
-            if self.state == "human":
-                return None
+            if held:
+                self.speech_stopped()
+        elif isinstance(frame, TranscriptionFrame) and held:
             self.heard(frame.text)
-            return CONSUMED
-        return None
+        return CONSUMED if held else None
 
     # -- the decision (callable without frames: tests, the AMD callback) ----------------
 

@@ -5,7 +5,9 @@
                     "tag": "..." (optional)} -> 201 {"call_sid", "to", "graph"}.
                     Refused: {"error": reason, "message": ...} with 400 (bad JSON or fields),
                     422 (invalid_number, unknown_graph, unknown_variable, missing_variable,
-                    no_from_number), 409 (do_not_call), 502 (twilio_error), 503 (no database)
+                    no_from_number), 409 (do_not_call), 502 (twilio_error), 401 (the bearer
+                    token), 503 (no database; `busy`: draining, or MAX_CALLS live calls, the
+                    agent's own counted with the callers')
     POST /status    Twilio's status callback (signed): CallStatus, CallDuration -> the record
     POST /amd       Twilio's asynchronous AMD callback (signed): AnsweredBy -> the record and
                     the call's stream in this process (agent/app/outbound_calls.py)
@@ -33,7 +35,17 @@ def _error(status: int, reason: str, message: str) -> web.Response:
 
 
 async def handle_place_call(request: web.Request) -> web.Response:
-    authorized_runtime(request)  # 404 without ADMIN_TOKEN, 401 without it, 503 no database
+    try:  # 404 without ADMIN_TOKEN, 401 without it (or a wrong one), 503 no database
+        authorized_runtime(request)
+    except web.HTTPNotFound:
+        raise
+    except web.HTTPException as exc:
+        reason = "unauthorized" if exc.status == 401 else "no_database"
+        return web.json_response(
+            {"error": reason, "message": exc.text or exc.reason},
+            status=exc.status,
+            headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
+        )
     services = request.app[SERVICES]
     try:
         body = await request.json()
@@ -62,6 +74,10 @@ async def handle_place_call(request: web.Request) -> web.Response:
         from_number=body.get("from") or None,
         tag=body.get("tag"),
     )
+    limit = services.config.max_calls
+    if services.draining or (limit > 0 and len(services.calls) >= limit):
+        why = "draining" if services.draining else f"at MAX_CALLS ({limit} live calls)"
+        return _error(503, "busy", f"this server cannot take another call now: {why}")
     base = signatures.public_base(request, services.config)
     try:
         placed = await outbound_calls.placer(services, base).place(dial)

@@ -14,8 +14,9 @@
    (`MachineDetection=DetectMessageEnd`, `AsyncAmd=true`, `AsyncAmdStatusCallback` to /amd),
    both handled by agent/app/outbound_routes.py. Twilio's refusal is `twilio_error` with its
    code (21211, an invalid To, is `invalid_number`);
-4. the call's record (agent/records/outbound_store.py): direction outbound, status queued,
-   the request's tag.
+4. the call's record (agent/records/outbound_store.py): direction outbound, status queued
+   at the moment it was asked for, the request's tag (Twilio's first callbacks may be
+   written before it: the record applies them).
 
 Inline TwiML rather than a `Url`: whoever places the call (the CLI, a campaign worker, the
 server) needs no state shared with the server that answers it, and the variables are not
@@ -25,6 +26,7 @@ stored anywhere before the call (the record keeps none of them).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from loguru import logger
 
@@ -127,6 +129,7 @@ class TwilioCallPlacer:
                 "NUMBER takes it off)",
             )
         base = self.public_base
+        asked_at = datetime.now(UTC)  # the record's start: before Twilio's first callback
         result = await self.twilio.create_call(
             to,
             from_,
@@ -152,5 +155,6 @@ class TwilioCallPlacer:
                 graph=graph.name,
                 account_sid=None,
                 tag=request.tag,
+                at=asked_at,
             )
         return PlacedCall(result.sid, to, graph.name)

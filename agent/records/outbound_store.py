@@ -70,7 +70,11 @@ class OutboundRecords:
         tag: str | None,
         at: datetime | None = None,
     ) -> None:
+        """The call's row and its "queued" event, `at` the moment it was asked for. Twilio's
+        callbacks may beat this write (they start as the call is created): what they said
+        is applied here."""
         at = at or datetime.now(UTC)
+        events = m.call_events.c
         async with self.engine.begin() as conn:
             await conn.execute(
                 m.calls.insert().values(
@@ -91,6 +95,54 @@ class OutboundRecords:
                     call_sid=call_sid, kind="status", status="queued", at=at
                 )
             )
+            latest = (
+                (
+                    await conn.execute(
+                        select(events.status, events.at, events.duration_s)
+                        .where(
+                            events.call_sid == call_sid,
+                            events.kind == "status",
+                            events.status != "queued",
+                        )
+                        .order_by(events.at.desc(), events.id.desc())
+                        .limit(1)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if latest is not None:
+                await _apply_status(
+                    conn, call_sid, latest["status"], latest["at"], latest["duration_s"]
+                )
+            first_amd = (
+                await conn.execute(
+                    select(events.status)
+                    .where(events.call_sid == call_sid, events.kind == "amd")
+                    .order_by(events.id)
+                    .limit(1)
+                )
+            ).scalar()
+            if first_amd is not None:
+                await _apply_amd(conn, call_sid, first_amd)
+            decided = (
+                (
+                    await conn.execute(
+                        select(events.status, events.detail)
+                        .where(events.call_sid == call_sid, events.kind == "answered")
+                        .order_by(events.id.desc())
+                        .limit(1)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if decided is not None:  # the call's own decision wins over AMD's
+                await conn.execute(
+                    update(m.calls)
+                    .where(m.calls.c.call_sid == call_sid)
+                    .values(answered_by=decided["status"], answered_reason=decided["detail"])
+                )
 
     async def status(
         self,
@@ -110,42 +162,24 @@ class OutboundRecords:
                     call_sid=call_sid, kind="status", status=status, at=at, duration_s=duration_s
                 )
             )
-            await conn.execute(
-                update(m.calls).where(m.calls.c.call_sid == call_sid).values(call_status=status)
-            )
-            if status in FINAL_STATUSES:
-                await conn.execute(
-                    update(m.calls)
-                    .where(m.calls.c.call_sid == call_sid, m.calls.c.outcome.is_(None))
-                    .values(
-                        outcome=UNANSWERED_OUTCOMES[status],
-                        end_reason=UNANSWERED_REASONS[status],
-                        ended_at=at,
-                        duration_s=duration_s,
-                    )
-                )
+            await _apply_status(conn, call_sid, status, at, duration_s)
 
     async def amd(self, call_sid: str, answered_by: str, at: datetime | None = None) -> None:
         """Twilio's AMD result (AnsweredBy); the call's answered_by unless already decided."""
         at = at or datetime.now(UTC)
-        kind = answered_by_kind(answered_by) or "unknown"
         async with self.engine.begin() as conn:
             await conn.execute(
                 m.call_events.insert().values(
                     call_sid=call_sid, kind="amd", status=answered_by, at=at
                 )
             )
-            await conn.execute(
-                update(m.calls)
-                .where(m.calls.c.call_sid == call_sid, m.calls.c.answered_by.is_(None))
-                .values(answered_by=kind, answered_reason=f"amd:{answered_by}"[:200])
-            )
+            await _apply_amd(conn, call_sid, answered_by)
 
     async def answered(
         self, call_sid: str, kind: str, why: str, at: datetime | None = None
     ) -> None:
         """What the call decided and acted on: human or machine, and why ("amd:human",
-        "words: leave a message after the tone", "first words", "no words in 5 s")."""
+        "words: you've reached", "no words in 4 s")."""
         at = at or datetime.now(UTC)
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -189,9 +223,39 @@ class OutboundRecords:
         return CallOutcome(row["call_status"], row["answered_by"], duration)
 
 
+async def _apply_status(conn, call_sid: str, status: str, at, duration_s) -> None:
+    """The call's latest status on its row; a final one ends a record no stream ended."""
+    await conn.execute(
+        update(m.calls).where(m.calls.c.call_sid == call_sid).values(call_status=status)
+    )
+    if status in FINAL_STATUSES:
+        await conn.execute(
+            update(m.calls)
+            .where(m.calls.c.call_sid == call_sid, m.calls.c.outcome.is_(None))
+            .values(
+                outcome=UNANSWERED_OUTCOMES[status],
+                end_reason=UNANSWERED_REASONS[status],
+                ended_at=at,
+                duration_s=duration_s,
+            )
+        )
+
+
+async def _apply_amd(conn, call_sid: str, answered_by: str) -> None:
+    kind = answered_by_kind(answered_by) or "unknown"
+    await conn.execute(
+        update(m.calls)
+        .where(m.calls.c.call_sid == call_sid, m.calls.c.answered_by.is_(None))
+        .values(answered_by=kind, answered_reason=f"amd:{answered_by}"[:200])
+    )
+
+
 async def events_of(conn: AsyncConnection, call_sid: str) -> list[dict]:
-    """A call's status history (status callbacks, AMD, the call's own decision), in order."""
-    rows = await m.rows_of_call(conn, m.call_events, call_sid, m.call_events.c.id)
+    """A call's status history (status callbacks, AMD, the call's own decision), in the
+    order they happened (a callback may be written before the call's placement)."""
+    rows = await m.rows_of_call(
+        conn, m.call_events, call_sid, m.call_events.c.at, m.call_events.c.id
+    )
     return [
         {
             "kind": r["kind"],

@@ -94,3 +94,27 @@ async def test_a_busy_call_ends_its_record_and_the_call_decision_wins_over_amd(s
         "CAbusy": "outbound",
         "CAhuman": "outbound",
     }
+
+
+async def test_callbacks_written_before_the_placement_still_count(store):
+    """Twilio's callbacks start as the call is created: they can beat the placer's write."""
+    from datetime import UTC, datetime, timedelta
+
+    records = OutboundRecords(store.engine)
+    asked = datetime.now(UTC) - timedelta(seconds=1)
+    await records.status("CAfast", "initiated")
+    await records.amd("CAfast", "human")
+    await records.status("CAfast", "busy", duration_s=0)
+    await records.placed(
+        call_sid="CAfast",
+        to_number="+15551234567",
+        from_number="+15550000001",
+        graph="reminder",
+        account_sid=None,
+        tag=None,
+        at=asked,
+    )
+    assert await records.outcome("CAfast") == CallOutcome("busy", "human", 0.0)
+    call = await store.get_call("CAfast")
+    assert [e["status"] for e in call["status_history"]] == ["queued", "initiated", "human", "busy"]
+    assert call["outcome"] == "busy"
