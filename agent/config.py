@@ -15,6 +15,7 @@ which keys they need (`Config.require`), so only what the loaded graphs need is 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,13 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def _e164(raw: str) -> str:
+    value = re.sub(r"[\s().\-]", "", raw)
+    if not re.match(r"^\+[1-9][0-9]{6,14}$", value):
+        raise ValueError("expected a phone number in E.164 form, e.g. +15551234567")
+    return value
 
 
 def _parse_bool(raw: str) -> bool:
@@ -283,6 +291,14 @@ SETTINGS: tuple[Setting, ...] = (
         group="twilio",
     ),
     Setting(
+        "FROM_NUMBER",
+        "the caller ID of the agent's outbound calls (`python -m agent dial`, POST /calls, "
+        "campaigns): a Twilio number of yours in E.164 (+15551234567); a call may give its own",
+        None,
+        _e164,
+        group="twilio",
+    ),
+    Setting(
         "DEEPGRAM_API_KEY",
         "Deepgram API key for speech-to-text",
         None,
@@ -510,6 +526,7 @@ class Config:
     llm_api_key: Secret | None
     router_enabled: bool = True
     silence_timeout_seconds: float | None = None
+    from_number: str | None = None
     # Raw variables as loaded (env over .env), for `${env:VAR}` in graph files. Secrets wrapped.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 

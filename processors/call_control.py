@@ -7,6 +7,8 @@ the goodbye to its last echoed mark before the transport hangs up and closes).
 
 - consumes: `InputDTMFFrame` (mapped digits run their action; others reach the LLM as
   "The caller pressed 5."), `EndCallFrame` (from the router or the LLM's end_call tool),
+  `DoNotCallFrame` (the `stop` route, the LLM's do_not_call tool: the bound `list_number`
+  puts the call's number on the do-not-call list; the frame's `done` says whether it did),
   `TransferCallFrame` (from the router or the LLM's transfer_call tool: say the transfer
   phrase; once it has played (processors/speaking.py), run the bound `hand_off_now` (the
   REST update with Twilio's <Dial>, agent/app/transfer_call.py) and end the pipeline with
@@ -71,6 +73,7 @@ from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
 from processors.clock import LOOP_CLOCK, Clock, Timer
 from processors.frames import (
+    DoNotCallFrame,
     EndCallFrame,
     OfferMessageFrame,
     TakeMessageFrame,
@@ -154,6 +157,9 @@ class CallController(PassThroughProcessor):
         # A cold transfer's REST update, run once its phrase has played (True: done; False:
         # refused, and the caller was told). None: the transport runs it at the end.
         self.hand_off_now: Callable[[], Awaitable[bool]] | None = None
+        # Puts the call's number on the do-not-call list (source) -> listed; bound by the
+        # pipeline assembly (agent/app/outbound_call.py). None: nothing can be listed.
+        self.list_number: Callable[[str], Awaitable[bool]] | None = None
         declare_event(self, "on_transfer", sync=True)  # handled before the phrase is said
         declare_event(self, "on_hang_up")
         declare_event(self, "on_turn_failed")
@@ -185,6 +191,9 @@ class CallController(PassThroughProcessor):
             return CONSUMED
         if isinstance(frame, EndCallFrame):
             await self.hang_up(frame.reason, goodbye=frame.goodbye)
+            return CONSUMED
+        if isinstance(frame, DoNotCallFrame):
+            self.create_task(self._do_not_call(frame), name="do-not-call")
             return CONSUMED
         if isinstance(frame, TransferCallFrame):
             await self.start_transfer(frame)
@@ -242,6 +251,13 @@ class CallController(PassThroughProcessor):
             await self.push_frame(frame)
         message = {"role": "assistant", "content": text}
         await self.push_frame(LLMMessagesAppendFrame(messages=[message], run_llm=False))
+
+    async def _do_not_call(self, frame: DoNotCallFrame) -> None:
+        listed = await self.list_number(frame.source) if self.list_number is not None else False
+        if not listed:
+            logger.error(f"{self}: the number could not be put on the do-not-call list")
+        if frame.done is not None and not frame.done.done():
+            frame.done.set_result(listed)
 
     async def hang_up(self, reason: str = "agent", goodbye: str | None = None) -> None:
         """Say goodbye (the given words, else the graph's), then end the call."""

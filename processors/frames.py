@@ -34,6 +34,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from pipecat.frames.frames import ControlFrame, DataFrame, OutputAudioRawFrame, SystemFrame
@@ -105,6 +106,17 @@ class EndCallFrame(SystemFrame):
 
     reason: str = "agent"
     goodbye: str | None = None
+
+
+@dataclass
+class DoNotCallFrame(SystemFrame):
+    """Ask the call controller to put the call's number (the caller's on an inbound call, the
+    callee's on an outbound one) on the do-not-call list (the `stop` route, the LLM's
+    do_not_call tool). `done`, when given, gets True once it is listed, False if it could
+    not be (the tool tells the model which)."""
+
+    source: str = "route:stop"
+    done: asyncio.Future | None = None
 
 
 @dataclass

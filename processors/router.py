@@ -18,7 +18,8 @@ passes the transcript on untouched.
   so pipecat's turn strategies still see a transcript and end the turn on their usual
   schedule while the aggregator has nothing to send to the LLM. Upstream, for a `hang_up`
   route, after the phrase: `EndCallFrame(reason="router", goodbye="")`, so the call
-  controller ends the call once the phrase (itself the goodbye) has played. Downstream,
+  controller ends the call once the phrase (itself the goodbye) has played; a
+  `do_not_call` route pushes `DoNotCallFrame` first (the number goes on the list). Downstream,
   after the phrase: for a `take_message` route, `TakeMessageFrame(asked=True)` (the phrase
   asked for the caller's name; the message-taking dialog in front of the LLM takes it from
   there); for an `offer_message` route, `OfferMessageFrame` (a yes to the phrase's offer
@@ -61,6 +62,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
 from processors.frames import (
+    DoNotCallFrame,
     EndCallFrame,
     MessageTakingFrame,
     OfferMessageFrame,
@@ -187,7 +189,11 @@ class IntentRouter(PassThroughProcessor):
                 finalized=frame.finalized,
             )
         )
-        if route.action == "hang_up":
+        if route.action == "do_not_call":  # listed first, then the call ends
+            await self.push_frame(
+                DoNotCallFrame(source=f"route:{hit.route}"), FrameDirection.UPSTREAM
+            )
+        if route.action in ("hang_up", "do_not_call"):
             await self.push_frame(
                 EndCallFrame(reason="router", goodbye=""), FrameDirection.UPSTREAM
             )

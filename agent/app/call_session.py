@@ -57,6 +57,7 @@ AGENT_SIDE = {
     "idle": "the caller stayed silent after the idle prompts",
     "error": "a provider kept failing (the trouble goodbye)",
     "timeout": "the call reached its time limit (max_duration_s)",
+    "voicemail": "an answering machine: the agent left the voicemail message",
 }
 
 

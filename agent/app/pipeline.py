@@ -32,6 +32,10 @@
   controller's warm `on_transfer` starts a WarmCaller (agent/app/warm_transfer.py) with
   the brief for the person (agent/app/warm_brief.py: the caller's words in the LLM
   context and the extraction so far).
+- Outbound calls (`direction=outbound` on the stream, agent/app/outbound_call.py): the
+  graph's words rendered with the call's variables, no greeting until a CalleeAnswer
+  (processors/callee_answer.py) after the STT has decided person (the greeting) or machine
+  (the voicemail, then hang up). Every call: the controller's `list_number` (do-not-call).
 - Traces (agent/telemetry), only when `Services.tracing` is set: a CallTrace hook, and the
   pacer's media link wrapped to note each turn's first audio sent. Off, nothing of it.
 - Call hooks (taps such as call_recorder, lead_extraction): `attach(LiveCall)` once the
@@ -55,11 +59,12 @@ from pipecat.frames.frames import (
 )
 
 from agent.adapters import engine
-from agent.app import transfer_call, warm_transfer
+from agent.app import outbound_call, transfer_call, warm_transfer
 from agent.app.answering import line_from_parameters
 from agent.app.gc_tuning import release_objects
 from agent.app.warm_brief import brief_text, caller_words
 from agent.graph import BuildContext, CallInfo, Graph, build_graph
+from agent.graph.callvars import render_settings
 from agent.graph.registry import IMPLICIT_PACER
 from agent.nodes.router import phrase_book_of
 from agent.recording.call import CallRecording
@@ -242,7 +247,10 @@ def build_call_pipeline(
         on_received=metrics.count_twilio_message,
         on_dropped=lambda reason: metrics.twilio_dropped.labels(reason).inc(),
     )
+    direction, call_vars = outbound_call.call_details(start.custom_parameters)
     call = CallInfo(
+        direction=direction,
+        vars=call_vars,
         call_sid=start.call_sid,
         stream_sid=start.stream_sid,
         account_sid=start.account_sid or None,
@@ -256,6 +264,8 @@ def build_call_pipeline(
     idle_s = idle_timeout_s(settings, config.silence_timeout_seconds)
     if idle_s != settings.idle_timeout_s:  # SILENCE_TIMEOUT_SECONDS, the graph setting none
         settings = settings.model_copy(update={"idle_timeout_s": idle_s})
+    if graph.vars:  # `${call.vars.NAME}` in the greeting, voicemail, goodbye, idle prompt
+        settings = render_settings(settings, call.vars)
     if call.line.greeting is not None:  # after hours: the after-hours greeting instead
         settings = settings.model_copy(update={"greeting": call.line.greeting})
         logger.info(f"after hours ({call.line.reason}): the after-hours greeting")
@@ -274,7 +284,10 @@ def build_call_pipeline(
         else None,
         # Transfers are offered only while the line is open (agent/graph/hours.py).
         destinations=graph.transfer_destination if call.line.open else None,
-        greeting=graph.call.transfer_failed if resume is not None else None,
+        # Outbound: no greeting at the start; the callee answer decides (outbound_call.py).
+        greeting=graph.call.transfer_failed
+        if resume is not None
+        else ("" if call.direction == "outbound" else None),
         elapsed_s=resume.elapsed_s() if resume is not None else 0.0,
     )
 
@@ -315,8 +328,13 @@ def build_call_pipeline(
         return False
 
     controller.hand_off_now = hand_off_now
+    outbound_call.bind_do_not_call(services, call, controller)
 
     chain = list(gb.chain)
+    if call.direction == "outbound" and resume is None:
+        chain = outbound_call.bind_callee_answer(
+            services, graph, call, settings, controller, chain, gb
+        )
     pacer = chain[-1] if chain and isinstance(chain[-1], AudioPacer) else None
     if pacer is None:  # the graph has none (validation keeps a graph's own last)
         pacer = AudioPacer(name=IMPLICIT_PACER)

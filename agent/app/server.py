@@ -6,6 +6,8 @@ Routes, one module each:
     GET  /ws                               agent/app/media_stream.py (the call's media stream)
     POST /dial-result                      agent/app/transfers.py (a transfer's <Dial> ended)
     GET  /calls, /calls/{call_sid}         agent/app/records_api.py (bearer ADMIN_TOKEN)
+    POST /calls, /status, /amd             agent/app/outbound_routes.py (placing a call:
+                                           bearer ADMIN_TOKEN; Twilio's signed callbacks)
     GET  /calls/{call_sid}/recording       agent/app/recording_api.py (bearer ADMIN_TOKEN)
     /dashboard/...                         agent/dashboard (login with ADMIN_TOKEN)
 
@@ -29,6 +31,7 @@ from agent import dashboard
 from agent.app import (
     health,
     media_stream,
+    outbound_routes,
     recording_api,
     records_api,
     transfers,
@@ -186,6 +189,7 @@ def create_app(
     transfers.add_routes(app)
     recording_api.add_routes(app)
     warm_status.add_routes(app)
+    outbound_routes.add_routes(app)
     dashboard.add_routes(app)
     app.cleanup_ctx.append(_twilio_rest)
     app.cleanup_ctx.append(_tracing)  # closed after the last call's trace is built

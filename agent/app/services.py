@@ -15,6 +15,7 @@ from loguru import logger
 
 from agent.app.gc_tuning import CallFreezer
 from agent.app.metrics import Metrics
+from agent.app.outbound_calls import AmdResults
 from agent.app.warm_registry import WarmTransfers
 from agent.config import Config
 from agent.graph import Graph
@@ -62,6 +63,9 @@ class Services:
     # Traces (agent/telemetry): set at start when an OTLP endpoint is configured, else None
     # (nothing is attached to a call).
     tracing: Tracing | None = None
+    # Outbound calls: Twilio's AMD results as they arrive, for the calls' streams
+    # (agent/app/outbound_calls.py).
+    amd: AmdResults = field(default_factory=AmdResults)
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:

@@ -54,6 +54,10 @@ def format_call(call: dict) -> str:
         + (f" ({call['end_reason']})" if call.get("end_reason") else ""),
         "",
     ]
+    if call.get("direction") == "outbound":  # the agent's own call (README, Calling out)
+        answered = call.get("answered_by") or "-"
+        why = f" ({call['answered_reason']})" if call.get("answered_reason") else ""
+        lines.insert(2, f"outbound: {call.get('call_status') or '-'}, answered by {answered}{why}")
     for t in call["turns"]:
         at = _time(t["started_at"])
         offset = f"{(at - start).total_seconds():6.1f}s" if at and start else "      ?"

@@ -1,4 +1,4 @@
-"""`python -m agent`: serve, call, calls, graph check|show|schema|test, doctor, config example|table, audio, route.
+"""`python -m agent`: serve, call, calls, campaign, dial, dnc, graph check|show|schema|test, doctor, config example|table, audio, route.
 
 This module only parses and dispatches. Each command is one module under agent/cli/ with
 `add_arguments(parser)` and `main(args) -> exit code`; `COMMANDS` below is the one table of
@@ -45,6 +45,9 @@ COMMANDS: dict[str, Command] = {
     "route": Command("agent.cli.route", "score a sentence against the router's routes"),
     "calls": Command("agent.cli.calls", "list call records, or print one call's transcript"),
     "call": Command("agent.cli.call", "phone a running server as Twilio would, and show the call"),
+    "campaign": Command("agent.cli.campaign", "call a list of numbers (run, resume, status, list)"),
+    "dial": Command("agent.cli.dial", "place an outbound call (the agent calls a number)"),
+    "dnc": Command("agent.cli.dnc", "the do-not-call list: add, remove, list"),
     # A sub-command with a module of its own (it loads the app; `graph check` must not).
     "graph test": Command("agent.cli.graph_test", "run the graphs' conversation tests"),
 }

@@ -13,7 +13,7 @@ A parallel block becomes a pipecat ParallelPipeline of its branches.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -63,6 +63,9 @@ class CallInfo:
     # hours (agent/graph/hours.py): `line.open` (transfers only then), `line.after_hours`,
     # `line.take_message` (the after-hours greeting's message-taking mode).
     line: LineState = ALWAYS_OPEN
+    # Outbound calls (agent/outbound): "outbound" and the call's variables (`${call.vars.X}`).
+    direction: str = "inbound"
+    vars: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Any string value (at any depth: mappings, lists) may hold references. They resolve from
 `Config.environ` (the environment over `.env`); a variable that is a declared setting with a
 default falls back to that default, so `${env:CARTESIA_VOICE_ID}` means what the rest of
-the configuration means by it. `$${` writes a literal `${`.
+the configuration means by it. `$${` writes a literal `${`. `${call.vars.NAME}` is left as written (a call variable, filled
+in per call: agent/graph/callvars.py) and listed in `call_vars`.
 
 Secrets are refused even when set: a graph's values are printed by `graph show` and logged,
 and node types read their keys from the configuration themselves.
@@ -26,6 +27,7 @@ from agent.graph.suggest import did_you_mean
 Loc = tuple[str | int, ...]
 
 _REF = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+_CALL_VAR = re.compile(r"^call\.vars\.[A-Za-z_][A-Za-z0-9_]*$")
 _INNER = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)(?:\|(.*))?$", re.DOTALL)
 
 
@@ -37,6 +39,8 @@ class EnvResult:
     problems: list[tuple[Loc, str]] = field(default_factory=list)
     unresolved: set[Loc] = field(default_factory=set)
     used: set[str] = field(default_factory=set)  # variable names referenced
+    # `${call.vars.NAME}` references, left as written: (where, NAME) (checked in validate.py)
+    call_vars: list[tuple[Loc, str]] = field(default_factory=list)
 
 
 def substitute(data: Any, environ: Mapping[str, str], loc: Loc = ()) -> EnvResult:
@@ -63,6 +67,9 @@ def _resolve_string(text: str, environ: Mapping[str, str], loc: Loc, result: Env
         nonlocal failed
         if match.group(0) == "$${":
             return "${"
+        if _CALL_VAR.match(match.group(1)):  # a call variable: rendered per call (callvars.py)
+            result.call_vars.append((loc, match.group(1).removeprefix("call.vars.")))
+            return match.group(0)
         inner = _INNER.match(match.group(1))
         if not inner:
             failed = True

@@ -10,7 +10,9 @@
     ├── hours: HoursSettings        business hours and what happens outside them
     │                               (read and checked in agent/graph/hours_read.py)
     ├── transfer: {name: TransferDestination}   people a call may be put through to
-    └── messages: MessagesSettings  taking messages for the owner (optional)
+    ├── messages: MessagesSettings  taking messages for the owner (optional)
+    └── vars: {name: VarSpec}       the call variables an outbound call brings
+                                    (`${call.vars.NAME}` in greeting, voicemail, prompt)
 
 A node is written flat (`{type: silero_vad, stop_secs: 0.2}`), so NodeSpec gathers every key
 other than `type` and `replace_with` into `params`; those are checked later against the
@@ -265,6 +267,11 @@ class CallSettings(BaseModel):
         description="Keypad digits mapped to actions; unmapped digits are told to the LLM "
         "('the caller pressed 5').",
     )
+    voicemail: str | None = Field(
+        None,
+        description="Outbound calls: the message left once on an answering machine (after its "
+        "beep), then the agent hangs up; may use ${call.vars.NAME}. None: hang up without one.",
+    )
 
     @model_validator(mode="after")
     def _digits(self) -> CallSettings:
@@ -404,6 +411,18 @@ class NodeSpec(BaseModel):
         return gathered
 
 
+VAR_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class VarSpec(BaseModel):
+    """A call variable an outbound call brings (`dial --var name=Ann`): `${call.vars.name}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    required: bool = Field(False, description="A call without it is refused at dial time.")
+    description: str = Field("", description="What it is, for whoever places the call.")
+
+
 class GraphFile(BaseModel):
     """A whole graph file."""
 
@@ -440,6 +459,13 @@ class GraphFile(BaseModel):
     messages: MessagesSettings | None = Field(
         None, description="Taking messages for the owner (README: Messages)."
     )
+    vars: dict[str, VarSpec] = Field(
+        default_factory=dict,
+        description="The call variables outbound calls bring (`name: {required: true}`), used "
+        "as ${call.vars.name} in call.greeting, call.voicemail, call.goodbye, call.idle_prompt "
+        "and the LLM's prompt. A dial without a required one, or with one not declared, is "
+        "refused.",
+    )
     vocabulary: list[str] = Field(
         default_factory=list,
         max_length=100,
@@ -447,6 +473,14 @@ class GraphFile(BaseModel):
         "streets (e.g. Acme, Fibre Max, Elm Street). Sent to Deepgram as keyterms (nova-3, "
         "Flux; `keywords` for older models) and to Whisper in its initial prompt.",
     )
+
+    @field_validator("vars")
+    @classmethod
+    def _var_names(cls, value: dict[str, VarSpec]) -> dict[str, VarSpec]:
+        bad = [name for name in value if not re.match(VAR_NAME_PATTERN, name)]
+        if bad:
+            raise ValueError(f"variable names are snake_case (a-z, 0-9, _), not {bad}")
+        return value
 
     @field_validator("vocabulary")
     @classmethod

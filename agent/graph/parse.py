@@ -45,6 +45,7 @@ class Draft:
     numbers: list[str] = field(default_factory=list)  # checked by agent/graph/lines.py
     hours: m.HoursSettings | None = None  # checked and compiled by agent/graph/hours_read.py
     vocabulary: list[str] = field(default_factory=list)  # the business's words, for the STT
+    vars: dict[str, m.VarSpec] = field(default_factory=dict)  # call variables (outbound)
 
 
 # --- pydantic errors -----------------------------------------------------------------------
@@ -179,6 +180,7 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
         "transfer",
         "messages",
         "vocabulary",
+        "vars",
     ):
         if key not in data:
             continue
@@ -211,6 +213,8 @@ def read_top_level(data: dict[str, Any], env: EnvResult, stem: str) -> tuple[Dra
             draft.messages = value
         elif key == "vocabulary":
             draft.vocabulary = value
+        elif key == "vars":
+            draft.vars = value
         else:
             draft.taps = [(("taps", i), name) for i, name in enumerate(value)]
     if "call" not in data:

@@ -15,7 +15,13 @@ from pydantic import BaseModel
 
 from agent.errors import GraphProblem
 from agent.graph.hours import Schedule
-from agent.graph.model import CallSettings, MessagesSettings, ParallelBlock, TransferDestination
+from agent.graph.model import (
+    CallSettings,
+    MessagesSettings,
+    ParallelBlock,
+    TransferDestination,
+    VarSpec,
+)
 from agent.graph.registry import TRANSPORT_IN_KINDS, NodeType
 
 ChainItems = Sequence["str | ParallelBlock"]
@@ -50,6 +56,7 @@ class Graph:
     transfer: Mapping[str, TransferDestination] = field(default_factory=dict)
     messages: MessagesSettings | None = None  # taking messages (None: not enabled)
     vocabulary: tuple[str, ...] = ()  # the business's words, for the STT (keyterms, hotwords)
+    vars: Mapping[str, VarSpec] = field(default_factory=dict)  # call variables (outbound)
 
     def chain_nodes(self) -> list[Node]:
         """The chain's nodes in order, branches of parallel blocks depth-first."""

@@ -9,6 +9,8 @@
     6 audio formats          anything not at 8000 Hz (warning: resampled on every frame)
     transfers                what names a `transfer:` destination (a keypad digit, a route
                              action, the LLM's tool) names one that exists (transfers.py)
+    call variables           each `${call.vars.NAME}` names a declared variable (did you
+                             mean) and sits where it is filled in per call (callvars.py)
     7 ${env:...}             unset variables, malformed references, secrets
     8 settings (strict)      the keys and packages the nodes in use need are there
                              (problems flagged `unavailable`: the file is fine, this machine is not)
@@ -32,6 +34,7 @@ from pathlib import Path
 from agent.config import Config
 from agent.errors import ConfigError, GraphProblem
 from agent.graph import parse, yamlfile
+from agent.graph.callvars import RENDERED_CALL_FIELDS, references
 from agent.graph.envsubst import Loc, parse_bool, substitute
 from agent.graph.hours import Schedule
 from agent.graph.hours_read import read_schedule
@@ -125,6 +128,7 @@ class _Validation(WiringPasses):
             self.add(loc, message)
         self.pass_lines()
         self.pass_messages()
+        self.pass_call_vars()
         for loc, message in env.problems:
             self.add(loc, message)
         if self.strict:
@@ -223,6 +227,36 @@ class _Validation(WiringPasses):
         for loc, message in problems:
             self.add(loc, message)
 
+    # -- call variables (`${call.vars.NAME}`, agent/graph/callvars.py)
+
+    def pass_call_vars(self) -> None:
+        declared = list(self.draft.vars)
+        uses = list(self.env.call_vars)
+        for name, params in self.params.items():
+            prompt = getattr(params, "prompt", None)
+            path = self.path.parent / prompt if isinstance(prompt, str) else None
+            if path is not None and path.is_file():
+                text = path.read_text(encoding="utf-8", errors="replace")
+                uses += [(("nodes", name, "prompt"), var) for var in references(text)]
+        for loc, var in uses:
+            ref = f"${{call.vars.{var}}}"
+            allowed = (len(loc) == 2 and loc[0] == "call" and loc[1] in RENDERED_CALL_FIELDS) or (
+                len(loc) == 3 and loc[0] == "nodes" and loc[2] == "prompt"
+            )
+            if not allowed:
+                self.add(
+                    loc,
+                    f"{ref} cannot be filled in here: call variables go in call.greeting, "
+                    "call.voicemail, call.goodbye, call.idle_prompt and the LLM's prompt file "
+                    "(this text is said as written, from the audio cache)",
+                )
+            elif var not in declared:
+                self.add(
+                    loc,
+                    f"{ref}: unknown call variable '{var}'{hint(var, declared)}; declare it "
+                    f"under vars: ({', '.join(declared) or 'none declared'})",
+                )
+
     # -- pass 8
 
     def pass_settings(self) -> None:
@@ -270,4 +304,5 @@ class _Validation(WiringPasses):
             hours=self.schedule,
             messages=messages if messages is not None and messages.enabled else None,
             vocabulary=tuple(self.draft.vocabulary),
+            vars=dict(self.draft.vars),
         )

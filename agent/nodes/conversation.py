@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from agent.adapters.turns import SegmentAwareTurnStop
 from agent.graph.build import BuildContext
+from agent.graph.callvars import render
 from agent.graph.model import BargeInSettings
 from processors.barge_in import DEFAULT_ACKNOWLEDGEMENTS, AcknowledgingTurnStart
 from processors.context_window import ContextWindow
@@ -122,8 +123,10 @@ def turn_strategies(
 
 
 def read_prompt(ctx: BuildContext, relative: str) -> str:
-    """The prompt file's text, read once per process (validated at start; same every call)."""
+    """The prompt file's text, read once per process (validated at start), with this call's
+    variables filled in (agent/graph/callvars.py)."""
     path = ctx.resolve_path(relative).resolve()
-    return ctx.shared.get_or_create(
+    text = ctx.shared.get_or_create(
         ("prompt", str(path)), lambda: path.read_text(encoding="utf-8").strip()
     )
+    return render(text, ctx.call.vars)  # `${call.vars.NAME}`: this call's variables

@@ -4,7 +4,8 @@ The node is pipecat's Groq service inside the shared conversation (agent/nodes/c
 context aggregators, turn-taking, history window). The prompt file is the service's system
 instruction (the context holds only the conversation).
 
-Tools: `end_call` (hang_up_tool) and, when the graph has active transfer destinations (and
+Tools: `end_call` (hang_up_tool), `do_not_call` (do_not_call_tool: the number goes on the
+do-not-call list, through the call controller; the model is told whether it did) and, when the graph has active transfer destinations (and
 `transfer_to` is not []), `transfer_call(destination, reason)`: its destination is an enum of
 those names; the call controller says the transfer phrase and puts the call through.
 """
@@ -20,7 +21,7 @@ from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.suggest import did_you_mean
 from agent.nodes.conversation import conversation, read_prompt
 from agent.nodes.params import GroqLLMParams
-from processors.frames import EndCallFrame, TakeMessageFrame, TransferCallFrame
+from processors.frames import DoNotCallFrame, EndCallFrame, TakeMessageFrame, TransferCallFrame
 
 
 def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeBuild:
@@ -30,7 +31,9 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
     open_ = ctx.call.line.open
     destinations = transfer_destinations(ctx.graph, params.transfer_to) if open_ else []
     take_messages = ctx.graph.messages is not None
-    offered = tools(params.hang_up_tool, destinations, take_messages)
+    offered = tools(
+        params.hang_up_tool, destinations, take_messages, do_not_call=params.do_not_call_tool
+    )
     talk = conversation(
         ctx,
         node_name,
@@ -62,12 +65,16 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
         )
     if take_messages:
         service.register_function(TAKE_MESSAGE, take_message, cancel_on_interruption=False)
+    if params.do_not_call_tool:
+        service.register_function(DO_NOT_CALL, do_not_call, cancel_on_interruption=False)
     return NodeBuild(processors=[*talk.head, service], after_output=talk.tail, context=talk.context)
 
 
 END_CALL = "end_call"
 TRANSFER_CALL = "transfer_call"
 TAKE_MESSAGE = "take_message"
+DO_NOT_CALL = "do_not_call"
+DO_NOT_CALL_WAIT_S = 5.0
 
 
 def transfer_destinations(graph, transfer_to: list[str] | None) -> list[str]:
@@ -80,6 +87,8 @@ def tools(
     hang_up: bool = True,
     destinations: list[str] | None = None,
     take_messages: bool = False,
+    *,
+    do_not_call: bool = False,
 ):
     """The tools offered, or None: end_call (the model hangs up, saying its own goodbye),
     transfer_call (to one of `destinations`) and, when the graph takes messages,
@@ -132,6 +141,18 @@ def tools(
                 required=[],
             )
         )
+    if do_not_call:
+        offered.append(
+            FunctionSchema(
+                name=DO_NOT_CALL,
+                description="Put this phone number on the do-not-call list. Use when the "
+                "person asks not to be called again (stop calling me, take me off your list). "
+                "Only after it says the number is listed, tell them they won't be called "
+                "again; then end the call.",
+                properties={},
+                required=[],
+            )
+        )
     if hang_up:
         offered.append(
             FunctionSchema(
@@ -175,6 +196,29 @@ async def take_message(params) -> None:
         ),
         FrameDirection.UPSTREAM,
     )
+
+
+async def do_not_call(params) -> None:
+    """The do_not_call tool: the call controller lists the number (processors/frames.py
+    DoNotCallFrame); the model hears whether it did, so it promises only what is true."""
+    import asyncio
+
+    from pipecat.processors.frame_processor import FrameDirection
+
+    done = asyncio.get_running_loop().create_future()
+    await params.llm.push_frame(
+        DoNotCallFrame(source="tool:do_not_call", done=done), FrameDirection.UPSTREAM
+    )
+    try:
+        listed = await asyncio.wait_for(done, DO_NOT_CALL_WAIT_S)
+    except TimeoutError:
+        listed = False
+    if listed:
+        await params.result_callback({"status": "the number is on the do-not-call list"})
+    else:
+        await params.result_callback(
+            {"error": "the number could not be listed; say someone will make sure of it"}
+        )
 
 
 async def end_call(params) -> None:

@@ -109,6 +109,11 @@ class GroqLLMParams(NodeParams):
     hang_up_tool: bool = Field(
         True, description="Offer the model an end_call tool (it says its goodbye, then hangs up)."
     )
+    do_not_call_tool: bool = Field(
+        True,
+        description="Offer the model a do_not_call tool: the caller's number (the callee's on "
+        "an outbound call) goes on the do-not-call list (README, Calling out).",
+    )
     transfer_to: list[str] | None = Field(
         None,
         description="Destinations (names under the graph's `transfer:`) the model may put the "

@@ -6,7 +6,7 @@
         examples: [how much does it cost, what are your prices]
         not_examples: [how much is shipping]   # optional near misses that must not match
         say: "Our plans start at ..."  # the phrase played (pre-rendered in audio_cache/)
-        action: none                  # none | hang_up | transfer | take_message | offer_message
+        action: none                  # none | hang_up | do_not_call | transfer | take_message | offer_message
         destination: front_desk       # for transfer: a name under the graph's `transfer:`
         threshold: 0.7                # optional; else the router node's threshold
     negatives: [what are your opening hours]   # optional: no route may answer these
@@ -48,9 +48,12 @@ class Route(BaseModel):
         "these than to every example does not get this route.",
     )
     say: str = Field(min_length=1, description="The phrase played when the route wins.")
-    action: Literal["none", "hang_up", "transfer", "take_message", "offer_message"] = Field(
+    action: Literal[
+        "none", "hang_up", "transfer", "take_message", "offer_message", "do_not_call"
+    ] = Field(
         "none",
-        description="After the phrase: nothing; end the call; put the caller through to "
+        description="After the phrase: nothing; end the call; put the number on the "
+        "do-not-call list and end the call (do_not_call); put the caller through to "
         "`destination` (a transfer route is off in a graph where that destination is not set); "
         "take a message (the phrase asks for the caller's name); or, when the phrase offers to "
         "take one, a yes to it starts message-taking (the graph needs a messages: section for "

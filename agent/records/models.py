@@ -6,6 +6,10 @@
     extractions  one row per extraction attempt that finished: the merged snapshot, or the error
     transfers    one row per transfer to a person: where, why, how the dial went
     messages     one row per message taken for the owner, with its SMS's delivery state
+    call_events  outbound calls: Twilio's status callbacks and AMD results, in order
+    do_not_call  numbers (E.164) the agent must never call (agent/records/dnc.py)
+    campaigns    one row per calling list run by `campaign run` (agent/campaigns/)
+    campaign_contacts  one row per number of a campaign: its state, attempts, call
     schema_version   one row: the number of migrations applied
 
 A migration is a function of a synchronous connection (run through `run_sync`), applied in
@@ -59,6 +63,14 @@ calls = Table(
     Column("recording_path", String(1024)),
     Column("recording_duration_s", Float),
     Column("recording_deleted_at", DateTime(timezone=True)),
+    # outbound calls (agent/outbound): direction (NULL: inbound), Twilio's latest CallStatus,
+    # who answered (human | machine | unknown) and why ("amd:machine_end_beep", "words:
+    # voicemail greeting"), the placer's opaque tag (a campaign's contact id)
+    Column("direction", String(16)),
+    Column("call_status", String(32)),
+    Column("answered_by", String(16)),
+    Column("answered_reason", String(200)),
+    Column("tag", String(200)),
     Index("ix_calls_started_at", "started_at"),
     Index("ix_calls_graph", "graph"),
     Index("ix_calls_outcome", "outcome"),
@@ -147,6 +159,69 @@ messages = Table(
     Index("ix_messages_sms_status", "sms_status"),
 )
 
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), nullable=False),  # no FK: written in any order
+    Column("kind", String(16), nullable=False),  # status | amd | answered
+    Column("status", String(32), nullable=False),  # CallStatus, AnsweredBy or human/machine
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("duration_s", Float),  # status completed: Twilio's CallDuration
+    Column("detail", String(200)),
+    Index("ix_call_events_call", "call_sid", "id"),
+)
+
+do_not_call = Table(
+    "do_not_call",
+    metadata,
+    Column("number", String(32), primary_key=True),  # E.164
+    Column("source", String(64), nullable=False),  # cli, api, route:stop, tool:do_not_call
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("graph", String(100), nullable=False),
+    Column("source", String(300)),  # the CSV's file name, for the owner
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("call_window", String(11), nullable=False),  # "09:00-20:00", in each callee's zone
+    Column("timezone", String(64), nullable=False),  # for rows without a timezone column
+    Column("concurrency", Integer, nullable=False),  # calls at once, per worker
+    Column("max_attempts", Integer, nullable=False),
+    Column("retry_after_s", Float, nullable=False),  # the first retry's delay (doubles)
+    Column("from_number", String(64)),  # None: FROM_NUMBER
+    Column("state", String(16), nullable=False),  # active | done
+)
+
+campaign_contacts = Table(
+    "campaign_contacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(36), ForeignKey("campaigns.id"), nullable=False),
+    Column("csv_line", Integer, nullable=False),  # the CSV's line number
+    Column("number", String(32), nullable=False),
+    Column("vars", JSON, nullable=False),  # the CSV's other columns, as the owner gave them
+    Column("timezone", String(64), nullable=False),
+    # pending | dialing | calling | answered | voicemail | busy | no-answer | failed |
+    # canceled | refused | unknown (agent/campaigns/states.py)
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("call_sid", String(64)),  # the latest attempt's
+    Column("outcome", String(32)),  # the latest attempt's: Twilio's status or a refusal
+    Column("answered_by", String(32)),
+    Column("duration_s", Float),
+    Column("detail", Text),  # why refused, failed or unknown, in words
+    Column("claimed_by", String(100)),  # the worker on it (host:pid:id)
+    Column("claimed_at", DateTime(timezone=True)),  # renewed while the worker is on it
+    Index("ix_campaign_contacts_due", "campaign_id", "state", "next_attempt_at"),
+    Index("ix_campaign_contacts_sid", "call_sid"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -200,6 +275,29 @@ def _v6_end_reason(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE calls ADD COLUMN end_reason VARCHAR(200)"))
 
 
+def _v7_outbound(conn: Connection) -> None:
+    # Outbound calls and the do-not-call list (a fresh v1 create already made the columns).
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("calls")}
+    for name, kind in (
+        ("direction", "VARCHAR(16)"),
+        ("call_status", "VARCHAR(32)"),
+        ("answered_by", "VARCHAR(16)"),
+        ("answered_reason", "VARCHAR(200)"),
+        ("tag", "VARCHAR(200)"),
+    ):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE calls ADD COLUMN {name} {kind}"))
+    call_events.create(conn, checkfirst=True)
+    do_not_call.create(conn, checkfirst=True)
+
+
+def _v8_campaigns(conn: Connection) -> None:
+    campaigns.create(conn, checkfirst=True)
+    campaign_contacts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_create,
     _v2_turn_failure,
@@ -207,6 +305,8 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v4_transfers,
     _v5_messages,
     _v6_end_reason,
+    _v7_outbound,
+    _v8_campaigns,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -13,7 +13,8 @@ said before it is stored (agent/records/redact.py).
 
 The server starts it (`start`) before the first call when a graph has a `call_recorder` or
 `lead_extraction` tap, records calls (`call.record`: the recording's path goes in the
-record) or takes messages (`messages:`), or ADMIN_TOKEN is set (the API reads the database), and keeps it in
+record) or takes messages (`messages:`), places calls (FROM_NUMBER, a graph with `vars:` or
+`call.voicemail`), or ADMIN_TOKEN is set (the API reads the database), and keeps it in
 `Services.records`; a call's taps find it as `LiveCall.records` (agent/app/pipeline.py).
 `close()` runs after the last call ended: it writes what is queued, waits (bounded) for
 record deliveries, closes.
@@ -42,6 +43,8 @@ def wanted(config, graphs) -> bool:
     """Does this server need the database at all?"""
     if config.admin_token or any(g.call.record or g.messages is not None for g in graphs.values()):
         return True  # the API reads the database; a recording's path, a message live in it
+    if config.from_number or any(g.vars or g.call.voicemail for g in graphs.values()):
+        return True  # outbound calls: their status, AMD result and the do-not-call list
     return any(node.type.name in RECORDING_TYPES for g in graphs.values() for node in g.tap_nodes())
 
 

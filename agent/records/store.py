@@ -35,6 +35,7 @@ from agent.errors import DatabaseUnreachable
 from agent.records import models as m
 from agent.records.connect import CONNECT_TIMEOUT_S, wait_until_reachable
 from agent.records.message_store import messages_of
+from agent.records.outbound_store import events_of
 from agent.records.queries import call_filters
 from agent.records.recordings import (
     RECORDING_EVENTS,
@@ -322,11 +323,13 @@ class Store:
             )
             transfer_rows = await m.rows_of_call(conn, m.transfers, call_sid, m.transfers.c.id)
             messages = await messages_of(conn, call_sid)
+            history = await events_of(conn, call_sid)
         call = _call_dict(row)
         call["turns"] = [_turn_dict(t) for t in turn_rows]
         call["transfers"] = [_transfer_dict(t) for t in transfer_rows]
         call["extractions"] = [_extraction_dict(e) for e in extraction_rows]
         call["messages"] = messages
+        call["status_history"] = history  # outbound calls: Twilio's statuses and AMD
         return call
 
 
@@ -524,6 +527,11 @@ def _call_dict(row) -> dict:
         "extraction": row["extraction"],
         "extraction_error": row["extraction_error"],
         "recording": recording_dict(row, _iso),
+        "direction": row["direction"] or "inbound",
+        "call_status": row["call_status"],  # outbound: Twilio's latest CallStatus
+        "answered_by": row["answered_by"],  # outbound: human | machine | unknown
+        "answered_reason": row["answered_reason"],  # "amd:machine_end_beep", "words: ..."
+        "tag": row["tag"],
     }
 
 

@@ -19,7 +19,8 @@
    the script goes on (agent/sim/dial.py); a ``<Dial><Conference>`` puts it in a conference
    (agent/sim/conference.py) until the conference ends;
 8. when the REST API creates a call (the Twilio fake calls ``dial_out``), plays it with
-   the next scripted ``Callee`` (``place_call(callees=[...])``): signed status
+   the next scripted ``Callee`` (``place_call(callees=[...])``; ``callees_by_number`` first,
+   per called number, for a calling list whose calls are made in any order): signed status
    callbacks, the answer, a media stream of its own with the scripted keys or words, and
    the conference it is moved into (agent/sim/outbound.py); ``legs`` has the results.
 
@@ -108,6 +109,8 @@ class TwilioEmulator:
         self._redirects: dict[str, str] = {}  # CallSid -> TwiML the REST API gave the call
         self.conferences = Conferences()
         self.callees: list[Callee] = []  # how the next created calls go, in order
+        # how the next calls to a number go, in order (before `callees`)
+        self.callees_by_number: dict[str, list[Callee]] = {}
         self.legs: list[LegResult] = []  # every created call played
         self._legs: dict[str, Leg] = {}
         self._leg_tasks: set[asyncio.Task] = set()
@@ -224,8 +227,13 @@ class TwilioEmulator:
     # -- calls the REST API creates (agent/sim/outbound.py) -----------------------------------
 
     def dial_out(self, call_sid: str, account_sid: str, form: dict[str, list[str]]) -> None:
-        """The Twilio fake created `call_sid`: play it with the next scripted Callee."""
-        callee = self.callees.pop(0) if self.callees else Callee("no-answer")
+        """The Twilio fake created `call_sid`: play it with the next scripted Callee (the
+        number's own first)."""
+        by_number = self.callees_by_number.get(form.get("To", [""])[0])
+        if by_number:
+            callee = by_number.pop(0)
+        else:
+            callee = self.callees.pop(0) if self.callees else Callee("no-answer")
         leg = Leg(self, call_sid, account_sid, form, callee)
         self._legs[call_sid] = leg
         self.legs.append(leg.result)

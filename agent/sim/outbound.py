@@ -1,4 +1,5 @@
-"""What Twilio does with a call created over the REST API: the person a warm transfer calls.
+"""What Twilio does with a call created over the REST API: the person a warm transfer calls,
+the person or answering machine the agent's own calls reach (agent/outbound).
 
 When the Twilio fake accepts `POST Calls.json` (agent/sim/fakes/twilio_rest.py) it hands
 the new call to the emulator (`TwilioEmulator.dial_out`), which plays it with the next
@@ -13,7 +14,16 @@ scripted `Callee` (none scripted: nobody answers):
    media stream to the server, signed, with the `<Parameter>`s as `customParameters`,
    where the callee listens until the agent falls silent (the brief and the question;
    `hear_out=False`: half a second of it), then presses `press` and/or says `say`, and
-   waits;
+   waits (`hang_up_after_s`: hangs up that long after answering, nothing else); a
+   callee with `hello` says it first ("Hello?" as they pick up); one with
+   `voicemail` is an answering machine: its greeting, a BEEP_S tone, then it records
+   (what the agent said after the beep is in the stream's result, the beep's end in its
+   timeline as `say_end` "beep");
+2b. the call asked for asynchronous AMD (`MachineDetection` Enable/DetectMessageEnd,
+   `AsyncAmd=true`): its verdict is POSTed to `AsyncAmdStatusCallback`, signed, with
+   `AnsweredBy` (the callee's `amd`, else human / machine_end_beep) and
+   `MachineDetectionDuration`, when DetectMessageEnd would know: a machine's after its
+   beep, a person's AMD_HUMAN_S after their hello;
 3. the REST API ends the call (`Status=completed`/`canceled`: `ended`) or gives it new
    TwiML: `<Dial><Conference>NAME` takes it out of its stream and into the conference
    (agent/sim/conference.py), where the callee talks `talk_s` once the other leg is in,
@@ -35,9 +45,25 @@ from agent.sim.answers import TwiMLError, parse_twiml
 from agent.sim.call import CallSession
 from agent.sim.dial import TwiMLInvalid, _request_action, check_twiml, find_dial
 from agent.sim.result import CallResult
-from agent.sim.script import Dtmf, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
+from agent.sim.script import Dtmf, HangUp, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
 
 ANSWERS = ("answer", "no-answer", "busy", "failed")
+BEEP_S = 0.5
+AMD_HUMAN_S = 1.2  # after a person's first words, AMD says human
+AMD_SILENT_S = 2.5  # nobody says anything: AMD's verdict comes anyway (human)
+
+
+def beep(seconds: float = BEEP_S, hz: float = 1000.0) -> bytes:
+    """An answering machine's beep: a sine tone, mu-law 8 kHz."""
+    import audioop
+    import math
+    import struct
+
+    n = int(seconds * 8000)
+    pcm = b"".join(
+        struct.pack("<h", int(12000 * math.sin(2 * math.pi * hz * i / 8000))) for i in range(n)
+    )
+    return audioop.lin2ulaw(pcm, 2)
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,22 @@ class Callee:
     say: bytes | None = field(default=None, repr=False)  # mu-law speech said then
     say_text: str = ""
     talk_s: float = 1.0  # in the conference, once both legs are in, before hanging up
+    # The agent's own calls (agent/outbound): a person says `hello` as they pick up, before
+    # listening; an answering machine plays `voicemail` (its greeting), then BEEP_S of tone,
+    # then records whatever comes until the call ends.
+    hello: bytes | None = field(default=None, repr=False)
+    hello_text: str = ""
+    voicemail: bytes | None = field(default=None, repr=False)
+    voicemail_text: str = ""
+    # Twilio's AMD verdict (AnsweredBy), POSTed when the call asked for AMD; None: human, or
+    # machine_end_beep for a voicemail. `amd_after_s`: when, from the answer (None: as
+    # DetectMessageEnd does: after the greeting's beep; for a person, AMD_HUMAN_S after
+    # their hello).
+    amd: str | None = None
+    amd_after_s: float | None = None
+    # on its own stream: hangs up this long after answering, whatever was said (a calling
+    # list's person; None: the script above, until the server or the REST API ends the call)
+    hang_up_after_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.answer not in ANSWERS:
@@ -70,6 +112,7 @@ class LegResult:
     conference: str | None = None
     status: str = "queued"  # the final CallStatus
     duration_s: int = 0
+    amd: tuple[str, float, int] | None = None  # (AnsweredBy, seconds into the stream, HTTP)
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
@@ -139,7 +182,7 @@ class Leg:
         return result
 
     async def _answered(self, http: aiohttp.ClientSession) -> None:
-        result, callee = self.result, self.result.callee
+        result = self.result
         loop = asyncio.get_running_loop()
         answered_at = loop.time()
         await self._callback(http, "answered", "in-progress")
@@ -149,13 +192,7 @@ class Leg:
         except TwiMLError:
             result.duration_s = 0
             return  # TwiML without a stream: Twilio would run it and hang up
-        script = [WaitForAgentAudio(timeout=15)]
-        script.append(WaitForAgentSilence(pause=0.3, timeout=60) if callee.hear_out else Pause(0.5))
-        if callee.press:
-            script.append(Dtmf(callee.press))
-        if callee.say is not None:
-            script.append(Say(callee.say, callee.say_text))
-        script.append(Pause(600))  # until the server or the REST API ends the stream
+        script = self._script()
         ws = await self.twilio.connect_stream(http, stream_url)
         self.session = CallSession(
             ws,
@@ -168,15 +205,66 @@ class Leg:
         )
         self.session.result.started_at = answered_at
         self.twilio.track_stream(result.call_sid, self.session)
+        amd = asyncio.create_task(self._amd(http, loop.time()))
         try:
             result.stream = await self.session.run(script, 120)
         finally:
+            amd.cancel()
             self.twilio.untrack_stream(result.call_sid)
             self.session = None
         twiml = self.twilio.take_redirect(result.call_sid)
         if result.stream.closed_by == "redirect" and twiml is not None:
             await self._follow(twiml)
         result.duration_s = round(loop.time() - answered_at)
+
+    def _script(self) -> list:
+        callee = self.result.callee
+        if callee.hang_up_after_s is not None:  # picks up, hangs up
+            return [Pause(callee.hang_up_after_s), HangUp()]
+        if callee.voicemail is not None:  # a machine: greeting, beep, then it records
+            return [
+                Say(callee.voicemail, callee.voicemail_text),
+                Pause(0.15),
+                Say(beep(), "beep"),
+                Pause(600),
+            ]
+        script = [Say(callee.hello, callee.hello_text)] if callee.hello is not None else []
+        script.append(WaitForAgentAudio(timeout=15))
+        script.append(WaitForAgentSilence(pause=0.3, timeout=60) if callee.hear_out else Pause(0.5))
+        if callee.press:
+            script.append(Dtmf(callee.press))
+        if callee.say is not None:
+            script.append(Say(callee.say, callee.say_text))
+        script.append(Pause(600))  # until the server or the REST API ends the stream
+        return script
+
+    async def _amd(self, http: aiohttp.ClientSession, answered_at: float) -> None:
+        """Twilio's asynchronous AMD: its verdict to AsyncAmdStatusCallback, signed."""
+        form, callee = self.form, self.result.callee
+        url = form.get("AsyncAmdStatusCallback")
+        if form.get("MachineDetection") not in ("Enable", "DetectMessageEnd") or not url:
+            return
+        if form.get("AsyncAmd") != "true":
+            return  # synchronous AMD (not emulated): the TwiML would wait for it
+        if callee.voicemail is not None:
+            answered_by = callee.amd or "machine_end_beep"
+            after = len(callee.voicemail) / 8000 + 0.15 + BEEP_S + 0.1
+        else:
+            answered_by = callee.amd or "human"
+            spoken = len(callee.hello) / 8000 if callee.hello is not None else None
+            after = spoken + AMD_HUMAN_S if spoken is not None else AMD_SILENT_S
+        if callee.amd_after_s is not None:
+            after = callee.amd_after_s
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, answered_at + after - loop.time()))
+        params = {
+            "AccountSid": self.account_sid,
+            "CallSid": self.result.call_sid,
+            "AnsweredBy": answered_by,
+            "MachineDetectionDuration": str(int(after * 1000)),
+        }
+        code, _ = await _request_action(self.twilio, http, url, "POST", params)
+        self.result.amd = (answered_by, loop.time() - answered_at, code)
 
     async def _follow(self, twiml: str) -> None:
         """New TwiML for the answered call: a conference (anything else ends the call)."""

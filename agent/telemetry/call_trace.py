@@ -68,7 +68,7 @@ class CallTrace:
                 "twilio.call_sid": call.call_sid,
                 "twilio.stream_sid": call.stream_sid,
                 "switchboard.graph": live.graph.name,
-                "call.direction": "inbound",
+                "call.direction": call.direction,
                 "call.resumed": self._resumed,
                 "call.after_hours": not call.line.open,
             },

@@ -10,10 +10,14 @@ still in flight (a hang-up retrying after its call's socket closed); `close()` e
                                 20404 here means the call is gone: not a success
     client.send_message(to, from_, body) -> MessageResult    one SMS, one attempt
     client.create_call(to, from_, twiml=..., ...) -> CreateCallResult   an outbound call
-        (a warm transfer's leg to the person); retried only where no call can have been
+        (a warm transfer's leg to the person, the agent's own calls: agent/outbound, with
+        asynchronous answering-machine detection); retried only where no call can have been
         made (below)
         .cancel()               on a CallResource: POST Status=canceled (a call still
                                 queued or ringing), retried like the hang-up
+    client.list_calls(to=..., started_since=date) -> CallListing   the calls to a number
+        started on or after a day (UTC): GET `Calls.json?To=...&StartTime>=...`, first page;
+        one attempt (a campaign asks it whether a call was made: agent/campaigns/recovery.py)
     client.wait_for_pending(timeout)   server drain: let in-flight requests finish
 
 Where new API work goes: what acts on one live call (the hang-up, an update with TwiML)
@@ -46,6 +50,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 import aiohttp
@@ -92,6 +97,16 @@ class CreateCallResult:
     code: int | None = None
     error: str = ""
     attempts: int = 1
+
+
+@dataclass(frozen=True)
+class CallListing:
+    """Calls from Twilio's Calls list (each its JSON: sid, status, date_created, start_time),
+    newest first; or why the list could not be read."""
+
+    ok: bool
+    calls: tuple[dict, ...] = ()
+    error: str = ""
 
 
 class CallHangUp(Protocol):
@@ -180,6 +195,33 @@ class TwilioRestClient:
             body = await r.json(content_type=None) if r.status != 200 else {}
             return r.status, body if isinstance(body, dict) else {}
 
+    async def list_calls(
+        self,
+        *,
+        to: str,
+        started_since: date,
+        account_sid: str | None = None,
+        page_size: int = 50,
+    ) -> CallListing:
+        """GET `Calls.json` filtered by To and StartTime>= (a UTC day, as Twilio takes it):
+        the first page, newest first. One attempt; never raises."""
+        account = self._account_sid or account_sid
+        if not (account and self._auth_token):
+            return CallListing(False, error="no Twilio credentials (TWILIO_ACCOUNT_SID/TOKEN)")
+        query = {"To": to, "StartTime>": started_since.isoformat(), "PageSize": str(page_size)}
+        auth = aiohttp.BasicAuth(account, self._auth_token)
+        try:
+            url = self._url(account, "Calls.json")
+            async with self._http().get(url, auth=auth, params=query) as r:
+                body = await r.json(content_type=None)
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return CallListing(False, error=f"{type(exc).__name__}: {exc}"[:200])
+        if status != 200 or not isinstance(body, dict) or not isinstance(body.get("calls"), list):
+            code = body.get("code") if isinstance(body, dict) else None
+            return CallListing(False, error=f"HTTP {status}" + (f" code {code}" if code else ""))
+        return CallListing(True, tuple(c for c in body["calls"] if isinstance(c, dict)))
+
     async def hang_up_call(self, account_sid: str, call_sid: str) -> HangUpResult:
         """POST Status=completed to the call, retried (module docstring); never raises."""
         return await self._update_call(account_sid, call_sid, {"Status": "completed"}, "hang-up")
@@ -250,10 +292,14 @@ class TwilioRestClient:
         status_callback: str | None = None,
         status_events: tuple[str, ...] = ("initiated", "ringing", "answered", "completed"),
         account_sid: str | None = None,
+        machine_detection: str | None = None,
+        amd_callback: str | None = None,
     ) -> CreateCallResult:
         """POST `Calls.json`: call `to` from `from_`, running `twiml` when answered; Twilio
-        reports the call's progress to `status_callback` (signed). Never raises; never
-        makes two calls (module docstring)."""
+        reports the call's progress to `status_callback` (signed). `machine_detection`
+        ("DetectMessageEnd", "Enable"): Twilio's asynchronous answering-machine detection,
+        its result (AnsweredBy) POSTed to `amd_callback`. Never raises; never makes two
+        calls (module docstring)."""
         account = self._account_sid or account_sid
         if not (account and self._auth_token):
             return CreateCallResult(False, error="no Twilio credentials (TWILIO_ACCOUNT_SID/TOKEN)")
@@ -264,6 +310,13 @@ class TwilioRestClient:
             form += [("StatusCallback", status_callback), ("StatusCallbackMethod", "POST")]
             # Repeated, as Twilio's SDKs send a list.
             form += [("StatusCallbackEvent", event) for event in status_events]
+        if machine_detection:  # answering-machine detection, asynchronous: the call goes on
+            form += [("MachineDetection", machine_detection), ("AsyncAmd", "true")]
+            if amd_callback:
+                form += [
+                    ("AsyncAmdStatusCallback", amd_callback),
+                    ("AsyncAmdStatusCallbackMethod", "POST"),
+                ]
         attempts = len(self._backoff_s) + 1
         for attempt in range(attempts):
             try:

@@ -41,9 +41,9 @@ def test_a_hit_shows_scores_best_first_and_the_winner(capsys):
     assert out[7].startswith("-> pricing (1.000 >= 0.65, then offer_message): 'Our plans start")
 
 
-def test_a_hang_up_route_says_so_and_a_miss_goes_to_the_llm(capsys):
+def test_the_stop_route_says_its_action_and_a_miss_goes_to_the_llm(capsys):
     assert main(["route", "please stop calling me"]) == 0
-    assert ", then hang_up)" in capsys.readouterr().out
+    assert ", then do_not_call)" in capsys.readouterr().out
     assert main(["route", "did anyone leave a message for me"]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("-> no route: the LLM answers (")

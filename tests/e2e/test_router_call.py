@@ -1,7 +1,8 @@
 """The intent router in whole calls through the Twilio emulator (real time, so few tests).
 
 A hit plays the cached phrase byte for byte and never reaches the LLM (the Groq fake gets no
-request for it); a miss does; a `stop` route plays its phrase in full, then the REST hang-up.
+request for it); a miss does; a `stop` route plays its phrase in full, then the REST hang-up,
+and the caller's number is on the do-not-call list.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.records.dnc import DncList
 from agent.sim.script import HangUp, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
 from tests.conftest import caller_audio
 from tests.e2e.conftest import rest_hangups
@@ -113,6 +115,9 @@ async def test_stop_route_plays_its_goodbye_in_full_then_hangs_up(fakes, start_s
             break
         await asyncio.sleep(0.1)
     assert metrics.value("switchboard_calls_total", outcome="agent_hung_up") == 1
+    # "We won't call you again" is true: the caller's number is on the do-not-call list.
+    entries = await DncList(server.services.records.store.engine).list()
+    assert [(e.number, e.source) for e in entries] == [(result.parameters["from"], "route:stop")]
 
 
 def _say(route: str) -> str:

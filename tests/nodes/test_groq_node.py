@@ -136,5 +136,35 @@ def test_take_message_tool_and_dialog_only_with_messages():
     _, llm = build()
     assert isinstance(llm.processors[2], MessageTaker)
     tools = [t.name for t in llm.context.tools.standard_tools]
-    assert tools == ["take_message", "end_call"]
+    assert tools == ["take_message", "do_not_call", "end_call"]
     assert llm.processors[-1].has_function("take_message")
+
+
+async def _do_not_call_with(listed: bool) -> tuple[list, list]:
+    from agent.nodes.groq import do_not_call
+
+    pushed, results = [], []
+
+    class Llm:
+        async def push_frame(self, frame, direction):
+            pushed.append((frame, direction))
+            frame.done.set_result(listed)  # the controller's answer
+
+    async def result_callback(result, **_):
+        results.append(result)
+
+    params = type("Params", (), {"llm": Llm(), "arguments": {}, "result_callback": result_callback})
+    await do_not_call(params)
+    return pushed, results
+
+
+async def test_do_not_call_tool_asks_the_controller_and_tells_the_model_what_happened():
+    from processors.frames import DoNotCallFrame
+
+    for listed, key in ((True, "status"), (False, "error")):
+        pushed, results = await _do_not_call_with(listed)
+        [(frame, direction)] = pushed
+        assert isinstance(frame, DoNotCallFrame) and frame.source == "tool:do_not_call"
+        assert direction.name == "UPSTREAM"
+        [result] = results
+        assert key in result

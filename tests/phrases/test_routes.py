@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_shipped_routes_file():
     routes = load_routes(ROOT / "audio_cache" / "routes.yaml")
     assert list(routes.routes) == ["pricing", "who_are_you", "stop", "human", "message"]
-    assert routes.routes["stop"].action == "hang_up"
+    assert routes.routes["stop"].action == "do_not_call"  # "we won't call you again": true
     assert (routes.routes["human"].action, routes.routes["human"].destination) == (
         "transfer",
         "front_desk",

@@ -232,3 +232,29 @@ async def test_a_caller_turn_nothing_answers_gets_the_fallback():
         steps = turn_then(*asked, ANSWER_TIMEOUT_S - 1, *late, 30.0)
         down = await run_on_clock(controller, clock, steps)
         assert not [f for f in down if isinstance(f, TTSSpeakFrame)], late
+
+
+async def test_do_not_call_lists_the_number_through_the_bound_function_and_says_so():
+    import asyncio
+
+    from processors.frames import DoNotCallFrame
+
+    listed: list[str] = []
+
+    async def list_number(source: str) -> bool:
+        listed.append(source)
+        return True
+
+    controller = controller_on(FakeClock(), greeting=None)
+    controller.list_number = list_number
+    done = asyncio.get_running_loop().create_future()
+    unbound = asyncio.get_running_loop().create_future()
+    await run_test(
+        controller, frames_to_send=[DoNotCallFrame(source="tool:do_not_call", done=done)]
+    )
+    assert listed == ["tool:do_not_call"] and done.result() is True
+    # Nothing bound (no database): the frame's sender hears it was not listed.
+    await run_test(
+        controller_on(FakeClock(), greeting=None), frames_to_send=[DoNotCallFrame(done=unbound)]
+    )
+    assert unbound.result() is False

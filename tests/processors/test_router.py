@@ -27,7 +27,7 @@ from agent.graph.build import ProcessCache
 from agent.phrases.cache import PhraseBook
 from agent.phrases.intent import RouteMatcher, load_encoder
 from agent.phrases.routes import load_routes
-from processors.frames import EndCallFrame
+from processors.frames import DoNotCallFrame, EndCallFrame
 from processors.router import IntentRouter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,17 +110,19 @@ async def test_miss_passes_the_transcript_on_untouched(matcher):
     assert not r.hits and not of(up, EndCallFrame)
 
 
-async def test_hang_up_route_ends_the_call_after_its_phrase(matcher):
+async def test_stop_route_lists_the_number_then_ends_the_call_after_its_phrase(matcher):
     r = router(matcher)
     down, up = await run_test(r, frames_to_send=[*IDLE_TURN, said("Please stop calling me.")])
     [audio] = of(down, OutputAudioRawFrame)
     assert audio.audio == pcm_for("stop")
     # The phrase's words travel with its audio, so a barge-in can tell which were heard.
     assert " ".join(w for _, w in audio.words) == ROUTES.routes["stop"].say
+    [listed] = of(up, DoNotCallFrame)  # "we won't call you again": the number is listed
+    assert listed.source == "route:stop"
     [end] = of(up, EndCallFrame)
     assert (end.reason, end.goodbye) == ("router", "")  # the phrase is the goodbye
-    assert end.id > audio.id  # pushed after the audio was on its way
-    assert r.hits[0].action == "hang_up"
+    assert end.id > listed.id > audio.id  # pushed after the audio was on its way
+    assert r.hits[0].action == "do_not_call"
 
 
 async def test_missing_cache_entry_falls_back_to_live_tts(matcher, caplog_loguru):

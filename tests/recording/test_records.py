@@ -27,9 +27,8 @@ async def test_a_v2_database_gains_the_recording_columns_and_the_events_apply(tm
     db.close()
 
     store = await Store.open(url)
-    assert (
-        await store.migrate() == models.SCHEMA_VERSION == 6
-    )  # v3 recording, v4 transfers, v5 messages, v6 end_reason
+    # v3 recording, v4 transfers, v5 messages, v6 end_reason, and whatever came after
+    assert await store.migrate() == models.SCHEMA_VERSION >= 6
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     path = str(tmp_path / f"{SID}.wav")
     await store.apply(

@@ -111,7 +111,7 @@ def test_yaml_syntax_is_located(graphs):
 def test_graph_files_do_not_include_tests_files():
     from agent.graph.loader import graph_names
 
-    assert graph_names(ROOT / "graphs") == ["local", "receptionist"]
+    assert graph_names(ROOT / "graphs") == ["local", "receptionist", "reminder"]
 
 
 def test_secrets_never_go_in_a_tests_file(graphs):

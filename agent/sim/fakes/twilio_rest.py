@@ -16,8 +16,8 @@
   A call the emulator does not have gets 404 ``20404``; one that already ended
   (:attr:`gone_calls`) 400 ``21220`` ("Call is not in-progress. Cannot redirect.").
 - ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` creates an outbound call (a warm
-  transfer's call to the person), validated as Twilio does: no ``To`` is 400 code 21201,
-  no ``From`` 21213, neither ``Url`` nor ``Twiml`` 21205, TwiML that does not parse 12100;
+  transfer's call to the person, the agent's own calls), validated as Twilio does: no ``To``
+  is 400 code 21201, a ``To`` that is not a number 21211, no ``From`` 21213, neither ``Url`` nor ``Twiml`` 21205, TwiML that does not parse 12100;
   ``fail_create`` injects statuses (429, 500). Created: 201 with the call's JSON (a new
   ``CA...`` sid, ``status`` "queued", ``direction`` "outbound-api"), recorded in
   :attr:`TwilioRestFake.created_calls` and handed to the emulator bound as
@@ -25,6 +25,10 @@
   Twilio would (agent/sim/outbound.py: status callbacks, the answer, its media stream).
   A ``Status=completed``/``canceled`` update of such a call tells the emulator
   (``ended``), which ends its ringing or its stream.
+- ``GET /2010-04-01/Accounts/{AccountSid}/Calls.json`` lists the created calls as Twilio's
+  Calls list does, filtered by ``To`` and ``StartTime>=`` (or ``StartTime>``, the SDKs'
+  spelling; a UTC day), newest first, one page of ``PageSize``: a campaign asks it whether
+  a call was made before its worker stopped.
 - ``GET /2010-04-01/Accounts/{AccountSid}.json``: the account, for a
   credentials check at start-up.
 
@@ -38,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -106,6 +111,7 @@ class CreatedCall:
     call_sid: str
     form: dict[str, list[str]]  # repeated keys (StatusCallbackEvent) kept
     at: float = 0.0
+    created: datetime | None = None  # wall clock (UTC): the Calls list's date_created
 
     def value(self, key: str) -> str | None:
         values = self.form.get(key)
@@ -151,6 +157,7 @@ class TwilioRestFake:
         app.router.add_post(_API + "/{account}/Calls.json", self.create_call)
         app.router.add_post(_API + "/{account}/Calls/{call}.json", self.update_call)
         app.router.add_get(_API + "/{account}/Calls/{call}.json", self.fetch_call)
+        app.router.add_get(_API + "/{account}/Calls.json", self.list_calls)
         app.router.add_get(_API + "/{account}.json", self.fetch_account)
         self.messages.add_routes(app, self._authenticate)
 
@@ -217,6 +224,8 @@ class TwilioRestFake:
             return status, _error(status, code, "Fault injected")
         if not value.get("To"):
             return 400, _error(400, 21201, "No 'To' number is specified")
+        if not re.match(r"^(\+[1-9][0-9]{6,14}|client:.+|sip:.+)$", value["To"]):
+            return 400, _error(400, 21211, f"Invalid 'To' Phone Number: {value['To']}")
         if not value.get("From"):
             return 400, _error(400, 21213, "No 'From' number is specified")
         if not (value.get("Url") or value.get("Twiml") or value.get("ApplicationSid")):
@@ -228,7 +237,7 @@ class TwilioRestFake:
                 return 400, _error(400, 12100, f"Document parse failure: {exc}")
         call = "CA" + secrets.token_hex(16)
         at = asyncio.get_running_loop().time()
-        self.created_calls.append(CreatedCall(account, call, form, at))
+        self.created_calls.append(CreatedCall(account, call, form, at, datetime.now(UTC)))
         if self.outbound is not None:
             self.outbound.dial_out(call, account, form)
         body = _call(account, call, "queued") | {
@@ -248,6 +257,52 @@ class TwilioRestFake:
             return _authenticate_error()
         state = "completed" if call in self.gone_calls else "in-progress"
         return web.json_response(_call(account, call, state))
+
+    async def list_calls(self, request: web.Request) -> web.Response:
+        """The Calls list, as Twilio filters it: To, StartTime>= (also `StartTime>`, the SDKs'
+        spelling; a YYYY-MM-DD day in UTC), newest first, PageSize (default 50)."""
+        account = request.match_info["account"]
+        username, ok = self._authenticate(request, account)
+        self.requests.append(
+            TwilioRequest(
+                "GET", request.path, dict(request.query), username, ok, 200 if ok else 401
+            )
+        )
+        if not ok:
+            return _authenticate_error()
+        query = request.query
+        since = query.get("StartTime>=") or query.get("StartTime>")
+        try:
+            day = datetime.strptime(since[:10], "%Y-%m-%d").date() if since else None
+            size = int(query.get("PageSize", "50"))
+        except ValueError:
+            return _error(400, 20001, "Invalid StartTime or PageSize")
+        calls = [
+            c
+            for c in self.created_calls
+            if c.account_sid == account
+            and (not query.get("To") or c.value("To") == query["To"])
+            and (day is None or (c.created is not None and c.created.date() >= day))
+        ]
+        calls.sort(key=lambda c: c.at, reverse=True)
+        page = []
+        for c in calls[:size]:
+            status = "completed" if c.call_sid in self.gone_calls else "in-progress"
+            started = format_datetime(c.created) if c.created else None
+            page.append(
+                _call(account, c.call_sid, status)
+                | {
+                    "direction": "outbound-api",
+                    "to": c.value("To"),
+                    "from": c.value("From"),
+                    "date_created": started,
+                    "start_time": started,
+                }
+            )
+        uri = f"{_API}/{account}/Calls.json"
+        return web.json_response(
+            {"calls": page, "page": 0, "page_size": size, "uri": uri, "next_page_uri": None}
+        )
 
     async def fetch_account(self, request: web.Request) -> web.Response:
         account = request.match_info["account"]
