@@ -26,6 +26,8 @@ most once, and never both. `why` is "amd:<AnsweredBy>" or "words: <cue>" or the 
   which it reads): no turn starts for the LLM's aggregator, so "Hello?" is answered by the
   greeting alone, and a machine's beep cannot barge in on the voicemail
 - params: on_human, on_machine, clock (processors/clock.py)
+- events: on_callee_words(processor, text), for each final transcript it holds (the call
+  record's caller turns: agent/records/turns.py)
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
+from agent.adapters.events import declare_event, fire_event
 from agent.outbound.voicemail import classify
 from processors.clock import LOOP_CLOCK, Clock, Timer
 from processors.passthrough import CONSUMED, PassThroughProcessor
@@ -98,6 +101,7 @@ class CalleeAnswer(PassThroughProcessor):
         self._early_amd: str | None = None  # AMD's result before the pipeline started
         # Called at cleanup: stops the AMD results reaching this call (the binder sets it).
         self.release: Callable[[], object] | None = None
+        declare_event(self, "on_callee_words")
 
     async def cleanup(self):
         await super().cleanup()
@@ -122,6 +126,8 @@ class CalleeAnswer(PassThroughProcessor):
             if held:
                 self.speech_stopped()
         elif isinstance(frame, TranscriptionFrame) and held:
+            if frame.text.strip():  # the call record keeps what was said (a caller turn)
+                await fire_event(self, "on_callee_words", frame.text)
             self.heard(frame.text)
         return CONSUMED if held else None
 

@@ -88,6 +88,13 @@ def bind_do_not_call(services, call, controller) -> None:
     number = call.to_number if call.direction == "outbound" else call.from_number
 
     async def list_number(source: str) -> bool:
-        return await add_to_dnc(services, number, source)
+        # Its own task, shielded: the call ending right after "we won't call you again"
+        # (the controller's tasks are cancelled) must not cancel the write.
+        task = asyncio.get_running_loop().create_task(
+            add_to_dnc(services, number, source), name="do-not-call-write"
+        )
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return await asyncio.shield(task)
 
     controller.list_number = list_number

@@ -77,6 +77,7 @@ from agent.twilio import protocol as tp
 from agent.twilio.serializer import TwilioSerializer
 from agent.twilio.transport import TwilioTransport
 from processors.call_control import CallController
+from processors.callee_answer import CalleeAnswer
 from processors.clock import LOOP_CLOCK
 from processors.heard_context import HeardContextEditor
 from processors.hold_music import HoldMusic
@@ -385,8 +386,9 @@ def build_call_pipeline(
     hooks = [*gb.hooks, trace] if trace is not None else gb.hooks
     if hooks or services.watchers:  # all hear the call's turns from its TurnTracker
         node_processors = [p for n in gb.nodes.values() for p in (*n.processors, *n.after_output)]
+        callee = [p for p in chain if isinstance(p, CalleeAnswer)]  # outbound calls
         built.live = LiveCall(
-            call, graph, worker, [controller, *node_processors], contexts, services.records
+            call, graph, worker, [controller, *callee, *node_processors], contexts, services.records
         )
         if resume is not None:
             built.live.first_seq = 1 + max((t["seq"] for t in resume.turns), default=-1)

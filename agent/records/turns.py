@@ -13,7 +13,9 @@ processor pushes; see agent/adapters/engine.py), from two cheap sources:
   (the caller's words as written to the context), the assistant aggregator's
   `on_assistant_turn_started/stopped` (the reply's text, interrupted or not), the intent
   router's `on_route` (a turn answered from cached audio), the call controller's `on_dtmf` (a
-  key the caller pressed: a caller turn of its own, source "dtmf", text "pressed 5"), the
+  key the caller pressed: a caller turn of its own, source "dtmf", text "pressed 5"), an
+  outbound call's `on_callee_words` (what the callee said before the agent spoke: "Hello?",
+  a voicemail greeting; held from the LLM, still the caller's turn), the
   message-taking dialog's `on_prompt` (the agent's next reply is its question: source
   "message", not "llm"), the call controller's `on_say` (a greeting, prompt or goodbye it
   says itself, from the audio cache or the TTS).
@@ -42,6 +44,7 @@ from pipecat.frames.frames import (
 )
 
 from processors.call_control import CallController
+from processors.callee_answer import CalleeAnswer
 from processors.frames import HeardTextFrame
 from processors.heard_context import INTERRUPTED_FLAG
 from processors.message_taking import MessageTaker
@@ -142,6 +145,8 @@ class TurnTracker:
                 processor.add_event_handler("on_route", self._on_route)
             elif isinstance(processor, MessageTaker):
                 processor.add_event_handler("on_prompt", self._on_message_prompt)
+            elif isinstance(processor, CalleeAnswer):  # an outbound call's first words
+                processor.add_event_handler("on_callee_words", self._on_callee_words)
             elif isinstance(processor, CallController):
                 processor.add_event_handler("on_turn_failed", self._on_turn_failed)
                 processor.add_event_handler("on_dtmf", self._on_dtmf)
@@ -164,6 +169,9 @@ class TurnTracker:
 
     async def _on_turn_failed(self, _controller, frame) -> None:
         self.turn_failed(frame.stage, frame.reason)
+
+    async def _on_callee_words(self, _callee, text: str) -> None:
+        self.caller_said(text)
 
     async def _on_dtmf(self, _controller, digit: str) -> None:
         self.keypad(digit)

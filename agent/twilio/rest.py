@@ -48,6 +48,7 @@ The serializer asks for a hang-up through the `CallHangUp` protocol, so it knows
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -55,6 +56,16 @@ from typing import Protocol
 
 import aiohttp
 from loguru import logger
+
+from agent.logging_setup import phone_hint
+
+_NUMBER = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+
+
+def masked_numbers(text: str) -> str:
+    """`text` with every phone number in it shown as logs show numbers ("...67")."""
+    return _NUMBER.sub(lambda m: phone_hint(m.group(0)), text)
+
 
 HANGUP_BACKOFF_S = (0.25, 0.75, 2.5)  # waits between the 4 attempts
 REQUEST_TIMEOUT_S = 5.0
@@ -340,8 +351,8 @@ class TwilioRestClient:
                     )
                 code = answer.get("code") if isinstance(answer.get("code"), int) else None
                 why = f"HTTP {status}" + (f" code {code}" if code else "")
-                if answer.get("message"):
-                    why += f": {answer['message']}"
+                if answer.get("message"):  # Twilio's words may quote the number: masked
+                    why += f": {masked_numbers(str(answer['message']))}"
                 result = CreateCallResult(
                     False, http_status=status, code=code, error=why[:300], attempts=attempt + 1
                 )

@@ -117,6 +117,8 @@ async def test_a_person_hears_their_name_and_time_after_their_hello(fakes, start
     assert record["answered_by"] == "human"
     assert record["answered_reason"] in ("words: first words", "amd:human")
     assert record["outcome"] == "agent_hung_up"
+    callee_said = [t["text"] for t in record["turns"] if t["role"] == "caller"]
+    assert callee_said == ["Hello?", "Yes, I can make it."]  # the hello too: nothing lost
     statuses = [e["status"] for e in record["status_history"] if e["kind"] == "status"]
     assert statuses == ["queued", "initiated", "ringing", "in-progress", "completed"]
     assert leg.amd is not None and leg.amd[0] == "human" and leg.amd[2] == 204  # signed, taken
@@ -156,6 +158,7 @@ async def test_an_answering_machine_gets_the_voicemail_once_after_the_beep(fakes
     assert record["answered_reason"] in ("amd:machine_end_beep", "words: you've reached")
     assert record["outcome"] == "agent_hung_up"
     assert "voicemail" in record["end_reason"]
+    assert [t["text"] for t in record["turns"] if t["role"] == "caller"][0] == greeting
     created = fakes.twilio.created_calls[0]
     assert ET.fromstring(created.value("Twiml")).find("Connect/Stream") is not None
     outcome = await final_outcome(server, leg.call_sid)

@@ -130,3 +130,14 @@ def test_numbers_are_normalised_to_e164():
     for bad in ("5551234567", "+0123456789", "+1555abc4567", ""):
         with pytest.raises(DialRefused):
             normalize_number(bad)
+
+
+async def test_twilio_refusing_the_number_says_which_way(fakes, placer):
+    fakes.twilio.refuse_to = {TO: 21211, "+15557654321": 21215}
+    with pytest.raises(DialRefused) as refused:
+        await placer().place(DialRequest(TO, "reminder", {"name": "A"}))
+    assert (refused.value.reason, refused.value.twilio_code) == ("invalid_number", 21211)
+    with pytest.raises(DialRefused) as refused:
+        await placer().place(DialRequest("+15557654321", "reminder", {"name": "A"}))
+    assert (refused.value.reason, refused.value.twilio_code) == ("twilio_error", 21215)
+    assert "geo permissions" in str(refused.value) and "+15557654321" not in str(refused.value)

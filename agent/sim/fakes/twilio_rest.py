@@ -17,7 +17,9 @@
   (:attr:`gone_calls`) 400 ``21220`` ("Call is not in-progress. Cannot redirect.").
 - ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` creates an outbound call (a warm
   transfer's call to the person, the agent's own calls), validated as Twilio does: no ``To``
-  is 400 code 21201, a ``To`` that is not a number 21211, no ``From`` 21213, neither ``Url`` nor ``Twiml`` 21205, TwiML that does not parse 12100;
+  is 400 code 21201, a ``To`` that is not a number 21211 (and ``refuse_to``: a number
+  with its code, 21211, 21215 geo permissions, 21219 unverified on a trial account), no
+  ``From`` 21213, neither ``Url`` nor ``Twiml`` 21205, TwiML that does not parse 12100;
   ``fail_create`` injects statuses (429, 500). Created: 201 with the call's JSON (a new
   ``CA...`` sid, ``status`` "queued", ``direction`` "outbound-api"), recorded in
   :attr:`TwilioRestFake.created_calls` and handed to the emulator bound as
@@ -57,6 +59,11 @@ from agent.sim.fakes.twilio_messages import TwilioMessagesFake
 __all__ = ["CreatedCall", "TwilioHangup", "TwilioRestFake", "TwilioRequest"]
 
 _API = "/2010-04-01/Accounts"
+REFUSALS = {
+    21211: "Invalid 'To' Phone Number",
+    21215: "Account not authorized to call this number (geo permissions)",
+    21219: "'To' number not verified (trial account)",
+}
 
 
 @dataclass
@@ -133,6 +140,9 @@ class TwilioRestFake:
     live_calls: LiveCalls | None = None
     # Call creation: injected failures, the calls made, and who plays them (the emulator).
     fail_create: list[int] = field(default_factory=list)
+    # To numbers Twilio refuses, with its code: 21211 (invalid), 21215 (the account's geo
+    # permissions do not reach it), 21219 (a trial account, not a verified number)
+    refuse_to: dict[str, int] = field(default_factory=dict)
     created_calls: list[CreatedCall] = field(default_factory=list)
     create_requests: list[TwilioRequest] = field(default_factory=list)
     outbound: OutboundCalls | None = None
@@ -226,6 +236,9 @@ class TwilioRestFake:
             return 400, _error(400, 21201, "No 'To' number is specified")
         if not re.match(r"^(\+[1-9][0-9]{6,14}|client:.+|sip:.+)$", value["To"]):
             return 400, _error(400, 21211, f"Invalid 'To' Phone Number: {value['To']}")
+        if value["To"] in self.refuse_to:
+            code = self.refuse_to[value["To"]]
+            return 400, _error(400, code, REFUSALS.get(code, "Refused") + f": {value['To']}")
         if not value.get("From"):
             return 400, _error(400, 21213, "No 'From' number is specified")
         if not (value.get("Url") or value.get("Twiml") or value.get("ApplicationSid")):
