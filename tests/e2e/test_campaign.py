@@ -3,10 +3,10 @@ the Twilio fake and the emulator as every callee.
 
 Twenty numbers with the reminder graph at concurrency 5: two busy at first (answered on the
 retry), one on the do-not-call list, one outside its window, one without the name the graph
-requires (refused by name), the rest answered, each call carrying its own row's variables (each callee picks up and hangs
-up: the conversation itself is tests/e2e/test_outbound_call.py's). SIGTERM half-way, then `campaign resume`: each contact ends
-with the right outcome, and each number is called exactly as many times as it has attempts
-(nobody twice for one attempt).
+requires (refused by name), the rest answered, each call carrying its own row's variables
+(each callee picks up and hangs up: the conversation itself is test_outbound_call.py's).
+SIGTERM half-way, then `campaign resume`: each contact ends with the right outcome, and each
+number is called exactly as many times as it has attempts (nobody twice for one attempt).
 """
 
 import asyncio
