@@ -1,11 +1,12 @@
 """A calling list end to end: `python -m agent campaign run` as a process, against a server,
 the Twilio fake and the emulator as every callee.
 
-Twenty numbers at concurrency 5: two busy at first (answered on the retry), one on the
-do-not-call list, one outside its window, the rest answered (each callee picks up and hangs
-up: the conversation itself is tests/e2e/test_outbound_call.py's). SIGTERM half-way, then `campaign resume`: each contact ends
-with the right outcome, and each number is called exactly as many times as it has attempts
-(nobody twice for one attempt).
+Twenty numbers with the reminder graph at concurrency 5: two busy at first (answered on the
+retry), one on the do-not-call list, one outside its window, one without the name the graph
+requires (refused by name), the rest answered, each call carrying its own row's variables
+(each callee picks up and hangs up: the conversation itself is test_outbound_call.py's).
+SIGTERM half-way, then `campaign resume`: each contact ends with the right outcome, and each
+number is called exactly as many times as it has attempts (nobody twice for one attempt).
 """
 
 import asyncio
@@ -53,7 +54,7 @@ async def test_a_calling_list_stopped_half_way_and_resumed_calls_nobody_twice(
     emulator = server.emulator()
     fakes.twilio.outbound = emulator
     numbers = [f"+1555300{i:04d}" for i in range(20)]
-    busy, dnc, outside = numbers[3:5], numbers[7], numbers[11]
+    busy, dnc, outside, nameless = numbers[3:5], numbers[7], numbers[11], numbers[15]
     person = Callee(after_s=0.3, hang_up_after_s=0.3)  # picks up, hangs up
     for number in numbers:
         emulator.callees_by_number[number] = [person]
@@ -62,8 +63,11 @@ async def test_a_calling_list_stopped_half_way_and_resumed_calls_nobody_twice(
     store = await Store.open(db)
     await DncList(store.engine).add(dnc, "cli")
     calls_csv = tmp_path / "calls.csv"
-    rows = [f"{n},{'Etc/GMT-12' if n == outside else ''}" for n in numbers]
-    calls_csv.write_text("number,timezone\n" + "\n".join(rows) + "\n")
+    rows = [
+        f"{n},{'' if n == nameless else f'N{i}'},{i} pm,{'Etc/GMT-12' if n == outside else ''}"
+        for i, n in enumerate(numbers)
+    ]
+    calls_csv.write_text("number,name,time,timezone\n" + "\n".join(rows) + "\n")
     env = server_env(fakes.env(), DATABASE_URL=db, FROM_NUMBER=FROM, LOG_LEVEL="WARNING")
     env |= {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "_CWD": str(tmp_path)}
     results = tmp_path / "results.csv"
@@ -85,7 +89,7 @@ async def test_a_calling_list_stopped_half_way_and_resumed_calls_nobody_twice(
             "run",
             str(calls_csv),
             "--graph",
-            "receptionist",
+            "reminder",
             "--concurrency",
             "5",
             "--window",
@@ -132,6 +136,13 @@ async def test_a_calling_list_stopped_half_way_and_resumed_calls_nobody_twice(
                 "do_not_call",
                 "0",
             )
+        elif number == nameless:  # the reminder graph requires a name
+            assert (row["state"], row["outcome"], row["attempts"]) == (
+                "refused",
+                "missing_variable",
+                "0",
+            )
+            assert "needs the variable 'name'" in row["detail"]
         elif number == outside:
             assert (row["state"], row["attempts"]) == ("pending", "0")
             assert row["next_attempt_at"]
@@ -142,5 +153,9 @@ async def test_a_calling_list_stopped_half_way_and_resumed_calls_nobody_twice(
                 "completed",
             ), row
             assert row["call_sid"].startswith("CA")
-    assert sum(placed.values()) == 18 + 2  # 18 called, the two busy ones twice
+    assert sum(placed.values()) == 17 + 2  # 17 called, the two busy ones twice
+    for call in fakes.twilio.created_calls:  # each row's variables, on its own call
+        i = numbers.index(call.value("To"))
+        assert f'name="var.name" value="N{i}"' in call.value("Twiml")
+        assert f'name="var.time" value="{i} pm"' in call.value("Twiml")
     assert most_live <= 5
