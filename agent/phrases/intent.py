@@ -18,7 +18,9 @@ examples; the best-scoring route wins if it reaches its threshold (the route's o
 the node's), the words are not at least as close to one of the route's `not_examples`
 (near misses such as "call me back" for a "stop calling me" route), and, when the node sets
 `min_probability`, the route-or-none classifier (agent/phrases/classifier.py, trained here
-from the routes file) gives the route at least that. Texts are normalised first (lower case,
+from the routes file) gives the route at least that. With `ngram_weight` the classifier also
+sees the sentence's words and word pairs (agent/phrases/ngrams.py), and with
+`rank_by_classifier` it picks the route (which must still pass the rest). Texts are normalised first (lower case,
 no punctuation, openers such as "um, okay so" dropped), since transcripts come with
 Deepgram's capitals, punctuation and fillers and examples are written without.
 """
