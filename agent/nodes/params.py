@@ -213,7 +213,9 @@ class IntentRouterParams(NodeParams):
         description="With a value, a route is answered only if the route-or-none classifier "
         "trained on the routes file (examples, not_examples, negatives) also gives it at least "
         "this probability (agent/phrases/classifier.py); unset: nearest example only. "
-        "The shipped graphs: 0.51 with wordllama at 0.65; 0.8 with encoder minilm and threshold 0.55 (docs/decisions/router-encoder.md).",
+        "The shipped graphs: 0.9 with wordllama at 0.65 (round three); with encoder minilm, "
+        "0.7 at threshold 0.4 with ngram_weight 0.3 and classifier_picks "
+        "(docs/decisions/router-encoder.md).",
     )
     ngram_weight: float = Field(
         0.0,
