@@ -95,6 +95,8 @@ def run(text: str, graph_name: str | None, config, out: TextIO | None = None) ->
         node.params.threshold,
         negatives=routes.negatives,
         min_probability=node.params.min_probability,
+        ngram_weight=node.params.ngram_weight,
+        rank_by_classifier=node.params.classifier_picks,
     )
     route_report(text, matcher, routes.routes, out or sys.stdout)
     return 0

@@ -112,6 +112,8 @@ def suggest_main(argv: list[str], graph_name: str | None, config, out: TextIO | 
         node.params.threshold,
         negatives=routes.negatives,
         min_probability=node.params.min_probability,
+        ngram_weight=node.params.ngram_weight,
+        rank_by_classifier=node.params.classifier_picks,
     )
     print(
         f"# {len(lines)} paraphrases of {name!r} to review; paste the ones you accept under",

@@ -218,7 +218,23 @@ class IntentRouterParams(NodeParams):
         description="With a value, a route is answered only if the route-or-none classifier "
         "trained on the routes file (examples, not_examples, negatives) also gives it at least "
         "this probability (agent/phrases/classifier.py); unset: nearest example only. "
-        "The shipped graphs: 0.51 with wordllama at 0.65; 0.8 with encoder minilm and threshold 0.55 (docs/decisions/router-encoder.md).",
+        "The shipped graphs: 0.9 with wordllama at 0.65 (round three); with encoder minilm, "
+        "0.7 at threshold 0.4 with ngram_weight 0.3 and classifier_picks "
+        "(docs/decisions/router-encoder.md).",
+    )
+    ngram_weight: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="With min_probability: the share of the classifier's input given to the "
+        "words and word pairs of the caller's sentence (agent/phrases/ngrams.py) next to its "
+        "embedding; 0: the embedding only (docs/decisions/router-encoder.md, round three).",
+    )
+    classifier_picks: bool = Field(
+        False,
+        description="With min_probability: the classifier picks the route (its most probable "
+        "class), which must still pass its threshold and near misses; false: the nearest "
+        "example picks it and the classifier only confirms.",
     )
 
     @field_validator("encoder")

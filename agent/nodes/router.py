@@ -34,13 +34,23 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
     encoder = load_encoder(params.encoder, ctx.shared)
     matcher = shared_matcher(
         ctx.shared,
-        (str(path), params.encoder, params.threshold, params.min_probability, tuple(active)),
+        (
+            str(path),
+            params.encoder,
+            params.threshold,
+            params.min_probability,
+            params.ngram_weight,
+            params.classifier_picks,
+            tuple(active),
+        ),
         lambda: RouteMatcher(
             active,
             encoder,
             params.threshold,
             negatives=routes.negatives,
             min_probability=params.min_probability,
+            ngram_weight=params.ngram_weight,
+            rank_by_classifier=params.classifier_picks,
         ),
     )
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])

@@ -18,7 +18,9 @@ examples; the best-scoring route wins if it reaches its threshold (the route's o
 the node's), the words are not at least as close to one of the route's `not_examples`
 (near misses such as "call me back" for a "stop calling me" route), and, when the node sets
 `min_probability`, the route-or-none classifier (agent/phrases/classifier.py, trained here
-from the routes file) gives the route at least that. Texts are normalised first (lower case,
+from the routes file) gives the route at least that. With `ngram_weight` the classifier also
+sees the sentence's words and word pairs (agent/phrases/ngrams.py), and with
+`rank_by_classifier` it picks the route (which must still pass the rest). Texts are normalised first (lower case,
 no punctuation, openers such as "um, okay so" dropped), since transcripts come with
 Deepgram's capitals, punctuation and fillers and examples are written without.
 """
@@ -36,6 +38,7 @@ import numpy as np
 from agent.graph.build import ProcessCache
 from agent.phrases.classifier import NONE, RouteClassifier
 from agent.phrases.minilm import MiniLMEncoder
+from agent.phrases.ngrams import NgramFeatures
 from agent.phrases.routes import Route
 
 
@@ -143,6 +146,8 @@ class RouteMatcher:
         *,
         negatives: Sequence[str] = (),
         min_probability: float | None = None,
+        ngram_weight: float = 0.0,
+        rank_by_classifier: bool = False,
     ):
         self.encoder = encoder
         self.threshold = threshold
@@ -165,6 +170,9 @@ class RouteMatcher:
             else np.zeros((0, 1), dtype=np.float32)
         )
         self.classifier: RouteClassifier | None = None
+        self.ngram_weight = ngram_weight
+        self.rank_by_classifier = rank_by_classifier
+        self._ngrams: NgramFeatures | None = None
         if min_probability is not None:
             self.classifier = self._train(routes, negatives)
 
@@ -186,7 +194,19 @@ class RouteMatcher:
                 else (self.encoder.embed(others))
             )
             labels += [NONE] * len(others)
+        if self.ngram_weight > 0:
+            words = [strip_openers(normalise(self._rows[i][1])) for i in keep] + others
+            self._ngrams = NgramFeatures(words)
+            vectors = self._features(vectors, words)
         return RouteClassifier(list(routes), vectors, labels)
+
+    def _features(self, vectors: np.ndarray, words: list[str]) -> np.ndarray:
+        """The classifier's inputs: the embeddings, with the weighted n-gram features appended
+        (agent/phrases/ngrams.py) when the matcher has them."""
+        if self._ngrams is None:
+            return vectors
+        grams = self._ngrams.matrix(words) * self.ngram_weight
+        return np.hstack([vectors * (1 - self.ngram_weight), grams]).astype(np.float32)
 
     @property
     def routes(self) -> list[str]:
@@ -202,7 +222,8 @@ class RouteMatcher:
             vector = self.encoder.embed([words])[0]
             sims = self._matrix @ vector
             if self.classifier is not None:
-                probability = self.classifier.probabilities(vector)
+                features = self._features(vector[None, :], [words])[0]
+                probability = self.classifier.probabilities(features)
             for (route, example, negative), sim in zip(self._rows, sims.tolist(), strict=True):
                 table = guard if negative else best
                 if sim > table[route][0] or not table[route][1]:
@@ -220,6 +241,10 @@ class RouteMatcher:
             )
             for r in self._routes
         ]
+        if self.classifier is not None and self.rank_by_classifier:
+            # The classifier picks the route (it has seen the near misses and, with n-grams,
+            # the deciding words); the nearest example still has to clear the threshold.
+            return sorted(ranked, key=lambda s: (-s.probability, -s.score))
         return sorted(ranked, key=lambda s: -s.score)
 
     def match(self, text: str) -> RouteScore | None:

@@ -1,0 +1,51 @@
+"""Word and word-pair features of a caller's words, for the route-or-none classifier.
+
+A static word-vector model averages a sentence into one point, so "put me through to a real
+person" (human) lands next to "are you a real person" (who_are_you): the words that decide
+the route ("put me through", "are you") weigh no more than the rest. These features give the
+classifier (agent/phrases/classifier.py) the words themselves: one dimension per word and per
+pair of neighbouring words seen in the routes file's training sentences (examples,
+not_examples, negatives), 1 when the caller's words contain it, the vector scaled to unit
+length. They are appended to the sentence embedding (with a weight; the nearest-example
+match still uses the embedding alone), learnt from the same file when the matcher is built,
+so they cost a dictionary look-up per word on the call path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def grams(words: str) -> list[str]:
+    """The words of `words` (normalised) and their neighbouring pairs."""
+    tokens = words.split()
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+class NgramFeatures:
+    """Binary word and word-pair features over a vocabulary learnt from training sentences."""
+
+    def __init__(self, sentences: Iterable[str]) -> None:
+        vocabulary = sorted({g for s in sentences for g in grams(s)})
+        self._index = {g: i for i, g in enumerate(vocabulary)}
+
+    @property
+    def size(self) -> int:
+        return len(self._index)
+
+    def vector(self, words: str) -> np.ndarray:
+        """Unit-length features of one normalised sentence (zeros if no gram is known)."""
+        out = np.zeros(self.size, dtype=np.float32)
+        for g in grams(words):
+            i = self._index.get(g)
+            if i is not None:
+                out[i] = 1.0
+        norm = float(np.linalg.norm(out))
+        return out / norm if norm else out
+
+    def matrix(self, sentences: list[str]) -> np.ndarray:
+        if not sentences:
+            return np.zeros((0, self.size), dtype=np.float32)
+        return np.stack([self.vector(s) for s in sentences])
