@@ -25,6 +25,7 @@ from agent.recording.service import Recordings
 from agent.records.runtime import RecordsRuntime
 from agent.telemetry import Tracing
 from agent.twilio.rest import TwilioRestClient
+from processors.turn_end import SPECULATION_STATS_KEY, SpeculationStats
 
 if TYPE_CHECKING:
     from agent.app.call_session import CallSession
@@ -62,6 +63,11 @@ class Services:
     # Traces (agent/telemetry): set at start when an OTLP endpoint is configured, else None
     # (nothing is attached to a call).
     tracing: Tracing | None = None
+
+    def __post_init__(self) -> None:
+        # Speculative LLM requests of every call (processors/turn_end.py), on /metrics.
+        stats = self.cache.get_or_create(SPECULATION_STATS_KEY, SpeculationStats)
+        self.metrics.watch_speculation(stats)
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:
