@@ -9,8 +9,9 @@ no pipecat internals, so it is tested on its own:
     article, a possessive, a preposition, a subject pronoun: "and", "so", "um", "my bill
     from"), the text ends in a comma, dash or ellipsis, or it ends in a phone number still
     short of its digits ("my number is 555 01"). The turn waits longer for more.
-  - "complete": ends in ".", "?" or "!" (Deepgram punctuates what it finalizes) and is not
-    unfinished. The turn may end as soon as the final transcript is in.
+  - "complete": ends in "?" (a question, whatever its last word: "Who am I talking to?"),
+    or in "." or "!" and is not unfinished (Deepgram punctuates what it finalizes, a
+    fragment too). The turn may end as soon as the final transcript is in.
   - "open": neither (no punctuation: the STT does not punctuate, or an interim). The
     graph's usual speech timeout.
 - `TurnEndTiming`: the wait after the VAD's stop for each class.
@@ -107,7 +108,11 @@ def classify(text: str) -> TurnClass:
     stripped = text.strip()
     if not stripped:
         return "open"
-    if _TRAILING_OPEN.search(stripped) or last_word(stripped) in UNFINISHED_WORDS:
+    if _TRAILING_OPEN.search(stripped):
+        return "unfinished"
+    if stripped.endswith("?"):  # "Who am I talking to?": a question, whatever its last word
+        return "complete"
+    if last_word(stripped) in UNFINISHED_WORDS:
         return "unfinished"
     if unfinished_number(stripped):
         return "unfinished"

@@ -37,6 +37,8 @@ def test_unfinished(text):
         "My number is 415 555 0123.",
         "Is that it?",
         "Thank you.",
+        "Who am I talking to?",
+        "What is this about?",
     ],
 )
 def test_complete(text):
