@@ -306,7 +306,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SPECULATIVE_ANSWERS",
         "the receptionist graph asks the LLM when the caller stops, before the turn is certain "
-        "(held, used only if the confirmed words are the same; `speculate:` of groq_llm)",
+        "(held, used only if the confirmed words are the same; `speculate:` of groq_llm), and "
+        "with Flux on Flux's EagerEndOfTurn (`eager_end_of_turn:` of deepgram_flux_stt)",
         "true",
         _parse_bool,
         group="providers",

@@ -18,7 +18,10 @@ March."; its answer; hang-up.
 - modes: `standard` is bench.pacing's Deepgram fake (interims grow at 3 words a second, so
   the last one lags the speech; the script unpunctuated); `deepgram` is closer to Deepgram
   with `punctuate`: the finals punctuated, and an interim with every word 0.15 s after the
-  speech ends (`catch_up_interim_ms`), before the VAD's stop at 0.2 s.
+  speech ends (`catch_up_interim_ms`), before the VAD's stop at 0.2 s; `flux` has Deepgram
+  Flux decide the turns (USE_DEEPGRAM_FLUX: its fake ends a turn after 0.3 s of silence,
+  predicts it (EagerEndOfTurn) after 0.15 s, each 0.25 s late), `speculative` answering the
+  prediction; `today`/`words` are then the same graph, Flux without the eager answer.
 - level 1 runs `--sequential` calls one after the other, and reports each stage of the
   question's turn, from the fakes' clocks (this process's event loop, the emulator's too):
   speech end → the LLM request whose answer was spoken → its first token → the TTS request
@@ -67,6 +70,7 @@ SIDES = {
     "reference": {},
 }
 SPECULATION = "switchboard_speculative_llm_requests_total"
+MODES = ("standard", "deepgram", "flux")
 
 
 def configure(fakes: ProviderFakes, mode: str) -> None:
@@ -74,7 +78,10 @@ def configure(fakes: ProviderFakes, mode: str) -> None:
     fakes.groq.first_token_latency_s = 0.2
     fakes.cartesia.first_audio_latency_s = 0.1
     fakes.groq.replies = [("appointment", ANSWER), ("March", BILL_ANSWER)]
-    if mode == "deepgram":
+    fakes.flux.final_latency_s = 0.25
+    if mode == "flux":
+        fakes.flux.set_script([f"{QUESTION}.", f"{FIRST}", f"{SECOND}."])
+    elif mode == "deepgram":
         fakes.deepgram.catch_up_interim_ms = 150
         fakes.deepgram.set_script([f"{QUESTION}.", f"{FIRST}", f"{SECOND}."])
     else:
@@ -190,6 +197,8 @@ async def run(mode: str, side: str, calls: int, sequential: int) -> Row:
     async with ProviderFakes() as fakes:
         server_side = "reference" if side == "reference" else "ours"
         env = {**fakes.env(), **SIDES[side]}
+        if mode == "flux":
+            env["USE_DEEPGRAM_FLUX"] = "true"
         server = await start_server(server_side, env, log_dir())
         try:
             emulator = TwilioEmulator(server.base_url, public_base_url=f"https://{PUBLIC_HOST}")
@@ -303,7 +312,7 @@ async def main_async(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, nargs="+", default=[1, 10])
-    parser.add_argument("--modes", nargs="+", default=["standard", "deepgram"])
+    parser.add_argument("--modes", nargs="+", default=["standard", "deepgram"], choices=MODES)
     parser.add_argument("--sides", nargs="+", default=list(SIDES), choices=list(SIDES))
     parser.add_argument("--sequential", type=int, default=5, help="calls at level 1")
     parser.add_argument("--json")

@@ -37,9 +37,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.adapters.turns import ListeningTurnStop, SegmentAwareTurnStop
+from agent.adapters.turns import CountedEagerTurnStop, ListeningTurnStop, SegmentAwareTurnStop
 from agent.graph.build import BuildContext
 from agent.graph.model import BargeInSettings
+from agent.nodes.params import DeepgramFluxSTTParams
 from processors.barge_in import DEFAULT_ACKNOWLEDGEMENTS, AcknowledgingTurnStart
 from processors.context_window import ContextWindow
 from processors.message_taking import MessageTaker
@@ -93,6 +94,10 @@ def conversation(
         barge_in=call.barge_in,
         listening=listening,
         stats=ctx.shared.get_or_create(SPECULATION_STATS_KEY, SpeculationStats),
+        eager_stt=any(
+            isinstance(node.params, DeepgramFluxSTTParams) and node.params.eager_end_of_turn
+            for node in ctx.graph.chain_nodes()
+        ),
     )
     pair = LLMContextAggregatorPair(
         context, user_params=LLMUserAggregatorParams(user_turn_strategies=strategies)
@@ -115,6 +120,7 @@ def turn_strategies(
     barge_in: BargeInSettings | None = None,
     listening: ListeningTurn | None = None,
     stats: SpeculationStats | None = None,
+    eager_stt: bool = False,
 ):
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
     from pipecat.turns.user_turn_strategies import (
@@ -122,6 +128,13 @@ def turn_strategies(
         UserTurnStrategies,
     )
 
+    if service_decides_turns and eager_stt:
+        # Flux's EagerEndOfTurn answered speculatively: pipecat's eager stop strategy (same
+        # words after normalisation, as ListeningTurnStop's rule), counted like ours.
+        return UserTurnStrategies(
+            start=ExternalUserTurnStrategies(enable_interruptions=True).start,
+            stop=[CountedEagerTurnStop(stats=stats)],
+        )
     if service_decides_turns:
         return ExternalUserTurnStrategies(enable_interruptions=True)
     # Barge-in (processors/barge_in.py): over the agent, an acknowledgement alone neither

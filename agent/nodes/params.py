@@ -84,6 +84,15 @@ class DeepgramFluxSTTParams(NodeParams):
     keyterms: list[str] = Field(
         default_factory=list, description="Words to boost: product names, jargon."
     )
+    eager_end_of_turn: bool = Field(
+        False,
+        description="Answer Flux's EagerEndOfTurn speculatively: the LLM starts on the "
+        "predicted end, its answer held until EndOfTurn confirms the same words, cancelled on "
+        "TurnResumed (docs/decisions/faster-turns.md).",
+    )
+    eager_eot_threshold: float = Field(
+        0.5, ge=0.3, le=0.9, description="eager_end_of_turn: Flux's confidence to predict it."
+    )
 
 
 # Speculative answers on by default: measured better (bench/RESULTS.md, "Faster turns").

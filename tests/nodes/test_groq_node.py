@@ -47,13 +47,23 @@ def test_vad_turns_use_speech_timeout_not_smart_turn():
 
 
 def test_flux_turns_are_left_to_flux():
+    from pipecat.turns.user_start import ExternalUserTurnStartStrategy
     from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
+
+    from agent.adapters.turns import CountedEagerTurnStop
 
     graph, llm = build(USE_DEEPGRAM_FLUX="true", MAX_HISTORY_TURNS="5")
     assert graph.chain[1] == "stt_flux"
+    # SPECULATIVE_ANSWERS (default true): Flux's EagerEndOfTurn answered speculatively
+    strategies = llm.processors[0]._params.user_turn_strategies
+    [start] = strategies.start
+    assert isinstance(start, ExternalUserTurnStartStrategy) and start._enable_interruptions
+    assert [type(s) for s in strategies.stop] == [CountedEagerTurnStop]
+    assert llm.processors[1]._max_turns == 5
+
+    _, llm = build(USE_DEEPGRAM_FLUX="true", SPECULATIVE_ANSWERS="false")
     strategies = llm.processors[0]._params.user_turn_strategies
     assert isinstance(strategies, ExternalUserTurnStrategies) and strategies.enable_interruptions
-    assert llm.processors[1]._max_turns == 5
 
 
 def test_context_starts_with_the_prompt_and_service_settings():
