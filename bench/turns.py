@@ -28,7 +28,7 @@ March."; its answer; hang-up.
   of the answer (when the turn is confirmed, for a speculative answer: the gate releases
   its text then) → first audio at the caller. Higher levels start their calls over 2 s.
 - columns: turn p50/p95 (the question's, speech end → first audio heard); LLM requests per
-  question (1.0: nothing wasted); speculative requests started / wasted (the server's
+  caller sentence (two a call: 1.0 means nothing wasted and no half answered); speculative requests started / wasted (the server's
   /metrics); pause scene: calls whose agent spoke between the two halves (must be 0).
 """
 
@@ -252,7 +252,7 @@ def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
 
 def markdown(rows: list[Row]) -> str:
     head = (
-        "| fakes | side | calls | ok | turn p50 / p95 s | LLM requests per question "
+        "| fakes | side | calls | ok | turn p50 / p95 s | LLM requests per caller sentence "
         "| speculative: started / used / wasted | pause: first half answered |"
     )
     lines = [head, "|" + " --- |" * 8]
@@ -316,7 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sides", nargs="+", default=list(SIDES), choices=list(SIDES))
     parser.add_argument("--sequential", type=int, default=5, help="calls at level 1")
     parser.add_argument("--json")
+    parser.add_argument("--table", help="print the tables of an earlier run's --json and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        with open(args.table) as saved:
+            print(markdown([Row(**row) for row in json.load(saved)]))
+        return 0
     return asyncio.run(main_async(args))
 
 
