@@ -27,6 +27,7 @@ attributes, and `_maybe_trigger_user_turn_stopped()` (tests/adapters/test_turns.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 
@@ -45,6 +46,7 @@ from processors.frames import MessageTakingFrame, SegmentTranscribedFrame
 from processors.turn_end import SpeculationStats, TurnEndTiming, classify, same_words
 
 _WORDS = re.compile(r"\w")
+PENDING_WORDS_S = 2.0  # the longest a turn waits for the final of words an interim had
 
 
 class SegmentAwareTurnStop(SpeechTimeoutUserTurnStopStrategy):
@@ -100,7 +102,8 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
 
     Relies on the speech-timeout strategy's `_handle_vad_user_started_speaking`,
     `_handle_vad_user_stopped_speaking`, `_handle_transcription`, `_restart_user_speech_timer`,
-    `_maybe_trigger_user_turn_stopped`, `_reset` and its `_vad_stopped`,
+    `_maybe_trigger_user_turn_stopped` (overridden: words an interim had and no final yet
+    hold the turn open, at most PENDING_WORDS_S), `_reset` and its `_vad_stopped`,
     `_vad_user_speaking`, `_user_speech_timeout`, `_user_speech_wait_done` attributes
     (tests/adapters/test_turns.py).
     """
@@ -125,6 +128,7 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
         self._speculation: UserTurnSpeculation | None = None
         self._taking_message = False
         self._in_turn = False  # between the controller's turn start and stop
+        self._pending_words_task: asyncio.Task | None = None
 
     @property
     def speculation(self) -> UserTurnSpeculation | None:
@@ -149,6 +153,7 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
         return await super().process_frame(frame)
 
     async def _handle_vad_user_started_speaking(self, frame):
+        await self._cancel_pending_words()
         await self._withdraw("resumed")
         self._vad_stop_at = None
         await super()._handle_vad_user_started_speaking(frame)
@@ -169,6 +174,7 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
     async def _handle_transcription(self, frame: TranscriptionFrame):
         self._finals.append(frame.text)
         self._interim = ""
+        await self._cancel_pending_words()
         speculation = self._speculation
         if speculation is not None and not same_words(speculation.text, self._heard()):
             await self._withdraw("differs")
@@ -214,6 +220,35 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
             self._stats.waste(reason)
             await self.trigger_user_turn_speculation_cancelled()
 
+    async def _maybe_trigger_user_turn_stopped(self):
+        # Words heard in an interim but not yet final: the turn waits for their final, or
+        # it would end on the earlier finals alone (the context gets what is final) and
+        # the rest start a turn of its own. pipecat's STT safety net (its p99 latency after
+        # the VAD's stop) can run out before a final that is merely late; this waits at
+        # most PENDING_WORDS_S more for one that never comes.
+        if self._interim.strip() and self._vad_stopped:
+            if self._pending_words_task is None:
+                self._pending_words_task = self.task_manager.create_task(
+                    self._give_up_pending_words(), f"{self}::pending_words"
+                )
+            return
+        await super()._maybe_trigger_user_turn_stopped()
+
+    async def _give_up_pending_words(self):
+        try:
+            await asyncio.sleep(PENDING_WORDS_S)
+        except asyncio.CancelledError:
+            return
+        finally:
+            self._pending_words_task = None
+        self._interim = ""  # never finalized: the turn ends with what is final
+        await self._maybe_trigger_user_turn_stopped()
+
+    async def _cancel_pending_words(self):
+        if self._pending_words_task is not None:
+            task, self._pending_words_task = self._pending_words_task, None
+            await self.task_manager.cancel_task(task)
+
     async def trigger_user_turn_stopped(self, *, enable_user_speaking_frames: bool | None = None):
         speculation, self._speculation = self._speculation, None
         if speculation is not None and same_words(speculation.text, self._heard()):
@@ -235,6 +270,7 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
     async def _reset(self, *, clear_vad_user_speaking: bool):
         # A turn boundary: whatever speculation is left answered nothing.
         await self._withdraw("unresolved")
+        await self._cancel_pending_words()
         self._finals = []
         self._interim = ""
         self._vad_stop_at = None

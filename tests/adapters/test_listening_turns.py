@@ -82,7 +82,7 @@ class Heard(FrameProcessor):
         await self.push_frame(frame, direction)
 
 
-async def scene(frames, *, speculate=True):
+async def scene(frames, *, speculate=True, ttfs=1.0):
     stats = SpeculationStats()
     strategies = turn_strategies(
         TIMING.open_s,
@@ -98,7 +98,7 @@ async def scene(frames, *, speculate=True):
     await run_test(
         Pipeline([pair.user(), llm, heard]),
         frames_to_send=[
-            STTMetadataFrame(service_name="stt", ttfs_p99_latency=1.0),
+            STTMetadataFrame(service_name="stt", ttfs_p99_latency=ttfs),
             *frames,
             SleepFrame(1.2),
             EndOfScene(),
@@ -252,3 +252,25 @@ async def test_words_after_the_vads_stop_replace_the_speculation():
     assert heard.texts == ["answer: I have a question about my bill"]
     assert users == ["I have a question about my bill."]
     assert (stats.wasted["differs"], stats.confirmed) == (1, 1)
+
+
+async def test_words_in_an_interim_hold_the_turn_until_their_final():
+    # The STT's safety net (p99 0.3 s - the VAD's 0.2 s) runs out before the final of the
+    # words the last interim had: the turn must not end on the first half alone.
+    for speculate in (True, False):
+        llm, heard, users, stats = await scene(
+            [
+                start(),
+                final("I'm calling about"),
+                SleepFrame(0.05),
+                interim("my bill."),
+                SleepFrame(0.05),
+                stop(),
+                SleepFrame(0.4),
+                final("my bill."),
+            ],
+            speculate=speculate,
+            ttfs=0.3,
+        )
+        assert users == ["I'm calling about my bill."], (speculate, users)
+        assert heard.texts == ["answer: I'm calling about my bill."], (speculate, heard.texts)

@@ -1,6 +1,6 @@
 """A caller who pauses mid-sentence is not answered on the first half (one real-time call).
 
-"I'm calling about" ... 1 s of silence ... "my bill from March.", four times in one call,
+"I'm calling about" ... 1 s of silence ... "my bill from March.", three times in one call,
 through the Twilio emulator against the fakes with the bench's latencies (Deepgram's final
 0.25 s after the VAD's stop, Groq 0.2 s, Cartesia 0.1 s). The pause is longer than what the
 graph waited before (the VAD's 0.2 s + the 0.4 s speech timeout); the words "calling about"
@@ -30,6 +30,9 @@ async def test_a_pause_mid_sentence_is_never_answered_on_the_first_half(fakes, s
     fakes.deepgram.final_latency_s = 0.25
     fakes.groq.first_token_latency_s = 0.2
     fakes.cartesia.first_audio_latency_s = 0.1
+    # Deepgram-like interims: every word in an interim 0.15 s after the speech, before the
+    # VAD's stop (and before the final: the turn must wait for it, not end on the first half).
+    fakes.deepgram.catch_up_interim_ms = 150
     fakes.deepgram.set_script([FIRST, SECOND] * REPEATS)
     fakes.groq.replies = [("March", ANSWER)]
     scene = []
