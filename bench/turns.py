@@ -29,7 +29,9 @@ March."; its answer; hang-up.
   its text then) → first audio at the caller. Higher levels start their calls over 2 s.
 - columns: turn p50/p95 (the question's, speech end → first audio heard); LLM requests per
   caller sentence (two a call: 1.0 means nothing wasted and no half answered); speculative requests started / wasted (the server's
-  /metrics); pause scene: calls whose agent spoke between the two halves (must be 0).
+  /metrics); pause scene: calls whose agent spoke between the two halves (must be 0), and
+  LLM requests whose context held the first half as a turn of its own (answered or split:
+  must be 0; speculative requests on the words so far are not counted here).
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ class Row:
     pause_wrong: int = 0
     stage_rows: list[dict] = field(default_factory=list)
     llm_requests: int = 0
+    half_alone: int = 0  # LLM requests whose context had the first half as a turn of its own
     speculation: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     machine_speed_ms: float = 0.0
@@ -230,6 +233,13 @@ async def run(mode: str, side: str, calls: int, sequential: int) -> Row:
                     if turn.latency is not None:
                         row.latencies.append(turn.latency)
             row.llm_requests = len(fakes.groq.requests) - groq_before
+            row.half_alone = sum(
+                any(
+                    m.get("role") == "user" and str(m.get("content")).strip(" .") == FIRST
+                    for m in request["messages"]
+                )
+                for request in fakes.groq.requests[groq_before:]
+            )
             if side != "reference":
                 after = await speculation_counts(server.base_url)
                 row.speculation = {k: after[k] - before.get(k, 0.0) for k in after}
@@ -253,9 +263,10 @@ def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
 def markdown(rows: list[Row]) -> str:
     head = (
         "| fakes | side | calls | ok | turn p50 / p95 s | LLM requests per caller sentence "
-        "| speculative: started / used / wasted | pause: first half answered |"
+        "| speculative: started / used / wasted | pause: first half answered "
+        "| pause: LLM requests with the first half alone |"
     )
-    lines = [head, "|" + " --- |" * 8]
+    lines = [head, "|" + " --- |" * 9]
     for r in rows:
         calls = r.calls if r.calls > 1 else len(r.latencies) or r.ok
         asked = r.llm_requests / max(1, 2 * (r.calls if r.calls > 1 else calls))
@@ -269,7 +280,7 @@ def markdown(rows: list[Row]) -> str:
         lines.append(
             f"| {r.mode} | {r.side} | {r.calls if r.calls > 1 else f'1 (×{calls})'} "
             f"| {r.ok} | {fmt(quantile(r.latencies, 0.5))} / {fmt(quantile(r.latencies, 0.95))} "
-            f"| {asked:.2f} | {spec_cell} | {r.pause_wrong} |"
+            f"| {asked:.2f} | {spec_cell} | {r.pause_wrong} | {r.half_alone} |"
         )
     staged = [r for r in rows if r.stage_rows]
     if staged:
