@@ -27,8 +27,9 @@ passes the transcript on untouched.
   transcript passes on to the LLM), routes (name -> Route), phrases (PhraseBook)
 - events: on_route(router, hit: RouteHit), for every routed turn
 
-Which turns it answers: never on words that leave the sentence open ("I'm calling about":
-`processors.turn_end.classify`; such a turn goes to the LLM); only one that began while the agent was waiting for the caller
+Which turns it answers: a route that acts (hang up, transfer, messages) never on words that
+leave the sentence open ("I'm calling about": `processors.turn_end.classify`; such a turn goes
+to the LLM); only one that began while the agent was waiting for the caller
 (pipecat's user aggregator's rule for an "idle" turn: the agent had finished speaking, no
 reply or tool call pending), and only its first final transcript, and only if no earlier
 piece of the turn went to the LLM. A turn that barged in on the agent goes to the LLM:
@@ -158,18 +159,18 @@ class IntentRouter(PassThroughProcessor):
         if not routable or self._turn_passed:
             self._turn_passed = self._turn_passed or self._in_turn
             return None
-        if classify(frame.text) == "unfinished":
-            # A first half ("I'm calling about", then a pause): the caller is not done, and
-            # half a sentence can look like a route ("stop calling me"). The turn goes on to
-            # the LLM, which answers it whole once it ends (processors/turn_end.py).
-            self._turn_passed = True
-            return None
         hit = self._matcher.match(frame.text)
         if hit is None:
             self._turn_passed = True
             return None
-        self._turn_routed = True
         route = self._routes[hit.route]
+        if route.action not in ("", "none") and classify(frame.text) == "unfinished":
+            # Half a sentence ("I'm calling about", then a pause) that looks like a route
+            # that acts ("stop calling me": hang up): not on a first half. The turn goes on
+            # to the LLM, answered whole once it ends (processors/turn_end.py).
+            self._turn_passed = True
+            return None
+        self._turn_routed = True
         pcm = self.phrases.audio(hit.route)
         if pcm is not None:
             for out in cached_speech_frames(pcm, route.say):
