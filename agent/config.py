@@ -319,6 +319,23 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_bool,
         group="providers",
     ),
+    Setting(
+        "SPECULATIVE_ANSWERS",
+        "the receptionist graph asks the LLM when the caller stops, before the turn is certain "
+        "(held, used only if the confirmed words are the same; `speculate:` of groq_llm), and "
+        "with Flux on Flux's EagerEndOfTurn (`eager_end_of_turn:` of deepgram_flux_stt)",
+        "true",
+        _parse_bool,
+        group="providers",
+    ),
+    Setting(
+        "TURN_END_BY_WORDS",
+        "the receptionist graph waits less after a finished sentence and longer after "
+        "'and', 'um', 'my bill from' (`listen_to_words:` of groq_llm); false: 0.4 s always",
+        "true",
+        _parse_bool,
+        group="providers",
+    ),
     Setting("GROQ_API_KEY", "Groq API key for the LLM", None, secret=True, group="providers"),
     Setting("GROQ_MODEL", "Groq chat model", "llama-3.3-70b-versatile", group="providers"),
     Setting(
@@ -501,6 +518,8 @@ class Config:
     deepgram_api_key: Secret | None
     deepgram_base_url: str
     use_deepgram_flux: bool
+    speculative_answers: bool
+    turn_end_by_words: bool
     groq_api_key: Secret | None
     groq_model: str
     groq_base_url: str

@@ -46,6 +46,7 @@ from typing import Protocol
 from loguru import logger
 from pipecat.frames.frames import (
     CancelFrame,
+    EagerEndOfTurnCancelFrame,
     EndFrame,
     Frame,
     LLMContextFrame,
@@ -139,6 +140,12 @@ class MessageTaker(PassThroughProcessor):
         if isinstance(frame, LLMContextFrame) and direction == FrameDirection.DOWNSTREAM:
             if self.state == "idle":
                 return None
+            if frame.speculation:
+                # A speculative answer (agent/adapters/turns.py) to a turn not yet certain:
+                # the dialog answers turns itself, once they end. Withdrawn, so the turn's
+                # end brings its words here as usual.
+                await self.broadcast_frame(EagerEndOfTurnCancelFrame)
+                return CONSUMED
             words = last_user_text(frame.context.get_messages())
             if self.state == "offered":
                 if yes_or_no(words) != "yes":

@@ -28,7 +28,9 @@ passes the transcript on untouched.
   transcript passes on to the LLM), routes (name -> Route), phrases (PhraseBook)
 - events: on_route(router, hit: RouteHit), for every routed turn
 
-Which turns it answers: only one that began while the agent was waiting for the caller
+Which turns it answers: a route that acts (hang up, transfer, messages) never on words that
+leave the sentence open ("I'm calling about": `processors.turn_end.classify`; such a turn goes
+to the LLM); only one that began while the agent was waiting for the caller
 (pipecat's user aggregator's rule for an "idle" turn: the agent had finished speaking, no
 reply or tool call pending), and only its first final transcript, and only if no earlier
 piece of the turn went to the LLM. A turn that barged in on the agent goes to the LLM:
@@ -70,6 +72,7 @@ from processors.frames import (
     TransferCallFrame,
 )
 from processors.passthrough import CONSUMED, PassThroughProcessor
+from processors.turn_end import classify
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,14 @@ class IntentRouter(PassThroughProcessor):
         if hit is None:
             self._turn_passed = True
             return None
-        self._turn_routed = True
         route = self._routes[hit.route]
+        if route.action not in ("", "none") and classify(frame.text) == "unfinished":
+            # Half a sentence ("I'm calling about", then a pause) that looks like a route
+            # that acts ("stop calling me": hang up): not on a first half. The turn goes on
+            # to the LLM, answered whole once it ends (processors/turn_end.py).
+            self._turn_passed = True
+            return None
+        self._turn_routed = True
         pcm = self.phrases.audio(hit.route)
         if pcm is not None:
             for out in cached_speech_frames(pcm, route.say):

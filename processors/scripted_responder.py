@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 from pipecat.frames.frames import (
+    EagerEndOfTurnCancelFrame,
     Frame,
     LLMContextFrame,
     LLMFullResponseEndFrame,
@@ -53,6 +54,9 @@ class ScriptedResponder(PassThroughProcessor):
     async def handle(self, frame: Frame, direction: FrameDirection):
         if not isinstance(frame, LLMContextFrame):
             return None
+        if frame.speculation:  # not an LLM service: no gate to hold a speculative answer
+            await self.broadcast_frame(EagerEndOfTurnCancelFrame)
+            return CONSUMED
         words = last_user_text(frame.context.get_messages())
         if not words:
             return CONSUMED  # e.g. a barge-in without words: nothing new to answer

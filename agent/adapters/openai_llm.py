@@ -15,6 +15,9 @@ they have no public door.
   `_process_context(context)` is wrapped, the turn's budget split over the attempts in
   `get_chat_completions`, the retry may ask `fallback_model`, and when it gives up a
   `TurnFailedFrame(stage="llm")` goes upstream to the call controller.
+- **A speculative request that fails says nothing** (`_give_up`): while pipecat's
+  `_speculation_gate.is_speculating`, the answer is withdrawn (`EagerEndOfTurnCancelFrame`)
+  instead of the fallback phrase; the confirmed turn then asks the LLM as usual.
 - **A probe for traces** (`bind_probe`, agent/telemetry/): when tracing is on, each attempt
   reports its request (model), first streamed chunk, token usage (pipecat asks for it:
   `stream_options.include_usage`) and end, from the hooks pipecat already calls
@@ -31,7 +34,7 @@ from typing import Protocol
 
 import httpx2
 from loguru import logger
-from pipecat.frames.frames import LLMTextFrame
+from pipecat.frames.frames import EagerEndOfTurnCancelFrame, LLMTextFrame
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.groq.llm import GroqLLMService
 from pipecat.services.openai.llm import OpenAILLMService
@@ -196,6 +199,12 @@ class _SharedClientRetryPolicy:
 
     async def _give_up(self, exc: BaseException) -> None:
         reason = failure_reason(exc)
+        if self._speculation_gate.is_speculating:
+            # A speculative answer (agent/adapters/turns.py ListeningTurnStop) failed before
+            # its turn was certain: nothing is said; withdrawn, the confirmed turn asks anew.
+            logger.info(f"{self}: speculative request failed ({reason}); withdrawn")
+            await self.broadcast_frame(EagerEndOfTurnCancelFrame)
+            return
         if self._turn_text_pushed:
             reason = f"stream_cut_after_text ({reason})"
         self.turn_failures.append(reason)

@@ -7,9 +7,12 @@ without "duplicated timeseries" errors and read exact values back.
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 from agent.app.loop_lag import BUCKETS as LOOP_LAG_BUCKETS
+from processors.turn_end import WASTE_REASONS, SpeculationStats
 
 PACER_SEND_LATENESS = "switchboard_pacer_send_lateness_seconds"
 # Late sends: the same buckets as the loop's own lag (fine below 5 ms, the pacing goal; at
@@ -133,6 +136,10 @@ class Metrics:
             self._twilio_message_counters[kind] = counter
         counter.inc()
 
+    def watch_speculation(self, stats: SpeculationStats) -> None:
+        """Expose the process's speculative LLM requests (processors/turn_end.py)."""
+        self.registry.register(_SpeculationCollector(stats))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -140,3 +147,23 @@ class Metrics:
         """Current value of a sample (tests and /health use it); 0 when absent."""
         found = self.registry.get_sample_value(name, labels or None)
         return float(found or 0.0)
+
+
+class _SpeculationCollector(Collector):
+    """`switchboard_speculative_llm_requests_total{outcome}`: started, confirmed (the answer
+    was said), and wasted_<reason> (resumed, differs, withdrawn, unresolved)."""
+
+    def __init__(self, stats: SpeculationStats):
+        self._stats = stats
+
+    def collect(self):
+        family = CounterMetricFamily(
+            "switchboard_speculative_llm_requests",
+            "LLM requests started before the caller's turn was certain, by outcome",
+            labels=["outcome"],
+        )
+        family.add_metric(["started"], self._stats.started)
+        family.add_metric(["confirmed"], self._stats.confirmed)
+        for reason in WASTE_REASONS:
+            family.add_metric([f"wasted_{reason}"], self._stats.wasted[reason])
+        yield family

@@ -26,6 +26,7 @@ from agent.recording.service import Recordings
 from agent.records.runtime import RecordsRuntime
 from agent.telemetry import Tracing
 from agent.twilio.rest import TwilioRestClient
+from processors.turn_end import SPECULATION_STATS_KEY, SpeculationStats
 
 if TYPE_CHECKING:
     from agent.app.call_session import CallSession
@@ -66,6 +67,11 @@ class Services:
     # Outbound calls: Twilio's AMD results as they arrive, for the calls' streams
     # (agent/app/outbound_calls.py).
     amd: AmdResults = field(default_factory=AmdResults)
+
+    def __post_init__(self) -> None:
+        # Speculative LLM requests of every call (processors/turn_end.py), on /metrics.
+        stats = self.cache.get_or_create(SPECULATION_STATS_KEY, SpeculationStats)
+        self.metrics.watch_speculation(stats)
 
     @classmethod
     def for_config(cls, config: Config, graphs: dict[str, Graph]) -> Services:

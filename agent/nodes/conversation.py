@@ -28,19 +28,33 @@ When the caller's turn ends (user turn strategies), chosen rather than pipecat's
   user_speech_timeout (0.4) after the caller falls silent. Behind a segmented STT (Whisper,
   the `segment` kind): its subclass SegmentAwareTurnStop (agent/adapters/turns.py), which stops
   waiting for words exactly when the last utterance has been transcribed.
+  With a `ListeningTurn` (the groq_llm node's `listen_to_words` / `speculate`):
+  ListeningTurnStop (agent/adapters/turns.py), which picks the wait by the caller's words
+  (processors/turn_end.py) and may start the LLM speculatively at the VAD's stop.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.adapters.turns import SegmentAwareTurnStop
+from agent.adapters.turns import CountedEagerTurnStop, ListeningTurnStop, SegmentAwareTurnStop
 from agent.graph.build import BuildContext
 from agent.graph.callvars import render
 from agent.graph.model import BargeInSettings
+from agent.nodes.params import DeepgramFluxSTTParams
 from processors.barge_in import DEFAULT_ACKNOWLEDGEMENTS, AcknowledgingTurnStart
 from processors.context_window import ContextWindow
 from processors.message_taking import MessageTaker
+from processors.turn_end import SPECULATION_STATS_KEY, SpeculationStats, TurnEndTiming
+
+
+@dataclass(frozen=True)
+class ListeningTurn:
+    """How the turn's end listens to the words (see ListeningTurnStop)."""
+
+    timing: TurnEndTiming
+    listen_to_words: bool = True
+    speculate: bool = False
 
 
 @dataclass
@@ -57,6 +71,7 @@ def conversation(
     user_speech_timeout_s: float,
     max_history_turns: int | None,
     tools=None,
+    listening: ListeningTurn | None = None,
 ) -> Conversation:
     """A fresh per-call context with its aggregators, for the node `node_name`."""
     from pipecat.processors.aggregators.llm_context import LLMContext
@@ -78,6 +93,12 @@ def conversation(
         min_words,
         segmented_stt="segment" in kinds,
         barge_in=call.barge_in,
+        listening=listening,
+        stats=ctx.shared.get_or_create(SPECULATION_STATS_KEY, SpeculationStats),
+        eager_stt=any(
+            isinstance(node.params, DeepgramFluxSTTParams) and node.params.eager_end_of_turn
+            for node in ctx.graph.chain_nodes()
+        ),
     )
     pair = LLMContextAggregatorPair(
         context, user_params=LLMUserAggregatorParams(user_turn_strategies=strategies)
@@ -98,6 +119,9 @@ def turn_strategies(
     *,
     segmented_stt: bool = False,
     barge_in: BargeInSettings | None = None,
+    listening: ListeningTurn | None = None,
+    stats: SpeculationStats | None = None,
+    eager_stt: bool = False,
 ):
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
     from pipecat.turns.user_turn_strategies import (
@@ -105,6 +129,13 @@ def turn_strategies(
         UserTurnStrategies,
     )
 
+    if service_decides_turns and eager_stt:
+        # Flux's EagerEndOfTurn answered speculatively: pipecat's eager stop strategy (same
+        # words after normalisation, as ListeningTurnStop's rule), counted like ours.
+        return UserTurnStrategies(
+            start=ExternalUserTurnStrategies(enable_interruptions=True).start,
+            stop=[CountedEagerTurnStop(stats=stats)],
+        )
     if service_decides_turns:
         return ExternalUserTurnStrategies(enable_interruptions=True)
     # Barge-in (processors/barge_in.py): over the agent, an acknowledgement alone neither
@@ -118,8 +149,18 @@ def turn_strategies(
             rule=barge_in.rule,
         )
     ]
-    stop = SegmentAwareTurnStop if segmented_stt else SpeechTimeoutUserTurnStopStrategy
-    return UserTurnStrategies(start=start, stop=[stop(user_speech_timeout=user_speech_timeout_s)])
+    if segmented_stt:
+        stop = SegmentAwareTurnStop(user_speech_timeout=user_speech_timeout_s)
+    elif listening is not None and (listening.listen_to_words or listening.speculate):
+        timing = listening.timing
+        if not listening.listen_to_words:  # one wait whatever the words
+            timing = TurnEndTiming(
+                user_speech_timeout_s, user_speech_timeout_s, user_speech_timeout_s
+            )
+        stop = ListeningTurnStop(timing=timing, speculate=listening.speculate, stats=stats)
+    else:
+        stop = SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=user_speech_timeout_s)
+    return UserTurnStrategies(start=start, stop=[stop])
 
 
 def read_prompt(ctx: BuildContext, relative: str) -> str:

@@ -108,6 +108,7 @@ def build_flux_stt(params: DeepgramFluxSTTParams, ctx: BuildContext, node_name: 
         eot_threshold=params.eot_threshold,
         eot_timeout_ms=params.eot_timeout_ms,
         keyterm=boosted_terms(params.keyterms, ctx),
+        eager_eot_threshold=params.eager_eot_threshold if params.eager_end_of_turn else None,
     )
     service = UncompressedFluxSTTService(
         api_key=_api_key(ctx, node_name, "deepgram_flux_stt"),
@@ -119,6 +120,9 @@ def build_flux_stt(params: DeepgramFluxSTTParams, ctx: BuildContext, node_name: 
         # with ExternalUserTurnStrategies (see agent/nodes/groq.py), interrupting the bot
         # when the caller starts a turn.
         should_interrupt=True,
+        # EagerEndOfTurn answered speculatively (agent/nodes/conversation.py picks the
+        # strategies that do: pipecat's eager stop, counted).
+        enable_eager_end_of_turn=params.eager_end_of_turn,
         settings=settings,
         audio_passthrough=audio_needed_after(ctx, node_name),
     )

@@ -19,9 +19,10 @@ from agent.config import Config
 from agent.errors import ProviderError
 from agent.graph.build import BuildContext, NodeBuild
 from agent.graph.suggest import did_you_mean
-from agent.nodes.conversation import conversation, read_prompt
+from agent.nodes.conversation import ListeningTurn, conversation, read_prompt
 from agent.nodes.params import GroqLLMParams
 from processors.frames import DoNotCallFrame, EndCallFrame, TakeMessageFrame, TransferCallFrame
+from processors.turn_end import TurnEndTiming
 
 
 def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeBuild:
@@ -40,6 +41,15 @@ def build_llm(params: GroqLLMParams, ctx: BuildContext, node_name: str) -> NodeB
         user_speech_timeout_s=params.user_speech_timeout_s,
         max_history_turns=params.max_history_turns,
         tools=offered,
+        listening=ListeningTurn(
+            timing=TurnEndTiming(
+                complete_s=params.complete_turn_wait_s,
+                open_s=params.user_speech_timeout_s,
+                unfinished_s=params.unfinished_turn_wait_s,
+            ),
+            listen_to_words=params.listen_to_words,
+            speculate=params.speculate,
+        ),
     )
     # One client per process; one retry within the budget, then the call's fallback phrase
     # (agent/adapters/openai_llm.py, agent/nodes/llm_resilience.py).

@@ -84,6 +84,19 @@ class DeepgramFluxSTTParams(NodeParams):
     keyterms: list[str] = Field(
         default_factory=list, description="Words to boost: product names, jargon."
     )
+    eager_end_of_turn: bool = Field(
+        False,
+        description="Answer Flux's EagerEndOfTurn speculatively: the LLM starts on the "
+        "predicted end, its answer held until EndOfTurn confirms the same words, cancelled on "
+        "TurnResumed (docs/decisions/faster-turns.md).",
+    )
+    eager_eot_threshold: float = Field(
+        0.5, ge=0.3, le=0.9, description="eager_end_of_turn: Flux's confidence to predict it."
+    )
+
+
+# Speculative answers on by default: measured better (bench/RESULTS.md, "Faster turns").
+SPECULATE_DEFAULT = True
 
 
 class GroqLLMParams(NodeParams):
@@ -130,6 +143,30 @@ class GroqLLMParams(NodeParams):
         None,
         description="Groq model the retry asks instead (e.g. llama-3.1-8b-instant), for when "
         "the first model is the one in trouble; default: the same model.",
+    )
+    # Faster turns (docs/decisions/faster-turns.md): not used with Flux or a segmented STT.
+    listen_to_words: bool = Field(
+        True,
+        description="Choose the wait after the caller stops by their words: "
+        "complete_turn_wait_s after a finished sentence, unfinished_turn_wait_s after "
+        "'and', 'um', 'my bill from' or half a phone number, user_speech_timeout_s otherwise; "
+        "false: always user_speech_timeout_s.",
+    )
+    complete_turn_wait_s: float = Field(
+        0.1,
+        ge=0,
+        description="listen_to_words: the wait after a finished sentence (its final "
+        "transcript is needed as well).",
+    )
+    unfinished_turn_wait_s: float = Field(
+        1.2,
+        ge=0,
+        description="listen_to_words: the wait after words that leave the sentence open.",
+    )
+    speculate: bool = Field(
+        SPECULATE_DEFAULT,
+        description="Ask the LLM when the caller stops, before the turn is certain; the answer "
+        "is held, kept only if the confirmed words are the same, else cancelled and discarded.",
     )
 
 

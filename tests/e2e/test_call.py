@@ -158,6 +158,12 @@ async def test_flux_graph_variant_answers_a_call(fakes, start_server):
     assert fakes.deepgram.connections == []
     assert any(QUESTION in str(m["content"]) for m in fakes.groq.requests[-1]["messages"])
     assert len(result.agent_speech_segments) >= 2
+    # SPECULATIVE_ANSWERS (default): Flux predicts the end (EagerEndOfTurn), the LLM answers
+    # it then, and EndOfTurn with the same words releases that answer: one request, used.
+    assert "eager_eot_threshold" in fakes.flux.connections[0].query
+    metrics, name = server.services.metrics, "switchboard_speculative_llm_requests_total"
+    assert metrics.value(name, outcome="started") == metrics.value(name, outcome="confirmed") == 1
+    assert len(fakes.groq.requests) == 1
 
 
 async def _greeting_call(server):

@@ -34,7 +34,10 @@ def ask() -> list:
 async def test_each_llm_fault_gets_a_retry_or_the_fallback_and_the_call_goes_on(
     fakes, start_server, controllers
 ):
-    server = await start_server(ADMIN_TOKEN=TOKEN)
+    # Speculative answers off: this call plans which request meets which fault. (A failed
+    # speculative request is withdrawn silently and the confirmed turn asks again:
+    # tests/adapters/test_listening_turns.py.)
+    server = await start_server(ADMIN_TOKEN=TOKEN, SPECULATIVE_ANSWERS="false")
     fakes.deepgram.set_script([HOURS] * 6)
     fakes.groq.replies = [("hours", HOURS_ANSWER)]
     fakes.groq.retry_after_s = 0.5

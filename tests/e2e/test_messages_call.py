@@ -102,7 +102,10 @@ async def test_llm_starts_it_and_a_failing_sms_is_retried(fakes, start_server, m
     fakes.deepgram.set_script(said)
     result = await answer_each(server, said, max_duration=60)
     assert not result.timeouts, result.timeouts
-    assert len(fakes.groq.requests) == 1  # only the turn that called the tool
+    # Only the turn that called the tool asked the LLM (twice when its speculative request,
+    # which may not run a tool, was withdrawn for the tool call: pipecat's rule).
+    asked = {r["messages"][-1]["content"] for r in fakes.groq.requests}
+    assert asked == {said[0]} and 1 <= len(fakes.groq.requests) <= 2
     spoken = " ".join(fakes.cartesia.transcripts_by_context().values())
     assert "plus one, five five five, zero zero zero, one one one one" in spoken
 

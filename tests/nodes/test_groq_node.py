@@ -27,7 +27,10 @@ def build(**env):
 def test_vad_turns_use_speech_timeout_not_smart_turn():
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 
+    from agent.adapters.turns import ListeningTurnStop
+    from agent.nodes.params import SPECULATE_DEFAULT
     from processors.barge_in import AcknowledgingTurnStart
+    from processors.turn_end import TurnEndTiming
 
     _, llm = build()
     user, window, messages, service = llm.processors  # the graph takes messages
@@ -35,19 +38,32 @@ def test_vad_turns_use_speech_timeout_not_smart_turn():
     # pipecat's VAD/transcription starts while the agent is silent; acknowledgements over it
     assert [type(s) for s in strategies.start] == [AcknowledgingTurnStart]
     [stop] = strategies.stop
-    assert type(stop) is SpeechTimeoutUserTurnStopStrategy  # Deepgram finalizes: pipecat's own
-    assert stop._user_speech_timeout == 0.4
+    # Deepgram finalizes: pipecat's speech timeout, its wait chosen by the words (0.4 s when
+    # they say nothing either way), answers started speculatively (agent/adapters/turns.py)
+    assert type(stop) is ListeningTurnStop and isinstance(stop, SpeechTimeoutUserTurnStopStrategy)
+    assert stop._timing == TurnEndTiming(complete_s=0.1, open_s=0.4, unfinished_s=1.2)
+    assert stop._speculate_on is SPECULATE_DEFAULT
     assert window._max_turns == 20  # MAX_HISTORY_TURNS default
 
 
 def test_flux_turns_are_left_to_flux():
+    from pipecat.turns.user_start import ExternalUserTurnStartStrategy
     from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
+
+    from agent.adapters.turns import CountedEagerTurnStop
 
     graph, llm = build(USE_DEEPGRAM_FLUX="true", MAX_HISTORY_TURNS="5")
     assert graph.chain[1] == "stt_flux"
+    # SPECULATIVE_ANSWERS (default true): Flux's EagerEndOfTurn answered speculatively
+    strategies = llm.processors[0]._params.user_turn_strategies
+    [start] = strategies.start
+    assert isinstance(start, ExternalUserTurnStartStrategy) and start._enable_interruptions
+    assert [type(s) for s in strategies.stop] == [CountedEagerTurnStop]
+    assert llm.processors[1]._max_turns == 5
+
+    _, llm = build(USE_DEEPGRAM_FLUX="true", SPECULATIVE_ANSWERS="false")
     strategies = llm.processors[0]._params.user_turn_strategies
     assert isinstance(strategies, ExternalUserTurnStrategies) and strategies.enable_interruptions
-    assert llm.processors[1]._max_turns == 5
 
 
 def test_context_starts_with_the_prompt_and_service_settings():

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import aiohttp
 
 from agent.records.store import CallStarted, Store
+from agent.sim.fakes.groq import is_extraction
 from agent.sim.script import HangUp, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
 from tests.conftest import ROOT, caller_audio
 
@@ -128,7 +129,8 @@ async def test_a_calls_transcript_and_extraction_over_http_and_the_cli(
     }
     assert call["extraction_error"] is None
     assert call["extractions"][0]["data"]["intent"] == "opening hours"
-    assert fakes.groq.extraction_requests and len(fakes.groq.requests) == 1  # kept apart
+    # kept apart (the answers' requests: one, or two when a speculative one was wasted)
+    assert fakes.groq.extraction_requests and not any(map(is_extraction, fakes.groq.requests))
 
     # the list, its filters and paging
     status, page = await get_json(base, "/calls?limit=10")

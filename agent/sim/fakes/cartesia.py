@@ -52,6 +52,8 @@ class CartesiaContext:
     done: bool = False
     cancelled: bool = False
     error: str | None = None
+    requested_at: float = 0.0  # the event loop's time of its first message (bench/turns.py)
+    first_audio_at: float | None = None  # ... and of its first audio chunk
 
 
 @dataclass(eq=False)  # a running service: compared and hashed by identity
@@ -157,6 +159,7 @@ class _Session:
             ctx = self.fake.contexts[cid] = CartesiaContext(
                 cid, dict(message.get("output_format") or {})
             )
+            ctx.requested_at = asyncio.get_running_loop().time()
         if ctx.done or ctx.cancelled or ctx.error:
             return  # Cartesia ignores input for a finished context
         problem = _validate(message)
@@ -187,6 +190,8 @@ class _Session:
                 if not started and self.fake.first_audio_latency_s:
                     await asyncio.sleep(self.fake.first_audio_latency_s)
                 started = True
+                if ctx.first_audio_at is None:
+                    ctx.first_audio_at = asyncio.get_running_loop().time()
                 if timestamps:
                     await self._send(_timestamps(ctx.context_id, item, offset_s, self.fake.voice))
                 audio = encode(synth_speech(item, rate, self.fake.voice), encoding)

@@ -65,6 +65,10 @@ class DeepgramFake(ListenFake):
     default_endpointing_ms: int = 300  # when the client sends no `endpointing`
     resume_silence_ms: int = 100
     interim_interval_ms: int = 200  # audio time between interim results
+    # Deepgram-like interims (bench/turns.py): after this much silence (audio time) following
+    # speech, one more interim with every word of the line, as Deepgram's interim catches up
+    # with the audio before any final; None: interims only grow at `words_per_second`.
+    catch_up_interim_ms: int | None = None
     model_name: str = "2-general-nova"
 
     def add_routes(self, app: web.Application) -> None:
@@ -130,6 +134,7 @@ class _Session:
             resume_silence_ms=fake.resume_silence_ms,
         )
         self.last_interim_s = 0.0
+        self.caught_up = False  # the catch-up interim of this utterance was sent
         self.utterance_end_due: float | None = None  # audio time to send UtteranceEnd
         self.last_word_end = 0.0
 
@@ -167,6 +172,7 @@ class _Session:
 
     def _on_speech_started(self) -> None:
         self.utterance_end_due = None  # speech resumed before the gap was long enough
+        self.caught_up = False
         self.last_interim_s = self.seg.start_s
         if self.vad_events:
             start = round(self.seg.start_s, 3)
@@ -181,6 +187,16 @@ class _Session:
 
     def _on_silence(self) -> None:
         silent = self.seg.silent_for_s
+        catch_up = self.fake.catch_up_interim_ms
+        if (
+            self.interim
+            and catch_up is not None
+            and not self.caught_up
+            and silent >= catch_up / 1000
+        ):
+            self.caught_up = True
+            line = self._text(self.cursor.peek())
+            self._send_results(line, self.seg.start_s, self.seg.last_voice_s, is_final=False)
         if self.endpointing_s is not None and silent >= self.endpointing_s:
             self._finalize(speech_final=True)
         elif self.endpointing_s is None and self.utterance_end_s and silent >= self.utterance_end_s:

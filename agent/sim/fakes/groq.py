@@ -68,6 +68,10 @@ class GroqFake:
     first_token_latency_s: float = 0.0
     token_interval_s: float = 0.0
     fail_next: list[str] = field(default_factory=list)  # "500" | "429" | "hang" | "cut" | "ok"
+    # The event loop's time at each request (aligned with `requests`), and when its first
+    # token went out (time, index in `requests`): bench/turns.py's stages.
+    request_times: list[float] = field(default_factory=list)
+    first_token_times: list[tuple[float, int]] = field(default_factory=list)
     retry_after_s: float = 1.0  # Retry-After sent with a 429
     cut_after_tokens: int = 3  # content pieces streamed before a "cut"
     requests: list[dict] = field(default_factory=list)  # parsed chat request bodies
@@ -128,6 +132,8 @@ class GroqFake:
         if is_extraction(body):
             return await self._extraction(request, body)
         self.requests.append(body)
+        loop = asyncio.get_running_loop()
+        self.request_times.append(loop.time())
         if body.get("model") not in self.models:
             return _model_not_found(body.get("model"))
 
@@ -155,6 +161,7 @@ class GroqFake:
         reply = self.choose_reply(body.get("messages", []))
         if self.first_token_latency_s:
             await asyncio.sleep(self.first_token_latency_s)
+        self.first_token_times.append((loop.time(), len(self.requests) - 1))
         if body.get("stream"):
             return await self._stream(request, body, reply, cut=fault == "cut")
         return web.json_response(_completion(body, reply))
