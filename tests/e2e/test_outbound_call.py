@@ -75,8 +75,10 @@ async def final_outcome(server, call_sid: str):
 
 def _finished(record: dict) -> bool:
     """Twilio's final status and the call's own end are both written: two writers (the
-    /status callback and the call's session), in either order."""
-    return record["call_status"] == "completed" and record.get("ended_at") is not None
+    /status callback and the call's session), in either order. A final status that comes
+    first ends the record provisionally (outcome "completed", as for a call no stream
+    ended: agent/records/outbound_store.py); the session's end then writes the real one."""
+    return record["call_status"] == "completed" and record.get("outcome") not in (None, "completed")
 
 
 async def test_a_person_hears_their_name_and_time_after_their_hello(fakes, start_server):
