@@ -18,6 +18,8 @@ back to `pending` on a guess.
     heartbeat(engine, worker, now)            renews claimed_at of the worker's contacts
     release(engine, worker)                   a clean stop: its calls in progress are left
                                               `calling`, claimed by nobody, for `resume`
+    unclaim(engine, id, worker)               a clean stop before the REST request was
+                                              sent: pending again, the attempt not counted
     in_flight(engine, campaign_id) -> [dict]  dialing and calling contacts (any worker)
     take_over(engine, id, old_worker, worker, now) -> bool   adopt a gone worker's contact
     recovered / unknown / defer              recovery.py's verdicts; outside the window
@@ -182,6 +184,22 @@ async def release(engine: AsyncEngine, worker: str) -> int:
             .values(claimed_by=None)
         )
     return result.rowcount
+
+
+async def unclaim(engine: AsyncEngine, contact_id: int, worker: str) -> bool:
+    """Hand back a claim whose REST request this process never started (a clean stop)."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            update(m.campaign_contacts)
+            .where(
+                _c.id == contact_id,
+                _c.claimed_by == worker,
+                _c.state == s.DIALING,
+                _c.call_sid.is_(None),
+            )
+            .values(state=s.PENDING, attempts=_c.attempts - 1, claimed_by=None)
+        )
+    return result.rowcount == 1
 
 
 async def in_flight(engine: AsyncEngine, campaign_id: str) -> list[dict]:

@@ -90,6 +90,7 @@ class CampaignWorker:
         self._stopping = asyncio.Event()
         self._placing: set[asyncio.Task] = set()  # before the sid is saved: never cancelled
         self._tasks: set[asyncio.Task] = set()
+        self._unplaced: set[int] = set()  # claimed; the handler has not started dialing
 
     def stop(self) -> None:
         """Stop claiming; `run` returns once the REST requests in flight are answered."""
@@ -172,6 +173,8 @@ class CampaignWorker:
             )
 
     def _start(self, contact: claims.Claimed, *, watch_only: bool) -> None:
+        if not watch_only:
+            self._unplaced.add(contact.id)
         task = asyncio.create_task(self._handle(contact, watch_only))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -181,6 +184,7 @@ class CampaignWorker:
             if watch_only:
                 sid = await self._sid_of(contact)
             else:
+                self._unplaced.discard(contact.id)
                 placing = asyncio.ensure_future(self._place(contact))
                 self._placing.add(placing)
                 placing.add_done_callback(self._placing.discard)
@@ -261,13 +265,22 @@ class CampaignWorker:
         )
 
     async def _wind_down(self) -> int:
-        """Let the REST requests in flight finish (their sids saved), stop watching, release."""
-        if self._placing:
-            await asyncio.gather(*self._placing, return_exceptions=True)
+        """Stop watching, let the REST requests in flight finish (their sids saved), hand
+        back the claims never dialed, release the calls in progress.
+
+        The handlers go first: once none runs, no new REST request can start, so the
+        set of requests awaited below is complete (a handler that had not yet run when
+        stop() came would otherwise start one behind the release).
+        """
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._placing:
+            await asyncio.gather(*self._placing, return_exceptions=True)
+        for contact_id in list(self._unplaced):
+            await claims.unclaim(self.deps.engine, contact_id, self.worker)
+        self._unplaced.clear()
         return await claims.release(self.deps.engine, self.worker)
 
 

@@ -139,6 +139,54 @@ async def test_a_window_closing_after_the_claim_defers_the_call(store):
     assert calls.placed == []
 
 
+class _GatedCalls(FakeCalls):
+    """Holds each REST request until the test opens the gate."""
+
+    def __init__(self, clock):
+        super().__init__(clock)
+        self.gate = asyncio.Event()
+        self.started = 0
+
+    async def place(self, request):
+        self.started += 1
+        await self.gate.wait()
+        return await super().place(request)
+
+
+async def test_a_stop_before_the_handler_runs_hands_the_claim_back_uncounted(store):
+    clock = VirtualClock(NOW)
+    calls = FakeCalls(clock)
+    campaign = await _campaign(store, N[:1])
+    worker = CampaignWorker(campaign, deps(store.engine, calls), worker="w")
+    claimed = await claims.claim(store.engine, campaign.id, "w", clock.now())
+    worker._start(claimed, watch_only=False)  # stop() comes before its handler's first step
+    assert await worker._wind_down() == 0
+    row = (await _rows(store, campaign.id))[N[0]]
+    assert (row["state"], row["attempts"], row["claimed_by"]) == (s.PENDING, 0, None)
+    await asyncio.sleep(0.01)
+    assert calls.placed == []
+
+
+async def test_a_stop_during_the_rest_request_waits_for_its_sid_then_releases(store):
+    clock = VirtualClock(NOW)
+    calls = _GatedCalls(clock)
+    campaign = await _campaign(store, N[:1])
+    worker = CampaignWorker(campaign, deps(store.engine, calls), worker="w")
+    claimed = await claims.claim(store.engine, campaign.id, "w", clock.now())
+    worker._start(claimed, watch_only=False)
+    while calls.started == 0:
+        await asyncio.sleep(0)
+    winding = asyncio.create_task(worker._wind_down())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not winding.done()  # the request in flight is not abandoned
+    calls.gate.set()
+    assert await winding == 1
+    row = (await _rows(store, campaign.id))[N[0]]
+    assert (row["state"], row["claimed_by"]) == (s.CALLING, None)
+    assert row["call_sid"] and len(calls.placed) == 1
+
+
 async def test_stop_lets_the_dial_finish_and_resume_calls_nobody_twice(store):
     clock = VirtualClock(NOW)
     calls = FakeCalls(clock, ring_s=50, place_delay_s=2)
