@@ -17,6 +17,8 @@ The TwiML, callbacks and AMD options a call is created with: agent/outbound/twil
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from aiohttp import web
 from loguru import logger
 
@@ -102,10 +104,7 @@ async def handle_status(request: web.Request) -> web.Response:
         except ValueError:
             duration = None
     if records is not None:
-        try:
-            await records.status(call_sid, status, duration_s=duration)
-        except Exception as exc:  # Twilio retries nothing: log and answer
-            logger.error(f"status callback not recorded ({type(exc).__name__})")
+        await _record(records.status(call_sid, status, duration_s=duration), "status callback")
     logger.info(f"call ...{call_sid[-8:]}: {status}")
     return web.Response(status=204)
 
@@ -119,12 +118,17 @@ async def handle_amd(request: web.Request) -> web.Response:
     services.amd.arrived(call_sid, answered_by)
     records = outbound_calls.outbound_records(services)
     if records is not None:
-        try:
-            await records.amd(call_sid, answered_by)
-        except Exception as exc:
-            logger.error(f"AMD result not recorded ({type(exc).__name__})")
+        await _record(records.amd(call_sid, answered_by), "AMD result")
     logger.info(f"call ...{call_sid[-8:]}: answered by {answered_by} (AMD)")
     return web.Response(status=204)
+
+
+async def _record(write: Awaitable[object], what: str) -> None:
+    """A callback's record write; Twilio retries nothing, so a failure is logged, not raised."""
+    try:
+        await write
+    except Exception as exc:
+        logger.error(f"{what} not recorded ({type(exc).__name__})")
 
 
 def add_routes(app: web.Application) -> None:
