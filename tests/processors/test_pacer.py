@@ -23,7 +23,7 @@ from pipecat.frames.frames import (
     TTSStoppedFrame,
     TTSTextFrame,
 )
-from pipecat.utils.text.base_text_aggregator import AggregationType
+from pipecat.utils.text.base_text_aggregator import TextType
 
 from agent.twilio.send_clock import TICK_S
 from processors.frames import HeardTextFrame
@@ -32,7 +32,7 @@ from tests.processors.pacer_twilio import SECOND, PacerCall, run
 
 
 def word(text: str) -> TTSTextFrame:
-    return TTSTextFrame(text, aggregated_by=AggregationType.WORD)
+    return TTSTextFrame(text, text_type=TextType.WORD)
 
 
 def utterance(audio: bytes, sizes=(1000, 333, 1001)) -> list:
