@@ -158,7 +158,12 @@ def stages(turn: CallTurn, fakes: ProviderFakes, groq_from: int) -> dict[str, fl
     token_at = next((t for t, i in fakes.groq.first_token_times if i == index), None)
     if token_at is None:
         return None
+    after = turn.speech_end - 0.05
+    vad_stop = next((t for t in fakes.deepgram.finalize_times if t > after), None)
+    final = next((t for t, _ in fakes.deepgram.final_times if t > after), None)
     return {
+        "vad_stop_s": -1.0 if vad_stop is None else vad_stop - turn.speech_end,
+        "final_s": -1.0 if final is None else final - turn.speech_end,
         "llm_request_s": request_at - turn.speech_end,
         "first_token_s": token_at - turn.speech_end,
         "tts_request_s": ctx.requested_at - turn.speech_end,
@@ -214,6 +219,8 @@ async def run(mode: str, side: str, calls: int, sequential: int) -> Row:
                 for _ in range(sequential):
                     groq_from = len(fakes.groq.requests)
                     fakes.cartesia.contexts.clear()
+                    fakes.deepgram.finalize_times.clear()
+                    fakes.deepgram.final_times.clear()
                     turn = analyse(await emulator.place_call(script(), max_duration=60))
                     row.ok += turn.ok
                     row.pause_wrong += turn.pause_wrong
@@ -257,7 +264,7 @@ def quantile(values: list[float], q: float) -> float | None:
 
 
 def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
-    return "–" if value is None else pattern.format(value)
+    return "–" if value is None or value < 0 else pattern.format(value)
 
 
 def markdown(rows: list[Row]) -> str:
@@ -286,14 +293,18 @@ def markdown(rows: list[Row]) -> str:
     if staged:
         lines += [
             "",
-            "| fakes | side | speech end → LLM request s | → first token s | → TTS request s "
+            "| fakes | side | speech end → VAD stop (Finalize) s | → final transcript s "
+            "| → LLM request s | → first token s | → TTS request s "
             "| → first audio heard s | LLM requests in the turn |",
-            "|" + " --- |" * 7,
+            "|" + " --- |" * 9,
         ]
         for r in staged:
-            med = {k: statistics.median(s[k] for s in r.stage_rows) for k in r.stage_rows[0]}
+            med = {
+                k: statistics.median(s.get(k, -1.0) for s in r.stage_rows) for k in r.stage_rows[0]
+            }
             lines.append(
-                f"| {r.mode} | {r.side} | {med['llm_request_s']:.2f} | {med['first_token_s']:.2f} "
+                f"| {r.mode} | {r.side} | {fmt(med.get('vad_stop_s'))} | {fmt(med.get('final_s'))} "
+                f"| {med['llm_request_s']:.2f} | {med['first_token_s']:.2f} "
                 f"| {med['tts_request_s']:.2f} | {med['first_audio_s']:.2f} "
                 f"| {med['llm_requests']:.1f} |"
             )
