@@ -24,9 +24,11 @@ March."; its answer; hang-up.
   prediction; `today`/`words` are then the same graph, Flux without the eager answer.
 - level 1 runs `--sequential` calls one after the other, and reports each stage of the
   question's turn, from the fakes' clocks (this process's event loop, the emulator's too):
-  speech end → the LLM request whose answer was spoken → its first token → the TTS request
-  of the answer (when the turn is confirmed, for a speculative answer: the gate releases
-  its text then) → first audio at the caller. Higher levels start their calls over 2 s.
+  speech end → the VAD's stop (the Finalize our server sends the Deepgram fake) → the
+  final transcript (sent by the fake) → the LLM request whose answer was spoken → its
+  first token → the TTS request of the answer (when the turn is confirmed, for a
+  speculative answer whose text came before: the gate releases it then) → first audio at
+  the caller. The VAD and final columns are "–" with Flux. Higher levels start their calls over 2 s.
 - columns: turn p50/p95 (the question's, speech end → first audio heard); LLM requests per
   caller sentence (two a call: 1.0 means nothing wasted and no half answered); speculative requests started / wasted (the server's
   /metrics); pause scene: calls whose agent spoke between the two halves (must be 0), and
