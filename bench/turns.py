@@ -24,9 +24,11 @@ March."; its answer; hang-up.
   prediction; `today`/`words` are then the same graph, Flux without the eager answer.
 - level 1 runs `--sequential` calls one after the other, and reports each stage of the
   question's turn, from the fakes' clocks (this process's event loop, the emulator's too):
-  speech end → the LLM request whose answer was spoken → its first token → the TTS request
-  of the answer (when the turn is confirmed, for a speculative answer: the gate releases
-  its text then) → first audio at the caller. Higher levels start their calls over 2 s.
+  speech end → the VAD's stop (the Finalize our server sends the Deepgram fake) → the
+  final transcript (sent by the fake) → the LLM request whose answer was spoken → its
+  first token → the TTS request of the answer (when the turn is confirmed, for a
+  speculative answer whose text came before: the gate releases it then) → first audio at
+  the caller. The VAD and final columns are "–" with Flux. Higher levels start their calls over 2 s.
 - columns: turn p50/p95 (the question's, speech end → first audio heard); LLM requests per
   caller sentence (two a call: 1.0 means nothing wasted and no half answered); speculative requests started / wasted (the server's
   /metrics); pause scene: calls whose agent spoke between the two halves (must be 0), and
@@ -158,7 +160,12 @@ def stages(turn: CallTurn, fakes: ProviderFakes, groq_from: int) -> dict[str, fl
     token_at = next((t for t, i in fakes.groq.first_token_times if i == index), None)
     if token_at is None:
         return None
+    after = turn.speech_end - 0.05
+    vad_stop = next((t for t in fakes.deepgram.finalize_times if t > after), None)
+    final = next((t for t, _ in fakes.deepgram.final_times if t > after), None)
     return {
+        "vad_stop_s": -1.0 if vad_stop is None else vad_stop - turn.speech_end,
+        "final_s": -1.0 if final is None else final - turn.speech_end,
         "llm_request_s": request_at - turn.speech_end,
         "first_token_s": token_at - turn.speech_end,
         "tts_request_s": ctx.requested_at - turn.speech_end,
@@ -214,6 +221,8 @@ async def run(mode: str, side: str, calls: int, sequential: int) -> Row:
                 for _ in range(sequential):
                     groq_from = len(fakes.groq.requests)
                     fakes.cartesia.contexts.clear()
+                    fakes.deepgram.finalize_times.clear()
+                    fakes.deepgram.final_times.clear()
                     turn = analyse(await emulator.place_call(script(), max_duration=60))
                     row.ok += turn.ok
                     row.pause_wrong += turn.pause_wrong
@@ -257,7 +266,7 @@ def quantile(values: list[float], q: float) -> float | None:
 
 
 def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
-    return "–" if value is None else pattern.format(value)
+    return "–" if value is None or value < 0 else pattern.format(value)
 
 
 def markdown(rows: list[Row]) -> str:
@@ -286,14 +295,18 @@ def markdown(rows: list[Row]) -> str:
     if staged:
         lines += [
             "",
-            "| fakes | side | speech end → LLM request s | → first token s | → TTS request s "
+            "| fakes | side | speech end → VAD stop (Finalize) s | → final transcript s "
+            "| → LLM request s | → first token s | → TTS request s "
             "| → first audio heard s | LLM requests in the turn |",
-            "|" + " --- |" * 7,
+            "|" + " --- |" * 9,
         ]
         for r in staged:
-            med = {k: statistics.median(s[k] for s in r.stage_rows) for k in r.stage_rows[0]}
+            med = {
+                k: statistics.median(s.get(k, -1.0) for s in r.stage_rows) for k in r.stage_rows[0]
+            }
             lines.append(
-                f"| {r.mode} | {r.side} | {med['llm_request_s']:.2f} | {med['first_token_s']:.2f} "
+                f"| {r.mode} | {r.side} | {fmt(med.get('vad_stop_s'))} | {fmt(med.get('final_s'))} "
+                f"| {med['llm_request_s']:.2f} | {med['first_token_s']:.2f} "
                 f"| {med['tts_request_s']:.2f} | {med['first_audio_s']:.2f} "
                 f"| {med['llm_requests']:.1f} |"
             )

@@ -19,6 +19,12 @@ no pipecat internals, so it is tested on its own:
   the same words once case, punctuation, apostrophes and spacing are set aside
   (pipecat's `NormalizedMatch`). Anything else ("book an" against "book an appointment",
   "2" against "two") is a different turn, and the speculation is discarded.
+- `words_are_stale(words_at, vad_stop_at, stop_secs)`: whether the newest words were
+  transcribed while the caller was still speaking (before the VAD's stop minus its
+  `stop_secs`); an STT's interim from then lags the speech, so speculating on it answers
+  the first part of a sentence and is wasted (bench/turns.py's standard fakes: 1.5 wasted
+  requests per caller sentence). The speculation waits for newer words (an interim after
+  the speech, or the final) instead.
 - `SpeculationStats`: per process, how many speculative LLM requests started, how many a
   confirmed turn used, and how many were wasted and why; read by `/metrics`.
 
@@ -175,6 +181,18 @@ class SpeculationStats:
     @property
     def wasted_total(self) -> int:
         return sum(self.wasted.values())
+
+
+def words_are_stale(words_at: float | None, vad_stop_at: float, stop_secs: float) -> bool:
+    """Whether words received at `words_at` came before the caller's speech ended.
+
+    The speech ended `stop_secs` (the VAD's silence to stop) before its stop at
+    `vad_stop_at`; a transcript received earlier was made from audio that still lacked the
+    sentence's last words. No words at all count as stale (nothing to answer yet).
+    """
+    if words_at is None:
+        return True
+    return words_at < vad_stop_at - stop_secs
 
 
 SPECULATION_STATS_KEY = ("turns", "speculation-stats")

@@ -43,7 +43,13 @@ from pipecat.turns.user_stop import EagerUserTurnStopStrategy, SpeechTimeoutUser
 
 from processors.clock import LOOP_CLOCK, Clock
 from processors.frames import MessageTakingFrame, SegmentTranscribedFrame
-from processors.turn_end import SpeculationStats, TurnEndTiming, classify, same_words
+from processors.turn_end import (
+    SpeculationStats,
+    TurnEndTiming,
+    classify,
+    same_words,
+    words_are_stale,
+)
 
 _WORDS = re.compile(r"\w")
 PENDING_WORDS_S = 2.0  # the longest a turn waits for the final of words an interim had
@@ -90,8 +96,10 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
 
     With `speculate`, the LLM starts before the turn is certain: at the VAD's stop on the
     words known so far (finals, then the latest interim), or when a final transcript comes
-    in while the turn is still open, unless the words are unfinished or a message is being
-    taken. It goes through pipecat's own speculation path: `trigger_user_turn_inference_
+    in while the turn is still open, unless the words are unfinished, a message is being
+    taken, or the newest words were transcribed before the caller's speech ended (the VAD's
+    stop minus its `stop_secs`: an STT's interim from then lags the speech; `words_are_
+    stale`), when it waits for newer words. It goes through pipecat's own speculation path: `trigger_user_turn_inference_
     triggered(speculation=...)` makes the user aggregator send a provisional copy of the
     context (the real one is untouched), and the LLM service's SpeculationGate holds
     everything the answer produces until the turn ends. The turn's end keeps the answer
@@ -125,6 +133,8 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
         self._finals: list[str] = []  # this turn's final transcripts
         self._interim = ""  # the latest interim since the last final
         self._vad_stop_at: float | None = None
+        self._vad_stop_secs = 0.0  # the VAD's silence before its stop: the speech ended then
+        self._words_at: float | None = None  # when the newest transcript (any kind) came
         self._speculation: UserTurnSpeculation | None = None
         self._taking_message = False
         self._in_turn = False  # between the controller's turn start and stop
@@ -141,6 +151,7 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         if isinstance(frame, InterimTranscriptionFrame):
             self._interim = frame.text
+            self._words_at = self._clock.now()
             await self._on_new_words()
         elif isinstance(frame, EagerEndOfTurnCancelFrame):
             # Withdrawn by someone else: the LLM wanted a tool, the message-taking dialog
@@ -160,6 +171,7 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
 
     async def _handle_vad_user_stopped_speaking(self, frame):
         self._vad_stop_at = self._clock.now()
+        self._vad_stop_secs = frame.stop_secs
         await super()._handle_vad_user_stopped_speaking(frame)
         await self._maybe_speculate()
 
@@ -174,6 +186,7 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
     async def _handle_transcription(self, frame: TranscriptionFrame):
         self._finals.append(frame.text)
         self._interim = ""
+        self._words_at = self._clock.now()
         await self._cancel_pending_words()
         speculation = self._speculation
         if speculation is not None and not same_words(speculation.text, self._heard()):
@@ -196,7 +209,9 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
         # Words after the VAD's stop (the STT lags the audio): a speculation on fewer words
         # answers something else; ask again on what is known now.
         speculation = self._speculation
-        if speculation is not None and not same_words(speculation.text, self._heard()):
+        if speculation is None:
+            await self._maybe_speculate()  # e.g. none at the VAD's stop: its words were stale
+        elif not same_words(speculation.text, self._heard()):
             await self._withdraw("differs")
             await self._maybe_speculate()
 
@@ -210,6 +225,10 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
         text = self._heard()
         if not _WORDS.search(text) or classify(text) == "unfinished":
             return
+        if self._vad_stop_at is not None and words_are_stale(
+            self._words_at, self._vad_stop_at, self._vad_stop_secs
+        ):
+            return  # transcribed while the caller still spoke: wait for newer words
         self._speculation = UserTurnSpeculation(text=text)
         self._stats.start()
         await self.trigger_user_turn_inference_triggered(speculation=self._speculation)
@@ -274,6 +293,7 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
         self._finals = []
         self._interim = ""
         self._vad_stop_at = None
+        self._words_at = None
         await super()._reset(clear_vad_user_speaking=clear_vad_user_speaking)
 
 

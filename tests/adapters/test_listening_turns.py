@@ -214,7 +214,9 @@ async def test_unfinished_words_wait_through_a_pause_longer_than_the_speech_time
         ]
     )
     assert users == ["I'm calling about my bill from March."]
-    assert heard.texts == ["answer: I'm calling about my bill from March."]
+    # one answer, to the whole sentence: the interim's words (speculated on, the final
+    # confirmed them) or the final's
+    assert [t.rstrip(".") for t in heard.texts] == ["answer: I'm calling about my bill from March"]
     assert stats.started == 1 and stats.confirmed == 1  # nothing asked on the first half
 
 
@@ -274,3 +276,41 @@ async def test_words_in_an_interim_hold_the_turn_until_their_final():
         )
         assert users == ["I'm calling about my bill."], (speculate, users)
         assert heard.texts == ["answer: I'm calling about my bill."], (speculate, heard.texts)
+
+
+async def test_no_speculation_on_words_transcribed_while_the_caller_still_spoke():
+    # The STT's last interim came 0.5 s before the VAD's stop (its stop_secs 0.2 s): it lags
+    # the speech. Nothing is asked on it; the final's words are asked at once.
+    llm, heard, users, stats = await scene(
+        [
+            start(),
+            interim("I want to book"),
+            SleepFrame(0.5),
+            stop(),
+            SleepFrame(0.1),
+            final("I want to book today."),
+        ]
+    )
+    assert llm.requests[0] == ("I want to book today.", True)
+    assert heard.texts == ["answer: I want to book today."]
+    assert users == ["I want to book today."]
+    assert (stats.started, stats.confirmed, stats.wasted_total) == (1, 1, 0)
+
+
+async def test_an_interim_after_the_speech_ended_is_speculated_on():
+    # The stale interim is skipped at the VAD's stop; a newer one (the STT caught up) is used.
+    llm, heard, users, stats = await scene(
+        [
+            start(),
+            interim("I have a question"),
+            SleepFrame(0.5),
+            stop(),
+            SleepFrame(0.02),
+            interim("I have a question about my bill"),
+            SleepFrame(0.15),
+            final("I have a question about my bill."),
+        ]
+    )
+    assert [r for r, _ in llm.requests] == ["I have a question about my bill"]
+    assert heard.texts == ["answer: I have a question about my bill"]
+    assert (stats.started, stats.confirmed, stats.wasted_total) == (1, 1, 0)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from processors.turn_end import SpeculationStats, TurnEndTiming, classify, same_words
+from processors.turn_end import (
+    SpeculationStats,
+    TurnEndTiming,
+    classify,
+    same_words,
+    words_are_stale,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +80,11 @@ def test_stats_count_waste_by_reason():
     assert (stats.started, stats.confirmed, stats.wasted_total) == (2, 1, 1)
     with pytest.raises(ValueError, match="unknown reason"):
         stats.waste("bored")
+
+
+def test_words_transcribed_before_the_speech_ended_are_stale():
+    # The VAD stopped at 10.0 after 0.2 s of silence: the speech ended at 9.8.
+    assert words_are_stale(9.5, 10.0, 0.2)  # an interim from while the caller spoke
+    assert not words_are_stale(9.95, 10.0, 0.2)  # the STT caught up after the speech
+    assert not words_are_stale(10.1, 10.0, 0.2)  # a final after the stop
+    assert words_are_stale(None, 10.0, 0.2)  # no words yet

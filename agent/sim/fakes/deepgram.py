@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
@@ -70,6 +70,10 @@ class DeepgramFake(ListenFake):
     # with the audio before any final; None: interims only grow at `words_per_second`.
     catch_up_interim_ms: int | None = None
     model_name: str = "2-general-nova"
+    # Event-loop times (bench/turns.py's stages): each Finalize received (the server's VAD
+    # stop), and each non-empty final result with the time it is due out (after its delay).
+    finalize_times: list[float] = field(default_factory=list)
+    final_times: list[tuple[float, str]] = field(default_factory=list)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/listen", self.handle)
@@ -238,6 +242,7 @@ class _Session:
         self.conn.received.append(message)
         kind = message.get("type")
         if kind == "Finalize":
+            self.fake.finalize_times.append(asyncio.get_running_loop().time())
             if self.seg.in_speech:
                 self._finalize(speech_final=False, from_finalize=True, hold=True)
             else:  # nothing pending: Deepgram still answers, with an empty final
@@ -306,6 +311,9 @@ class _Session:
             },
             "from_finalize": from_finalize,
         }
+        if is_final and transcript:
+            due = asyncio.get_running_loop().time() + delay_s
+            self.fake.final_times.append((due, transcript))
         self.outbox.put(message, delay_s)
 
     def _metadata(self) -> dict:
