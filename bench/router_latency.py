@@ -2,6 +2,7 @@
 
     python -m bench.router_latency                   # 300 routed turns, 1 and 20 calls at once
     python -m bench.router_latency --runs 500 --calls 1 --write
+    python -m bench.router_latency --router encoder=minilm --router threshold=0.4   # a candidate
 
 Each "call" is the receptionist graph's chain from the router on, built by the graph's own
 builders: [router, LLM user aggregator, context window, Groq LLM service, Cartesia TTS
@@ -38,6 +39,9 @@ from agent.sim.turns import percentile  # noqa: E402 (after the path)
 QUESTIONS = ["How much does it cost?", "Who am I talking to?", "What are your prices?"]
 
 
+ROUTER: dict = {}  # --router KEY=VALUE: the router node's params changed for a candidate
+
+
 def make_call(graph, config, shared):
     """One call's processors from the router on, plus the probes around them."""
     from pipecat.frames.frames import (
@@ -59,7 +63,8 @@ def make_call(graph, config, shared):
     # The LLM node as in the graph, with a short turn-end wait so runs go quickly: it only
     # decides when the (already answered) turn is over, after the measured part.
     llm_params = nodes["llm"].params.model_copy(update={"user_speech_timeout_s": 0.05})
-    router = build_router(nodes["router"].params, ctx, "router").processors[0]
+    params = nodes["router"].params.model_copy(update=ROUTER)
+    router = build_router(params, ctx, "router").processors[0]
     llm = build_llm(llm_params, ctx, "llm")
     tts = build_tts(nodes["tts"].params, ctx, "tts").processors
 
@@ -186,7 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=300, help="routed turns per call")
     parser.add_argument("--calls", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument("--router", action="append", default=[], metavar="KEY=VALUE",
+                        help="a router node param for a candidate (not with --write)")  # fmt: skip
     args = parser.parse_args(argv)
+    import yaml
+
+    for item in args.router:
+        key, _, value = item.partition("=")
+        ROUTER[key] = yaml.safe_load(value)
+    if ROUTER and args.write:
+        parser.error("--write records the graph as shipped; --router is for candidates")
+    if ROUTER:
+        print(f"router params changed: {ROUTER}")
 
     from loguru import logger
 

@@ -256,8 +256,8 @@ class IntentRouterParams(NodeParams):
         "trained on the routes file (examples, not_examples, negatives) also gives it at least "
         "this probability (agent/phrases/classifier.py); unset: nearest example only. "
         "The shipped graphs: 0.9 with wordllama at 0.65 (round three); with encoder minilm, "
-        "0.7 at threshold 0.4 with ngram_weight 0.3 and classifier_picks "
-        "(docs/decisions/router-encoder.md).",
+        "0.6 at threshold 0.4 with ngram_weight 0.3 and classifier_picks (round four, "
+        "docs/decisions/router-encoder.md).",
     )
     ngram_weight: float = Field(
         0.0,

@@ -10,8 +10,8 @@ give (`encoder:` on the intent_router node) to factories, so another model can b
 without touching the router. `minilm` (agent/phrases/minilm.py: all-MiniLM-L6-v2, int8 ONNX,
 ~5 ms a sentence) reads words in context; `wordllama` (the node's default: l2_supercat, 256
 dims, a token embedding table with average pooling, weights inside its wheel, ~0.05 ms) does
-not. The shipped graphs use minilm (docs/decisions/router-encoder.md). Both run on the event
-loop.
+not. The shipped graphs use wordllama with the classifier; minilm finds more paraphrases at
+~30x the CPU (docs/decisions/router-encoder.md). Both run on the event loop.
 
 A route's score is the best cosine similarity between the caller's words and any of its
 examples; the best-scoring route wins if it reaches its threshold (the route's own, else

