@@ -41,6 +41,7 @@ from aiohttp import web
 
 from agent.app.server import SERVICES, create_app
 from agent.config import Config
+from agent.graph import BuildContext, CallInfo, build_graph
 from agent.graph.build import ProcessCache
 from agent.graph.hours import FixedWallClock
 from agent.graph.hours_read import read_schedule
@@ -109,14 +110,30 @@ class Runner:
         data.duration_s = time.monotonic() - started
         return data
 
-    async def _call(self, fakes, tests, graph_name, scenario, tmp, data: RunData) -> None:
-        admin = secrets.token_hex(16)
-        auth = secrets.token_hex(16)
-        env = {
-            **fakes.env(),
+    async def warm_up(self, tests: TestsFile, graph_name: str) -> None:
+        """Build the graph once into the shared cache before its calls start: loading its
+        models blocks the event loop every run shares, and done while calls are live it stalls
+        their audio (a caller then hears a gap and talks over the agent). A graph that cannot
+        be built is left to its runs to report."""
+        with tempfile.TemporaryDirectory(prefix="graph-test-") as tmp:
+            env = {**self._fixed_env(graph_name, tmp), **(self.live or {}), **tests.env}
+            try:
+                config = Config.load(env=env, dotenv_path=None)
+                graphs, _ = load_servable_graphs(
+                    config.graphs_dir, config, graph_name, only=[graph_name]
+                )
+                graph = graphs[graph_name]
+                call = CallInfo("CAwarmup", "MZwarmup", None, None, None)
+                build_graph(graph, BuildContext(config, graph, call, self.cache))
+            except Exception:  # noqa: BLE001, S110 - its runs report it
+                pass
+
+    def _fixed_env(self, graph_name: str, tmp: str, admin: str = "", auth: str = "") -> dict:
+        """The run's settings under the fakes' and the scenario's: never the shell's."""
+        return {
             "PUBLIC_HOST": PUBLIC_HOST,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": auth,
+            "TWILIO_AUTH_TOKEN": auth or "graph-test",
             "DEEPGRAM_API_KEY": "dg-graph-test",
             "GROQ_API_KEY": "gsk-graph-test",
             "CARTESIA_API_KEY": "sk-cartesia-graph-test",
@@ -126,6 +143,14 @@ class Runner:
             "RECORDINGS_DIR": f"{tmp}/recordings",
             "ADMIN_TOKEN": admin,
             "LOG_LEVEL": "WARNING",
+        }
+
+    async def _call(self, fakes, tests, graph_name, scenario, tmp, data: RunData) -> None:
+        admin = secrets.token_hex(16)
+        auth = secrets.token_hex(16)
+        env = {
+            **fakes.env(),
+            **self._fixed_env(graph_name, tmp, admin, auth),
             **(self.live or {}),
             **tests.env,
             **scenario.env,
@@ -134,7 +159,7 @@ class Runner:
         graphs, _ = load_servable_graphs(config.graphs_dir, config, graph_name, only=[graph_name])
         graph = for_run(graphs[graph_name], scenario)
         graphs[graph_name] = graph
-        # No warm-up build per server: the models are in the shared cache after the first call.
+        # No warm-up build per server: the models are in the shared cache (`warm_up`).
         app = create_app(config, graphs=graphs, warm_up=False)
         services = app[SERVICES]
         services.cache = self.cache
