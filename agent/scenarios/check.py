@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from agent.scenarios.caller import GREETING_STEP, MARK
-from agent.scenarios.check_outbound import OUTBOUND_CHECKS, check_outbound
+from agent.scenarios.check_outbound import BEEP, OUTBOUND_CHECKS, check_outbound
 from agent.scenarios.live import loosely_matches, loosely_says, loosely_says_all
 from agent.scenarios.model import Expect, Scenario, Step
 from agent.scenarios.run import RunData
@@ -247,6 +247,9 @@ def transcript(scenario: Scenario, data: RunData, step: int | None) -> tuple[str
         for t, what in result.timeouts:
             if MARK not in what:
                 lines.append((t, f"{t:7.2f}s  (the caller gave up waiting: {what})"))
+        for event in result.timeline:  # an answering machine's beep (outbound)
+            if event[0] == "say_end" and event[2] == BEEP:
+                lines.append((event[1], f"{event[1]:7.2f}s  (the machine's beep ends)"))
         for dial in result.dials:
             lines.append(
                 (math.inf, f"          (Twilio dialled {dial['number']}: {dial['status']})")

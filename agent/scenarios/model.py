@@ -175,7 +175,7 @@ class Outbound(BaseModel):
         "Hello?", description="person: what they say as they pick up ('': they wait in silence)."
     )
     greeting: str = Field(
-        "Hi, you've reached Ann. Please leave a message after the tone.",
+        "Hi, you've reached this number. Please leave a message after the tone.",
         description="voicemail: the machine's greeting, before its beep.",
     )
     amd: Literal[AMD_VERDICTS] | None = Field(  # type: ignore[valid-type]

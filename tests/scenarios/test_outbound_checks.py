@@ -122,8 +122,12 @@ def test_each_way_a_voicemail_can_go_wrong_fails():
     assert why(machine_run(["Hi Ann!", VOICEMAIL])).startswith(
         "the agent said more than the voicemail: call 'Hi Ann!'"
     )
-    assert why(machine_run([VOICEMAIL], heard_at=4.2)) == (
-        "the voicemail was heard at 4.20 s, before the beep ended (5.00 s)"
+    early = machine_run([VOICEMAIL], heard_at=4.2)
+    assert why(early) == "the voicemail was heard at 4.20 s, before the beep ended (5.00 s)"
+    [failure] = evaluate(machine(voicemail=True), early)
+    assert failure.transcript[-2:] == (
+        f"   4.20s  agent   [call] {VOICEMAIL}",
+        "   5.00s  (the machine's beep ends)",
     )
     assert why(machine_run([VOICEMAIL], answered_by="human")).startswith(
         "expected an answering machine; the record says answered_by 'human'"
