@@ -59,10 +59,12 @@ def evaluate(scenario: Scenario, data: RunData, *, loose: bool = False) -> list[
         start = data.markers.get(k)
         checks = list(_expectations(step.expect))
         if start is None:
-            for name, _ in checks:
-                failures.append(
-                    Failure(k, name, f"the call ended before step {k + 1} ({describe_step(step)})")
-                )
+            never = (
+                "the callee's stream never began"
+                if k == GREETING_STEP
+                else f"the call ended before step {k + 1} ({describe_step(step)})"
+            )
+            failures += [Failure(k, name, never) for name, _ in checks]
             continue
         end = _next_marker(data, k)
         window = [t for t in turns if start <= t.t < end]
