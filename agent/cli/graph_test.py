@@ -164,6 +164,8 @@ async def run_all(
     total = len(jobs) * repeat
     done = 0
     started = time.monotonic()
+    for report in {r.graph_name: r for r, _ in jobs}.values():  # models load before calls
+        await runner.warm_up(report.tests, report.graph_name)
     print(f"running {total} call(s), {min(concurrency, total)} at a time", file=err, flush=True)
 
     async def one(i: int) -> None:

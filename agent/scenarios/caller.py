@@ -7,28 +7,54 @@ by them. After a step the caller hears the agent out (its answer starts within
 ANSWER_TIMEOUT_S, then a short quiet), except:
 
 - a `say` followed by `barge_in` does not wait: its reply is the one talked over;
-- a step expected to get no answer listens NO_ANSWER_WAIT_S;
+- a step expected to get no answer stays silent as long as `no_answer` says (true:
+  NO_ANSWER_DEFAULT_MS), then goes on: its window ends there;
 - a step expecting a transfer nobody takes (`dial` not completed) waits for the call to come
   back on a new stream and hears the agent out there.
+
+An outbound call (`outbound:`) is answered by the callee (agent/sim/outbound.py, its
+`Callee.script`): a person says `hello` as they pick up (the greeting step's audio), hears
+the agent out, then does the steps; an answering machine plays its greeting and a beep, then
+records until the call ends (`callee_script`).
 """
 
 from __future__ import annotations
 
-from agent.scenarios.model import Scenario, Step
+from agent.scenarios.model import NO_ANSWER_DEFAULT_MS, Scenario, Step
 from agent.sim import script as s
-from agent.sim.mulaw import SILENCE
+from agent.sim.mulaw import BEEP_S, SILENCE, beep
 
 MARK = "#STEP "
 MARK_AUDIO = bytes([SILENCE]) * 160  # 20 ms of mu-law silence
 GREETING_STEP = -1
 ANSWER_TIMEOUT_S = 12.0  # how long a step waits for the agent to start answering
-NO_ANSWER_WAIT_S = 3.0  # a step expected to get no answer listens this long
+MACHINE_BEEP_GAP_S = 0.15  # an answering machine: its greeting, this gap, the beep
+
+
+def callee_script(scenario: Scenario, audio: dict[str, bytes]) -> s.Script:
+    """An outbound call's callee: a person (`build_script`, their hello first) or an
+    answering machine (greeting, beep, then it records until the call ends)."""
+    outbound = scenario.outbound
+    assert outbound is not None
+    if outbound.answers == "person":
+        return build_script(scenario, audio)
+    return [
+        s.Say(MARK_AUDIO, f"{MARK}{GREETING_STEP}"),
+        s.Say(audio[outbound.greeting], outbound.greeting),
+        s.Pause(MACHINE_BEEP_GAP_S),
+        s.Say(beep(BEEP_S), "beep"),
+        s.Pause(scenario.max_duration_s),
+    ]
 
 
 def build_script(scenario: Scenario, audio: dict[str, bytes]) -> s.Script:
-    """The caller's script: the greeting heard out, then each step after its marker."""
+    """The caller's script: the greeting heard out, then each step after its marker. On an
+    outbound call, the person called: their hello, the agent's greeting heard out, the steps."""
     steps: s.Script = [s.Say(MARK_AUDIO, f"{MARK}{GREETING_STEP}")]
-    if scenario.steps[0].barge_in is None:
+    hello = scenario.outbound.hello if scenario.outbound is not None else ""
+    if hello:
+        steps.append(s.Say(audio[hello], hello))
+    if not scenario.steps or scenario.steps[0].barge_in is None:
         steps += _listen()
     stream = 1
     for k, step in enumerate(scenario.steps):
@@ -47,9 +73,9 @@ def build_script(scenario: Scenario, audio: dict[str, bytes]) -> s.Script:
     return steps
 
 
-def _listen(no_answer: bool = False) -> list:
-    if no_answer:
-        return [s.Pause(NO_ANSWER_WAIT_S)]
+def _listen(no_answer_ms: int = 0) -> list:
+    if no_answer_ms:
+        return [s.Pause(no_answer_ms / 1000)]
     return [
         s.WaitForAgentAudio(timeout=ANSWER_TIMEOUT_S),
         s.WaitForAgentSilence(pause=0.3, timeout=30),
@@ -57,7 +83,7 @@ def _listen(no_answer: bool = False) -> list:
 
 
 def _step(step: Step, audio: dict[str, bytes]) -> list:
-    quiet = bool(step.expect and step.expect.no_answer)
+    quiet = no_answer_ms(step)
     if step.say is not None:
         return [s.Say(audio[step.say], step.say), *_listen(quiet)]
     if step.press is not None:
@@ -70,3 +96,11 @@ def _step(step: Step, audio: dict[str, bytes]) -> list:
             *_listen(quiet),
         ]
     return [s.HangUp()]
+
+
+def no_answer_ms(step: Step) -> int:
+    """How long the caller stays silent after `step` for its `no_answer` (0: it listens)."""
+    wait = step.expect.no_answer if step.expect is not None else None
+    if wait is None or wait is False:
+        return 0
+    return NO_ANSWER_DEFAULT_MS if wait is True else int(wait)

@@ -4,8 +4,10 @@ Each step's expectations look at what followed it: the call record's turns (agen
 source "route" with its route, "llm", "fallback", "message", "call") that began between the
 step's marker and the next step's (agent/scenarios/run.py), the transfers requested then,
 and what the caller heard (the emulator's audio runs, for latency). A message and a hang-up
-are checked at the end of the call. The first failure of a run is the one reported, with the
-transcript from the step before it to the step after.
+are checked at the end of the call. On an outbound call, `outbound.expect` looks at what
+followed the answer (from the greeting step's marker to the first step's): the greeting, or
+the voicemail (agent/scenarios/check_outbound.py). The first failure of a run is the one
+reported, with the transcript from the step before it to the step after.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 from agent.scenarios.caller import GREETING_STEP, MARK
+from agent.scenarios.check_outbound import BEEP, OUTBOUND_CHECKS, check_outbound
 from agent.scenarios.live import loosely_matches, loosely_says, loosely_says_all
 from agent.scenarios.model import Expect, Scenario, Step
 from agent.scenarios.run import RunData
+from agent.scenarios.turns import Turn, record_turns
+from agent.scenarios.turns import answers as _answers
+from agent.scenarios.turns import got as _got
+from agent.scenarios.turns import seconds as _seconds
+from agent.scenarios.turns import source as _source
 
 
 @dataclass(frozen=True)
@@ -29,16 +36,6 @@ class Failure:
     expectation: str  # as written, e.g. "route: pricing"
     message: str  # what happened instead
     transcript: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Turn:
-    t: float  # seconds since the call was placed
-    role: str
-    text: str
-    source: str
-    route: str | None
-    interrupted: bool
 
 
 def describe_step(step: Step) -> str:
@@ -57,21 +54,25 @@ def evaluate(scenario: Scenario, data: RunData, *, loose: bool = False) -> list[
     failures: list[Failure] = []
     for _, what in [e for r in data.streams for e in r.protocol_errors]:
         failures.append(Failure(None, "Twilio's Media Streams protocol", what))
-    for k, step in enumerate(scenario.steps):
-        if step.expect is None:
-            continue
+    variables = scenario.outbound.vars if scenario.outbound is not None else {}
+    for k, step in _expecting_steps(scenario):
         start = data.markers.get(k)
         checks = list(_expectations(step.expect))
         if start is None:
-            for name, _ in checks:
-                failures.append(
-                    Failure(k, name, f"the call ended before step {k + 1} ({describe_step(step)})")
-                )
+            never = (
+                "the callee's stream never began"
+                if k == GREETING_STEP
+                else f"the call ended before step {k + 1} ({describe_step(step)})"
+            )
+            failures += [Failure(k, name, never) for name, _ in checks]
             continue
         end = _next_marker(data, k)
         window = [t for t in turns if start <= t.t < end]
         for name, value in checks:
-            problem = _check(name, value, step, window, data, start, end, loose)
+            if name in OUTBOUND_CHECKS:
+                problem = check_outbound(name, value, _answers(window), data, variables, start)
+            else:
+                problem = _check(name, value, step, window, data, start, end, loose)
             if problem is not None:
                 failures.append(Failure(k, f"{name}: {_show(value)}", problem))
     if failures:
@@ -80,6 +81,19 @@ def evaluate(scenario: Scenario, data: RunData, *, loose: bool = False) -> list[
             first.step, first.expectation, first.message, transcript(scenario, data, first.step)
         )
     return failures
+
+
+def _expecting_steps(scenario: Scenario):
+    """(index, step) of every step with expectations; an outbound call's answer first, as
+    the greeting step (a step whose action is the callee's hello or greeting)."""
+    outbound = scenario.outbound
+    if outbound is not None and outbound.expect is not None:
+        heard = outbound.hello if outbound.answers == "person" and outbound.hello else None
+        line = heard or outbound.greeting
+        yield GREETING_STEP, Step(say=line, expect=outbound.expect)
+    for k, step in enumerate(scenario.steps):
+        if step.expect is not None:
+            yield k, step
 
 
 def _show(value) -> str:
@@ -96,42 +110,6 @@ def _expectations(expect: Expect):
 def _next_marker(data: RunData, k: int) -> float:
     later = [t for step, t in data.markers.items() if step > k]
     return min(later) if later else math.inf
-
-
-def record_turns(data: RunData) -> list[Turn]:
-    turns = []
-    for row in (data.record or {}).get("turns", []):
-        stamp = row.get("started_at") or row.get("ended_at")
-        t = _seconds(stamp, data.wall0) if stamp else math.inf
-        turns.append(
-            Turn(
-                t,
-                row["role"],
-                row.get("text") or "",
-                row.get("source") or "",
-                row.get("route"),
-                bool(row.get("interrupted")),
-            )
-        )
-    return sorted(turns, key=lambda turn: turn.t)
-
-
-def _seconds(stamp: str, wall0: float) -> float:
-    return datetime.fromisoformat(stamp).timestamp() - wall0
-
-
-def _answers(window: list[Turn]) -> list[Turn]:
-    return [t for t in window if t.role == "agent"]
-
-
-def _got(answers: list[Turn]) -> str:
-    if not answers:
-        return "the agent said nothing"
-    return "; ".join(f"{_source(t)} {t.text!r}" for t in answers)
-
-
-def _source(turn: Turn) -> str:
-    return f"route {turn.route}" if turn.source == "route" else turn.source
 
 
 def _check(name, value, step: Step, window, data: RunData, start, end, loose=False) -> str | None:
@@ -271,6 +249,9 @@ def transcript(scenario: Scenario, data: RunData, step: int | None) -> tuple[str
         for t, what in result.timeouts:
             if MARK not in what:
                 lines.append((t, f"{t:7.2f}s  (the caller gave up waiting: {what})"))
+        for event in result.timeline:  # an answering machine's beep (outbound)
+            if event[0] == "say_end" and event[2] == BEEP:
+                lines.append((event[1], f"{event[1]:7.2f}s  (the machine's beep ends)"))
         for dial in result.dials:
             lines.append(
                 (math.inf, f"          (Twilio dialled {dial['number']}: {dial['status']})")

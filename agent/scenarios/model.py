@@ -4,15 +4,20 @@ A file holds scenarios for one graph; a scenario is a list of caller steps, each
 the caller does (exactly one of `say`, `press`, `silent`, `barge_in`, `hang_up`) and what
 must follow it (`expect`). The JSON Schema (`graphs/tests.schema.json`) is generated from
 these models (`python -m agent graph test --schema`), so editors autocomplete; the checks
-the models cannot make (names known to the graph, a pinned time without hours) are in
-agent/scenarios/read.py.
+the models cannot make (names known to the graph, a pinned time without hours, the graph's
+call variables) are in agent/scenarios/read.py.
+
+A scenario with `outbound:` is the agent's own call (a graph with `vars:`): placed through
+the server's POST /calls, answered by a person (who says `hello`, then does the steps) or an
+answering machine (its greeting, a beep; no steps), with `outbound.expect` on what follows
+the answer (the greeting, or the voicemail).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,15 +26,29 @@ from agent.graph.model import HoursSettings
 
 ACTIONS = ("say", "press", "silent", "barge_in", "hang_up")
 DIAL_OUTCOMES = ("completed", "busy", "no-answer", "failed")
+# Twilio's AMD verdicts (AnsweredBy, asynchronous AMD with DetectMessageEnd)
+AMD_VERDICTS = (
+    "human",
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+    "fax",
+    "unknown",
+)
+NO_ANSWER_DEFAULT_MS = 3000  # `no_answer: true` listens this long
 SUFFIX = TESTS_SUFFIX
 
 
 class ToolReply(BaseModel):
-    """The LLM calls a tool instead of speaking (e.g. transfer_call, take_message)."""
+    """The LLM calls a tool instead of speaking (e.g. transfer_call, end_call)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tool: str = Field(description="The function the LLM calls: transfer_call or take_message.")
+    tool: str = Field(
+        description="The function the LLM calls: transfer_call, take_message, end_call "
+        "(arguments: goodbye) or do_not_call."
+    )
     arguments: dict[str, Any] = Field(default_factory=dict, description="Its arguments.")
 
 
@@ -51,8 +70,12 @@ class Expect(BaseModel):
     matches: str | None = Field(
         None, description="A regular expression (Python, case-insensitive) the answer matches."
     )
-    no_answer: bool | None = Field(
-        None, description="true: the agent says nothing (a half turn it should wait out)."
+    no_answer: bool | Annotated[int, Field(ge=100, le=30000)] | None = Field(
+        None,
+        description="The agent says nothing after this step (a half turn it should wait out) "
+        f"while the caller stays silent: true for {NO_ANSWER_DEFAULT_MS} ms, or a number of "
+        "ms (longer than the graph takes to answer a finished turn, or it proves nothing). "
+        "false: an answer.",
     )
     interrupted: bool | None = Field(
         None, description="true: the agent's reply was cut off (the caller talked over it)."
@@ -71,10 +94,17 @@ class Expect(BaseModel):
         gt=0,
         description="The caller hears the answer within this many ms of finishing the step.",
     )
-    says_variable: dict[str, str] | None = Field(
+    says_variable: str | list[str] | None = Field(
         None,
-        description="Outbound calls (designed for, not built yet): a variable of the call "
-        "spoken by the agent.",
+        description="Outbound calls: what the agent said contains the value this call "
+        "variable has in the scenario's outbound.vars (case-insensitive); a list: each one's.",
+    )
+    voicemail: bool | None = Field(
+        None,
+        description="Outbound calls: true: an answering machine got the graph's "
+        "call.voicemail (with the call's variables) once, all of it after the beep, then the "
+        "agent hung up, and the record says a machine answered and why. false: no voicemail "
+        "was left (a person was greeted).",
     )
 
 
@@ -125,6 +155,51 @@ class Step(BaseModel):
         return self.say or self.barge_in
 
 
+class Outbound(BaseModel):
+    """The agent calls out: the call is placed through the server's POST /calls (the real
+    Twilio REST client against the Twilio fake) and the emulator answers as the callee."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vars: dict[str, str] = Field(
+        default_factory=dict,
+        description="The call's variables (the graph's vars:; every required one), e.g. "
+        "{name: Ann, time: 3 pm}.",
+    )
+    answers: Literal["person", "voicemail"] = Field(
+        "person",
+        description="Who picks up: a person (says `hello`, hears the agent out, then does the "
+        "steps) or an answering machine (its `greeting`, a beep, then it records: no steps).",
+    )
+    hello: str = Field(
+        "Hello?", description="person: what they say as they pick up ('': they wait in silence)."
+    )
+    greeting: str = Field(
+        "Hi, you've reached this number. Please leave a message after the tone.",
+        description="voicemail: the machine's greeting, before its beep.",
+    )
+    amd: Literal[AMD_VERDICTS] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="Twilio's AMD verdict (AnsweredBy) posted to the server; default: what "
+        "DetectMessageEnd reports, human after a person's hello, machine_end_beep after a "
+        "machine's beep.",
+    )
+    expect: Expect | None = Field(
+        None,
+        description="What must follow the answer, before the first step: the greeting (a "
+        "person) or the voicemail (a machine).",
+    )
+
+    @model_validator(mode="after")
+    def _timeable(self) -> Outbound:
+        timed = self.expect is not None and self.expect.within_ms is not None
+        if timed and (self.answers == "voicemail" or not self.hello):
+            raise ValueError(
+                "expect.within_ms times the answer to a person's hello; there is none here"
+            )
+        return self
+
+
 class Scenario(BaseModel):
     """One scripted call."""
 
@@ -149,10 +224,41 @@ class Scenario(BaseModel):
     dial: Literal["completed", "busy", "no-answer", "failed"] = Field(
         "completed", description="How the person a transfer dials answers."
     )
-    from_: str = Field("+15550001111", alias="from", description="The caller's number.")
-    to: str | None = Field(None, description="The number called (default: the graph's first).")
+    from_: str = Field(
+        "+15550001111",
+        alias="from",
+        description="The caller's number (outbound: not used; the agent calls from the "
+        "graph's first number).",
+    )
+    to: str | None = Field(
+        None,
+        description="The number called (default: the graph's first; outbound: the callee's, "
+        "default +15550004444).",
+    )
+    outbound: Outbound | None = Field(
+        None,
+        description="The agent calls out (a graph with vars:): the call's variables and who "
+        "answers. Without it, the scenario is an inbound call.",
+    )
     max_duration_s: float = Field(90, gt=0, le=600, description="The call is ended after this.")
-    steps: list[Step] = Field(min_length=1, description="What the caller does, in order.")
+    steps: list[Step] = Field(
+        default_factory=list,
+        description="What the caller (outbound: the person called) does, in order; at least "
+        "one, except on an outbound call (an answering machine has none).",
+    )
+
+    @model_validator(mode="after")
+    def _steps(self) -> Scenario:
+        if self.outbound is None and not self.steps:
+            raise ValueError("a scenario needs steps (what the caller does)")
+        if self.outbound is not None and self.outbound.answers == "voicemail" and self.steps:
+            raise ValueError(
+                "an answering machine has no steps (it plays its greeting, beeps and "
+                "records); put what must follow in outbound.expect"
+            )
+        if self.outbound is not None and "from_" in self.model_fields_set:
+            raise ValueError("an outbound call comes from the graph's number: leave out from:")
+        return self
 
 
 class TestsFile(BaseModel):

@@ -10,8 +10,9 @@ expect.route`), with a did-you-mean wherever a name was misspelt:
     3 the graph        the graph exists and is valid; route, transfer destination and tool
                        names are the graph's; `reply` needs an LLM the fakes can script;
                        `message` needs the graph's messages; `at` needs hours; `hours` are
-                       checked like a graph's; scenario names are unique; `says_variable`
-                       (outbound calls) is refused: outbound calls are not built yet
+                       checked like a graph's; scenario names are unique; an outbound
+                       call's variables and its expectations (says_variable, voicemail):
+                       agent/scenarios/read_outbound.py
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from agent.graph.resolved import Graph
 from agent.graph.suggest import hint
 from agent.graph.validate import display_path, validate_file
 from agent.phrases.routes import RoutesError, load_routes
-from agent.scenarios.model import SUFFIX, TestsFile
+from agent.scenarios.model import SUFFIX, Expect, TestsFile
+from agent.scenarios.read_outbound import expect_problems, outbound_problems
 
-LLM_TOOLS = ("transfer_call", "take_message")  # what the groq_llm node offers the LLM
+# what the groq_llm node offers the LLM (agent/nodes/groq.py)
+LLM_TOOLS = ("transfer_call", "take_message", "end_call", "do_not_call")
 SCRIPTABLE_LLM = "groq_llm"  # the node type whose provider the Groq fake stands in for
 
 
@@ -161,10 +164,18 @@ def check_against_graph(tests: TestsFile, graph: Graph, graph_text: str) -> list
                     "give the scenario hours: or leave out at:",
                 )
             )
-        for j, step in enumerate(scenario.steps):
-            problems += _step_problems(
-                (*here, "steps", j), step, graph, routes, destinations, has_llm
-            )
+        problems += outbound_problems(here, scenario, graph)
+        expects = [((*here, "steps", j), step) for j, step in enumerate(scenario.steps)]
+        if scenario.outbound is not None and scenario.outbound.expect is not None:
+            expects.insert(0, ((*here, "outbound"), None))
+        for loc, step in expects:
+            if step is not None:
+                problems += _step_problems(loc, step, graph, has_llm)
+            expect = step.expect if step is not None else scenario.outbound.expect
+            if expect is not None:
+                at = (*loc, "expect")
+                problems += _expect_problems(at, expect, graph, routes, destinations)
+                problems += expect_problems(at, expect, scenario, graph)
     return problems
 
 
@@ -181,7 +192,7 @@ def _env_problem(loc: Loc, key: str, graph_text: str) -> list[tuple[Loc, str]]:
     ]
 
 
-def _step_problems(loc, step, graph: Graph, routes, destinations, has_llm) -> list:
+def _step_problems(loc, step, graph: Graph, has_llm) -> list:
     problems = []
     if step.reply is not None and not has_llm:
         problems.append(
@@ -197,10 +208,11 @@ def _step_problems(loc, step, graph: Graph, routes, destinations, has_llm) -> li
             problems.append(
                 ((*loc, "reply", "tool"), f"unknown tool '{tool}'{hint(tool, LLM_TOOLS)}")
             )
-    expect = step.expect
-    if expect is None:
-        return problems
-    at = (*loc, "expect")
+    return problems
+
+
+def _expect_problems(at, expect: Expect, graph: Graph, routes, destinations) -> list:
+    problems = []
     if expect.route is not None:
         if routes is None:
             problems.append(((*at, "route"), f"graph '{graph.name}' has no intent_router"))
@@ -226,14 +238,6 @@ def _step_problems(loc, step, graph: Graph, routes, destinations, has_llm) -> li
                 problems.append(
                     ((*at, "message", key), f"unknown message field '{key}'{hint(key, fields)}")
                 )
-    if expect.says_variable is not None:
-        problems.append(
-            (
-                (*at, "says_variable"),
-                "says_variable checks a variable spoken on an outbound call; outbound calls "
-                "are not built yet (issue 19), so it cannot be tested",
-            )
-        )
     if expect.matches is not None:
         try:
             re.compile(expect.matches)

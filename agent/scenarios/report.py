@@ -37,7 +37,12 @@ class Outcome:
 
 
 def describe(failure: Failure) -> str:
-    where = f"step {failure.step + 1}: " if failure.step is not None else ""
+    if failure.step is None:
+        where = ""
+    elif failure.step < 0:  # an outbound call's answer (outbound.expect)
+        where = "the answer: "
+    else:
+        where = f"step {failure.step + 1}: "
     return f"{where}{failure.expectation}: {failure.message}"
 
 

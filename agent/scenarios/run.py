@@ -20,6 +20,8 @@ router's encoder, Whisper, Piper), loaded once.
   (a tap sees copies of frames and never delays the call). The emulator's result gives what
   the caller heard and when: latencies, barge-ins, who hung up.
 - The caller's script, with a marker before each step: agent/scenarios/caller.py.
+- An outbound scenario (`outbound:`) is placed as a real one is, through the server's POST
+  /calls: agent/scenarios/outbound.py.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import aiohttp
 from aiohttp import web
 
 from agent.app.server import SERVICES, create_app
 from agent.config import Config
+from agent.graph import BuildContext, CallInfo, build_graph
 from agent.graph.build import ProcessCache
 from agent.graph.hours import FixedWallClock
 from agent.graph.hours_read import read_schedule
@@ -49,6 +51,8 @@ from agent.graph.resolved import Graph, Node
 from agent.nodes.params import CallRecorderParams
 from agent.scenarios.caller import GREETING_STEP, MARK, build_script
 from agent.scenarios.model import Scenario, TestsFile
+from agent.scenarios.outbound import our_number, place_outbound
+from agent.scenarios.record import outbound_finished, read_record
 from agent.sim.dial import DialOutcome
 from agent.sim.emulator import TwilioEmulator
 from agent.sim.fakes import ProviderFakes, ToolCall
@@ -74,6 +78,7 @@ class RunData:
     record: dict | None = None
     hung_up_by_rest: bool = False
     error: str | None = None  # the call could not be run at all
+    voicemail: str | None = None  # outbound: the graph's voicemail with the call's variables
     markers: dict[int, float] = field(default_factory=dict)  # step -> when it began (s)
     wall0: float = 0.0  # wall-clock time at the call's t = 0
     duration_s: float = 0.0
@@ -105,14 +110,30 @@ class Runner:
         data.duration_s = time.monotonic() - started
         return data
 
-    async def _call(self, fakes, tests, graph_name, scenario, tmp, data: RunData) -> None:
-        admin = secrets.token_hex(16)
-        auth = secrets.token_hex(16)
-        env = {
-            **fakes.env(),
+    async def warm_up(self, tests: TestsFile, graph_name: str) -> None:
+        """Build the graph once into the shared cache before its calls start: loading its
+        models blocks the event loop every run shares, and done while calls are live it stalls
+        their audio (a caller then hears a gap and talks over the agent). A graph that cannot
+        be built is left to its runs to report."""
+        with tempfile.TemporaryDirectory(prefix="graph-test-") as tmp:
+            env = {**self._fixed_env(graph_name, tmp), **(self.live or {}), **tests.env}
+            try:
+                config = Config.load(env=env, dotenv_path=None)
+                graphs, _ = load_servable_graphs(
+                    config.graphs_dir, config, graph_name, only=[graph_name]
+                )
+                graph = graphs[graph_name]
+                call = CallInfo("CAwarmup", "MZwarmup", None, None, None)
+                build_graph(graph, BuildContext(config, graph, call, self.cache))
+            except Exception:  # noqa: BLE001, S110 - its runs report it
+                pass
+
+    def _fixed_env(self, graph_name: str, tmp: str, admin: str = "", auth: str = "") -> dict:
+        """The run's settings under the fakes' and the scenario's: never the shell's."""
+        return {
             "PUBLIC_HOST": PUBLIC_HOST,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": auth,
+            "TWILIO_AUTH_TOKEN": auth or "graph-test",
             "DEEPGRAM_API_KEY": "dg-graph-test",
             "GROQ_API_KEY": "gsk-graph-test",
             "CARTESIA_API_KEY": "sk-cartesia-graph-test",
@@ -122,6 +143,14 @@ class Runner:
             "RECORDINGS_DIR": f"{tmp}/recordings",
             "ADMIN_TOKEN": admin,
             "LOG_LEVEL": "WARNING",
+        }
+
+    async def _call(self, fakes, tests, graph_name, scenario, tmp, data: RunData) -> None:
+        admin = secrets.token_hex(16)
+        auth = secrets.token_hex(16)
+        env = {
+            **fakes.env(),
+            **self._fixed_env(graph_name, tmp, admin, auth),
             **(self.live or {}),
             **tests.env,
             **scenario.env,
@@ -130,7 +159,7 @@ class Runner:
         graphs, _ = load_servable_graphs(config.graphs_dir, config, graph_name, only=[graph_name])
         graph = for_run(graphs[graph_name], scenario)
         graphs[graph_name] = graph
-        # No warm-up build per server: the models are in the shared cache after the first call.
+        # No warm-up build per server: the models are in the shared cache (`warm_up`).
         app = create_app(config, graphs=graphs, warm_up=False)
         services = app[SERVICES]
         services.cache = self.cache
@@ -150,27 +179,46 @@ class Runner:
                 public_base_url=f"https://{PUBLIC_HOST}",
             )
             fakes.twilio.live_calls = emulator
-            await self._place(fakes, emulator, graph, scenario, data)
+            if scenario.outbound is None:
+                await self._place(fakes, emulator, graph, scenario, data)
+            else:
+                fakes.twilio.outbound = emulator
+                audio = await self._script_fakes(fakes, graph, scenario)
+                placed = await place_outbound(emulator, graph, scenario, audio, base_url, admin)
+                data.wall0, data.voicemail = placed.wall_t0, placed.voicemail
+                self._took(data, placed.stream, placed.loop_t0)
             data.hung_up_by_rest = fakes.twilio.hung_up(data.result.call_sid)
-            data.record = await read_record(base_url, admin, data.result.call_sid)
+            finished = outbound_finished if scenario.outbound is not None else None
+            data.record = await read_record(base_url, admin, data.result.call_sid, finished)
         finally:
             await runner.cleanup()
 
-    async def _place(self, fakes, emulator, graph: Graph, scenario: Scenario, data) -> None:
+    async def _script_fakes(self, fakes, graph: Graph, scenario: Scenario) -> dict[str, bytes]:
+        """The fakes' scripts for the scenario, and the audio of every line said in it."""
         # Real words for an STT that listens: a local one, or any with --live.
         real = self.live is not None or any(
             n.type.name in REAL_SPEECH_STT for n in graph.nodes.values()
         )
-        audio = {}
-        for step in scenario.steps:
-            if step.line and step.line not in audio:
-                audio[step.line] = await self.speech(step.line, real)
         lines = [step.line for step in scenario.steps if step.line]
+        outbound = scenario.outbound
+        if outbound is not None and outbound.answers == "voicemail":
+            # The greeting, then nothing the beep or the line might be heard as.
+            lines = [outbound.greeting, "", "", ""]
+        elif outbound is not None and outbound.hello:
+            lines = [outbound.hello, *lines]
+        audio = {}
+        for line in lines:
+            if line and line not in audio:
+                audio[line] = await self.speech(line, real)
         fakes.deepgram.set_script(lines)
         fakes.cartesia.voice = VOICE
         fakes.groq.replies = [
             (step.line, _reply(step.reply)) for step in scenario.steps if step.reply is not None
         ]
+        return audio
+
+    async def _place(self, fakes, emulator, graph: Graph, scenario: Scenario, data) -> None:
+        audio = await self._script_fakes(fakes, graph, scenario)
         sessions = []
         rescript = asyncio.create_task(_rescript_after_transfer(fakes, scenario, sessions))
         loop = asyncio.get_running_loop()
@@ -180,13 +228,19 @@ class Runner:
                 build_script(scenario, audio),
                 query={"graph": graph.name},
                 from_=scenario.from_,
-                to=scenario.to or (graph.numbers[0] if graph.numbers else "+15550002222"),
+                to=scenario.to or our_number(graph),
                 max_duration=scenario.max_duration_s,
                 dial=[DialOutcome(scenario.dial, talk_s=1.0, after_s=0.5)],
                 on_connected=sessions.append,
             )
         finally:
             rescript.cancel()
+        self._took(data, result, t0)
+
+    @staticmethod
+    def _took(data: RunData, result: CallResult, t0: float) -> None:
+        """The call's result, its streams and its step markers; `t0` the loop's time when
+        `data.wall0` was read."""
         data.wall0 += result.started_at - t0  # the emulator's t = 0, on the wall clock
         data.result = result
         data.streams = [result, *result.later_streams]
@@ -254,23 +308,3 @@ async def _rescript_after_transfer(fakes, scenario: Scenario, sessions: list) ->
         marks = [e[2] for e in sessions[0].timeline if e[0] == "say_start" and MARK in str(e[2])]
         current = int(marks[-1][len(MARK) :]) if marks else GREETING_STEP
         fakes.deepgram.set_script([st.line for st in scenario.steps[current + 1 :] if st.line])
-
-
-async def read_record(base_url: str, admin: str, call_sid: str, timeout: float = 10.0) -> dict:
-    """The call's record once it is complete (ended, no transfer still dialling)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    headers = {"Authorization": f"Bearer {admin}"}
-    record = None
-    async with aiohttp.ClientSession(headers=headers) as http:
-        while loop.time() < deadline:
-            async with http.get(f"{base_url}/calls/{call_sid}") as response:
-                record = await response.json() if response.status == 200 else None
-            if (
-                record
-                and record.get("ended_at")
-                and all(t["status"] != "dialing" for t in record.get("transfers", []))
-            ):
-                return record
-            await asyncio.sleep(0.1)
-    return record or {}

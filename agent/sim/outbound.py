@@ -22,8 +22,8 @@ scripted `Callee` (none scripted: nobody answers):
 2b. the call asked for asynchronous AMD (`MachineDetection` Enable/DetectMessageEnd,
    `AsyncAmd=true`): its verdict is POSTed to `AsyncAmdStatusCallback`, signed, with
    `AnsweredBy` (the callee's `amd`, else human / machine_end_beep) and
-   `MachineDetectionDuration`, when DetectMessageEnd would know: a machine's after its
-   beep, a person's AMD_HUMAN_S after their hello;
+   `MachineDetectionDuration`, when DetectMessageEnd would know: a machine's just after
+   its beep has ended on the stream, a person's AMD_HUMAN_S after their hello has;
 3. the REST API ends the call (`Status=completed`/`canceled`: `ended`) or gives it new
    TwiML: `<Dial><Conference>NAME` takes it out of its stream and into the conference
    (agent/sim/conference.py), where the callee talks `talk_s` once the other leg is in,
@@ -44,26 +44,13 @@ import aiohttp
 from agent.sim.answers import TwiMLError, parse_twiml
 from agent.sim.call import CallSession
 from agent.sim.dial import TwiMLInvalid, _request_action, check_twiml, find_dial
+from agent.sim.mulaw import BEEP_S, beep
 from agent.sim.result import CallResult
 from agent.sim.script import Dtmf, HangUp, Pause, Say, WaitForAgentAudio, WaitForAgentSilence
 
 ANSWERS = ("answer", "no-answer", "busy", "failed")
-BEEP_S = 0.5
 AMD_HUMAN_S = 1.2  # after a person's first words, AMD says human
 AMD_SILENT_S = 2.5  # nobody says anything: AMD's verdict comes anyway (human)
-
-
-def beep(seconds: float = BEEP_S, hz: float = 1000.0) -> bytes:
-    """An answering machine's beep: a sine tone, mu-law 8 kHz."""
-    import audioop
-    import math
-    import struct
-
-    n = int(seconds * 8000)
-    pcm = b"".join(
-        struct.pack("<h", int(12000 * math.sin(2 * math.pi * hz * i / 8000))) for i in range(n)
-    )
-    return audioop.lin2ulaw(pcm, 2)
 
 
 @dataclass(frozen=True)
@@ -93,6 +80,10 @@ class Callee:
     # on its own stream: hangs up this long after answering, whatever was said (a calling
     # list's person; None: the script above, until the server or the REST API ends the call)
     hang_up_after_s: float | None = None
+    # the callee's whole script on its stream instead of the above (`graph test`'s outbound
+    # scenarios, agent/scenarios/caller.py); hello/voicemail still time the AMD verdict
+    script: tuple = field(default=(), repr=False)
+    max_duration_s: float = 120.0  # the stream is ended after this
 
     def __post_init__(self) -> None:
         if self.answer not in ANSWERS:
@@ -182,7 +173,7 @@ class Leg:
         return result
 
     async def _answered(self, http: aiohttp.ClientSession) -> None:
-        result = self.result
+        result, callee = self.result, self.result.callee
         loop = asyncio.get_running_loop()
         answered_at = loop.time()
         await self._callback(http, "answered", "in-progress")
@@ -207,7 +198,7 @@ class Leg:
         self.twilio.track_stream(result.call_sid, self.session)
         amd = asyncio.create_task(self._amd(http, loop.time()))
         try:
-            result.stream = await self.session.run(script, 120)
+            result.stream = await self.session.run(script, callee.max_duration_s)
         finally:
             amd.cancel()
             self.twilio.untrack_stream(result.call_sid)
@@ -219,6 +210,8 @@ class Leg:
 
     def _script(self) -> list:
         callee = self.result.callee
+        if callee.script:
+            return list(callee.script)
         if callee.hang_up_after_s is not None:  # picks up, hangs up
             return [Pause(callee.hang_up_after_s), HangUp()]
         if callee.voicemail is not None:  # a machine: greeting, beep, then it records
@@ -253,10 +246,18 @@ class Leg:
             answered_by = callee.amd or "human"
             spoken = len(callee.hello) / 8000 if callee.hello is not None else None
             after = spoken + AMD_HUMAN_S if spoken is not None else AMD_SILENT_S
-        if callee.amd_after_s is not None:
-            after = callee.amd_after_s
         loop = asyncio.get_running_loop()
-        await asyncio.sleep(max(0.0, answered_at + after - loop.time()))
+        cue = "beep" if callee.voicemail is not None else callee.hello and callee.hello_text
+        if callee.amd_after_s is not None:
+            at = answered_at + callee.amd_after_s
+        elif cue and await self._said_end(cue, timeout=after + 10):
+            # DetectMessageEnd hears the line: its verdict follows the beep (a machine) or
+            # the hello (a person) as it actually ended on the stream
+            at = loop.time() + (0.1 if callee.voicemail is not None else AMD_HUMAN_S)
+        else:
+            at = answered_at + after
+        await asyncio.sleep(max(0.0, at - loop.time()))
+        after = loop.time() - answered_at
         params = {
             "AccountSid": self.account_sid,
             "CallSid": self.result.call_sid,
@@ -265,6 +266,16 @@ class Leg:
         }
         code, _ = await _request_action(self.twilio, http, url, "POST", params)
         self.result.amd = (answered_by, loop.time() - answered_at, code)
+
+    async def _said_end(self, label: str, timeout: float) -> bool:
+        """Wait until the callee's `Say` labelled `label` has ended on the stream."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline and self.session is not None:
+            if any(e[0] == "say_end" and e[2] == label for e in self.session.timeline):
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
     async def _follow(self, twiml: str) -> None:
         """New TwiML for the answered call: a conference (anything else ends the call)."""

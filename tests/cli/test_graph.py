@@ -25,13 +25,14 @@ def test_check_defaults_to_every_graph(capsys):
     assert check([], config()) == 0
     lines = capsys.readouterr().out.splitlines()
     # every graph, then every graph's conversation tests (graphs/NAME.tests.yaml; the
-    # outbound reminder has none: the scenario runner's calls bring no variables)
+    # outbound reminder's too: its scenarios bring the call's variables)
     tested = [
         n for n in graph_names(ROOT / "graphs") if (ROOT / "graphs" / f"{n}.tests.yaml").exists()
     ]
+    assert "reminder" in tested
     assert len(lines) == len(graph_names(ROOT / "graphs")) + len(tested)
     assert all(line.endswith(": ok") for line in lines)
-    assert lines[-1] == "graphs/receptionist.tests.yaml: ok"
+    assert lines[-1] == "graphs/reminder.tests.yaml: ok"
 
 
 def test_check_reports_a_broken_tests_file_by_line(capsys, tmp_path):

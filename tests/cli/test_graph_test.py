@@ -4,7 +4,9 @@ right scenario with the right report and JUnit XML.
 One `graph test` run (real-time calls, all at once) covers both: GRAPHS_DIR holds the
 shipped graphs and their tests, plus `nozero`, the receptionist without its `0` keypad
 mapping, whose "keypad 0 transfers" scenario must fail naming the expectation and showing
-the transcript. Its wall time is what this adds to CI (printed with -s).
+the transcript, and `notime`, the reminder whose greeting leaves out the appointment's time,
+whose person scenario must fail its `says_variable`. Its wall time is what this adds to CI
+(printed with -s).
 """
 
 from __future__ import annotations
@@ -47,10 +49,17 @@ def graphs_with_nozero(tmp_path: Path) -> Path:
     tests = yaml.safe_load((target / "receptionist.tests.yaml").read_text())
     tests["scenarios"] = [s for s in tests["scenarios"] if s["name"] == "keypad 0 transfers"]
     (target / "nozero.tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    graph = yaml.safe_load((target / "reminder.yaml").read_text())
+    graph["name"] = "notime"
+    graph["call"]["greeting"] = "Hi ${call.vars.name}, this is Acme calling about your appointment."
+    (target / "notime.yaml").write_text(yaml.safe_dump(graph, sort_keys=False))
+    tests = yaml.safe_load((target / "reminder.tests.yaml").read_text())
+    tests["scenarios"] = [s for s in tests["scenarios"] if s["name"].startswith("a person")]
+    (target / "notime.tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False))
     return target
 
 
-def test_shipped_scenarios_pass_and_a_missing_keypad_mapping_fails(tmp_path, capsys):
+def test_shipped_scenarios_pass_and_broken_graphs_fail_the_right_scenarios(tmp_path, capsys):
     graphs = graphs_with_nozero(tmp_path)
     junit = tmp_path / "junit.xml"
     started = time.monotonic()
@@ -58,12 +67,12 @@ def test_shipped_scenarios_pass_and_a_missing_keypad_mapping_fails(tmp_path, cap
     took = time.monotonic() - started
     out, err = capsys.readouterr()
     with capsys.disabled():
-        print(f"\ngraph test of the shipped scenarios (+1 broken): {took:.1f} s wall")
-    assert code == 1, out  # nozero fails, nothing else
+        print(f"\ngraph test of the shipped scenarios (+2 broken): {took:.1f} s wall")
+    assert code == 1, out  # nozero and notime fail, nothing else
     table_rows = out.split("\n\n", 1)[0].splitlines()[2:]
     rows = {line.split("  ")[0].strip(): line for line in table_rows}
-    shipped = [n for n in rows if not n.startswith("nozero")]
-    assert len(shipped) == 12, out
+    shipped = [n for n in rows if not n.startswith(("nozero", "notime"))]
+    assert len(shipped) == 15, out
     assert all(rows[n].endswith("1/1  ok") for n in shipped), out
     assert (
         rows["nozero · keypad 0 transfers"]
@@ -74,11 +83,19 @@ def test_shipped_scenarios_pass_and_a_missing_keypad_mapping_fails(tmp_path, cap
     # The transcript under the table: the step, and what the agent said instead.
     details = out.split("nozero · keypad 0 transfers: step 1:", 1)[1]
     assert "── step 1: press '0'" in details and "caller  pressed 0" in details
-    assert "12 of 13 scenarios passed" in out
-    assert "[13/13]" in err  # progress
+    # The outbound call whose greeting lost the time: the variable named, the words shown.
+    assert (
+        rows["notime · a person hears their name and time"]
+        .split("  ", 1)[1]
+        .strip()
+        .startswith("0/1  the answer: says_variable: [name, time]: time ('3 pm') not in")
+    ), out
+    assert "calling about your appointment." in out.split("notime · a person", 2)[2]
+    assert "15 of 17 scenarios passed" in out
+    assert "[17/17]" in err  # progress
 
     suites = {s.get("name"): s for s in ET.parse(junit).getroot()}
-    assert suites["receptionist"].get("failures") == "0" and suites["local"].get("failures") == "0"
+    assert all(suites[g].get("failures") == "0" for g in ("receptionist", "local", "reminder"))
     [case] = suites["nozero"]
     [failure] = case.findall("failure")
     assert failure.get("message").startswith("0/1 runs passed; step 1: transfer: front_desk")

@@ -29,7 +29,7 @@ def problems(graphs: Path, text: str, name: str = "receptionist") -> list[str]:
     return [str(p) for p in read_tests(path, config).problems]
 
 
-@pytest.mark.parametrize("name", ["receptionist", "local"])
+@pytest.mark.parametrize("name", ["receptionist", "local", "reminder"])
 def test_the_shipped_tests_files_are_valid(name):
     config = Config.load(env={"GRAPHS_DIR": str(ROOT / "graphs")}, dotenv_path=None)
     report = read_tests(ROOT / "graphs" / f"{name}.tests.yaml", config)
@@ -71,7 +71,7 @@ def test_names_are_checked_against_the_graph(graphs):
         "    steps:\n"
         "      - say: hi\n"
         "        reply: {tool: transfer_cal}\n"
-        "        expect: {route: pricng, transfer: frontdesk, says_variable: {name: Ann}}\n"
+        "        expect: {route: pricng, transfer: frontdesk, says_variable: name}\n"
         "  - name: a\n"
         "    steps: [{press: '0'}]\n",
     )
@@ -85,7 +85,10 @@ def test_names_are_checked_against_the_graph(graphs):
         in text
     )
     assert "no transfer destination 'frontdesk' (did you mean 'front_desk'?)" in text
-    assert "outbound calls are not built yet (issue 19)" in text
+    assert (
+        "says_variable: says_variable checks a call variable the agent says on an outbound "
+        "call; this scenario has no outbound:" in text
+    )
     assert ":9: error scenarios[1].name: 'a' is also scenario 0" in text
 
 
@@ -119,3 +122,77 @@ def test_secrets_never_go_in_a_tests_file(graphs):
         graphs, "env: {GROQ_API_KEY: gsk-real}\nscenarios: [{name: a, steps: [{hang_up: true}]}]\n"
     )
     assert ":1: error env.GROQ_API_KEY: GROQ_API_KEY is a secret" in problem
+
+
+def test_an_outbound_scenario_brings_the_graphs_required_variables(graphs):
+    found = problems(
+        graphs,
+        "scenarios:\n"
+        "  - name: a\n"
+        "    outbound:\n"
+        "      vars: {nmae: Ann}\n"
+        "      expect: {says_variable: [nmae, time], voicemail: true}\n",
+        "reminder",
+    )
+    text = "\n".join(found)
+    assert (
+        ":4: error scenarios[0].outbound.vars.nmae: graph 'reminder' has no call variable "
+        "'nmae' (did you mean 'name'?); its variables: name, time" in text
+    )
+    # Each required variable missing is named, as POST /calls would refuse the call.
+    assert (
+        ":4: error scenarios[0].outbound.vars: the call variable 'name' is required by graph "
+        "'reminder' (vars:); a call without it is refused: give it in outbound.vars" in text
+    )
+    assert "the call variable 'time' is required" in text
+    assert (
+        ":5: error scenarios[0].outbound.expect.says_variable: 'time' is not one of the "
+        "scenario's outbound.vars" in text
+    )
+    assert (
+        "outbound.expect.voicemail: voicemail: true needs an answering machine (outbound: "
+        "answers: voicemail)" in text
+    )
+    assert len(found) == 5, text
+
+
+def test_a_says_variable_name_is_suggested_and_an_empty_value_refused(graphs):
+    found = problems(
+        graphs,
+        "scenarios:\n"
+        "  - name: a\n"
+        "    outbound: {vars: {name: Ann, time: ''}}\n"
+        "    steps:\n"
+        "      - say: sure\n"
+        "        expect: {says_variable: [nam, time]}\n",
+        "reminder",
+    )
+    assert found == [
+        f"{graphs / 'reminder.tests.yaml'}:6: error scenarios[0].steps[0].expect.says_variable: "
+        "'nam' is not one of the scenario's outbound.vars (did you mean 'name'?)",
+        f"{graphs / 'reminder.tests.yaml'}:6: error scenarios[0].steps[0].expect.says_variable: "
+        "outbound.vars.time is empty: every answer contains it",
+    ]
+
+
+def test_outbound_shapes_the_models_refuse(graphs):
+    found = problems(
+        graphs,
+        "scenarios:\n"
+        "  - name: a machine with steps\n"
+        "    outbound: {vars: {name: Ann, time: 3 pm}, answers: voicemail}\n"
+        "    steps: [{say: hi}]\n"
+        "  - name: from on an outbound call\n"
+        "    from: '+15550001111'\n"
+        "    outbound: {vars: {name: Ann, time: 3 pm}, answers: voicmail}\n"
+        "  - name: no steps inbound\n"
+        "    steps: []\n"
+        "  - name: a listening time too short\n"
+        "    steps: [{say: hi, expect: {no_answer: 50}}]\n",
+        "reminder",
+    )
+    text = "\n".join(found)
+    assert "scenarios[0]: an answering machine has no steps" in text
+    assert "scenarios[1].outbound.answers: " in text and "'person' or 'voicemail'" in text
+    assert "scenarios[2]: a scenario needs steps" in text
+    assert "scenarios[3].steps[0].expect.no_answer" in text and "100" in text
