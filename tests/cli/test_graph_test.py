@@ -51,7 +51,7 @@ def _table_rows(out: str) -> list[str]:
     return rows
 
 
-def graphs_with_nozero(tmp_path: Path) -> Path:
+def graphs_with_breakage(tmp_path: Path) -> Path:
     target = tmp_path / "graphs"
     shutil.copytree(ROOT / "graphs", target)
     (tmp_path / "audio_cache").symlink_to(ROOT / "audio_cache")
@@ -69,22 +69,33 @@ def graphs_with_nozero(tmp_path: Path) -> Path:
     tests = yaml.safe_load((target / "reminder.tests.yaml").read_text())
     tests["scenarios"] = [s for s in tests["scenarios"] if s["name"].startswith("a person")]
     (target / "notime.tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    # A route whose examples were broken: the caller's price question no longer matches.
+    routes = yaml.safe_load((ROOT / "audio_cache" / "routes.yaml").read_text())
+    routes["routes"]["pricing"]["examples"] = ["is it going to rain on mars tomorrow"]
+    (tmp_path / "noprice_routes.yaml").write_text(yaml.safe_dump(routes, sort_keys=False))
+    graph = yaml.safe_load((target / "receptionist.yaml").read_text())
+    graph["name"] = "noprice"
+    graph["nodes"]["router"]["routes"] = "../noprice_routes.yaml"
+    (target / "noprice.yaml").write_text(yaml.safe_dump(graph, sort_keys=False))
+    tests = yaml.safe_load((target / "receptionist.tests.yaml").read_text())
+    tests["scenarios"] = [s for s in tests["scenarios"] if s["name"] == "cached answers"]
+    (target / "noprice.tests.yaml").write_text(yaml.safe_dump(tests, sort_keys=False))
     return target
 
 
 def test_shipped_scenarios_pass_and_broken_graphs_fail_the_right_scenarios(tmp_path, capsys):
-    graphs = graphs_with_nozero(tmp_path)
+    graphs = graphs_with_breakage(tmp_path)
     junit = tmp_path / "junit.xml"
     started = time.monotonic()
     code = graph_test.run(args(junit=str(junit), concurrency=16), config_for(graphs))
     took = time.monotonic() - started
     out, err = capsys.readouterr()
     with capsys.disabled():
-        print(f"\ngraph test of the shipped scenarios (+2 broken): {took:.1f} s wall")
-    assert code == 1, out  # nozero and notime fail, nothing else
+        print(f"\ngraph test of the shipped scenarios (+3 broken): {took:.1f} s wall")
+    assert code == 1, out  # nozero, notime and noprice fail, nothing else
     table_rows = _table_rows(out)
     rows = {line.split("  ")[0].strip(): line for line in table_rows}
-    shipped = [n for n in rows if not n.startswith(("nozero", "notime"))]
+    shipped = [n for n in rows if not n.startswith(("nozero", "notime", "noprice"))]
     assert len(shipped) == 15, out
     assert all(rows[n].endswith("1/1  ok") for n in shipped), out
     assert (
@@ -104,8 +115,16 @@ def test_shipped_scenarios_pass_and_broken_graphs_fail_the_right_scenarios(tmp_p
         .startswith("0/1  the answer: says_variable: [name, time]: time ('3 pm') not in")
     ), out
     assert "calling about your appointment." in out.split("notime · a person", 2)[2]
-    assert "15 of 17 scenarios passed" in out
-    assert "[17/17]" in err  # progress
+    # The route whose examples were broken: the price question reached the LLM instead.
+    assert (
+        rows["noprice · cached answers"]
+        .split("  ", 1)[1]
+        .strip()
+        .startswith("0/1  step 1: route: pricing: expected the cached answer of route pricing")
+    ), out
+    assert "caller  how much does it cost" in out.split("noprice · cached answers:", 1)[1]
+    assert "15 of 18 scenarios passed" in out
+    assert "[18/18]" in err  # progress
 
     suites = {s.get("name"): s for s in ET.parse(junit).getroot()}
     assert all(suites[g].get("failures") == "0" for g in ("receptionist", "local", "reminder"))
