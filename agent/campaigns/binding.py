@@ -41,13 +41,23 @@ async def open_store(config: Config) -> Store:
 
 
 class TwilioCallLookup:
-    """recovery.CallLookup over Twilio's Calls list."""
+    """recovery.CallLookup over Twilio's Calls list: its pages are read until one holds a
+    call created since `since`, or they end; a page that fails, or more pages than the
+    client reads (rest.py: LIST_MAX_PAGES), is a LookupFailed: never a verdict from part of
+    the list."""
 
-    def __init__(self, twilio: TwilioRestClient):
+    def __init__(self, twilio: TwilioRestClient, **paging: int):
         self.twilio = twilio
+        self.paging = paging  # page_size, max_pages (tests: small pages)
 
     async def calls_to(self, number: str, since: datetime) -> list[FoundCall]:
-        listing = await self.twilio.list_calls(to=number, started_since=since.date())
+        def made_since(call: dict) -> bool:
+            created = _rfc2822(call)
+            return created is not None and created >= since
+
+        listing = await self.twilio.list_calls(
+            to=number, started_since=since.date(), until=made_since, **self.paging
+        )
         if not listing.ok:
             raise LookupFailed(listing.error)
         return [

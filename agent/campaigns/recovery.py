@@ -6,12 +6,14 @@ and releases its `calling` ones (claimed by nobody). A worker killed mid-way may
     calling, sid known   adopted: the new worker waits for the call's final status
     dialing, no sid      the REST request may or may not have made a call. Twilio is
                          asked: its Calls list filtered by To and StartTime>=the claim's
-                         day (`CallLookup`); a call to the number created since the claim
-                         (30 s of clock slack) is that call: the contact is `calling` with
-                         its sid. No such call: none was made, and the contact is pending
-                         again (the attempt not counted). When Twilio cannot be asked (no
-                         credentials, an error) the contact becomes `unknown`, for the owner
-                         to decide: never redialled on a guess.
+                         day (`CallLookup`), page after page until a call to the number
+                         created since the claim (30 s of clock slack) is found: that
+                         call; the contact is `calling` with its sid. No such call on any
+                         page: none was made, and the contact is pending again (the attempt
+                         not counted). When Twilio cannot be asked (no credentials, an
+                         error, a page that fails, more pages than the lookup reads) the
+                         contact becomes `unknown`, for the owner to decide: never
+                         redialled on a guess, nor on part of the list.
 
 A worker is gone when its claim is released (claimed_by NULL), when it runs on this host
 and its process no longer exists, or when it has not renewed its claim (heartbeat) for
@@ -52,7 +54,9 @@ class LookupFailed(Exception):
 
 class CallLookup(Protocol):
     async def calls_to(self, number: str, since: datetime) -> list[FoundCall]:
-        """Twilio's calls to `number` started on or after `since`'s day; raises LookupFailed."""
+        """Twilio's calls to `number` started on or after `since`'s day: all of them, or at
+        least every one read until one created since `since` was; raises LookupFailed when
+        that cannot be said (no credentials, an error, a page not read)."""
         ...
 
 
@@ -142,12 +146,12 @@ async def _resolve_dialing(
         result.unknown += 1
         return
     try:
-        found = await lookup.calls_to(contact.number, claimed_at - timedelta(seconds=60))
+        since = claimed_at - timedelta(seconds=CLOCK_SLACK_S)
+        found = await lookup.calls_to(contact.number, since)
     except LookupFailed as exc:
         await claims.unknown(engine, contact.id, worker, f"Twilio could not be asked: {exc}")
         result.unknown += 1
         return
-    since = claimed_at - timedelta(seconds=CLOCK_SLACK_S)
     calls = [c for c in found if c.created_at is None or c.created_at >= since]
     if calls:
         latest = max(calls, key=lambda c: c.created_at or claimed_at)

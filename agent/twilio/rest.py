@@ -15,9 +15,12 @@ still in flight (a hang-up retrying after its call's socket closed); `close()` e
         made (below)
         .cancel()               on a CallResource: POST Status=canceled (a call still
                                 queued or ringing), retried like the hang-up
-    client.list_calls(to=..., started_since=date) -> CallListing   the calls to a number
-        started on or after a day (UTC): GET `Calls.json?To=...&StartTime>=...`, first page;
-        one attempt (a campaign asks it whether a call was made: agent/campaigns/recovery.py)
+    client.list_calls(to=..., started_since=date, until=...) -> CallListing   the calls to a
+        number started on or after a day (UTC): GET `Calls.json?To=...&StartTime>=...`, then
+        each `next_page_uri` (relative to the API's host, authenticated like the first) until
+        a call satisfies `until` or the pages end; at most LIST_MAX_PAGES pages (more: not
+        ok, logged), one attempt per page, a failed page fails the listing (a campaign asks
+        it whether a call was made: agent/campaigns/recovery.py)
     client.wait_for_pending(timeout)   server drain: let in-flight requests finish
 
 Where new API work goes: what acts on one live call (the hang-up, an update with TwiML)
@@ -70,6 +73,8 @@ def masked_numbers(text: str) -> str:
 HANGUP_BACKOFF_S = (0.25, 0.75, 2.5)  # waits between the 4 attempts
 REQUEST_TIMEOUT_S = 5.0
 API_VERSION = "2010-04-01"
+LIST_PAGE_SIZE = 100  # Twilio's default is 50, its maximum 1000
+LIST_MAX_PAGES = 20  # 2,000 calls to one number in a day: beyond that, "not known"
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,9 @@ class CallListing:
     newest first; or why the list could not be read."""
 
     ok: bool
-    calls: tuple[dict, ...] = ()
+    calls: tuple[dict, ...] = ()  # when not ok: what was read before it failed
     error: str = ""
+    pages: int = 0  # pages read
 
 
 class CallHangUp(Protocol):
@@ -212,26 +218,52 @@ class TwilioRestClient:
         to: str,
         started_since: date,
         account_sid: str | None = None,
-        page_size: int = 50,
+        page_size: int = LIST_PAGE_SIZE,
+        max_pages: int = LIST_MAX_PAGES,
+        until: Callable[[dict], bool] | None = None,
     ) -> CallListing:
-        """GET `Calls.json` filtered by To and StartTime>= (a UTC day, as Twilio takes it):
-        the first page, newest first. One attempt; never raises."""
+        """GET `Calls.json` filtered by To and StartTime>= (a UTC day, as Twilio takes it),
+        following `next_page_uri` until a call satisfies `until`, the pages end, or
+        `max_pages` were read with more to come (then not ok: what was not read is not
+        known). Every page is authenticated like the first; one attempt each; a page that
+        fails makes the whole listing fail. Never raises."""
         account = self._account_sid or account_sid
         if not (account and self._auth_token):
             return CallListing(False, error="no Twilio credentials (TWILIO_ACCOUNT_SID/TOKEN)")
         query = {"To": to, "StartTime>": started_since.isoformat(), "PageSize": str(page_size)}
+        url: str | None = self._url(account, "Calls.json")
         auth = aiohttp.BasicAuth(account, self._auth_token)
-        try:
-            url = self._url(account, "Calls.json")
-            async with self._http().get(url, auth=auth, params=query) as r:
-                body = await r.json(content_type=None)
-                status = r.status
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            return CallListing(False, error=f"{type(exc).__name__}: {exc}"[:200])
-        if status != 200 or not isinstance(body, dict) or not isinstance(body.get("calls"), list):
-            code = body.get("code") if isinstance(body, dict) else None
-            return CallListing(False, error=f"HTTP {status}" + (f" code {code}" if code else ""))
-        return CallListing(True, tuple(c for c in body["calls"] if isinstance(c, dict)))
+        calls: list[dict] = []
+        pages = 0
+        while url is not None:
+            if pages == max_pages:
+                why = f"more than {max_pages} pages of {page_size} calls; the rest was not read"
+                logger.warning(f"Twilio's Calls list to {phone_hint(to)}: {why}")
+                return CallListing(False, tuple(calls), why, pages)
+            try:
+                async with self._http().get(url, auth=auth, params=query) as r:
+                    body = await r.json(content_type=None)
+                    status = r.status
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                why = f"page {pages + 1}: {type(exc).__name__}: {exc}"[:200]
+                return CallListing(False, tuple(calls), why, pages)
+            page = body.get("calls") if isinstance(body, dict) else None
+            if status != 200 or not isinstance(page, list):
+                code = body.get("code") if isinstance(body, dict) else None
+                why = f"HTTP {status}" + (f" code {code}" if code else "")
+                return CallListing(False, tuple(calls), f"page {pages + 1}: {why}", pages)
+            pages += 1
+            found = [c for c in page if isinstance(c, dict)]
+            calls += found
+            if until is not None and any(until(c) for c in found):
+                break
+            url, query = body.get("next_page_uri"), {}  # its query is in the URI
+            if url is not None:
+                if not (isinstance(url, str) and url.startswith("/") and not url.startswith("//")):
+                    why = f"page {pages}: unexpected next_page_uri {str(url)[:80]!r}"
+                    return CallListing(False, tuple(calls), why, pages)
+                url = self._root + url  # relative to the API's host, with its query
+        return CallListing(True, tuple(calls), "", pages)
 
     async def hang_up_call(self, account_sid: str, call_sid: str) -> HangUpResult:
         """POST Status=completed to the call, retried (module docstring); never raises."""

@@ -29,8 +29,10 @@
   (``ended``), which ends its ringing or its stream.
 - ``GET /2010-04-01/Accounts/{AccountSid}/Calls.json`` lists the created calls as Twilio's
   Calls list does, filtered by ``To`` and ``StartTime>=`` (or ``StartTime>``, the SDKs'
-  spelling; a UTC day), newest first, one page of ``PageSize``: a campaign asks it whether
-  a call was made before its worker stopped.
+  spelling; a UTC day), newest first, paged as Twilio pages (twilio_paging.py: ``PageSize``
+  up to 1000, ``next_page_uri`` with ``PageToken``, null on the last page;
+  ``fail_list_pages`` injects a status for one page): a campaign asks it whether a call was
+  made before its worker stopped.
 - ``GET /2010-04-01/Accounts/{AccountSid}.json``: the account, for a
   credentials check at start-up.
 
@@ -55,6 +57,7 @@ from aiohttp import web
 
 from agent.sim.dial import TwiMLInvalid, check_twiml, find_dial
 from agent.sim.fakes.twilio_messages import TwilioMessagesFake
+from agent.sim.fakes.twilio_paging import PagingError, paging, select_page
 
 __all__ = ["CreatedCall", "TwilioHangup", "TwilioRestFake", "TwilioRequest"]
 
@@ -146,6 +149,8 @@ class TwilioRestFake:
     created_calls: list[CreatedCall] = field(default_factory=list)
     create_requests: list[TwilioRequest] = field(default_factory=list)
     outbound: OutboundCalls | None = None
+    # The Calls list: page number (0-based) -> a status its next request gets (once)
+    fail_list_pages: dict[int, int] = field(default_factory=dict)
 
     @property
     def twiml_updates(self) -> list[TwilioHangup]:
@@ -273,23 +278,25 @@ class TwilioRestFake:
 
     async def list_calls(self, request: web.Request) -> web.Response:
         """The Calls list, as Twilio filters it: To, StartTime>= (also `StartTime>`, the SDKs'
-        spelling; a YYYY-MM-DD day in UTC), newest first, PageSize (default 50)."""
+        spelling; a YYYY-MM-DD day in UTC), newest first, paged (agent/sim/fakes/
+        twilio_paging.py: PageSize, Page, PageToken, next_page_uri)."""
         account = request.match_info["account"]
         username, ok = self._authenticate(request, account)
+        status, response = self._list_calls(request, account, ok)
         self.requests.append(
-            TwilioRequest(
-                "GET", request.path, dict(request.query), username, ok, 200 if ok else 401
-            )
+            TwilioRequest("GET", request.path, dict(request.query), username, ok, status)
         )
+        return response
+
+    def _list_calls(self, request: web.Request, account: str, ok: bool):
         if not ok:
-            return _authenticate_error()
+            return 401, _authenticate_error()
         query = request.query
         since = query.get("StartTime>=") or query.get("StartTime>")
         try:
             day = datetime.strptime(since[:10], "%Y-%m-%d").date() if since else None
-            size = int(query.get("PageSize", "50"))
         except ValueError:
-            return _error(400, 20001, "Invalid StartTime or PageSize")
+            return 400, _error(400, 20001, "Invalid StartTime")
         calls = [
             c
             for c in self.created_calls
@@ -297,12 +304,22 @@ class TwilioRestFake:
             and (not query.get("To") or c.value("To") == query["To"])
             and (day is None or (c.created is not None and c.created.date() >= day))
         ]
-        calls.sort(key=lambda c: c.at, reverse=True)
-        page = []
-        for c in calls[:size]:
+        calls.sort(key=lambda c: (c.created or datetime.min.replace(tzinfo=UTC), c.at))
+        calls.reverse()
+        try:
+            page = select_page([c.call_sid for c in calls], query)
+        except PagingError as exc:
+            return exc.status, _error(exc.status, exc.code, str(exc))
+        if page.number in self.fail_list_pages:
+            status = self.fail_list_pages.pop(page.number)
+            return status, _error(status, 20500, "Internal Server Error (fault injected)")
+        by_sid = {c.call_sid: c for c in calls}
+        rows = []
+        for sid in page.sids:
+            c = by_sid[sid]
             status = "completed" if c.call_sid in self.gone_calls else "in-progress"
             started = format_datetime(c.created) if c.created else None
-            page.append(
+            rows.append(
                 _call(account, c.call_sid, status)
                 | {
                     "direction": "outbound-api",
@@ -312,10 +329,7 @@ class TwilioRestFake:
                     "start_time": started,
                 }
             )
-        uri = f"{_API}/{account}/Calls.json"
-        return web.json_response(
-            {"calls": page, "page": 0, "page_size": size, "uri": uri, "next_page_uri": None}
-        )
+        return 200, web.json_response({"calls": rows} | paging(request.path, query, page))
 
     async def fetch_account(self, request: web.Request) -> web.Response:
         account = request.match_info["account"]
