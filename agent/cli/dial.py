@@ -6,8 +6,9 @@ reaches at PUBLIC_HOST (or `--public-url`, e.g. a tunnel's https URL): that serv
 running; this command only places the call and writes its record in DATABASE_URL. Refused
 before anything is called, with one line saying why (exit 1): a number on the do-not-call
 list, a missing required variable or one the graph does not declare (each named), an unknown
-graph, a number not in E.164, no caller ID (FROM_NUMBER or --from); Twilio's own refusal
-with its code. `--wait` waits for the call's final status and prints who answered.
+graph, a number not in E.164, no caller ID (FROM_NUMBER or --from), no room: as many calls
+in progress as MAX_CALLS x WEB_CONCURRENCY, counted in the call records as a campaign counts
+them (agent/campaigns/capacity.py); Twilio's own refusal with its code. `--wait` waits for the call's final status and prints who answered.
 The variables are personal data: they travel to Twilio in the request body only, and are
 neither printed nor logged.
 """
@@ -18,10 +19,12 @@ import argparse
 import asyncio
 import sys
 
+from agent.campaigns.capacity import RecordsCapacity
 from agent.cli.common import load_config
 from agent.config import Config
 from agent.errors import ConfigError, DatabaseUnreachable, GraphError
 from agent.graph import load_named_graph
+from agent.graph.hours import SYSTEM_WALL_CLOCK
 from agent.logging_setup import phone_hint
 from agent.outbound.placing import DialRefused, DialRequest
 from agent.outbound.twilio_placer import TwilioCallPlacer
@@ -101,6 +104,14 @@ async def dial(config: Config, args: argparse.Namespace, out=sys.stdout) -> int:
         placer = TwilioCallPlacer(
             twilio, {graph.name: graph}, DncList(store.engine), records, base, config.from_number
         )
+        limit = config.max_calls * config.web_concurrency
+        if await RecordsCapacity(store.engine, limit, SYSTEM_WALL_CLOCK).free() == 0:
+            print(
+                f"not called (busy): {limit} calls in progress already "
+                "(MAX_CALLS x WEB_CONCURRENCY, counted in the call records)",
+                file=sys.stderr,
+            )
+            return 1
         request = DialRequest(args.to, graph.name, variables, args.from_number, args.tag)
         try:
             placed = await placer.place(request)
