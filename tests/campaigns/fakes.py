@@ -1,4 +1,5 @@
-"""Typed fakes of the outbound seam for the campaign tests, and a virtual wall clock."""
+"""Typed fakes of the outbound seam for the campaign tests, a virtual wall clock, and the
+reminder campaign's settings the tests build on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from datetime import datetime, timedelta
 
 from agent.campaigns.capacity import CallCapacity, NoLimit
 from agent.campaigns.recovery import CallLookup
+from agent.campaigns.retry import RetryPolicy
+from agent.campaigns.store import CampaignSettings
+from agent.campaigns.window import CallWindow
 from agent.campaigns.worker import WorkerDeps
 from agent.outbound.placing import (
     CallOutcome,
@@ -135,4 +139,24 @@ def deps(
         lookup=lookup,
         clock=calls.clock,
         sleep=calls.clock.sleep,
+    )
+
+
+def reminder_settings(
+    *,
+    window: str = "00:00-24:00",
+    timezone: str = "UTC",
+    concurrency: int = 1,
+    max_attempts: int = 3,
+    retry_s: int = 60,
+    source: str | None = None,
+) -> CampaignSettings:
+    """A campaign of the reminder graph; by default always open, one call at a time."""
+    return CampaignSettings(
+        graph="reminder",
+        window=CallWindow.parse(window),
+        timezone=timezone,
+        concurrency=concurrency,
+        policy=RetryPolicy(max_attempts, retry_s),
+        source=source,
     )

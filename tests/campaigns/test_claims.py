@@ -9,26 +9,17 @@ from agent.campaigns import claims, recovery
 from agent.campaigns import states as s
 from agent.campaigns.contacts_csv import Contact
 from agent.campaigns.recovery import FoundCall, LookupFailed
-from agent.campaigns.retry import RetryPolicy
 from agent.campaigns.store import (
-    CampaignSettings,
     contact_rows,
     counts,
     create_campaign,
     get_campaign,
 )
-from agent.campaigns.window import CallWindow
 from agent.records.store import Store
+from tests.campaigns.fakes import reminder_settings
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-SETTINGS = CampaignSettings(
-    graph="reminder",
-    window=CallWindow.parse("09:00-20:00"),
-    timezone="UTC",
-    concurrency=2,
-    policy=RetryPolicy(3, 60),
-    source="calls.csv",
-)
+SETTINGS = reminder_settings(window="09:00-20:00", concurrency=2, source="calls.csv")
 
 
 @pytest.fixture

@@ -9,12 +9,10 @@ from pathlib import Path
 
 from agent.campaigns import states as s
 from agent.campaigns.contacts_csv import Contact
-from agent.campaigns.retry import RetryPolicy
-from agent.campaigns.store import CampaignSettings, contact_rows, create_campaign, get_campaign
-from agent.campaigns.window import CallWindow
+from agent.campaigns.store import contact_rows, create_campaign, get_campaign
 from agent.campaigns.worker import CampaignWorker
 from agent.records.store import Store
-from tests.campaigns.fakes import FakeCalls, VirtualClock, deps
+from tests.campaigns.fakes import FakeCalls, VirtualClock, deps, reminder_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,13 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_a_killed_worker_loses_nothing_and_its_dial_is_not_repeated(database_url, tmp_path):
     store = await Store.open(database_url)
     numbers = [f"+1555400{i:04d}" for i in range(8)]
-    settings = CampaignSettings(
-        graph="reminder",
-        window=CallWindow.parse("00:00-24:00"),
-        timezone="UTC",
-        concurrency=1,
-        policy=RetryPolicy(1, 60),
-    )
+    settings = reminder_settings(max_attempts=1)
     now = datetime.now(UTC)
     cid = await create_campaign(
         store.engine, settings, [Contact(i + 2, n) for i, n in enumerate(numbers)], now

@@ -11,11 +11,10 @@ from agent.campaigns import claims, recovery
 from agent.campaigns import states as s
 from agent.campaigns.binding import TwilioCallLookup
 from agent.campaigns.contacts_csv import Contact
-from agent.campaigns.retry import RetryPolicy
-from agent.campaigns.store import CampaignSettings, contact_rows, create_campaign
-from agent.campaigns.window import CallWindow
+from agent.campaigns.store import contact_rows, create_campaign
 from agent.records.store import Store
 from agent.twilio.rest import TwilioRestClient
+from tests.campaigns.fakes import reminder_settings
 from tests.conftest import ACCOUNT_SID
 
 NUMBER = "+15550000001"
@@ -39,13 +38,7 @@ async def twilio(fakes):
 
 async def _left_dialing(store) -> tuple[str, datetime]:
     """A campaign whose one contact a dead worker claimed (`dialing`, no sid) just now."""
-    settings = CampaignSettings(
-        graph="reminder",
-        window=CallWindow.parse("00:00-24:00"),
-        timezone="UTC",
-        concurrency=1,
-        policy=RetryPolicy(3, 60),
-    )
+    settings = reminder_settings()
     claimed_at = datetime.now(UTC)
     cid = await create_campaign(store.engine, settings, [Contact(2, NUMBER)], claimed_at)
     assert (await claims.claim(store.engine, cid, DEAD, claimed_at)).number == NUMBER

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from agent.campaigns import states as s
 from agent.campaigns.contacts_csv import Contact
-from agent.campaigns.retry import RetryPolicy
-from agent.campaigns.store import CampaignSettings, contact_rows, create_campaign
-from agent.campaigns.window import CallWindow
+from agent.campaigns.store import contact_rows, create_campaign
 from agent.records.store import Store
+from tests.campaigns.fakes import reminder_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,13 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_two_processes_place_each_contact_exactly_once(postgres_url, tmp_path):
     store = await Store.open(postgres_url)
     numbers = [f"+1555200{i:04d}" for i in range(40)]
-    settings = CampaignSettings(
-        graph="reminder",
-        window=CallWindow.parse("00:00-24:00"),
-        timezone="UTC",
-        concurrency=3,
-        policy=RetryPolicy(1, 60),
-    )
+    settings = reminder_settings(concurrency=3, max_attempts=1)
     contacts = [Contact(i + 2, n) for i, n in enumerate(numbers)]
     cid = await create_campaign(store.engine, settings, contacts, datetime.now(UTC))
     out, go = tmp_path / "placed.txt", tmp_path / "go"

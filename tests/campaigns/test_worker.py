@@ -9,12 +9,17 @@ import pytest
 from agent.campaigns import claims
 from agent.campaigns import states as s
 from agent.campaigns.contacts_csv import Contact
-from agent.campaigns.retry import RetryPolicy
-from agent.campaigns.store import CampaignSettings, contact_rows, create_campaign, get_campaign
-from agent.campaigns.window import CallWindow
+from agent.campaigns.store import contact_rows, create_campaign, get_campaign
 from agent.campaigns.worker import CampaignWorker
 from agent.records.store import Store
-from tests.campaigns.fakes import FakeCalls, FakeDnc, FixedCapacity, VirtualClock, deps
+from tests.campaigns.fakes import (
+    FakeCalls,
+    FakeDnc,
+    FixedCapacity,
+    VirtualClock,
+    deps,
+    reminder_settings,
+)
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -27,12 +32,8 @@ async def store(database_url):
 
 
 async def _campaign(store, numbers, *, concurrency=2, zones=None, max_attempts=3):
-    settings = CampaignSettings(
-        graph="reminder",
-        window=CallWindow.parse("09:00-20:00"),
-        timezone="UTC",
-        concurrency=concurrency,
-        policy=RetryPolicy(max_attempts, 60),
+    settings = reminder_settings(
+        window="09:00-20:00", concurrency=concurrency, max_attempts=max_attempts
     )
     zones = zones or {}
     contacts = [Contact(i + 2, n, {"name": f"N{i}"}, zones.get(n)) for i, n in enumerate(numbers)]

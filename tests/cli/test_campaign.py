@@ -12,10 +12,9 @@ from pathlib import Path
 
 from agent.campaigns import claims
 from agent.campaigns.contacts_csv import Contact
-from agent.campaigns.retry import RetryPolicy
-from agent.campaigns.store import CampaignSettings, create_campaign
-from agent.campaigns.window import CallWindow
+from agent.campaigns.store import create_campaign
 from agent.records.store import Store
+from tests.campaigns.fakes import reminder_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,12 +56,11 @@ def test_bad_rows_are_named_and_an_unknown_graph_stops_before_any_call(tmp_path)
 def test_status_list_and_results_csv(tmp_path):
     async def seed() -> str:
         store = await Store.open(f"sqlite:///{tmp_path}/calls.db")
-        settings = CampaignSettings(
-            graph="reminder",
-            window=CallWindow.parse("09:00-20:00"),
+        settings = reminder_settings(
+            window="09:00-20:00",
             timezone="Europe/Paris",
             concurrency=5,
-            policy=RetryPolicy(3, 600),
+            retry_s=600,
             source="calls.csv",
         )
         at = datetime(2026, 12, 7, 10, tzinfo=UTC)

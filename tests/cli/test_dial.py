@@ -11,10 +11,9 @@ from pathlib import Path
 
 from agent.campaigns import claims
 from agent.campaigns.contacts_csv import Contact
-from agent.campaigns.retry import RetryPolicy
-from agent.campaigns.store import CampaignSettings, create_campaign
-from agent.campaigns.window import CallWindow
+from agent.campaigns.store import create_campaign
 from agent.records.store import Store
+from tests.campaigns.fakes import reminder_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,13 +46,7 @@ def _dial(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
 
 async def _one_campaign_call_in_progress(tmp_path: Path) -> None:
     store = await Store.open(f"sqlite:///{tmp_path}/calls.db")
-    settings = CampaignSettings(
-        graph="reminder",
-        window=CallWindow.parse("00:00-23:59"),
-        timezone="UTC",
-        concurrency=1,
-        policy=RetryPolicy(3, 600),
-    )
+    settings = reminder_settings()
     at = datetime.now(UTC)
     cid = await create_campaign(store.engine, settings, [Contact(2, "+15550001111")], at)
     claimed = await claims.claim(store.engine, cid, "w", at)
