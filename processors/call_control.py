@@ -1,10 +1,9 @@
 """CallController: the `call:` section of a graph — greeting, idle prompts, hang-up, time limit, DTMF.
 
-Placed by the pipeline factory right after transport in, so it sees the caller's keypresses
-first and every bot/user speaking frame travelling upstream, and queues speech and the end of
-the call downstream in order (a goodbye's `TTSSpeakFrame`, then `EndWorkerFrame`: the pacer
-plays the goodbye to its last echoed mark before the transport hangs up and closes).
-Transfers are its `transfers` (processors/call_transfer.py), bound through `CallLine`.
+Right after transport in: it sees keypresses first and every speaking frame going upstream,
+and queues speech, then the end of the call, downstream in order (the pacer plays a goodbye
+to its last echoed mark before the transport hangs up). Transfers are its `transfers`
+(processors/call_transfer.py), bound through `CallLine`, which it implements.
 
 - consumes: `InputDTMFFrame` (mapped digits run their action; others reach the LLM as
   "The caller pressed 5."), `EndCallFrame` (router, the LLM's end_call tool),
@@ -14,22 +13,20 @@ Transfers are its `transfers` (processors/call_transfer.py), bound through `Call
   `TurnFailedFrame` (say `fallback`, at most once per FALLBACK_GAP_S; fatal: say
   `trouble_goodbye`, hang up with reason "error"; an unanswered caller turn counts as one)
 - watches: Bot/User Started/Stopped Speaking for the idle timer (processors/idle_timer.py)
-- produces: what it says (recording notice, greeting, prompts, notices, goodbye, DTMF
-  phrase) as `TTSSpeakFrame`, or from the audio cache (processors/cached_speech.py) plus an
+- produces: what it says (recording notice, greeting, prompts, goodbye, ...) as a
+  `TTSSpeakFrame`, or cached audio (processors/cached_speech.py) plus an
   `LLMMessagesAppendFrame` for the context; `LLMMessagesAppendFrame`, `EndWorkerFrame`
-- params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/phrases/cache.py,
-  agent.nodes.router.phrase_book_of); `clock` (processors/clock.py) for the idle prompts,
-  the time limit and the fallback's spacing; `destinations`, how a transfer destination's
-  name (None: the first) is found (agent/graph/resolved.py `Graph.transfer_destination`);
-  `greeting`, said instead of the graph's (a call back from an unanswered transfer)
+- params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/phrases/cache.py);
+  `clock` (processors/clock.py) for the idle prompts, time limit and fallback spacing;
+  `destinations`, the transfers' finder (`Graph.transfer_destination`); `greeting`, said
+  instead of the graph's (a call back from an unanswered transfer)
 - messages: `take_message` / `offer_message` say their phrase, then push `TakeMessageFrame`
   / `OfferMessageFrame` to the dialog (processors/message_taking.py); `message_at_start` /
   `offer_at_start` (a reason): the greeting asked for a message / offered to take one
-- events: on_hang_up(controller, reason) — "agent", "idle", "timeout", "dtmf", "router" (a
-  `hang_up` route) or "error"; on_transfer(controller, TransferRequest), once, before the
-  transfer phrase; on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit)
-  for each key pressed (the record's keypad turns); on_say(controller, text), before each
-  thing it says itself (the record's words for that turn)
+- events: on_hang_up(controller, reason: "agent", "idle", "timeout", "dtmf", "router" or
+  "error"); on_transfer(controller, TransferRequest), once, before the transfer phrase;
+  on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), each key pressed;
+  on_say(controller, text), before each thing it says itself (the record's words)
 """
 
 from __future__ import annotations
@@ -95,10 +92,8 @@ class CallController(PassThroughProcessor):
         self._settings = settings
         self._elapsed_s = max(0.0, elapsed_s)
         self._greeting = greeting if greeting is not None else settings.greeting
-        # After the greeting (which asks for the caller's name), take a message; its reason.
-        self._message_at_start = message_at_start
-        # After the greeting (which offered to take a message), a yes starts it; its reason.
-        self._offer_at_start = offer_at_start
+        self._message_at_start = message_at_start  # the greeting asked for a message: why
+        self._offer_at_start = offer_at_start  # the greeting offered to take one: why
         self._phrases = phrases
         self._clock = clock
         self._idle = IdleTimer(

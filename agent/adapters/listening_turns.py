@@ -46,10 +46,11 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
     words known so far (finals, then the latest interim), or when a final transcript comes
     in while the turn is still open, unless the words are unfinished, a message is being
     taken, or the newest words were transcribed before the caller's speech ended (the VAD's
-    stop minus its `stop_secs`: an STT's interim from then lags the speech; `words_are_
-    stale`), when it waits for newer words. It goes through pipecat's own speculation path: `trigger_user_turn_inference_
-    triggered(speculation=...)` makes the user aggregator send a provisional copy of the
-    context (the real one is untouched), and the LLM service's SpeculationGate holds
+    stop minus its `stop_secs`: an STT's interim from then lags the speech;
+    `words_are_stale`), when it waits for newer words. It goes through pipecat's own
+    speculation path: `trigger_user_turn_inference_triggered(speculation=...)` makes the
+    user aggregator send a provisional copy of the context (the real one is untouched), and
+    the LLM service's SpeculationGate holds
     everything the answer produces until the turn ends. The turn's end keeps the answer
     only if the confirmed transcript has the same words (`same_words`); otherwise, or when
     the caller resumes (VAD start), or a final transcript differs, it is withdrawn
