@@ -13,7 +13,7 @@ March."; its answer; hang-up.
 - sides: `today` is our receptionist graph as it waited before (TURN_END_BY_WORDS=false,
   SPECULATIVE_ANSWERS=false: 0.4 s after the VAD's stop, whatever the words); `words` the
   wait chosen by the words (processors/turn_end.py); `speculative` that plus the LLM asked
-  at the VAD's stop (agent/adapters/turns.py); `reference` pipecat's own Twilio server
+  at the VAD's stop (agent/adapters/listening_turns.py); `reference` pipecat's own Twilio server
   (bench/reference_server.py: its 0.4 s speech timeout).
 - modes: `standard` is bench.pacing's Deepgram fake (interims grow at 3 words a second, so
   the last one lags the speech; the script unpunctuated); `deepgram` is closer to Deepgram

@@ -1,58 +1,37 @@
 """CallController: the `call:` section of a graph — greeting, idle prompts, hang-up, time limit, DTMF.
 
-Placed by the pipeline factory right after transport in, so it sees the caller's keypresses
-first, every bot/user speaking frame travelling upstream, and can queue speech and the end of
-the call downstream in order (a goodbye's `TTSSpeakFrame`, then `EndFrame`: the pacer plays
-the goodbye to its last echoed mark before the transport hangs up and closes).
+Right after transport in: it sees keypresses first and every speaking frame going upstream,
+and queues speech, then the end of the call, downstream in order (the pacer plays a goodbye
+to its last echoed mark before the transport hangs up). Transfers are its `transfers`
+(processors/call_transfer.py), bound through `CallLine`, which it implements.
 
 - consumes: `InputDTMFFrame` (mapped digits run their action; others reach the LLM as
-  "The caller pressed 5."), `EndCallFrame` (from the router or the LLM's end_call tool),
+  "The caller pressed 5."), `EndCallFrame` (router, the LLM's end_call tool),
   `DoNotCallFrame` (the `stop` route, the LLM's do_not_call tool: the bound `list_number`
   puts the call's number on the do-not-call list; the frame's `done` says whether it did),
-  `TransferCallFrame` (from the router or the LLM's transfer_call tool: say the transfer
-  phrase; once it has played (processors/speaking.py), run the bound `hand_off_now` (the
-  REST update with Twilio's <Dial>, agent/app/transfer_call.py) and end the pipeline with
-  reason "transfer", or, refused, go on (`transfer_failed`: the caller is told); with no
-  hand-off bound, end the pipeline at once and the transport hands off at the end. A
-  warm destination holds instead: `bind_hold`, `warm_accepted`, `warm_failed`),
-  `TurnFailedFrame` (a service gave up on a turn: say `fallback`, at most once per
-  FALLBACK_GAP_S; a fatal one: say `trouble_goodbye` and hang up with reason "error"); a
-  caller turn the agent has not started answering ANSWER_TIMEOUT_S after it ended is
-  handled as one (stage "turn", reason "unanswered"; processors/idle_timer.py)
-- watches: Bot/User Started/Stopped Speaking (processors/idle_timer.py, pipecat's
-  UserIdleController's rules: the idle timer runs from the moment the agent's audio
-  finished *playing*, i.e. the pacer's mark-driven BotStoppedSpeakingFrame, and stops when
-  anyone speaks)
-- produces: `TTSSpeakFrame` (a recorded call's recording notice, then the greeting; idle
-  prompt, time-limit notice, goodbye, DTMF phrase),
-  or, for a text the audio cache holds, the cached phrase (processors/cached_speech.py) plus
-  an `LLMMessagesAppendFrame` recording it as the assistant's, as the TTS path would;
-  `LLMMessagesAppendFrame` (unmapped digits), `EndWorkerFrame(reason=...)`
-- params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/phrases/cache.py)
-  of pre-rendered phrases (agent.nodes.router.phrase_book_of finds the graph's); `clock`
-  (processors/clock.py) for the idle prompts, the time limit and the fallback's spacing
-- params (more): `destinations`, how a destination name (None: the first) is found among
-  the graph's active ones (agent/graph/resolved.py `Graph.transfer_destination`); `greeting`,
-  said instead of the graph's (a call back from an unanswered transfer)
-- message-taking (graphs with `messages:`): `take_message(reason, say)` and
-  `offer_message(reason, say)` say their phrase, then push `TakeMessageFrame` /
-  `OfferMessageFrame` behind it to the dialog in front of the LLM
-  (processors/message_taking.py): for after hours, a transfer nobody answered, ...;
-  `message_at_start` (a reason): take a message right after the greeting, which asked for
-  the caller's name (after hours: `hours.after_hours.take_message`); `offer_at_start`: the
-  greeting offered to take one (a call back from an unanswered transfer): a yes starts it
-- events: on_hang_up(controller, reason) — reason is "agent", "idle", "timeout", "dtmf",
-  "router" (a `hang_up` route of the intent router) or "error";
-  on_transfer(controller, TransferRequest), once, before the transfer phrase;
-  on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), for each key
-  the caller presses (the call record's keypad turns); on_say(controller, text), before
-  each thing it says itself (greeting, prompts, goodbye: the record's words for that turn)
+  `TransferCallFrame` (router, the LLM's transfer_call tool: `transfers.start`),
+  `TurnFailedFrame` (say `fallback`, at most once per FALLBACK_GAP_S; fatal: say
+  `trouble_goodbye`, hang up with reason "error"; an unanswered caller turn counts as one)
+- watches: Bot/User Started/Stopped Speaking for the idle timer (processors/idle_timer.py)
+- produces: what it says (recording notice, greeting, prompts, goodbye, ...) as a
+  `TTSSpeakFrame`, or cached audio (processors/cached_speech.py) plus an
+  `LLMMessagesAppendFrame` for the context; `LLMMessagesAppendFrame`, `EndWorkerFrame`
+- params: the graph's CallSettings; `phrases`, an optional PhraseBook (agent/phrases/cache.py);
+  `clock` (processors/clock.py) for the idle prompts, time limit and fallback spacing;
+  `destinations`, the transfers' finder (`Graph.transfer_destination`); `greeting`, said
+  instead of the graph's (a call back from an unanswered transfer)
+- messages: `take_message` / `offer_message` say their phrase, then push `TakeMessageFrame`
+  / `OfferMessageFrame` to the dialog (processors/message_taking.py); `message_at_start` /
+  `offer_at_start` (a reason): the greeting asked for a message / offered to take one
+- events: on_hang_up(controller, reason: "agent", "idle", "timeout", "dtmf", "router" or
+  "error"); on_transfer(controller, TransferRequest), once, before the transfer phrase;
+  on_turn_failed(controller, TurnFailedFrame); on_dtmf(controller, digit), each key pressed;
+  on_say(controller, text), before each thing it says itself (the record's words)
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -71,6 +50,7 @@ from pipecat.processors.frame_processor import FrameDirection
 
 from agent.adapters.events import declare_event, fire_event
 from processors.cached_speech import cached_speech_frames
+from processors.call_transfer import CallTransfers, FindDestination, TransferRequest
 from processors.clock import LOOP_CLOCK, Clock, Timer
 from processors.frames import (
     DoNotCallFrame,
@@ -82,28 +62,9 @@ from processors.frames import (
 )
 from processors.idle_timer import IdleTimer
 from processors.passthrough import CONSUMED, PassThroughProcessor
-from processors.speaking import SpeakingState
 
 FALLBACK_GAP_S = 3.0  # failures closer together than this get one fallback phrase
 UNANSWERED = TurnFailedFrame(stage="turn", reason="unanswered")  # processors/idle_timer.py
-
-
-@dataclass(frozen=True)
-class TransferRequest:
-    """A transfer the controller started: where to, why, and which way in."""
-
-    name: str  # the destination's name in the graph's `transfer:`
-    to: str  # the number dialled
-    ring_timeout_s: int
-    caller_id: str | None
-    via: str  # "route" | "dtmf" | "llm"
-    reason: str
-    warm: bool = False  # the caller holds while the person is asked (agent/app/warm_transfer.py)
-    accept_timeout_s: int = 20  # warm: how long the person has to accept
-
-
-# name (None: the first) -> (name, destination with .to, .ring_timeout_s, .caller_id) or None
-FindDestination = Callable[[str | None], tuple[str, object] | None]
 
 
 class CallController(PassThroughProcessor):
@@ -130,13 +91,9 @@ class CallController(PassThroughProcessor):
         super().__init__(**kwargs)
         self._settings = settings
         self._elapsed_s = max(0.0, elapsed_s)
-        self._destinations = destinations
         self._greeting = greeting if greeting is not None else settings.greeting
-        self.transfer: TransferRequest | None = None
-        # After the greeting (which asks for the caller's name), take a message; its reason.
-        self._message_at_start = message_at_start
-        # After the greeting (which offered to take a message), a yes starts it; its reason.
-        self._offer_at_start = offer_at_start
+        self._message_at_start = message_at_start  # the greeting asked for a message: why
+        self._offer_at_start = offer_at_start  # the greeting offered to take one: why
         self._phrases = phrases
         self._clock = clock
         self._idle = IdleTimer(
@@ -152,11 +109,7 @@ class CallController(PassThroughProcessor):
         self.hang_up_reason: str | None = None
         self.failures: list[tuple[str, str]] = []  # (stage, reason) of each TurnFailedFrame
         self._last_fallback_t = float("-inf")
-        self._hold = None  # processors/hold_music.py HoldMusic, for warm transfers (bind_hold)
-        self._speech = SpeakingState()  # has the transfer phrase played?
-        # A cold transfer's REST update, run once its phrase has played (True: done; False:
-        # refused, and the caller was told). None: the transport runs it at the end.
-        self.hand_off_now: Callable[[], Awaitable[bool]] | None = None
+        self.transfers = CallTransfers(self, settings, destinations, clock)
         # Puts the call's number on the do-not-call list (source) -> listed; bound by the
         # pipeline assembly (agent/app/outbound_call.py). None: nothing can be listed.
         self.list_number: Callable[[str], Awaitable[bool]] | None = None
@@ -180,7 +133,7 @@ class CallController(PassThroughProcessor):
         if isinstance(frame, InputAudioRawFrame):
             return None  # caller audio: 16 frames a second, nothing here for it
         self._idle.on_frame(frame)
-        self._speech.on_frame(frame, direction)
+        self.transfers.on_frame(frame, direction)
         if isinstance(frame, StartFrame):
             # Forward the StartFrame first so every processor has started before we speak.
             await self.push_frame(frame, direction)
@@ -196,7 +149,7 @@ class CallController(PassThroughProcessor):
             self.create_task(self._do_not_call(frame), name="do-not-call")
             return CONSUMED
         if isinstance(frame, TransferCallFrame):
-            await self.start_transfer(frame)
+            await self.transfers.start(frame)
             return CONSUMED
         if isinstance(frame, TurnFailedFrame):
             await self._on_turn_failed(frame)
@@ -272,7 +225,7 @@ class CallController(PassThroughProcessor):
         await self.say(goodbye if goodbye is not None else (self._settings.goodbye or ""))
         # EndWorkerFrame travels behind the goodbye; the worker then sends EndFrame from the
         # very start (transport in included), and the pacer holds it until the goodbye played.
-        await self.push_frame(EndWorkerFrame(reason=reason))
+        await self.end_pipeline(reason)
 
     async def _on_idle(self) -> None:
         if self._ending:
@@ -292,13 +245,13 @@ class CallController(PassThroughProcessor):
     async def _on_dtmf(self, digit: str) -> None:
         action = self._settings.dtmf.get(digit)
         await fire_event(self, "on_dtmf", digit)
-        if self.holding:
+        if self.transfers.holding:
             return  # on hold: the key is in the record, nothing answers it
         if action is not None and action.action == "transfer":
             request = TransferCallFrame(
                 destination=action.destination, reason=f"pressed {digit}", via="dtmf"
             )
-            if self.can_transfer(action.destination) and await self.start_transfer(request):
+            if self.transfers.can_start(action.destination) and await self.transfers.start(request):
                 return
             action = None  # no one to put the caller through to: the key is an ordinary one
         if action is None:
@@ -309,68 +262,6 @@ class CallController(PassThroughProcessor):
             await self.hang_up("dtmf", goodbye=action.say)
         else:
             await self.say(action.say or "")
-
-    # -- transfers ------------------------------------------------------------------------
-
-    def can_transfer(self, destination: str | None) -> bool:
-        """Is `destination` (None: the graph's first) set, and the call not ending?"""
-        found = self._destinations(destination) if self._destinations else None
-        return found is not None and not self._ending
-
-    async def start_transfer(self, frame: TransferCallFrame) -> bool:
-        """Say the transfer phrase, then end the pipeline with reason "transfer": the pacer
-        plays the phrase to its end, then the transport updates the call with <Dial>.
-        False (nothing done) when the destination is not set or the call is ending."""
-        found = self._destinations(frame.destination) if self._destinations else None
-        if found is None or self._ending:
-            logger.warning(f"{self}: no transfer to {frame.destination or 'the first destination'}")
-            return False
-        name, destination = found
-        warm = destination.warm and self._hold is not None
-        self._ending = True
-        self.hang_up_reason = None if warm else "transfer"
-        if not warm and self.hand_off_now is None:  # else the call may come back: it stays
-            self._cancel_timer()
-        self._idle.stop()
-        self.transfer = TransferRequest(
-            name,
-            destination.to,
-            destination.ring_timeout_s,
-            destination.caller_id,
-            frame.via,
-            frame.reason[:200],
-            warm=warm,
-            accept_timeout_s=destination.accept_timeout_s,
-        )
-        if warm:
-            return await self._start_warm()
-        logger.info(f"{self}: transferring to {name} ({frame.via})")
-        await fire_event(self, "on_transfer", self.transfer)
-        await self.say(frame.say if frame.say is not None else self._settings.transfer_phrase)
-        if self.hand_off_now is None:
-            await self.push_frame(EndWorkerFrame(reason="transfer"))
-        else:
-            self.create_task(self._hand_off_when_played(), name="transfer-hand-off")
-        return True
-
-    async def _hand_off_when_played(self) -> None:
-        """The phrase has played: update the call (the bound hand-off). Done: end the
-        pipeline (Twilio ends the stream too). Refused: the hand-off told the caller; the
-        conversation goes on."""
-        await self._speech.played(self._clock)
-        if await self.hand_off_now():
-            await self.push_frame(EndWorkerFrame(reason="transfer"))
-
-    async def transfer_failed(self, *, offer_message: bool) -> None:
-        """A transfer could not be made (the REST update was refused): the caller hears
-        `transfer_failed`, then (graphs taking messages) a yes to it starts the dialog."""
-        self._ending = False
-        self.hang_up_reason = None
-        self.transfer = None
-        if offer_message:
-            await self.offer_message("transfer_failed", self._settings.transfer_failed)
-        else:
-            await self.say(self._settings.transfer_failed)
 
     # -- messages -------------------------------------------------------------------------
 
@@ -385,40 +276,25 @@ class CallController(PassThroughProcessor):
         await self.say(say)
         await self.push_frame(OfferMessageFrame(reason=reason))
 
-    # -- warm transfers (agent/app/warm_transfer.py) -----------------------------------------
-
-    def bind_hold(self, hold) -> None:
-        """The call's HoldMusic (processors/hold_music.py): warm transfers hold with it."""
-        self._hold = hold
+    # -- CallLine, the transfers' seam (processors/call_transfer.py) ---------------------
 
     @property
-    def holding(self) -> bool:
-        return self._hold is not None and self._hold.holding
+    def ending(self) -> bool:
+        return self._ending
 
-    async def _start_warm(self) -> bool:
-        logger.info(f"{self}: warm transfer to {self.transfer.name} ({self.transfer.via})")
-        await fire_event(self, "on_transfer", self.transfer)  # the person's leg is called
-        await self.say(self._settings.hold_phrase)
-        await self._hold.start()
-        return True
+    def leave_conversation(self, hang_up_reason: str | None, *, keep_time_limit: bool) -> None:
+        self._ending = True
+        self.hang_up_reason = hang_up_reason
+        if not keep_time_limit:
+            self._cancel_timer()
+        self._idle.stop()
 
-    async def warm_accepted(self) -> None:
-        """The person took the call: the music stops, the caller hears `hold_connected` to
-        its end, then the pipeline ends with reason "transfer" (the transport's hand-off
-        moves the call into the conference)."""
-        if not self.holding:
-            return
-        await self._hold.stop()
-        self.hang_up_reason = "transfer"
-        self._cancel_timer()
-        await self.say(self._settings.hold_connected)
-        await self.push_frame(EndWorkerFrame(reason="transfer"))
+    def return_to_conversation(self) -> None:
+        self._ending = False
+        self.hang_up_reason = None
 
-    async def warm_failed(self, *, offer_message: bool) -> None:
-        """Nobody took the call: the music stops, the caller hears `transfer_failed`, then
-        (graphs taking messages) a yes to its offer starts the message dialog. The
-        conversation goes on."""
-        if not self.holding:
-            return
-        await self._hold.stop()
-        await self.transfer_failed(offer_message=offer_message)
+    async def announce_transfer(self, request: TransferRequest) -> None:
+        await fire_event(self, "on_transfer", request)
+
+    async def end_pipeline(self, reason: str) -> None:
+        await self.push_frame(EndWorkerFrame(reason=reason))

@@ -14,7 +14,7 @@
   fallback phrase instead of silence.
 - `SegmentTranscribedFrame` (data, downstream from a segmented STT): the STT has finished
   transcribing the caller's n-th utterance, words or none; the turn-stop strategy
-  (agent/adapters/turns.py) then stops waiting for words. A data frame, so it arrives
+  (agent/adapters/segment_turns.py) then stops waiting for words. A data frame, so it arrives
   after the utterance's transcript.
 - `SpokenAudioFrame` (data, an `OutputAudioRawFrame`): agent audio that carries its own
   words, placed by byte offset; a cached phrase's, so the pacer knows which of them a

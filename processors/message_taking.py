@@ -141,7 +141,7 @@ class MessageTaker(PassThroughProcessor):
             if self.state == "idle":
                 return None
             if frame.speculation:
-                # A speculative answer (agent/adapters/turns.py) to a turn not yet certain:
+                # A speculative answer (agent/adapters/listening_turns.py) to a turn not yet certain:
                 # the dialog answers turns itself, once they end. Withdrawn, so the turn's
                 # end brings its words here as usual.
                 await self.broadcast_frame(EagerEndOfTurnCancelFrame)

@@ -1,6 +1,6 @@
 """When has the caller finished? The words' part of the answer, and speculation's bookkeeping.
 
-Used by the turn stop strategy `ListeningTurnStop` (agent/adapters/turns.py), which decides
+Used by the turn stop strategy `ListeningTurnStop` (agent/adapters/listening_turns.py), which decides
 when a caller's turn ends and starts the LLM before it is sure. This module holds what needs
 no pipecat internals, so it is tested on its own:
 

@@ -9,7 +9,7 @@ service takes a loaded model, so these module-level subclasses hand it in:
 - `SharedWhisperSTTService(model=..., **kwargs)`: `_load()` overridden to use `model`. Each
   utterance is upsampled from the pipeline's 8 kHz to the 16 kHz Whisper reads (pipecat hands
   the model audio at the pipeline's input rate), and after each one, words or none, it says
-  so with a `SegmentTranscribedFrame` (agent/adapters/turns.py ends the turn on it).
+  so with a `SegmentTranscribedFrame` (agent/adapters/segment_turns.py ends the turn on it).
 - `SharedPiperTTSService(voice, voice_name)`: runs `TTSService.__init__` instead of
   PiperTTSService's and sets `_voice`.
 

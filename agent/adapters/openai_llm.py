@@ -200,7 +200,7 @@ class _SharedClientRetryPolicy:
     async def _give_up(self, exc: BaseException) -> None:
         reason = failure_reason(exc)
         if self._speculation_gate.is_speculating:
-            # A speculative answer (agent/adapters/turns.py ListeningTurnStop) failed before
+            # A speculative answer (agent/adapters/listening_turns.py ListeningTurnStop) failed before
             # its turn was certain: nothing is said; withdrawn, the confirmed turn asks anew.
             logger.info(f"{self}: speculative request failed ({reason}); withdrawn")
             await self.broadcast_frame(EagerEndOfTurnCancelFrame)

@@ -241,7 +241,7 @@ class CallSession:
             return "an operator ended the call from the dashboard"
         if outcome == "timeout" and self._ending_reason == "timeout":
             return "the call outlived its time limit and the agent's goodbye (the backstop)"
-        request = self.built.controller.transfer
+        request = self.built.controller.transfers.request
         if outcome in ("transferred", "transfer_failed") and request is not None:
             if outcome == "transferred":
                 return f"transferred to {request.name} ({request.via})"
@@ -256,10 +256,14 @@ class CallSession:
         request), as the graph's own transfers do: the transfer phrase, then the <Dial>.
         False when the destination is not set, or the call is ending or not built yet."""
         controller = self.built.controller if self.built is not None else None
-        if controller is None or self._ending_reason or not controller.can_transfer(destination):
+        if (
+            controller is None
+            or self._ending_reason
+            or not controller.transfers.can_start(destination)
+        ):
             return False
         frame = TransferCallFrame(destination=destination, reason=reason, via="operator")
-        controller.create_task(controller.start_transfer(frame), name="operator-transfer")
+        controller.create_task(controller.transfers.start(frame), name="operator-transfer")
         return True
 
     async def end(self, reason: str, goodbye: bool = False) -> None:

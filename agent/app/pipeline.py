@@ -296,7 +296,7 @@ def build_call_pipeline(
     if any(d.warm for d in graph.transfer.values()):
         music = warm_transfer.hold_music_pcm(services.cache)
         hold = HoldMusic(music, name="hold")
-        controller.bind_hold(hold)
+        controller.transfers.bind_hold(hold)
 
     @controller.event_handler("on_transfer")
     async def _on_transfer(_controller, request):
@@ -319,16 +319,16 @@ def build_call_pipeline(
         session.hand_off = transport.hand_off
 
     async def hand_off_now() -> bool:
-        """The cold transfer's update, once its phrase has played (processors/call_control.py);
+        """The cold transfer's update, once its phrase has played (processors/call_transfer.py);
         refused, the stream is still open: the caller is told and the call goes on."""
         hand_off = session.hand_off
         if hand_off is not None and await hand_off():
             return True
         transport.hand_off = None  # a later end of the call hangs up as usual
-        await controller.transfer_failed(offer_message=graph.messages is not None)
+        await controller.transfers.failed(offer_message=graph.messages is not None)
         return False
 
-    controller.hand_off_now = hand_off_now
+    controller.transfers.hand_off_now = hand_off_now
     outbound_call.bind_do_not_call(services, call, controller)
 
     chain = list(gb.chain)

@@ -2,8 +2,8 @@
 
 How a transfer goes (the graph file's `transfer:` names the destinations):
 
-1. The call controller (processors/call_control.py) says the transfer phrase and ends the
-   pipeline with reason "transfer"; the pacer plays the phrase to its end.
+1. The call controller's transfers (processors/call_transfer.py) say the transfer phrase
+   and end the pipeline with reason "transfer"; the pacer plays the phrase to its end.
 2. Once the phrase has played (the pacer's speaking frames), the controller runs the call's
    hand-off (`hand_off_for`, bound by agent/app/pipeline.py): the live call is updated
    with inline TwiML, `<Dial action="https://PUBLIC_HOST/dial-result?graph=..">NUMBER</Dial>`
@@ -38,7 +38,7 @@ from agent.records.runtime import RecordsRuntime
 from agent.records.store import Event, TransferStarted, TransferStatus
 from agent.twilio import twiml
 from agent.twilio.rest import TwilioRestClient
-from processors.call_control import TransferRequest
+from processors.call_transfer import TransferRequest
 
 RESUME_PARAMETER = "resume"  # stream parameter: "transfer" on a call back from a transfer
 DIAL_STATUS_PARAMETER = "dial_status"

@@ -2,7 +2,7 @@
 
 How a warm transfer goes (a `transfer:` destination with `warm: true`):
 
-1. The call controller (processors/call_control.py) fires `on_transfer` with a warm
+1. The call controller's transfers (processors/call_transfer.py) fire `on_transfer` with a warm
    `TransferRequest`; the pipeline assembly starts a `WarmCaller` (here). It opens the
    transfer in the process's registry (agent/app/warm_registry.py: an unguessable id and
    conference name), records the transfer's start (status "dialing") and creates the
@@ -43,7 +43,7 @@ from agent.audio import ulaw_to_pcm16
 from agent.graph import Graph
 from agent.records.store import TransferStarted, TransferStatus
 from agent.twilio import twiml
-from processors.call_control import TransferRequest
+from processors.call_transfer import TransferRequest
 from processors.clock import LOOP_CLOCK, Clock, Timer
 
 LEG_PARAMETER = "warm"  # the person's stream parameter: the transfer's id
@@ -183,14 +183,16 @@ class WarmCaller:
                 body,
             )
             self.built.transport.hand_off = self.hand_off
-            controller.create_task(controller.warm_accepted(), name="warm-accepted")
+            controller.create_task(controller.transfers.warm_accepted(), name="warm-accepted")
             return
         if state in ("failed",) and transfer.leg_sid:
             self.services.twilio.track(
                 asyncio.create_task(self._end_leg(ringing=False), name="warm-end-leg")
             )
         offer = self.graph.messages is not None
-        controller.create_task(controller.warm_failed(offer_message=offer), name="warm-failed")
+        controller.create_task(
+            controller.transfers.warm_failed(offer_message=offer), name="warm-failed"
+        )
 
     def caller_gone(self) -> None:
         """The caller's stream ended: a transfer still undecided is over, the leg ended."""

@@ -6,7 +6,7 @@
 
 Each scenario of `graphs/NAME.tests.yaml` (agent/scenarios/model.py) runs as a real call: the
 graph served in this process against the provider fakes, Twilio played by the emulator, the
-caller's lines synthesised here (agent/scenarios/run.py). Scenarios run concurrently
+caller's lines synthesised here (agent/scenarios/run.py, scripting.py). Scenarios run concurrently
 (`--concurrency` calls at once), each `--repeat` times. Progress goes to stderr as runs
 finish; the table (passes of N, the first failed expectation and the transcript around it)
 to stdout; `--junit FILE` writes JUnit XML. `--schema` prints the tests file's JSON Schema.

@@ -7,8 +7,8 @@ brings (`dial --var name=Ann`; agent/outbound/twilio_placer.py carries them to t
                                   did not bring: empty)
 
 `${env:...}` is resolved when the graph is loaded (envsubst.py), `${call.vars...}` on each
-call: envsubst leaves these references as written, and validation (validate.py
-`pass_call_vars`) checks each names a declared variable and sits where it can be rendered:
+call: envsubst leaves these references as written, and validation
+(callvar_checks.py) checks each names a declared variable and sits where it can be rendered:
 not in a phrase the audio cache plays as recorded.
 """
 

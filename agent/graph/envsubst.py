@@ -39,7 +39,7 @@ class EnvResult:
     problems: list[tuple[Loc, str]] = field(default_factory=list)
     unresolved: set[Loc] = field(default_factory=set)
     used: set[str] = field(default_factory=set)  # variable names referenced
-    # `${call.vars.NAME}` references, left as written: (where, NAME) (checked in validate.py)
+    # `${call.vars.NAME}` references, left as written: (where, NAME) (checked in callvar_checks.py)
     call_vars: list[tuple[Loc, str]] = field(default_factory=list)
 
 

@@ -10,7 +10,7 @@
     transfers                what names a `transfer:` destination (a keypad digit, a route
                              action, the LLM's tool) names one that exists (transfers.py)
     call variables           each `${call.vars.NAME}` names a declared variable (did you
-                             mean) and sits where it is filled in per call (callvars.py)
+                             mean) and sits where it is filled in per call (callvar_checks.py)
     7 ${env:...}             unset variables, malformed references, secrets
     8 settings (strict)      the keys and packages the nodes in use need are there
                              (problems flagged `unavailable`: the file is fine, this machine is not)
@@ -22,30 +22,33 @@ environment; a value that did not resolve is reported once, by pass 7, and skipp
 others. Each pass stays quiet about things an earlier pass already reported (an unknown node
 type does not also cause frame-flow errors downstream of it).
 
-Passes 1 to 3 are here (reading via parse.py), 4 to 6 in wiring.py, 7 and 8 here.
+This module runs the passes in order and collects their problems into a `Report`, and
+builds the `Graph` of a valid file. Where each pass lives: 1 parse.py (via yamlfile.py);
+2 and 3 node_checks.py; 4 to 6 wiring.py; transfers transfers.py; call variables
+callvar_checks.py; 7 envsubst.py (its problems are added here); 8 setting_checks.py; lines
+lines.py and hours_read.py (read here, `pass_lines`); messages wiring.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.config import Config
-from agent.errors import ConfigError, GraphProblem
+from agent.errors import GraphProblem
 from agent.graph import parse, yamlfile
-from agent.graph.callvars import RENDERED_CALL_FIELDS, references
-from agent.graph.envsubst import Loc, parse_bool, substitute
+from agent.graph.callvar_checks import call_var_problems
+from agent.graph.envsubst import Loc, substitute
 from agent.graph.hours import Schedule
 from agent.graph.hours_read import read_schedule
 from agent.graph.lines import read_numbers
 from agent.graph.model import ParallelBlock
+from agent.graph.node_checks import read_node_params, reference_problems
 from agent.graph.registry import BUILTIN, Registry
 from agent.graph.resolved import Graph, Node
-from agent.graph.suggest import hint
+from agent.graph.setting_checks import setting_problems
 from agent.graph.transfers import transfer_problems
 from agent.graph.wiring import WiringPasses
-from agent.nodes.params import file_ref_fields
 
 
 @dataclass
@@ -118,8 +121,12 @@ class _Validation(WiringPasses):
         self.draft, problems = parse.read_top_level(env.value, env, self.path.stem)
         for loc, message in problems:
             self.add(loc, message)
-        self.pass_params()
-        self.pass_references()
+        self.params, self.replace_when, problems = read_node_params(
+            self.draft, self.registry, self.path.parent
+        )
+        problems += reference_problems(self.draft, self.registry, self.chain_names())
+        for loc, message in problems:
+            self.add(loc, message)
         self.pass_topology()
         self.resolve()
         self.pass_flow()
@@ -128,11 +135,13 @@ class _Validation(WiringPasses):
             self.add(loc, message)
         self.pass_lines()
         self.pass_messages()
-        self.pass_call_vars()
+        for loc, message in call_var_problems(self.draft, self.params, self.path.parent):
+            self.add(loc, message)
         for loc, message in env.problems:
             self.add(loc, message)
         if self.strict:
-            self.pass_settings()
+            for loc, message in setting_problems(self.runs.values(), self.type_of, self.config):
+                self.add(loc, message, unavailable=True)
         if not self.report.errors:
             self.report.graph = self.make_graph()
         return self.report
@@ -155,58 +164,6 @@ class _Validation(WiringPasses):
     def chain_names(self) -> list[tuple[Loc, str]]:
         return [(loc, item) for loc, item in self.iter_chain() if isinstance(item, str)]
 
-    # -- pass 2
-
-    def pass_params(self) -> None:
-        self.params: dict[str, object] = {}
-        self.replace_when: dict[str, bool] = {}
-        base = self.path.parent
-        for name, spec in self.draft.specs.items():
-            replace = spec.replace_with
-            if (
-                replace is not None
-                and ("nodes", name, "replace_with", "when") not in self.env.unresolved
-            ):
-                try:
-                    self.replace_when[name] = parse_bool(replace.when)
-                except ValueError as exc:
-                    self.add(("nodes", name, "replace_with", "when"), str(exc))
-            node_type = self.registry.get(spec.type)
-            if node_type is None:
-                continue  # pass 3 reports it
-            params, problems = parse.read_params(
-                name, node_type.params, spec.params, self.env.unresolved
-            )
-            for loc, message in problems:
-                self.add(loc, message)
-            if params is None:
-                continue
-            self.params[name] = params
-            for key in file_ref_fields(node_type.params):
-                value = getattr(params, key)
-                if value and (problem := parse.check_file_ref(name, key, value, base)):
-                    self.add(*problem)
-
-    # -- pass 3
-
-    def pass_references(self) -> None:
-        names = self.draft.node_names
-        for loc, name in [*self.chain_names(), *self.draft.taps]:
-            if name not in names:
-                self.add(loc, f"unknown node '{name}'{hint(name, names)}")
-        for name, spec in self.draft.specs.items():
-            if spec.replace_with and spec.replace_with.node not in names:
-                target = spec.replace_with.node
-                self.add(
-                    ("nodes", name, "replace_with", "node"),
-                    f"unknown node '{target}'{hint(target, names)}",
-                )
-            loc = ("nodes", name, "type")
-            if spec.type not in self.registry and loc not in self.env.unresolved:
-                suggestion = hint(spec.type, self.registry.names())
-                known = "" if suggestion else f"; known types: {', '.join(self.registry.names())}"
-                self.add(loc, f"unknown node type '{spec.type}'{suggestion}{known}")
-
     # -- numbers and hours
 
     def pass_lines(self) -> None:
@@ -226,55 +183,6 @@ class _Validation(WiringPasses):
             problems += more
         for loc, message in problems:
             self.add(loc, message)
-
-    # -- call variables (`${call.vars.NAME}`, agent/graph/callvars.py)
-
-    def pass_call_vars(self) -> None:
-        declared = list(self.draft.vars)
-        uses = list(self.env.call_vars)
-        for name, params in self.params.items():
-            prompt = getattr(params, "prompt", None)
-            path = self.path.parent / prompt if isinstance(prompt, str) else None
-            if path is not None and path.is_file():
-                text = path.read_text(encoding="utf-8", errors="replace")
-                uses += [(("nodes", name, "prompt"), var) for var in references(text)]
-        for loc, var in uses:
-            ref = f"${{call.vars.{var}}}"
-            allowed = (len(loc) == 2 and loc[0] == "call" and loc[1] in RENDERED_CALL_FIELDS) or (
-                len(loc) == 3 and loc[0] == "nodes" and loc[2] == "prompt"
-            )
-            if not allowed:
-                self.add(
-                    loc,
-                    f"{ref} cannot be filled in here: call variables go in call.greeting, "
-                    "call.voicemail, call.goodbye, call.idle_prompt and the LLM's prompt file "
-                    "(this text is said as written, from the audio cache)",
-                )
-            elif var not in declared:
-                self.add(
-                    loc,
-                    f"{ref}: unknown call variable '{var}'{hint(var, declared)}; declare it "
-                    f"under vars: ({', '.join(declared) or 'none declared'})",
-                )
-
-    # -- pass 8
-
-    def pass_settings(self) -> None:
-        for name in dict.fromkeys(self.runs.values()):
-            node_type = self.type_of(name)
-            for setting in node_type.required_settings if node_type else ():
-                try:
-                    self.config.require(setting, f"the {node_type.name} node '{name}'")
-                except ConfigError as exc:
-                    self.add(("nodes", name), str(exc), unavailable=True)
-            for package in node_type.packages if node_type else ():
-                if importlib.util.find_spec(package) is None:
-                    self.add(
-                        ("nodes", name),
-                        f"the {node_type.name} node '{name}' needs the Python package "
-                        f"'{package}': pip install -e '.[local]'",
-                        unavailable=True,
-                    )
 
     # -- result
 

@@ -26,10 +26,10 @@ When the caller's turn ends (user turn strategies), chosen rather than pipecat's
   which costs CPU per turn and on synthetic or telephone speech often waits seconds before
   ending a turn. With Deepgram finalizing on VAD stop, a turn ends stop_secs (0.2) +
   user_speech_timeout (0.4) after the caller falls silent. Behind a segmented STT (Whisper,
-  the `segment` kind): its subclass SegmentAwareTurnStop (agent/adapters/turns.py), which stops
+  the `segment` kind): its subclass SegmentAwareTurnStop (agent/adapters/segment_turns.py), which stops
   waiting for words exactly when the last utterance has been transcribed.
   With a `ListeningTurn` (the groq_llm node's `listen_to_words` / `speculate`):
-  ListeningTurnStop (agent/adapters/turns.py), which picks the wait by the caller's words
+  ListeningTurnStop (agent/adapters/listening_turns.py), which picks the wait by the caller's words
   (processors/turn_end.py) and may start the LLM speculatively at the VAD's stop.
 """
 
@@ -37,7 +37,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.adapters.turns import CountedEagerTurnStop, ListeningTurnStop, SegmentAwareTurnStop
+from agent.adapters.eager_turns import CountedEagerTurnStop
+from agent.adapters.listening_turns import ListeningTurnStop
+from agent.adapters.segment_turns import SegmentAwareTurnStop
 from agent.graph.build import BuildContext
 from agent.graph.callvars import render
 from agent.graph.model import BargeInSettings

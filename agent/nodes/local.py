@@ -9,7 +9,7 @@ loading takes ~0.3-1 s and would stall every other call on the event loop.
   audio and transcribes each utterance when the VAD says the caller stopped) with the shared
   model, 8 kHz phone audio upsampled to 16 kHz, and a SegmentTranscribedFrame after each
   utterance, so the caller's turn ends when Whisper is done rather than when a guessed
-  latency runs out (agent/adapters/local_speech.py, agent/adapters/turns.py).
+  latency runs out (agent/adapters/local_speech.py, agent/adapters/segment_turns.py).
 - piper_tts: pipecat's PiperTTSService with the shared voice; it resamples Piper's 22.05 kHz
   to the 8 kHz Twilio plays. pipecat would download a voice by name; we never download.
 """

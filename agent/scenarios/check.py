@@ -20,7 +20,7 @@ from agent.scenarios.caller import GREETING_STEP, MARK
 from agent.scenarios.check_outbound import BEEP, OUTBOUND_CHECKS, check_outbound
 from agent.scenarios.live import loosely_matches, loosely_says, loosely_says_all
 from agent.scenarios.model import Expect, Scenario, Step
-from agent.scenarios.run import RunData
+from agent.scenarios.run_data import RunData
 from agent.scenarios.turns import Turn, record_turns
 from agent.scenarios.turns import answers as _answers
 from agent.scenarios.turns import got as _got

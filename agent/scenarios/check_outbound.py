@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from agent.scenarios.run import RunData
+from agent.scenarios.run_data import RunData
 from agent.scenarios.turns import Turn, got
 
 OUTBOUND_CHECKS = ("says_variable", "voicemail")

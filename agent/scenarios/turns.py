@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.scenarios.run import RunData
+from agent.scenarios.run_data import RunData
 
 
 @dataclass(frozen=True)

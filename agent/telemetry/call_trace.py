@@ -27,7 +27,8 @@ from agent.records.turns import Turn
 from agent.telemetry.setup import Tracing
 from agent.telemetry.spans import Content, build_turn, ns
 from agent.telemetry.stages import StageCollector, TracedLink, TurnStages
-from processors.call_control import CallController, TransferRequest
+from processors.call_control import CallController
+from processors.call_transfer import TransferRequest
 from processors.media_link import MediaLink
 from processors.router import IntentRouter
 

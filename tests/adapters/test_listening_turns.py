@@ -1,4 +1,4 @@
-"""agent/adapters/turns.py ListeningTurnStop, inside pipecat's real user aggregator and an
+"""agent/adapters/listening_turns.py ListeningTurnStop, inside pipecat's real user aggregator and an
 LLMService (so its SpeculationGate): the wait follows the words; a speculative answer is
 spoken only once the turn is confirmed with the same words, and otherwise is cancelled,
 its tokens never leave the service and the context never holds it."""
@@ -31,7 +31,7 @@ from pipecat.services.llm_service import LLMService
 from pipecat.tests.utils import SleepFrame, run_test
 from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 
-from agent.adapters.turns import ListeningTurnStop
+from agent.adapters.listening_turns import ListeningTurnStop
 from agent.nodes.conversation import ListeningTurn, turn_strategies
 from processors.turn_end import SpeculationStats, TurnEndTiming
 from tests.adapters.contract import assert_callable, assert_has_attrs

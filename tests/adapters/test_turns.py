@@ -1,10 +1,10 @@
-"""agent/adapters/turns.py: the pipecat speech-timeout stop internals SegmentAwareTurnStop uses."""
+"""agent/adapters/segment_turns.py: the pipecat speech-timeout stop internals SegmentAwareTurnStop uses."""
 
 from __future__ import annotations
 
 from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 
-from agent.adapters.turns import SegmentAwareTurnStop
+from agent.adapters.segment_turns import SegmentAwareTurnStop
 from tests.adapters.contract import assert_callable, assert_has_attrs, assert_source_mentions
 
 

@@ -27,7 +27,7 @@ def build(**env):
 def test_vad_turns_use_speech_timeout_not_smart_turn():
     from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 
-    from agent.adapters.turns import ListeningTurnStop
+    from agent.adapters.listening_turns import ListeningTurnStop
     from agent.nodes.params import SPECULATE_DEFAULT
     from processors.barge_in import AcknowledgingTurnStart
     from processors.turn_end import TurnEndTiming
@@ -39,7 +39,7 @@ def test_vad_turns_use_speech_timeout_not_smart_turn():
     assert [type(s) for s in strategies.start] == [AcknowledgingTurnStart]
     [stop] = strategies.stop
     # Deepgram finalizes: pipecat's speech timeout, its wait chosen by the words (0.4 s when
-    # they say nothing either way), answers started speculatively (agent/adapters/turns.py)
+    # they say nothing either way), answers started speculatively (agent/adapters/listening_turns.py)
     assert type(stop) is ListeningTurnStop and isinstance(stop, SpeechTimeoutUserTurnStopStrategy)
     assert stop._timing == TurnEndTiming(complete_s=0.1, open_s=0.4, unfinished_s=1.2)
     assert stop._speculate_on is SPECULATE_DEFAULT
@@ -50,7 +50,7 @@ def test_flux_turns_are_left_to_flux():
     from pipecat.turns.user_start import ExternalUserTurnStartStrategy
     from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 
-    from agent.adapters.turns import CountedEagerTurnStop
+    from agent.adapters.eager_turns import CountedEagerTurnStop
 
     graph, llm = build(USE_DEEPGRAM_FLUX="true", MAX_HISTORY_TURNS="5")
     assert graph.chain[1] == "stt_flux"

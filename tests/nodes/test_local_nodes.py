@@ -45,7 +45,7 @@ def test_local_graph_needs_no_keys_and_shares_its_models_across_calls():
     assert any(isinstance(p, ScriptedResponder) for p in first.nodes["responder"].processors)
     assert first.nodes["responder"].context is not second.nodes["responder"].context
     # Whisper produces the `segment` kind: turns end when its transcription does.
-    from agent.adapters.turns import SegmentAwareTurnStop
+    from agent.adapters.segment_turns import SegmentAwareTurnStop
 
     user = first.nodes["responder"].processors[0]
     assert [type(s) for s in user._params.user_turn_strategies.stop] == [SegmentAwareTurnStop]

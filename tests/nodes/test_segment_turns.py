@@ -1,4 +1,4 @@
-"""agent/adapters/turns.py and the Whisper node's SegmentTranscribedFrame: a caller's turn
+"""agent/adapters/segment_turns.py and the Whisper node's SegmentTranscribedFrame: a caller's turn
 ends when the STT has transcribed its last utterance, however slow that is, and no later.
 
 The turn strategies run inside pipecat's real user aggregator; the frames are what the VAD

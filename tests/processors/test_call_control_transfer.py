@@ -74,7 +74,7 @@ async def test_an_inactive_destination_leaves_the_key_ordinary_and_ignores_reque
     assert not [f for f in down if isinstance(f, (TTSSpeakFrame, EndWorkerFrame))]
     [told] = [f for f in down if isinstance(f, LLMMessagesAppendFrame)]
     assert told.messages[0]["content"] == "The caller pressed 0 on the keypad."
-    assert control.transfer is None
+    assert control.transfers.request is None
 
 
 async def test_a_route_transfer_says_nothing_more():
@@ -84,7 +84,7 @@ async def test_a_route_transfer_says_nothing_more():
     )
     assert not [f for f in down if isinstance(f, TTSSpeakFrame)]
     assert [f.reason for f in down if isinstance(f, EndWorkerFrame)] == ["transfer"]
-    assert control.transfer.via == "route"
+    assert control.transfers.request.via == "route"
 
 
 async def test_a_bound_hand_off_runs_once_the_phrase_has_played_then_the_call_ends():
@@ -100,7 +100,7 @@ async def test_a_bound_hand_off_runs_once_the_phrase_has_played_then_the_call_en
         calls.append(clock.now())
         return True
 
-    control.hand_off_now = hand_off_now
+    control.transfers.hand_off_now = hand_off_now
     down = await run_bounced(
         control,
         clock,
@@ -125,10 +125,10 @@ async def test_a_refused_hand_off_tells_the_caller_and_the_call_goes_on():
     )
 
     async def hand_off_now() -> bool:
-        await control.transfer_failed(offer_message=True)
+        await control.transfers.failed(offer_message=True)
         return False
 
-    control.hand_off_now = hand_off_now
+    control.transfers.hand_off_now = hand_off_now
     down = await run_bounced(
         control,
         clock,
@@ -141,8 +141,8 @@ async def test_a_refused_hand_off_tells_the_caller_and_the_call_goes_on():
     ]
     assert not [f for f in down if isinstance(f, EndWorkerFrame)]
     assert [f.reason for f in down if isinstance(f, OfferMessageFrame)] == ["transfer_failed"]
-    assert control.hang_up_reason is None and control.transfer is None
-    assert control.can_transfer("desk")  # a later transfer may try again
+    assert control.hang_up_reason is None and control.transfers.request is None
+    assert control.transfers.can_start("desk")  # a later transfer may try again
 
 
 async def run_bounced(control, clock, steps) -> list:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from agent.scenarios.check import Failure, evaluate
 from agent.scenarios.model import Scenario
 from agent.scenarios.report import Outcome, junit_xml, table
-from agent.scenarios.run import RunData
+from agent.scenarios.run_data import RunData
 from agent.sim.result import CallResult
 
 WALL0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC).timestamp()

@@ -1,48 +1,28 @@
-"""pipecat's user turn stop, entered where it has no public door.
+"""ListeningTurnStop: when a caller's turn ends, chosen by their words, with speculative answers.
 
-`SegmentAwareTurnStop` ends a caller's turn when a segmented STT has transcribed its last
-utterance, not on a guess.
-
-pipecat's SpeechTimeoutUserTurnStopStrategy ends a turn once the caller has been quiet for
-`user_speech_timeout` and the STT is done: its transcript came marked final, or a safety net
-ran out (the STT's p99 latency, `ttfs_p99_latency`, after the VAD's stop). A segmented STT
-(Whisper) transcribes each utterance only after the VAD's stop, and marks every transcript
-final. Both go wrong when the caller pauses mid-sentence and the machine is loaded:
-
-- Whisper's words for the last utterance come after the net: the turn ends with the words
-  before them. A caller's "Wait, ... where is your office?" got the fallback for "Wait", and
-  the late "where is your office?" started a new turn that cut the fallback off.
-- The words of an earlier utterance, marked final, come after the VAD's last stop: pipecat
-  takes them as the end of the STT's work, though the last utterance is still being heard.
-
-`SegmentAwareTurnStop` is used when a node upstream produces the `segment` kind. It counts
-the VAD's stops and stops waiting for the STT exactly when `SegmentTranscribedFrame` says the
-STT is done with the latest one (words or none); a transcript's `finalized` no longer ends
-the wait. The STT's `ttfs_p99_latency` then only bounds a transcription that never ends.
-
-It relies on pipecat's SpeechTimeoutUserTurnStopStrategy internals: `_handle_transcription
-(frame)` (overridden), the `_vad_stopped`, `_stt_wait_done` and `_stt_timeout_task`
-attributes, and `_maybe_trigger_user_turn_stopped()` (tests/adapters/test_turns.py).
+pipecat's speech-timeout user turn stop (SpeechTimeoutUserTurnStopStrategy) waits a fixed
+time after the VAD's stop; this one waits by what the words say (processors/turn_end.py)
+and, with `speculate`, starts the LLM before the turn is certain through pipecat's own
+speculation path. It overrides the strategy's private hooks where it has no public door
+(the class docstring lists them; tests/adapters/test_listening_turns.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import replace
 
 from pipecat.frames.frames import (
     EagerEndOfTurnCancelFrame,
     Frame,
     InterimTranscriptionFrame,
     TranscriptionFrame,
-    VADUserStoppedSpeakingFrame,
 )
 from pipecat.turns.types import ProcessFrameResult, UserTurnSpeculation
-from pipecat.turns.user_stop import EagerUserTurnStopStrategy, SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 
 from processors.clock import LOOP_CLOCK, Clock
-from processors.frames import MessageTakingFrame, SegmentTranscribedFrame
+from processors.frames import MessageTakingFrame
 from processors.turn_end import (
     SpeculationStats,
     TurnEndTiming,
@@ -53,38 +33,6 @@ from processors.turn_end import (
 
 _WORDS = re.compile(r"\w")
 PENDING_WORDS_S = 2.0  # the longest a turn waits for the final of words an interim had
-
-
-class SegmentAwareTurnStop(SpeechTimeoutUserTurnStopStrategy):
-    """pipecat's speech-timeout stop, told exactly when each utterance's transcription ends."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._vad_stops = 0  # per call, as the STT counts its segments
-
-    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
-        if isinstance(frame, VADUserStoppedSpeakingFrame):
-            self._vad_stops += 1
-        result = await super().process_frame(frame)
-        if isinstance(frame, SegmentTranscribedFrame) and frame.segment == self._vad_stops:
-            await self._latest_segment_transcribed()
-        return result
-
-    async def _handle_transcription(self, frame: TranscriptionFrame):
-        # Every segment's transcript is "final", even one from before the VAD's last stop;
-        # the SegmentTranscribedFrame of the latest stop is what says the STT is done.
-        await super()._handle_transcription(replace(frame, finalized=False))
-
-    async def _latest_segment_transcribed(self):
-        # Only while the caller is still quiet after that stop: once the VAD hears them again,
-        # the next utterance's words are the ones to wait for.
-        if not self._vad_stopped or self._stt_wait_done:
-            return
-        self._stt_wait_done = True
-        if self._stt_timeout_task:
-            await self.task_manager.cancel_task(self._stt_timeout_task)
-            self._stt_timeout_task = None
-        await self._maybe_trigger_user_turn_stopped()
 
 
 class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
@@ -98,10 +46,11 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
     words known so far (finals, then the latest interim), or when a final transcript comes
     in while the turn is still open, unless the words are unfinished, a message is being
     taken, or the newest words were transcribed before the caller's speech ended (the VAD's
-    stop minus its `stop_secs`: an STT's interim from then lags the speech; `words_are_
-    stale`), when it waits for newer words. It goes through pipecat's own speculation path: `trigger_user_turn_inference_
-    triggered(speculation=...)` makes the user aggregator send a provisional copy of the
-    context (the real one is untouched), and the LLM service's SpeculationGate holds
+    stop minus its `stop_secs`: an STT's interim from then lags the speech;
+    `words_are_stale`), when it waits for newer words. It goes through pipecat's own
+    speculation path: `trigger_user_turn_inference_triggered(speculation=...)` makes the
+    user aggregator send a provisional copy of the context (the real one is untouched), and
+    the LLM service's SpeculationGate holds
     everything the answer produces until the turn ends. The turn's end keeps the answer
     only if the confirmed transcript has the same words (`same_words`); otherwise, or when
     the caller resumes (VAD start), or a final transcript differs, it is withdrawn
@@ -295,55 +244,3 @@ class ListeningTurnStop(SpeechTimeoutUserTurnStopStrategy):
         self._vad_stop_at = None
         self._words_at = None
         await super()._reset(clear_vad_user_speaking=clear_vad_user_speaking)
-
-
-class CountedEagerTurnStop(EagerUserTurnStopStrategy):
-    """pipecat's eager stop (Flux's EagerEndOfTurn answered speculatively), counted.
-
-    Its rule is ours: the committed transcript must have the same words after
-    normalisation (pipecat's NormalizedMatch). Counts into `stats` as ListeningTurnStop
-    does: started, confirmed, and wasted as "differs" (the committed words are other),
-    "withdrawn" (Flux's TurnResumed, or the LLM wanted a tool) or "unresolved" (the turn
-    ended otherwise, or the 5 s bound). Reads pipecat's `_speculation` to know whether a
-    withdrawal from outside finds one in flight (tests/adapters/test_listening_turns.py).
-    """
-
-    def __init__(self, *, stats: SpeculationStats | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self._stats = stats if stats is not None else SpeculationStats()
-        self._stopping = False
-
-    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
-        if isinstance(frame, EagerEndOfTurnCancelFrame) and self._speculation is not None:
-            self._stats.waste("withdrawn")
-        return await super().process_frame(frame)
-
-    async def trigger_user_turn_inference_triggered(
-        self, *, speculation: UserTurnSpeculation | None = None
-    ):
-        if speculation is not None:
-            self._stats.start()
-        await super().trigger_user_turn_inference_triggered(speculation=speculation)
-
-    async def trigger_user_turn_finalized(
-        self, *, enable_user_speaking_frames: bool | None = None, confirms_speculation=False
-    ):
-        if confirms_speculation:
-            self._stats.confirm()
-        await super().trigger_user_turn_finalized(
-            enable_user_speaking_frames=enable_user_speaking_frames,
-            confirms_speculation=confirms_speculation,
-        )
-
-    async def trigger_user_turn_stopped(self, *, enable_user_speaking_frames: bool | None = None):
-        self._stopping = True
-        try:
-            await super().trigger_user_turn_stopped(
-                enable_user_speaking_frames=enable_user_speaking_frames
-            )
-        finally:
-            self._stopping = False
-
-    async def trigger_user_turn_speculation_cancelled(self):
-        self._stats.waste("differs" if self._stopping else "unresolved")
-        await super().trigger_user_turn_speculation_cancelled()
