@@ -10,15 +10,11 @@ from dataclasses import dataclass
 
 from pipecat.frames.frames import (
     DataFrame,
-    InterimTranscriptionFrame,
     LLMContextFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
     STTMetadataFrame,
-    TranscriptionFrame,
-    VADUserStartedSpeakingFrame,
-    VADUserStoppedSpeakingFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -35,6 +31,7 @@ from agent.adapters.listening_turns import ListeningTurnStop
 from agent.nodes.conversation import ListeningTurn, turn_strategies
 from processors.turn_end import SpeculationStats, TurnEndTiming
 from tests.adapters.contract import assert_callable, assert_has_attrs
+from tests.caller_frames import final, interim, start, stop
 
 TIMING = TurnEndTiming(complete_s=0.05, open_s=0.3, unfinished_s=0.9)
 ANSWER_DELAY_S = 0.1  # the fake LLM's first token
@@ -106,22 +103,6 @@ async def scene(frames, *, speculate=True, ttfs=1.0):
     )
     users = [m["content"] for m in context.get_messages() if m["role"] == "user"]
     return llm, heard, users, stats
-
-
-def interim(text):
-    return InterimTranscriptionFrame(text, "caller", "now")
-
-
-def final(text):
-    return TranscriptionFrame(text, "caller", "now", finalized=True)
-
-
-def start():
-    return VADUserStartedSpeakingFrame(start_secs=0.2)
-
-
-def stop():
-    return VADUserStoppedSpeakingFrame(stop_secs=0.2)
 
 
 def test_speech_timeout_internals_it_uses():

@@ -11,14 +11,10 @@ from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     DataFrame,
-    InterimTranscriptionFrame,
     InterruptionFrame,
     LLMContextFrame,
     STTMetadataFrame,
-    TranscriptionFrame,
     UserBackchannelFrame,
-    VADUserStartedSpeakingFrame,
-    VADUserStoppedSpeakingFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -32,6 +28,7 @@ from pipecat.tests.utils import SleepFrame, run_test
 from agent.graph.model import BargeInSettings
 from agent.nodes.conversation import turn_strategies
 from processors.barge_in import DEFAULT_ACKNOWLEDGEMENTS, Acknowledgements, words_of
+from tests.caller_frames import final, interim, start, stop
 
 
 @dataclass
@@ -76,22 +73,6 @@ async def scene(frames, *, min_words: int = 1, barge_in: BargeInSettings | None 
         ],
     )
     return seen
-
-
-def interim(text):
-    return InterimTranscriptionFrame(text, "caller", "now")
-
-
-def final(text):
-    return TranscriptionFrame(text, "caller", "now", finalized=True)
-
-
-def start():
-    return VADUserStartedSpeakingFrame(start_secs=0.2)
-
-
-def stop():
-    return VADUserStoppedSpeakingFrame(stop_secs=0.2)
 
 
 def over_agent(*words_frames, seconds: float = 0.3) -> list:
