@@ -366,7 +366,16 @@ async def _apply(conn, events: list[Event], store: Store) -> None:
     if sum(len(k) for k in kinds) != len(events):
         raise TypeError("not a record event")
     if starts:
-        stmt = store._insert_ignore(m.calls).on_conflict_do_nothing(index_elements=["call_sid"])
+        # An outbound call's record exists before its stream (OutboundRecords.placed): the
+        # stream's start fills in its stream sid and account, and changes nothing else.
+        insert = store._insert_ignore(m.calls)
+        stmt = insert.on_conflict_do_update(
+            index_elements=["call_sid"],
+            set_={
+                "stream_sid": func.coalesce(m.calls.c.stream_sid, insert.excluded.stream_sid),
+                "account_sid": func.coalesce(m.calls.c.account_sid, insert.excluded.account_sid),
+            },
+        )
         await conn.execute(
             stmt,
             [

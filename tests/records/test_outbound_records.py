@@ -118,3 +118,29 @@ async def test_callbacks_written_before_the_placement_still_count(store):
     call = await store.get_call("CAfast")
     assert [e["status"] for e in call["status_history"]] == ["queued", "initiated", "human", "busy"]
     assert call["outcome"] == "busy"
+
+
+async def test_the_stream_of_an_outbound_call_fills_in_its_stream_sid(store):
+    """The record is written when the call is placed; the stream's start, later, must still
+    give it the stream's sid (the trace and the dashboard's call page look calls up by it),
+    without touching what the placement wrote."""
+    from datetime import UTC, datetime
+
+    from agent.records.store import CallStarted
+
+    records = OutboundRecords(store.engine)
+    await records.placed(
+        call_sid="CAout",
+        to_number="+15551234567",
+        from_number="+15550000001",
+        graph="reminder",
+        account_sid=None,
+        tag="contact-1",
+    )
+    at = datetime.now(UTC)
+    await store.apply([CallStarted("CAout", "MZout", "AC1", "+1555", "+1666", "other", at)])
+    await store.apply([CallStarted("CAout", "MZlater", "AC2", "+1", "+2", "x", at)])
+    call = await store.get_call("CAout")
+    assert (call["stream_sid"], call["account_sid"]) == ("MZout", "AC1")
+    assert (call["direction"], call["graph"], call["tag"]) == ("outbound", "reminder", "contact-1")
+    assert (call["from"], call["to"]) == ("+15550000001", "+15551234567")
