@@ -25,13 +25,16 @@ most once, and never both. `why` is "amd:<AnsweredBy>" or "words: <cue>" or the 
   transcripts (final and interim) and speaking frames (`(VAD)UserStarted/StoppedSpeakingFrame`,
   which it reads): no turn starts for the LLM's aggregator, so "Hello?" is answered by the
   greeting alone, and a machine's beep cannot barge in on the voicemail
-- params: on_human, on_machine, clock (processors/clock.py)
+- params: on_human, on_machine, clock (processors/clock.py); `release` (called at cleanup)
+  and `watch` (a coroutine run from the start, cancelled at cleanup: AMD results that
+  reached another server process) are set by the binder (agent/app/outbound_call.py)
 - events: on_callee_words(processor, text), for each final transcript it holds (the call
   record's caller turns: agent/records/turns.py)
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from loguru import logger
@@ -101,11 +104,18 @@ class CalleeAnswer(PassThroughProcessor):
         self._early_amd: str | None = None  # AMD's result before the pipeline started
         # Called at cleanup: stops the AMD results reaching this call (the binder sets it).
         self.release: Callable[[], object] | None = None
+        # Run from the start while undecided, cancelled at cleanup: AMD results that reached
+        # another server process, read from the records (agent/app/amd_poll.py).
+        self.watch: Callable[[], Awaitable[None]] | None = None
+        self._watching: asyncio.Task | None = None
         declare_event(self, "on_callee_words")
 
     async def cleanup(self):
         await super().cleanup()
         self._cancel_all()
+        if self._watching is not None:
+            await self.cancel_task(self._watching)
+            self._watching = None
         if self.release is not None:
             self.release()
 
@@ -133,8 +143,14 @@ class CalleeAnswer(PassThroughProcessor):
 
     # -- the decision (callable without frames: tests, the AMD callback) ----------------
 
+    def undecided(self) -> bool:
+        """Whether AMD's result could still change what this call does."""
+        return self.state in ("waiting", "machine")
+
     def started(self) -> None:
         self._started = True
+        if self.watch is not None and self._watching is None:
+            self._watching = self.create_task(self.watch(), name="callee-answer-amd-watch")
         self._later("silent", self._silent_cap_s, self._silent_cap)
         self._later("decide", self._decide_cap_s, self._decide_cap)
         if self._early_amd is not None:

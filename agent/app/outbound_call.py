@@ -4,10 +4,12 @@ call_details(parameters)    direction and call variables from the stream's param
                             (`direction=outbound`, `var.NAME`: agent/outbound/twilio_placer.py)
 bind_callee_answer(...)     outbound calls: the controller's greeting waits; a CalleeAnswer
                             (processors/callee_answer.py) right after the STT decides person
-                            or machine (AMD from /amd through `Services.amd`, or the first
-                            words): a person hears the rendered greeting, a machine the
-                            rendered `call.voicemail` once, then the agent hangs up; the
-                            record says which and why (OutboundRecords.answered)
+                            or machine (AMD from /amd through `Services.amd`, or read from
+                            the records when another server process received it:
+                            agent/app/amd_poll.py; or the first words): a person hears the
+                            rendered greeting, a machine the rendered `call.voicemail` once,
+                            then the agent hangs up; the record says which and why
+                            (OutboundRecords.answered)
 bind_do_not_call(...)       the controller's `list_number`: the `stop` route and the
                             do_not_call tool list the call's number (the caller's `From`
                             inbound, the callee's `To` outbound)
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from functools import partial
 
 from loguru import logger
 
+from agent.app.amd_poll import watch_amd_in_records
 from agent.app.outbound_calls import add_to_dnc, outbound_records
 from agent.outbound.twilio_placer import DIRECTION_PARAMETER, VAR_PARAMETER
 from processors.callee_answer import CalleeAnswer
@@ -71,6 +75,11 @@ def bind_callee_answer(services, graph, call, settings, controller, chain: list,
 
     callee = CalleeAnswer(on_human=on_human, on_machine=on_machine, name="callee-answer")
     callee.release = services.amd.subscribe(call.call_sid, callee.amd)
+    records = outbound_records(services)
+    if records is not None:  # Twilio's /amd may reach another server process
+        callee.watch = partial(
+            watch_amd_in_records, records, call.call_sid, callee.amd, callee.undecided
+        )
     chain = list(chain)
     at = 0  # no STT found: right at the chain's start (AMD and the caps decide)
     for node in graph.chain_nodes():

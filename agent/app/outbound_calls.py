@@ -10,10 +10,10 @@
                         has one open, else opened for this one write, so the promise "we won't
                         call you again" holds on any server
 
-The AMD result reaches a call only in the process holding its stream; with several server
-processes (WEB_CONCURRENCY) Twilio's callback may land in another one, and the call then
-decides from the callee's first words (processors/callee_answer.py): the record still gets
-AMD's result from whichever process received it.
+The AMD result reaches a call at once only in the process holding its stream; with several
+server processes (WEB_CONCURRENCY) Twilio's callback may land in another one, which records
+it, and the call's own process reads it from the records while the call is undecided
+(agent/app/amd_poll.py).
 """
 
 from __future__ import annotations

@@ -175,6 +175,19 @@ class OutboundRecords:
             )
             await _apply_amd(conn, call_sid, answered_by)
 
+    async def amd_result(self, call_sid: str) -> str | None:
+        """The latest AMD result recorded for the call (by whichever server process received
+        Twilio's callback), or None."""
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    select(m.call_events.c.status)
+                    .where(m.call_events.c.call_sid == call_sid, m.call_events.c.kind == "amd")
+                    .order_by(m.call_events.c.id.desc())
+                    .limit(1)
+                )
+            ).scalar()
+
     async def answered(
         self, call_sid: str, kind: str, why: str, at: datetime | None = None
     ) -> None:

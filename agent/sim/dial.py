@@ -291,9 +291,15 @@ async def follow_twiml(
 
 
 async def _request_action(
-    twilio: Twilio, http: aiohttp.ClientSession, action: str, method: str, params: dict[str, str]
+    twilio: Twilio,
+    http: aiohttp.ClientSession,
+    action: str,
+    method: str,
+    params: dict[str, str],
+    to: str | None = None,
 ) -> tuple[int, str]:
-    """Request a <Dial action> URL as Twilio does (signed over the public URL)."""
+    """Request a <Dial action> or callback URL as Twilio does (signed over the public URL),
+    at `to` (a server's real base URL; default the emulator's `base_url`)."""
     if not action.startswith(twilio.public_base_url):
         return 0, f"action URL {action!r} is not on {twilio.public_base_url}"
     tail = action[len(twilio.public_base_url) :]
@@ -305,6 +311,6 @@ async def _request_action(
     signature = twilio.sign(twilio.public_base_url + tail, body)
     if signature is not None:
         headers["X-Twilio-Signature"] = signature
-    url = URL(twilio.base_url + tail, encoded=True)
+    url = URL((to or twilio.base_url) + tail, encoded=True)
     async with http.request(method, url, data=body, headers=headers) as resp:
         return resp.status, await resp.text()

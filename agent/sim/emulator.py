@@ -104,6 +104,9 @@ class TwilioEmulator:
         self.account_sid = account_sid or _sid("AC")
         self.underrun_gap_ms = underrun_gap_ms
         self.allow_ws = allow_ws  # accept a ws:// <Stream url> (see parse_twiml)
+        # Where created calls' status and AMD callbacks really go (None: `base_url`): another
+        # server process behind the same public URL, as a load balancer may send them.
+        self.callback_base_url: str | None = None
         self._validator = RequestValidator(auth_token) if auth_token else None
         self._calls: dict[str, CallSession] = {}
         self._redirects: dict[str, str] = {}  # CallSid -> TwiML the REST API gave the call

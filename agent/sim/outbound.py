@@ -143,7 +143,9 @@ class Leg:
         }
         if event == "completed":
             params["CallDuration"] = params["Duration"] = str(self.result.duration_s)
-        code, _ = await _request_action(self.twilio, http, url, "POST", params)
+        code, _ = await _request_action(
+            self.twilio, http, url, "POST", params, to=self.twilio.callback_base_url
+        )
         self.result.callbacks.append((status, code))
 
     async def _ring(self, seconds: float) -> bool:
@@ -264,7 +266,9 @@ class Leg:
             "AnsweredBy": answered_by,
             "MachineDetectionDuration": str(int(after * 1000)),
         }
-        code, _ = await _request_action(self.twilio, http, url, "POST", params)
+        code, _ = await _request_action(
+            self.twilio, http, url, "POST", params, to=self.twilio.callback_base_url
+        )
         self.result.amd = (answered_by, loop.time() - answered_at, code)
 
     async def _said_end(self, label: str, timeout: float) -> bool:

@@ -171,3 +171,30 @@ async def test_an_answering_machine_gets_the_voicemail_once_after_the_beep(fakes
     assert ET.fromstring(created.value("Twiml")).find("Connect/Stream") is not None
     outcome = await final_outcome(server, leg.call_sid)
     assert (outcome.status, outcome.answered_by) == ("completed", "machine")
+
+
+async def test_amd_that_reached_another_server_process_still_decides(fakes, start_server):
+    """Two server processes on one records database (WEB_CONCURRENCY); Twilio's AMD callback
+    lands on the one without the stream. The call's own process reads the result from the
+    records: a silent line that AMD says is a machine gets the voicemail (without the read,
+    the silence would be taken for a person waiting, after 4 s, and greeted)."""
+    env = dict(ADMIN_TOKEN=TOKEN, FROM_NUMBER=OURS, GRAPHS="reminder", DEFAULT_GRAPH="reminder")
+    other = await start_server(**env)  # the same DATABASE_URL: the test's calls.db
+    server = await start_server(**env)
+    emulator = server.emulator()
+    emulator.callback_base_url = other.base_url
+    fakes.twilio.outbound = emulator
+    emulator.callees = [Callee(after_s=0.5, amd="machine_end_beep", amd_after_s=1.0)]
+    assert await dial(server.config, dial_args(), io.StringIO()) == 0
+    [leg] = emulator.legs
+    await asyncio.wait_for(leg.done.wait(), 60)
+
+    assert leg.amd[0] == "machine_end_beep" and leg.amd[2] == 204  # taken by the other one
+    spoken = [s.strip() for s in fakes.cartesia.transcripts_by_context().values()]
+    assert spoken == [VOICEMAIL]
+    record = await call_record(server, leg.call_sid, _finished)
+    assert (record["answered_by"], record["answered_reason"]) == (
+        "machine",
+        "amd:machine_end_beep",
+    )
+    assert record["stream_sid"] == leg.stream.stream_sid  # the stream's start filled it in

@@ -115,3 +115,30 @@ async def test_unknown_amd_leaves_the_decision_to_the_words():
     await clock.advance(2.0)
     answer.heard("Yeah, who's this?")
     assert decided == [("human", "words: first words", 2.0)]
+
+
+async def test_the_amd_watch_runs_from_the_start_and_is_cancelled_at_cleanup():
+    """The binder's watch (AMD read from the records) starts with the pipeline, can decide the
+    call, and does not outlive it."""
+    import asyncio
+
+    from pipecat.tests.utils import SleepFrame, run_test
+
+    decided: list = []
+    answer = CalleeAnswer(on_human=decided.append, on_machine=decided.append)
+    seen: dict = {}
+
+    async def watch() -> None:
+        seen["started"] = True
+        answer.amd("machine_end_beep")  # read from the records
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            seen["cancelled"] = True
+            raise
+
+    answer.watch = watch
+    await run_test(answer, frames_to_send=[SleepFrame(0.2)])
+    assert seen == {"started": True, "cancelled": True}
+    assert decided == ["amd:machine_end_beep"]
+    assert not answer.undecided()

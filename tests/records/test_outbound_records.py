@@ -144,3 +144,13 @@ async def test_the_stream_of_an_outbound_call_fills_in_its_stream_sid(store):
     assert (call["stream_sid"], call["account_sid"]) == ("MZout", "AC1")
     assert (call["direction"], call["graph"], call["tag"]) == ("outbound", "reminder", "contact-1")
     assert (call["from"], call["to"]) == ("+15550000001", "+15551234567")
+
+
+async def test_amd_result_is_the_latest_recorded_for_the_call(store):
+    records = OutboundRecords(store.engine)
+    assert await records.amd_result("CAamd") is None
+    await records.amd("CAamd", "machine_start")
+    await records.amd("CAother", "human")
+    assert await records.amd_result("CAamd") == "machine_start"
+    await records.amd("CAamd", "machine_end_beep")
+    assert await records.amd_result("CAamd") == "machine_end_beep"
