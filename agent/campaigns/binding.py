@@ -21,7 +21,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from agent.campaigns.capacity import RecordsCapacity
-from agent.campaigns.recovery import FoundCall, LookupFailed
+from agent.campaigns.recovery import CallNow, FoundCall, LookupFailed
 from agent.campaigns.worker import WorkerDeps
 from agent.config import Config
 from agent.errors import ConfigError
@@ -65,6 +65,12 @@ class TwilioCallLookup:
             for c in listing.calls
             if c.get("sid")
         ]
+
+    async def call_now(self, call_sid: str) -> CallNow:
+        state = await self.twilio.fetch_call(call_sid)
+        if not state.ok:
+            raise LookupFailed(state.error)
+        return CallNow(state.status, state.duration_s, state.answered_by)
 
 
 def _rfc2822(call: dict) -> datetime | None:

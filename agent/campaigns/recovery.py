@@ -48,6 +48,15 @@ class FoundCall:
     created_at: datetime | None
 
 
+@dataclass(frozen=True)
+class CallNow:
+    """One call as Twilio reports it now."""
+
+    status: str  # queued | ringing | in-progress | completed | busy | no-answer | ...
+    duration_s: float | None  # once it ended
+    answered_by: str | None  # AMD's verdict, when the call asked for AMD
+
+
 class LookupFailed(Exception):
     """Twilio could not be asked (no credentials, an HTTP or network error)."""
 
@@ -57,6 +66,11 @@ class CallLookup(Protocol):
         """Twilio's calls to `number` started on or after `since`'s day: all of them, or at
         least every one read until one created since `since` was; raises LookupFailed when
         that cannot be said (no credentials, an error, a page not read)."""
+        ...
+
+    async def call_now(self, call_sid: str) -> CallNow:
+        """The call's state now (its status callbacks may have been lost); raises
+        LookupFailed when Twilio cannot be asked or does not know the call."""
         ...
 
 

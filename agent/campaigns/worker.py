@@ -12,7 +12,10 @@ leaves room (capacity.py), it claims the contact due first (claims.py: committed
        a failed REST request is `failed` (it may have made a call: never retried)
     4. saves the call's sid (`calling`), then polls `CallOutcomes` until Twilio's final
        status is recorded: the contact's final state, or pending with its retry's time
-       (retry.py); no status within `outcome_timeout_s`: `unknown`
+       (retry.py). No final status ASK_TWILIO_AFTER_S after placing (the callback was
+       lost): Twilio is asked (`CallLookup.call_now`), and again every
+       ASK_TWILIO_EVERY_S; a final status it reports is recorded as its callback would
+       have been. None within `outcome_timeout_s`: `unknown`
 
 `stop()` (SIGTERM, Ctrl-C) stops claiming; the REST requests in flight finish and their
 sids are saved; the calls in progress are left `calling` and released, for `campaign resume`
@@ -33,13 +36,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agent.campaigns import claims, recovery
 from agent.campaigns import states as s
 from agent.campaigns.capacity import CallCapacity
-from agent.campaigns.recovery import CallLookup
+from agent.campaigns.recovery import CallLookup, LookupFailed
 from agent.campaigns.store import Campaign, counts
 from agent.graph.hours import WallClock
 from agent.logging_setup import phone_hint
-from agent.outbound.placing import CallOutcomes, CallPlacer, DialRefused, DialRequest, DoNotCall
+from agent.outbound.placing import (
+    FINAL_STATUSES,
+    CallOutcomes,
+    CallPlacer,
+    DialRefused,
+    DialRequest,
+    DoNotCall,
+)
 
 HEARTBEAT_S = 30.0
+# No final status this long after placing: Twilio is asked (the status callback may have
+# been lost: the server was down or unreachable), then again every ASK_TWILIO_EVERY_S.
+ASK_TWILIO_AFTER_S = 10 * 60.0
+ASK_TWILIO_EVERY_S = 10 * 60.0
 IDLE_S = 30.0  # the longest sleep while only future contacts are left
 
 
@@ -75,6 +89,8 @@ class CampaignWorker:
         poll_s: float = 0.5,
         max_wait_s: float | None = None,
         outcome_timeout_s: float = 2 * 3600.0,
+        ask_twilio_after_s: float = ASK_TWILIO_AFTER_S,
+        ask_twilio_every_s: float = ASK_TWILIO_EVERY_S,
         stale_s: float = recovery.STALE_S,
     ):
         self.campaign = campaign
@@ -86,6 +102,8 @@ class CampaignWorker:
         # the next due contact is further away than this
         self.max_wait_s = max_wait_s
         self.outcome_timeout_s = outcome_timeout_s
+        self.ask_twilio_after_s = ask_twilio_after_s
+        self.ask_twilio_every_s = ask_twilio_every_s
         self.stale_s = stale_s
         self._stopping = asyncio.Event()
         self._placing: set[asyncio.Task] = set()  # before the sid is saved: never cancelled
@@ -237,15 +255,21 @@ class CampaignWorker:
     async def _watch(self, contact: claims.Claimed, sid: str) -> None:
         deps, settings = self.deps, self.campaign.settings
         started = deps.clock.now()
+        ask_at = self.ask_twilio_after_s
         while True:
             outcome = await deps.outcomes.outcome(sid)
             now = deps.clock.now()
             if outcome is not None:
                 break
-            if (now - started).total_seconds() > self.outcome_timeout_s:
+            waited = (now - started).total_seconds()
+            if waited > self.outcome_timeout_s:
                 why = f"no final status for {sid} in {self.outcome_timeout_s:.0f} s"
                 await claims.unknown(deps.engine, contact.id, self.worker, why)
                 return
+            if deps.lookup is not None and waited >= ask_at:
+                ask_at = waited + self.ask_twilio_every_s
+                if await self._ask_twilio(sid):
+                    continue  # recorded: the outcome is there now
             await deps.sleep(self.poll_s)
         state = s.after_call(outcome.status, outcome.answered_by, contact.attempts, settings.policy)
         retry_at = None
@@ -263,6 +287,26 @@ class CampaignWorker:
             duration_s=outcome.duration_s,
             next_attempt_at=retry_at,
         )
+
+    async def _ask_twilio(self, sid: str) -> bool:
+        """No final status yet: ask Twilio (its callback may have been lost). A final status
+        is recorded as its callback would have been; whether one was."""
+        deps = self.deps
+        assert deps.lookup is not None
+        try:
+            now = await deps.lookup.call_now(sid)
+        except LookupFailed as exc:
+            logger.warning(f"campaign call ...{sid[-8:]}: Twilio not asked ({exc}); waiting")
+            return False
+        if now.status not in FINAL_STATUSES:
+            return False
+        logger.warning(
+            f"campaign call ...{sid[-8:]}: no status callback, Twilio says {now.status}; recorded"
+        )
+        if now.answered_by:
+            await deps.outcomes.amd(sid, now.answered_by)
+        await deps.outcomes.status(sid, now.status, duration_s=now.duration_s)
+        return True
 
     async def _wind_down(self) -> int:
         """Stop watching, let the REST requests in flight finish (their sids saved), hand

@@ -103,6 +103,14 @@ class CallOutcomes(Protocol):
         """The call's outcome; None until Twilio's final status is recorded."""
         ...
 
+    async def status(self, call_sid: str, status: str, *, duration_s: float | None = None) -> None:
+        """Record Twilio's status for the call, as its status callback would have."""
+        ...
+
+    async def amd(self, call_sid: str, answered_by: str) -> None:
+        """Record AMD's verdict, as its callback would have (a decided call keeps its own)."""
+        ...
+
 
 @dataclass(frozen=True)
 class DncEntry:

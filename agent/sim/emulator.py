@@ -249,6 +249,20 @@ class TwilioEmulator:
         self._leg_tasks.add(task)
         task.add_done_callback(self._leg_tasks.discard)
 
+    def call_state(self, call_sid: str) -> dict | None:
+        """A created call now, as Twilio's API shows it (status; duration once ended;
+        answered_by once AMD decided); None if it is not one of the created calls."""
+        leg = self._legs.get(call_sid)
+        if leg is None:
+            return None
+        result = leg.result
+        final = result.done.is_set()
+        return {
+            "status": result.call_status,
+            "duration": str(result.duration_s) if final else None,
+            "answered_by": result.amd[0] if result.amd else None,
+        }
+
     def ended(self, call_sid: str, status: str) -> bool:
         """The REST API ended a created call (Status=completed/canceled)."""
         leg = self._legs.get(call_sid)

@@ -84,6 +84,9 @@ class Callee:
     # scenarios, agent/scenarios/caller.py); hello/voicemail still time the AMD verdict
     script: tuple = field(default=(), repr=False)
     max_duration_s: float = 120.0  # the stream is ended after this
+    # statuses whose callback never reaches the server (it was down, a network fault):
+    # recorded in LegResult.callbacks with HTTP status 0; the API still reports them
+    lost_callbacks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.answer not in ANSWERS:
@@ -104,6 +107,7 @@ class LegResult:
     status: str = "queued"  # the final CallStatus
     duration_s: int = 0
     amd: tuple[str, float, int] | None = None  # (AnsweredBy, seconds into the stream, HTTP)
+    call_status: str = "queued"  # now, as Twilio's API reports it (GET Calls/{sid}.json)
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
@@ -125,8 +129,12 @@ class Leg:
             self.session.hang_up("api")
 
     async def _callback(self, http: aiohttp.ClientSession, event: str, status: str) -> None:
+        self.result.call_status = status
         url = self.form.get("StatusCallback")
         if not url or event not in self.events:
+            return
+        if status in self.result.callee.lost_callbacks:
+            self.result.callbacks.append((status, 0))  # never reached the server
             return
         params = {
             "AccountSid": self.account_sid,

@@ -21,6 +21,9 @@ still in flight (a hang-up retrying after its call's socket closed); `close()` e
         a call satisfies `until` or the pages end; at most LIST_MAX_PAGES pages (more: not
         ok, logged), one attempt per page, a failed page fails the listing (a campaign asks
         it whether a call was made: agent/campaigns/recovery.py)
+    client.fetch_call(call_sid) -> CallState   one call's status, duration and AMD verdict
+        now (GET `Calls/{sid}.json`), one attempt: a campaign asks it when a call's final
+        status callback never came (agent/campaigns/worker.py)
     client.wait_for_pending(timeout)   server drain: let in-flight requests finish
 
 Where new API work goes: what acts on one live call (the hang-up, an update with TwiML)
@@ -124,6 +127,20 @@ class CallListing:
     calls: tuple[dict, ...] = ()  # when not ok: what was read before it failed
     error: str = ""
     pages: int = 0  # pages read
+
+
+@dataclass(frozen=True)
+class CallState:
+    """One call as Twilio's API reports it now (GET Calls/{sid}.json), or why it could not.
+
+    status: queued | ringing | in-progress | completed | busy | no-answer | failed | canceled
+    """
+
+    ok: bool
+    status: str = ""
+    duration_s: float | None = None  # once the call has ended
+    answered_by: str | None = None  # AMD's verdict, when the call asked for AMD
+    error: str = ""  # short, no secrets: "HTTP 404 code 20404"
 
 
 class CallHangUp(Protocol):
@@ -264,6 +281,35 @@ class TwilioRestClient:
                     return CallListing(False, tuple(calls), why, pages)
                 url = self._root + url  # relative to the API's host, with its query
         return CallListing(True, tuple(calls), "", pages)
+
+    async def fetch_call(self, call_sid: str, account_sid: str | None = None) -> CallState:
+        """GET `Calls/{sid}.json`: the call's status, duration and AMD verdict now. One
+        attempt; never raises (a campaign asks again later: agent/campaigns/worker.py)."""
+        account = self._account_sid or account_sid
+        if not (account and self._auth_token):
+            return CallState(False, error="no Twilio credentials (TWILIO_ACCOUNT_SID/TOKEN)")
+        auth = aiohttp.BasicAuth(account, self._auth_token)
+        try:
+            async with self._http().get(
+                self._url(account, f"Calls/{call_sid}.json"), auth=auth
+            ) as r:
+                body = await r.json(content_type=None)
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return CallState(False, error=f"{type(exc).__name__}: {exc}"[:200])
+        if not isinstance(body, dict):
+            return CallState(False, error=f"HTTP {status}: not a call resource")
+        if status != 200 or not isinstance(body.get("status"), str):
+            code = body.get("code")
+            return CallState(False, error=f"HTTP {status}" + (f" code {code}" if code else ""))
+        try:
+            duration = float(body["duration"]) if body.get("duration") is not None else None
+        except (TypeError, ValueError):
+            duration = None
+        answered_by = body.get("answered_by")
+        return CallState(
+            True, body["status"], duration, answered_by if isinstance(answered_by, str) else None
+        )
 
     async def hang_up_call(self, account_sid: str, call_sid: str) -> HangUpResult:
         """POST Status=completed to the call, retried (module docstring); never raises."""

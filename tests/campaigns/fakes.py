@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.campaigns.capacity import CallCapacity, NoLimit
-from agent.campaigns.recovery import CallLookup
+from agent.campaigns.recovery import CallLookup, CallNow, FoundCall, LookupFailed
 from agent.campaigns.retry import RetryPolicy
 from agent.campaigns.store import CampaignSettings
 from agent.campaigns.window import CallWindow
@@ -51,6 +51,10 @@ class FakeCalls:
     refuse: dict[str, str] = field(default_factory=dict)  # number -> DialRefused reason
     machine: set[str] = field(default_factory=set)  # answered by a voicemail
     ring_s: float = 5.0
+    # numbers whose final status callback is lost: Twilio knows the end (`at_twilio`), the
+    # records never hear of it unless someone records it (`status`)
+    lost: set[str] = field(default_factory=set)
+    recorded: list[tuple[str, str, float | None]] = field(default_factory=list)  # status()
     place_delay_s: float = 0.0  # the REST request's time (virtual)
     placed: list[DialRequest] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -58,6 +62,7 @@ class FakeCalls:
     most_live: int = 0
     _ends: dict[str, tuple[datetime, CallOutcome]] = field(default_factory=dict)
     _done: set[str] = field(default_factory=set)
+    _lost: set[str] = field(default_factory=set)
 
     async def place(self, request: DialRequest) -> PlacedCall:
         if request.to in self.refuse:
@@ -73,6 +78,8 @@ class FakeCalls:
         if status == "completed":
             answered_by = "machine" if request.to in self.machine else "human"
         sid = f"CA{len(self.placed):032d}"
+        if request.to in self.lost:
+            self._lost.add(sid)
         ends = self.clock.now() + timedelta(seconds=self.ring_s)
         self._ends[sid] = (ends, CallOutcome(status, answered_by, 12.0 if answered_by else None))
         self.live += 1
@@ -83,13 +90,46 @@ class FakeCalls:
         ends, outcome = self._ends[call_sid]
         if self.clock.now() < ends:
             return None
+        if call_sid in self._lost and not any(r[0] == call_sid for r in self.recorded):
+            return None
         if call_sid not in self._done:
             self._done.add(call_sid)
             self.live -= 1
         return outcome
 
+    async def status(self, call_sid: str, status: str, *, duration_s: float | None = None) -> None:
+        self.recorded.append((call_sid, status, duration_s))
+
+    async def amd(self, call_sid: str, answered_by: str) -> None:
+        self.recorded.append((call_sid, f"amd:{answered_by}", None))
+
+    def at_twilio(self, call_sid: str) -> CallNow:
+        """The call as Twilio knows it now (whatever reached the records)."""
+        ends, outcome = self._ends[call_sid]
+        if self.clock.now() < ends:
+            return CallNow("in-progress", None, None)
+        return CallNow(outcome.status, outcome.duration_s, outcome.answered_by)
+
     def count(self, number: str) -> int:
         return sum(1 for r in self.placed if r.to == number)
+
+
+@dataclass
+class FakeLookup:
+    """CallLookup: Twilio's view of FakeCalls' calls (`fail`: it cannot be asked)."""
+
+    calls: FakeCalls
+    fail: bool = False
+    asked: list[tuple[str, datetime]] = field(default_factory=list)  # (sid, when)
+
+    async def calls_to(self, number: str, since: datetime) -> list[FoundCall]:
+        raise LookupFailed("not asked in these tests")
+
+    async def call_now(self, call_sid: str) -> CallNow:
+        self.asked.append((call_sid, self.calls.clock.now()))
+        if self.fail:
+            raise LookupFailed("HTTP 503")
+        return self.calls.at_twilio(call_sid)
 
 
 @dataclass

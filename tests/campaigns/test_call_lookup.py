@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agent.campaigns.binding import TwilioCallLookup
-from agent.campaigns.recovery import LookupFailed
+from agent.campaigns.recovery import CallNow, LookupFailed
 from agent.twilio.rest import TwilioRestClient
 from tests.conftest import ACCOUNT_SID
 
@@ -45,3 +45,26 @@ async def test_a_list_that_cannot_be_read_is_a_lookup_failure(fakes):
     finally:
         await wrong.close()
         await none.close()
+
+
+async def test_one_call_now_as_twilio_reports_it(fakes):
+    """What the worker asks when a call's final status callback never came."""
+    import asyncio
+
+    from agent.sim.emulator import TwilioEmulator
+    from agent.sim.outbound import Callee
+
+    emulator = TwilioEmulator("http://127.0.0.1:9")  # no server: every callback is lost
+    fakes.twilio.outbound = emulator
+    emulator.callees = [Callee("no-answer", after_s=0.3)]
+    client = TwilioRestClient(ACCOUNT_SID, "tok", fakes.http_url)
+    try:
+        made = await client.create_call("+15551110001", "+15550009999", twiml=TWIML, timeout_s=1)
+        lookup = TwilioCallLookup(client)
+        assert (await lookup.call_now(made.sid)).status in ("initiated", "ringing")
+        await asyncio.wait_for(emulator.legs[0].done.wait(), 5)
+        assert await lookup.call_now(made.sid) == CallNow("no-answer", 0.0, None)
+        with pytest.raises(LookupFailed, match="HTTP 404 code 20404"):
+            await lookup.call_now("CAgone")
+    finally:
+        await client.close()

@@ -136,6 +136,9 @@ class Lookup:
             raise LookupFailed("HTTP 503")
         return self.calls
 
+    async def call_now(self, call_sid: str) -> recovery.CallNow:
+        raise LookupFailed("not asked by recovery")
+
 
 async def _orphan(store, numbers):
     """Contacts claimed by a worker on this host whose process is gone (pid 999999)."""

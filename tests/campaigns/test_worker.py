@@ -2,6 +2,7 @@
 backoff, windows, DNC at claim time, MAX_CALLS room, a stop and a resume, nobody twice."""
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from agent.records.store import Store
 from tests.campaigns.fakes import (
     FakeCalls,
     FakeDnc,
+    FakeLookup,
     FixedCapacity,
     VirtualClock,
     deps,
@@ -209,3 +211,60 @@ async def test_stop_lets_the_dial_finish_and_resume_calls_nobody_twice(store):
     assert result.finished
     assert [calls.count(n) for n in N[:6]] == [1] * 6
     assert {r["state"] for r in (await _rows(store, campaign.id)).values()} == {s.ANSWERED}
+
+
+async def test_a_lost_final_callback_is_asked_of_twilio_and_recorded(store):
+    """The server was down when Twilio posted the call's final status: 10 minutes after
+    placing, the worker asks Twilio, records what it says as the callback would have, and
+    the contact gets its outcome (not `unknown` two hours later)."""
+    clock = VirtualClock(NOW)
+    calls = FakeCalls(clock, lost={N[0]}, machine={N[0]}, ring_s=60)
+    lookup = FakeLookup(calls)
+    campaign = await _campaign(store, N[:2], concurrency=1)
+    worker = CampaignWorker(campaign, deps(store.engine, calls, lookup=lookup), max_wait_s=60)
+    await worker.run()
+    rows = await _rows(store, campaign.id)
+    assert (rows[N[0]]["state"], rows[N[0]]["outcome"]) == (s.VOICEMAIL, "completed")
+    assert rows[N[1]]["state"] == s.ANSWERED  # its callback came: Twilio never asked
+    [(sid, asked_at)] = lookup.asked
+    assert timedelta(minutes=10) <= asked_at - NOW < timedelta(minutes=12)
+    assert calls.recorded == [(sid, "amd:machine", None), (sid, "completed", 12.0)]
+
+
+async def test_a_call_still_in_progress_is_asked_again_later(store):
+    clock = VirtualClock(NOW)
+    calls = FakeCalls(clock, lost={N[0]}, ring_s=15 * 60)  # a long call
+    lookup = FakeLookup(calls)
+    campaign = await _campaign(store, N[:1], concurrency=1)
+    worker = CampaignWorker(campaign, deps(store.engine, calls, lookup=lookup), max_wait_s=60)
+    await worker.run()
+    rows = await _rows(store, campaign.id)
+    assert rows[N[0]]["state"] == s.ANSWERED
+    # every task's sleep moves the virtual clock: the asks come at 10 minutes or a little
+    # later, each at least 10 minutes after the one before
+    first, second = (at for _, at in lookup.asked)
+    assert timedelta(minutes=10) <= first - NOW < timedelta(minutes=12)
+    assert timedelta(minutes=10) <= second - first < timedelta(minutes=12)
+    assert [r[1] for r in calls.recorded] == ["amd:human", "completed"]
+
+
+async def test_twilio_out_of_reach_leaves_the_call_unknown_at_the_timeout(store):
+    clock = VirtualClock(NOW)
+    calls = FakeCalls(clock, lost={N[0]})
+    lookup = FakeLookup(calls, fail=True)
+    campaign = await _campaign(store, N[:1], concurrency=1)
+    worker = CampaignWorker(
+        campaign,
+        deps(store.engine, calls, lookup=lookup),
+        max_wait_s=60,
+        outcome_timeout_s=3600,
+    )
+    await worker.run()
+    row = (await _rows(store, campaign.id))[N[0]]
+    assert row["state"] == s.UNKNOWN and "no final status" in row["detail"]
+    # asked again and again (10 minutes apart, from 10 minutes on), never a verdict on a failure
+    times = [NOW] + [at for _, at in lookup.asked]
+    assert len(times) >= 4 and all(
+        b - a >= timedelta(minutes=10) for a, b in itertools.pairwise(times)
+    )
+    assert calls.recorded == []

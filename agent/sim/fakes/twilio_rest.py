@@ -33,6 +33,10 @@
   up to 1000, ``next_page_uri`` with ``PageToken``, null on the last page;
   ``fail_list_pages`` injects a status for one page): a campaign asks it whether a call was
   made before its worker stopped.
+- ``GET /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` fetches one call: a
+  created call as the emulator plays it (``status``, ``duration`` once it ended,
+  ``answered_by`` once AMD decided), a call that ended ``completed``, a sid that is not a
+  call's 404 code 20404, another ``CA...`` sid (an inbound call) ``in-progress``.
 - ``GET /2010-04-01/Accounts/{AccountSid}.json``: the account, for a
   credentials check at start-up.
 
@@ -110,6 +114,11 @@ class OutboundCalls(Protocol):
 
     def ended(self, call_sid: str, status: str) -> bool:
         """The REST API set the call to `status` (completed, canceled); False if unknown."""
+        ...
+
+    def call_state(self, call_sid: str) -> dict | None:
+        """The call's `status`, `duration` (once ended) and `answered_by` now; None if the
+        call is not one this emulator plays."""
         ...
 
 
@@ -273,8 +282,30 @@ class TwilioRestFake:
         self.requests.append(TwilioRequest("GET", request.path, {}, username, ok, status))
         if not ok:
             return _authenticate_error()
-        state = "completed" if call in self.gone_calls else "in-progress"
-        return web.json_response(_call(account, call, state))
+        created = next((c for c in self.created_calls if c.call_sid == call), None)
+        if created is not None:
+            return web.json_response(self._created_state(account, created))
+        if call in self.gone_calls:
+            return web.json_response(_call(account, call, "completed"))
+        if not re.fullmatch(r"CA[0-9a-f]{32}", call):
+            return _not_found(request.path)
+        return web.json_response(_call(account, call, "in-progress"))  # a live inbound call
+
+    def _created_state(self, account: str, created: CreatedCall) -> dict:
+        """A created call as the emulator plays it (status, duration, AMD's verdict)."""
+        state = self.outbound.call_state(created.call_sid) if self.outbound is not None else None
+        if state is None:
+            gone = created.call_sid in self.gone_calls
+            state = {"status": "completed" if gone else "queued", "duration": None}
+        final = state["status"] not in ("queued", "initiated", "ringing", "in-progress")
+        return _call(account, created.call_sid, state["status"]) | {
+            "direction": "outbound-api",
+            "to": created.value("To"),
+            "from": created.value("From"),
+            "duration": state.get("duration") if final else None,
+            "end_time": _rfc2822() if final else None,
+            "answered_by": state.get("answered_by"),
+        }
 
     async def list_calls(self, request: web.Request) -> web.Response:
         """The Calls list, as Twilio filters it: To, StartTime>= (also `StartTime>`, the SDKs'
