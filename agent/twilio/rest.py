@@ -54,9 +54,7 @@ The serializer asks for a hang-up through the `CallHangUp` protocol, so it knows
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -64,14 +62,14 @@ import aiohttp
 from loguru import logger
 
 from agent.logging_setup import phone_hint
-
-_NUMBER = re.compile(r"\+?\d[\d\s().-]{6,}\d")
-
-
-def masked_numbers(text: str) -> str:
-    """`text` with every phone number in it shown as logs show numbers ("...67")."""
-    return _NUMBER.sub(lambda m: phone_hint(m.group(0)), text)
-
+from agent.twilio.rest_results import (
+    CallListing,
+    CallState,
+    CreateCallResult,
+    HangUpResult,
+    MessageResult,
+    masked_numbers,
+)
 
 HANGUP_BACKOFF_S = (0.25, 0.75, 2.5)  # waits between the 4 attempts
 REQUEST_TIMEOUT_S = 5.0
@@ -80,79 +78,10 @@ LIST_PAGE_SIZE = 100  # Twilio's default is 50, its maximum 1000
 LIST_MAX_PAGES = 20  # 2,000 calls to one number in a day: beyond that, "not known"
 
 
-@dataclass(frozen=True)
-class HangUpResult:
-    """How a hang-up (or update) went: ok, already_ended, refused_NNN or failed, after
-    `attempts` tries."""
-
-    @property
-    def ok(self) -> bool:
-        return self.result == "ok"
-
-    result: str
-    attempts: int
-
-
-@dataclass(frozen=True)
-class MessageResult:
-    """How one SMS attempt went: `sent` with Twilio's message `sid`, or why not."""
-
-    sent: bool
-    sid: str | None = None
-    http_status: int | None = None
-    code: int | None = None  # Twilio's error code
-    error: str = ""  # short, no secrets: "HTTP 400 code 21211: Invalid 'To' Phone Number"
-    retryable: bool = False
-
-
-@dataclass(frozen=True)
-class CreateCallResult:
-    """How a call creation went: `created` with the new call's `sid`, or why not."""
-
-    created: bool
-    sid: str | None = None
-    status: str | None = None  # Twilio's call status ("queued")
-    http_status: int | None = None
-    code: int | None = None
-    error: str = ""
-    attempts: int = 1
-
-
-@dataclass(frozen=True)
-class CallListing:
-    """Calls from Twilio's Calls list (each its JSON: sid, status, date_created, start_time),
-    newest first; or why the list could not be read."""
-
-    ok: bool
-    calls: tuple[dict, ...] = ()  # when not ok: what was read before it failed
-    error: str = ""
-    pages: int = 0  # pages read
-
-
-@dataclass(frozen=True)
-class CallState:
-    """One call as Twilio's API reports it now (GET Calls/{sid}.json), or why it could not.
-
-    status: queued | ringing | in-progress | completed | busy | no-answer | failed | canceled
-    """
-
-    ok: bool
-    status: str = ""
-    duration_s: float | None = None  # once the call has ended
-    answered_by: str | None = None  # AMD's verdict, when the call asked for AMD
-    error: str = ""  # short, no secrets: "HTTP 404 code 20404"
-
-
 class CallHangUp(Protocol):
     """What a call's serializer needs from the REST API: end this call, without waiting."""
 
     def hang_up_in_background(self) -> asyncio.Task[HangUpResult]: ...
-
-
-class CallUpdate(Protocol):
-    """What a transfer needs from the REST API: give this live call new TwiML."""
-
-    async def update(self, *, twiml: str) -> HangUpResult: ...
 
 
 class TwilioRestClient:

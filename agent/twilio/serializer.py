@@ -33,7 +33,8 @@ from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from agent.twilio import protocol as tp
 from agent.twilio.protocol import SAMPLE_RATE
-from agent.twilio.rest import CallHangUp, HangUpResult
+from agent.twilio.rest import CallHangUp
+from agent.twilio.rest_results import HangUpResult
 from processors.frames import OutputMarkFrame, TwilioMarkFrame
 
 

@@ -5,7 +5,8 @@ only where no call can have been made — and the conference TwiML both legs get
 import xml.etree.ElementTree as ET
 
 from agent.twilio import twiml
-from agent.twilio.rest import HANGUP_BACKOFF_S, HangUpResult
+from agent.twilio.rest import HANGUP_BACKOFF_S
+from agent.twilio.rest_results import HangUpResult
 from tests.twilio.test_rest import rest  # noqa: F401  (the fixture)
 
 LEG = twiml.connect_stream("wss://h.test/ws", {"warm": "t0k3n", "graph": "receptionist"})

@@ -5,7 +5,8 @@ import asyncio
 
 import pytest
 
-from agent.twilio.rest import HANGUP_BACKOFF_S, HangUpResult, TwilioRestClient
+from agent.twilio.rest import HANGUP_BACKOFF_S, TwilioRestClient
+from agent.twilio.rest_results import HangUpResult
 
 
 class RecordedSleep:

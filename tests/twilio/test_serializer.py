@@ -13,7 +13,8 @@ from pipecat.frames.frames import (
 )
 
 from agent.twilio import protocol as tp
-from agent.twilio.rest import HangUpResult, TwilioRestClient
+from agent.twilio.rest import TwilioRestClient
+from agent.twilio.rest_results import HangUpResult
 from agent.twilio.serializer import TwilioSerializer
 from processors.frames import OutputMarkFrame, TwilioMarkFrame
 

@@ -4,7 +4,8 @@ client against the Twilio fake (retries like the hang-up, Twilio's errors for ba
 import xml.etree.ElementTree as ET
 
 from agent.twilio import twiml
-from agent.twilio.rest import HANGUP_BACKOFF_S, HangUpResult
+from agent.twilio.rest import HANGUP_BACKOFF_S
+from agent.twilio.rest_results import HangUpResult
 from tests.twilio.test_rest import rest  # noqa: F401  (the fixture)
 
 DIAL = twiml.dial("+15550003333", "https://h.test/dial-result?graph=r&destination=d", timeout_s=15)
