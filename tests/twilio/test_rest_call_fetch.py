@@ -4,21 +4,12 @@ and each way the question can fail, said without raising."""
 
 import asyncio
 
-import pytest
-
 from agent.sim.emulator import TwilioEmulator
 from agent.sim.outbound import Callee
 from agent.twilio.rest import TwilioRestClient
 from tests.conftest import ACCOUNT_SID
 
 TWIML = "<Response><Hangup/></Response>"
-
-
-@pytest.fixture
-async def client(fakes):
-    client = TwilioRestClient(ACCOUNT_SID, "tok", fakes.http_url)
-    yield client
-    await client.close()
 
 
 async def test_a_created_call_ringing_then_its_final_status(fakes, client):

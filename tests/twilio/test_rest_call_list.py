@@ -17,13 +17,6 @@ TWIML = "<Response><Hangup/></Response>"
 TO = "+15551110001"
 
 
-@pytest.fixture
-async def client(fakes):
-    client = TwilioRestClient(ACCOUNT_SID, "tok", fakes.http_url)
-    yield client
-    await client.close()
-
-
 async def _calls(client, n: int, to: str = TO) -> list[str]:
     """`n` calls to `to`, oldest first (the list shows them newest first)."""
     return [(await client.create_call(to, "+15550009999", twiml=TWIML)).sid for _ in range(n)]
