@@ -13,8 +13,8 @@ turn whole. With `TURN_END_BY_WORDS=false` this call gets the first half answere
 With Deepgram Flux (USE_DEEPGRAM_FLUX) the same scene: Flux's fake ends a turn after 0.3 s of
 silence, so it ends the first half; the turn is held for the rest (agent/adapters/flux_turns.py)
 and the two halves are one turn, while a complete question before them is answered at once.
-With `TURN_END_BY_WORDS=false` that call gets every first half answered (the report of the
-branch that added it says so).
+With `TURN_END_BY_WORDS=false`, or with the Flux strategies before the hold, that call fails:
+all 3 first halves answered (checked when it was added, 2026-12-07).
 """
 
 from __future__ import annotations
