@@ -22,6 +22,7 @@ from pipecat.frames.frames import (
     ProposedUserStartedSpeakingFrame,
     ProposedUserStoppedSpeakingFrame,
 )
+from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
@@ -29,6 +30,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import LLMService
+from pipecat.tests.utils import SleepFrame, run_test
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies, UserTurnStrategies
 
 from agent.adapters.flux_turns import ListeningFluxTurnStop
@@ -240,3 +242,31 @@ async def test_a_turn_resumed_after_an_unfinished_prediction_finds_nothing_to_wi
     assert scene.llm.requests == [("so I was wondering if you're open today", True)]
     assert scene.users == ["So I was wondering if you're open today."]
     assert (scene.stats.started, scene.stats.confirmed, scene.stats.wasted_total) == (1, 1, 0)
+
+
+async def test_pipecats_transcript_timer_does_not_end_a_held_turn():
+    # Real time, pipecat's run_test: the external stop's transcript timer asks to end the turn
+    # every 0.5 s while its words are final and the caller silent; a held turn stays open.
+    stop = ListeningFluxTurnStop(unfinished_s=WAIT_S)
+    context = LLMContext()
+    strategies = UserTurnStrategies(
+        start=ExternalUserTurnStrategies(enable_interruptions=True).start, stop=[stop]
+    )
+    pair = LLMContextAggregatorPair(
+        context, user_params=LLMUserAggregatorParams(user_turn_strategies=strategies)
+    )
+    llm, heard = AnswerLLM(), Heard()
+    await run_test(
+        Pipeline([pair.user(), llm, heard]),
+        frames_to_send=[
+            turn_start(),
+            *end_of_turn("I'm calling about"),
+            SleepFrame(0.9),  # past the timer's 0.5 s, short of the 1.2 s hold
+            turn_start(),
+            *end_of_turn("my bill from March."),
+            SleepFrame(0.2),
+        ],
+    )
+    whole = "I'm calling about my bill from March."
+    assert [m["content"] for m in context.get_messages() if m["role"] == "user"] == [whole]
+    assert llm.requests == [(whole, False)] and heard.texts == [f"answer: {whole}"]
