@@ -331,7 +331,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TURN_END_BY_WORDS",
         "the receptionist graph waits less after a finished sentence and longer after "
-        "'and', 'um', 'my bill from' (`listen_to_words:` of groq_llm); false: 0.4 s always",
+        "'and', 'um', 'my bill from' (`listen_to_words:` of groq_llm; with Flux, a turn Flux "
+        "ends on such words is held up to 1.2 s for the rest); false: 0.4 s always",
         "true",
         _parse_bool,
         group="providers",

@@ -19,6 +19,9 @@ When the caller's turn ends (user turn strategies), chosen rather than pipecat's
   interrupt the bot when a turn starts. That is exactly what Flux recommends through its
   STTMetadataFrame; we pass it up front because leaving the strategies unset would first
   build pipecat's default smart-turn analyzer (an ONNX model load) for every call.
+  With a `ListeningTurn` that listens to the words (the groq_llm node's `listen_to_words`):
+  ListeningFluxTurnStop (agent/adapters/flux_turns.py), which holds a turn the service ends on
+  unfinished words up to the unfinished wait, so a caller's pause mid-sentence is one turn.
 - otherwise: start with AcknowledgingTurnStart (processors/barge_in.py: as pipecat's default
   starts, on VAD or transcription, while the agent is silent; over the agent, only for words
   that are not an acknowledgement, the graph's `call.barge_in`) and stop with
@@ -38,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.adapters.eager_turns import CountedEagerTurnStop
+from agent.adapters.flux_turns import ListeningFluxTurnStop
 from agent.adapters.listening_turns import ListeningTurnStop
 from agent.adapters.segment_turns import SegmentAwareTurnStop
 from agent.graph.build import BuildContext
@@ -131,6 +135,14 @@ def turn_strategies(
         UserTurnStrategies,
     )
 
+    if service_decides_turns and listening is not None and listening.listen_to_words:
+        # Flux's turn ends listen to the words: one on unfinished words is held (up to the
+        # unfinished wait) for the caller to go on; with EagerEndOfTurn answered
+        # speculatively (pipecat's eager stop, counted), never on unfinished words.
+        return UserTurnStrategies(
+            start=ExternalUserTurnStrategies(enable_interruptions=True).start,
+            stop=[ListeningFluxTurnStop(unfinished_s=listening.timing.unfinished_s, stats=stats)],
+        )
     if service_decides_turns and eager_stt:
         # Flux's EagerEndOfTurn answered speculatively: pipecat's eager stop strategy (same
         # words after normalisation, as ListeningTurnStop's rule), counted like ours.

@@ -144,7 +144,9 @@ class GroqLLMParams(NodeParams):
         description="Groq model the retry asks instead (e.g. llama-3.1-8b-instant), for when "
         "the first model is the one in trouble; default: the same model.",
     )
-    # Faster turns (docs/decisions/faster-turns.md): not used with Flux or a segmented STT.
+    # Faster turns (docs/decisions/faster-turns.md): not used with a segmented STT; with Flux
+    # (which ends turns itself) only listen_to_words and unfinished_turn_wait_s: a turn Flux
+    # ends on unfinished words is held that long for the rest (agent/adapters/flux_turns.py).
     listen_to_words: bool = Field(
         True,
         description="Choose the wait after the caller stops by their words: "
@@ -161,7 +163,8 @@ class GroqLLMParams(NodeParams):
     unfinished_turn_wait_s: float = Field(
         1.2,
         ge=0,
-        description="listen_to_words: the wait after words that leave the sentence open.",
+        description="listen_to_words: the wait after words that leave the sentence open "
+        "(with Flux: how long a turn Flux ends on such words is held for the rest).",
     )
     speculate: bool = Field(
         SPECULATE_DEFAULT,

@@ -51,17 +51,29 @@ def test_flux_turns_are_left_to_flux():
     from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 
     from agent.adapters.eager_turns import CountedEagerTurnStop
+    from agent.adapters.flux_turns import ListeningFluxTurnStop
 
     graph, llm = build(USE_DEEPGRAM_FLUX="true", MAX_HISTORY_TURNS="5")
     assert graph.chain[1] == "stt_flux"
-    # SPECULATIVE_ANSWERS (default true): Flux's EagerEndOfTurn answered speculatively
+    # SPECULATIVE_ANSWERS (default true): Flux's EagerEndOfTurn answered speculatively;
+    # TURN_END_BY_WORDS (default true): an end on unfinished words held for the rest
     strategies = llm.processors[0]._params.user_turn_strategies
     [start] = strategies.start
     assert isinstance(start, ExternalUserTurnStartStrategy) and start._enable_interruptions
-    assert [type(s) for s in strategies.stop] == [CountedEagerTurnStop]
+    [stop] = strategies.stop
+    assert type(stop) is ListeningFluxTurnStop and isinstance(stop, CountedEagerTurnStop)
+    assert stop._unfinished_s == 1.2  # the groq_llm node's unfinished_turn_wait_s
     assert llm.processors[1]._max_turns == 5
 
     _, llm = build(USE_DEEPGRAM_FLUX="true", SPECULATIVE_ANSWERS="false")
+    [stop] = llm.processors[0]._params.user_turn_strategies.stop
+    assert type(stop) is ListeningFluxTurnStop  # the hold, no EagerEndOfTurn asked of Flux
+
+    # TURN_END_BY_WORDS=false: Flux's ends as they come, as before
+    _, llm = build(USE_DEEPGRAM_FLUX="true", TURN_END_BY_WORDS="false")
+    strategies = llm.processors[0]._params.user_turn_strategies
+    assert [type(s) for s in strategies.stop] == [CountedEagerTurnStop]
+    _, llm = build(USE_DEEPGRAM_FLUX="true", TURN_END_BY_WORDS="false", SPECULATIVE_ANSWERS="false")
     strategies = llm.processors[0]._params.user_turn_strategies
     assert isinstance(strategies, ExternalUserTurnStrategies) and strategies.enable_interruptions
 
