@@ -18,6 +18,7 @@ from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import IntentRouterParams
 from agent.phrases.cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
 from agent.phrases.intent import RouteMatcher, load_encoder, shared_matcher
+from agent.phrases.training import load_training, with_training
 from processors.router import IntentRouter
 
 
@@ -31,7 +32,8 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
         # the call controller (greeting, goodbye). No encoder is loaded.
         ctx.shared.get_or_create(("intent_router", "off", node_name), lambda: _log_off(node_name))
         return NodeBuild(processors=[IntentRouter(None, active, phrases, name=node_name)])
-    encoder = load_encoder(params.encoder, ctx.shared)
+    encoder = load_encoder(params.encoder, ctx.shared, folder=path.parent)
+    training = ctx.resolve_path(params.training).resolve() if params.training is not None else None
     matcher = shared_matcher(
         ctx.shared,
         (
@@ -41,19 +43,28 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
             params.min_probability,
             params.ngram_weight,
             params.classifier_picks,
+            str(training),
             tuple(active),
         ),
-        lambda: RouteMatcher(
-            active,
-            encoder,
-            params.threshold,
-            negatives=routes.negatives,
-            min_probability=params.min_probability,
-            ngram_weight=params.ngram_weight,
-            rank_by_classifier=params.classifier_picks,
-        ),
+        lambda: _matcher(params, active, routes, encoder, training),
     )
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])
+
+
+def _matcher(params: IntentRouterParams, active: dict, routes_file, encoder, training):
+    """The node's RouteMatcher, over its active routes plus its training file, if any (the
+    paraphrases of an inactive route are left out, as its examples are)."""
+    extra = load_training(training, list(routes_file.routes)) if training is not None else None
+    routes, negatives = with_training(active, routes_file.negatives, extra)
+    return RouteMatcher(
+        routes,
+        encoder,
+        params.threshold,
+        negatives=negatives,
+        min_probability=params.min_probability,
+        ngram_weight=params.ngram_weight,
+        rank_by_classifier=params.classifier_picks,
+    )
 
 
 def _log_off(node_name: str) -> bool:
