@@ -174,11 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--clf", default="", help="classifier options, e.g. scale=20,l2=0.01")
+    parser.add_argument("--weights", default="0,0.3,0.5", help="n-gram weights to try")
     parser.add_argument("--show", action="store_true", help="print the chosen setting's misses")
     args = parser.parse_args(argv)
     clf = {k: (int if k == "steps" else float)(v)
            for k, v in (kv.split("=") for kv in args.clf.split(",") if kv)}  # fmt: skip
-    results = run(args.encoder, not args.no_augment, **clf)
+    weights = tuple(float(w) for w in args.weights.split(","))
+    results = run(args.encoder, not args.no_augment, weights, **clf)
     rows = summary(results)
     print(f"encoder {args.encoder}, augment {not args.no_augment}, {clf}")
     for errors, _, _, _, setting, recall, worst, per_fold in rows[: args.top]:

@@ -8,10 +8,12 @@
 An `Encoder` turns texts into unit-length vectors; `ENCODERS` maps the names a graph may
 give (`encoder:` on the intent_router node) to factories, so another model can be added
 without touching the router. `minilm` (agent/phrases/minilm.py: all-MiniLM-L6-v2, int8 ONNX,
-~5 ms a sentence) reads words in context; `wordllama` (the node's default: l2_supercat, 256
-dims, a token embedding table with average pooling, weights inside its wheel, ~0.05 ms) does
-not. The shipped graphs use wordllama with the classifier; minilm finds more paraphrases at
-~30x the CPU (docs/decisions/router-encoder.md). Both run on the event loop.
+~5 ms a sentence) reads words in context; `minilm-int8` is the same model with int8 matrix
+kernels (agent/phrases/minilm_int8.py, converted by `audio build`, ~3 ms); `wordllama` (the
+node's default: l2_supercat, 256 dims, a token embedding table with average pooling, weights
+inside its wheel, ~0.05 ms) does not. `a+b` puts two encoders' vectors side by side
+(ConcatEncoder, round five). The shipped graphs' choice and its numbers:
+docs/decisions/router-encoder.md. All run on the event loop.
 
 A route's score is the best cosine similarity between the caller's words and any of its
 examples; the best-scoring route wins if it reaches its threshold (the route's own, else
