@@ -17,8 +17,8 @@ from loguru import logger
 from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import IntentRouterParams
 from agent.phrases.cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
-from agent.phrases.intent import RouteMatcher, load_encoder, shared_matcher
-from agent.phrases.training import load_training, with_training
+from agent.phrases.intent import load_encoder, shared_matcher
+from agent.phrases.node_matcher import node_matcher
 from processors.router import IntentRouter
 
 
@@ -46,25 +46,9 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
             str(training),
             tuple(active),
         ),
-        lambda: _matcher(params, active, routes, encoder, training),
+        lambda: node_matcher(params, active, routes, encoder, training),
     )
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])
-
-
-def _matcher(params: IntentRouterParams, active: dict, routes_file, encoder, training):
-    """The node's RouteMatcher, over its active routes plus its training file, if any (the
-    paraphrases of an inactive route are left out, as its examples are)."""
-    extra = load_training(training, list(routes_file.routes)) if training is not None else None
-    routes, negatives = with_training(active, routes_file.negatives, extra)
-    return RouteMatcher(
-        routes,
-        encoder,
-        params.threshold,
-        negatives=negatives,
-        min_probability=params.min_probability,
-        ngram_weight=params.ngram_weight,
-        rank_by_classifier=params.classifier_picks,
-    )
 
 
 def _log_off(node_name: str) -> bool:
