@@ -18,7 +18,7 @@ from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import IntentRouterParams
 from agent.phrases.cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
 from agent.phrases.intent import load_encoder, shared_matcher
-from agent.phrases.node_matcher import node_matcher
+from agent.phrases.node_matcher import node_matcher, trained_matcher
 from processors.router import IntentRouter
 
 
@@ -46,9 +46,18 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
             str(training),
             tuple(active),
         ),
-        lambda: node_matcher(params, active, routes, encoder, training),
+        lambda: _built(params, path, active, routes, encoder, training),
     )
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])
+
+
+def _built(params, path, active, routes, encoder, training):
+    def build():
+        return node_matcher(params, active, routes, encoder, training)
+
+    if training is None:
+        return build()
+    return trained_matcher(params, path, training, active, build)  # seconds: once per process
 
 
 def _log_off(node_name: str) -> bool:
