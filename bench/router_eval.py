@@ -28,7 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.phrases.intent import RouteMatcher, load_encoder  # noqa: E402
+from agent.phrases.intent import RouteMatcher  # noqa: E402
 
 EVAL = Path(__file__).resolve().parent / "router_eval.yaml"
 SWEEP = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
@@ -87,7 +87,7 @@ def evaluate(matcher: RouteMatcher, items: dict) -> Score:
 
 
 def receptionist_router(graph: str):
-    """(routes file, threshold, encoder) of the graph's intent_router node."""
+    """(routes file, node params, the graph's resolve_path) of the graph's intent_router node."""
     from agent.config import Config
     from agent.graph import find_graph, load_graph
     from agent.phrases.routes import load_routes
@@ -96,7 +96,7 @@ def receptionist_router(graph: str):
     loaded = load_graph(find_graph(graph, config.graphs_dir), config)
     node = next(n for n in loaded.chain_nodes() if n.type.name == "intent_router")
     routes = load_routes(loaded.resolve_path(node.params.routes))
-    return routes, node.params.threshold, node.params.encoder, node.params.min_probability
+    return routes, node.params, loaded.resolve_path
 
 
 def pct(value: float) -> str:
@@ -137,19 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args(argv)
 
-    routes, threshold, encoder_name, min_probability = receptionist_router(args.graph)
+    from agent.phrases.node_matcher import standalone_matcher
+
+    routes, params, resolve_path = receptionist_router(args.graph)
+    threshold, encoder_name = params.threshold, params.encoder
+    min_probability = params.min_probability
     data = yaml.safe_load(EVAL.read_text())
     holdout = data.get("holdout") or {}
-    encoder = load_encoder(encoder_name)
 
     def matcher_at(t: float) -> RouteMatcher:
-        return RouteMatcher(
-            routes.routes,
-            encoder,
-            t,
-            negatives=routes.negatives,
-            min_probability=min_probability,
-        )
+        # the node's matcher (training file, n-grams and all) at another node threshold
+        return standalone_matcher(params.model_copy(update={"threshold": t}), resolve_path, routes)
 
     matcher = matcher_at(threshold)
     tuning, held = evaluate(matcher, data), evaluate(matcher, holdout)

@@ -102,6 +102,7 @@ class IntentRouter(PassThroughProcessor):
         self._matcher = matcher
         self._routes = routes
         self.phrases = phrases
+        self.matcher = matcher  # read-only use (tests, tools); None: routing off
         self.hits: list[RouteHit] = []
         # A mirror of pipecat's "waiting for the user" (the user aggregator's idle controller)
         self._bot_speaking = False

@@ -18,7 +18,7 @@ from agent.cli.common import load_config
 from agent.cli.route_suggest import suggest_main
 from agent.errors import GraphError, SwitchboardError
 from agent.graph import load_named_graph
-from agent.phrases.intent import RouteMatcher, load_encoder
+from agent.phrases.node_matcher import standalone_matcher
 from agent.phrases.routes import load_routes
 
 
@@ -89,14 +89,6 @@ def run(text: str, graph_name: str | None, config, out: TextIO | None = None) ->
     except SwitchboardError as exc:
         print(exc, file=sys.stderr)
         return 2
-    matcher = RouteMatcher(
-        routes.routes,
-        load_encoder(node.params.encoder),
-        node.params.threshold,
-        negatives=routes.negatives,
-        min_probability=node.params.min_probability,
-        ngram_weight=node.params.ngram_weight,
-        rank_by_classifier=node.params.classifier_picks,
-    )
+    matcher = standalone_matcher(node.params, graph.resolve_path, routes)
     route_report(text, matcher, routes.routes, out or sys.stdout)
     return 0

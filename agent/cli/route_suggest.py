@@ -18,7 +18,8 @@ from typing import TextIO
 
 from agent.errors import GraphError, SwitchboardError
 from agent.graph import load_named_graph
-from agent.phrases.intent import RouteMatcher, load_encoder, normalise
+from agent.phrases.intent import normalise
+from agent.phrases.node_matcher import standalone_matcher
 from agent.phrases.routes import Route, load_routes
 
 DEFAULT_COUNT = 10
@@ -106,15 +107,7 @@ def suggest_main(argv: list[str], graph_name: str | None, config, out: TextIO | 
     if not lines:
         print(f"the LLM gave no new paraphrase of {name!r}", file=out)
         return 0
-    matcher = RouteMatcher(
-        routes.routes,
-        load_encoder(node.params.encoder),
-        node.params.threshold,
-        negatives=routes.negatives,
-        min_probability=node.params.min_probability,
-        ngram_weight=node.params.ngram_weight,
-        rank_by_classifier=node.params.classifier_picks,
-    )
+    matcher = standalone_matcher(node.params, graph.resolve_path, routes)
     print(
         f"# {len(lines)} paraphrases of {name!r} to review; paste the ones you accept under",
         file=out,

@@ -17,7 +17,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CARTESIA_SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100)
-ROUTER_ENCODERS = ("wordllama", "minilm")  # agent.phrases.intent.ENCODERS has a factory for each
+# agent.phrases.intent.ENCODERS has a factory for each; `a+b` is both side by side (ConcatEncoder)
+ROUTER_ENCODERS = (
+    "wordllama",
+    "minilm",
+    "minilm-int8",
+    "minilm+wordllama",
+    "minilm-int8+wordllama",
+)
 
 
 @dataclass(frozen=True)
@@ -269,6 +276,13 @@ class IntentRouterParams(NodeParams):
         description="With min_probability: the share of the classifier's input given to the "
         "words and word pairs of the caller's sentence (agent/phrases/ngrams.py) next to its "
         "embedding; 0: the embedding only (docs/decisions/router-encoder.md, round three).",
+    )
+    training: Annotated[str | None, FileRef()] = Field(
+        None,
+        description="A training file (agent/phrases/training.py: `match:` route -> "
+        "paraphrases, `no_match:` near misses), relative to the graph file: added to the "
+        "routes' examples and negatives for this node (docs/decisions/router-encoder.md, "
+        "round five); unset: the routes file alone.",
     )
     classifier_picks: bool = Field(
         False,

@@ -17,7 +17,8 @@ from loguru import logger
 from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import IntentRouterParams
 from agent.phrases.cache import PhraseBook, shared_phrase_book, shared_routes, voice_of_graph
-from agent.phrases.intent import RouteMatcher, load_encoder, shared_matcher
+from agent.phrases.intent import load_encoder, shared_matcher
+from agent.phrases.node_matcher import node_matcher, trained_matcher
 from processors.router import IntentRouter
 
 
@@ -31,7 +32,8 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
         # the call controller (greeting, goodbye). No encoder is loaded.
         ctx.shared.get_or_create(("intent_router", "off", node_name), lambda: _log_off(node_name))
         return NodeBuild(processors=[IntentRouter(None, active, phrases, name=node_name)])
-    encoder = load_encoder(params.encoder, ctx.shared)
+    encoder = load_encoder(params.encoder, ctx.shared, folder=path.parent)
+    training = ctx.resolve_path(params.training).resolve() if params.training is not None else None
     matcher = shared_matcher(
         ctx.shared,
         (
@@ -41,19 +43,21 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
             params.min_probability,
             params.ngram_weight,
             params.classifier_picks,
+            str(training),
             tuple(active),
         ),
-        lambda: RouteMatcher(
-            active,
-            encoder,
-            params.threshold,
-            negatives=routes.negatives,
-            min_probability=params.min_probability,
-            ngram_weight=params.ngram_weight,
-            rank_by_classifier=params.classifier_picks,
-        ),
+        lambda: _built(params, path, active, routes, encoder, training),
     )
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])
+
+
+def _built(params, path, active, routes, encoder, training):
+    def build():
+        return node_matcher(params, active, routes, encoder, training)
+
+    if training is None:
+        return build()
+    return trained_matcher(params, path, training, active, build)  # seconds: once per process
 
 
 def _log_off(node_name: str) -> bool:

@@ -35,6 +35,38 @@ from agent.phrases.cache import (
 from agent.phrases.routes import load_routes
 
 
+def router_encoder(graph) -> str:
+    """The encoder name of the graph's intent_router node ("" without one)."""
+    for node in graph.chain_nodes():
+        if node.type.name == "intent_router":
+            return node.params.encoder
+    return ""
+
+
+def _int8_model(graph, cache_dir: Path, check: bool, out: TextIO, err: TextIO) -> int:
+    """The minilm-int8 encoder's converted file next to the routes file (agent/phrases/
+    minilm_int8.py), when the graph's router uses it: converted if missing (listed with
+    `check`). 0 fine, 1 missing (check) or the conversion failed."""
+    if "minilm-int8" not in router_encoder(graph).split("+"):
+        return 0
+    from agent.phrases.minilm_int8 import convert, int8_path
+
+    path = int8_path(cache_dir)
+    if path.is_file():
+        return 0
+    if check:
+        print(f"missing {path.name}: the minilm-int8 encoder's model (converted by audio build)",
+              file=out)  # fmt: skip
+        return 1
+    try:
+        convert(path)
+    except ImportError as exc:
+        print(f"cannot convert {path.name}: {exc} (pip install -e '.[router-int8]')", file=err)
+        return 1
+    print(f"converted {display_path(path)} (MiniLM with int8 kernels)", file=out)
+    return 0
+
+
 def router_routes_path(graph) -> Path:
     """The routes file of the graph's intent_router node; ValueError if it has none."""
     for node in graph.chain_nodes():
@@ -79,7 +111,10 @@ async def build(
     voice = voice_of_graph(graph, config)
     states = entry_states(routes, cache_dir, voice)
     todo = [s for s in states if not s.fresh]
+    model = _int8_model(graph, cache_dir, check, out, err)
     if check:
+        if model and not todo:
+            return 1
         for state in todo:
             print(f"{state.state} {state.name}: {state.reason}", file=out)
         if todo:
@@ -92,7 +127,7 @@ async def build(
             return 1
         print(f"{display_path(cache_dir)}: all {len(states)} phrases fresh", file=out)
         return 0
-    return await _render_all(graph, config, cache_dir, states, out, err)
+    return await _render_all(graph, config, cache_dir, states, out, err) or model
 
 
 async def _render_all(graph, config, cache_dir: Path, states: list[EntryState], out, err) -> int:

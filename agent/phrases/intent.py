@@ -8,10 +8,12 @@
 An `Encoder` turns texts into unit-length vectors; `ENCODERS` maps the names a graph may
 give (`encoder:` on the intent_router node) to factories, so another model can be added
 without touching the router. `minilm` (agent/phrases/minilm.py: all-MiniLM-L6-v2, int8 ONNX,
-~5 ms a sentence) reads words in context; `wordllama` (the node's default: l2_supercat, 256
-dims, a token embedding table with average pooling, weights inside its wheel, ~0.05 ms) does
-not. The shipped graphs use wordllama with the classifier; minilm finds more paraphrases at
-~30x the CPU (docs/decisions/router-encoder.md). Both run on the event loop.
+~5 ms a sentence) reads words in context; `minilm-int8` is the same model with int8 matrix
+kernels (agent/phrases/minilm_int8.py, converted by `audio build`, ~3 ms); `wordllama` (the
+node's default: l2_supercat, 256 dims, a token embedding table with average pooling, weights
+inside its wheel, ~0.05 ms) does not. `a+b` puts two encoders' vectors side by side
+(ConcatEncoder, round five). The shipped graphs' choice and its numbers:
+docs/decisions/router-encoder.md. All run on the event loop.
 
 A route's score is the best cosine similarity between the caller's words and any of its
 examples; the best-scoring route wins if it reaches its threshold (the route's own, else
@@ -27,10 +29,12 @@ Deepgram's capitals, punctuation and fillers and examples are written without.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -38,6 +42,7 @@ import numpy as np
 from agent.graph.build import ProcessCache
 from agent.phrases.classifier import NONE, RouteClassifier
 from agent.phrases.minilm import MiniLMEncoder
+from agent.phrases.minilm_int8 import MiniLMInt8Encoder
 from agent.phrases.ngrams import NgramFeatures
 from agent.phrases.routes import Route
 
@@ -74,19 +79,48 @@ class WordLlamaEncoder:
         return np.asarray(self._model.embed(list(texts), norm=True), dtype=np.float32)
 
 
+class ConcatEncoder:
+    """Several encoders' unit vectors side by side, scaled so the whole is unit length: its
+    cosine is the mean of theirs. `minilm+wordllama` (round five): MiniLM reads words in
+    context, WordLlama's vectors keep the words themselves; together they generalise better
+    on the development sets than either (docs/decisions/router-encoder.md), for WordLlama's
+    extra ~0.1 ms."""
+
+    def __init__(self, encoders: Sequence[Encoder]) -> None:
+        self.encoders = list(encoders)
+        self.name = "+".join(e.name for e in self.encoders)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        parts = [e.embed(texts) for e in self.encoders]
+        return (np.hstack(parts) / np.sqrt(len(parts))).astype(np.float32)
+
+
 ENCODERS: dict[str, Callable[[], Encoder]] = {
     "wordllama": WordLlamaEncoder,
     "minilm": MiniLMEncoder,  # agent/phrases/minilm.py: a sentence encoder, int8 ONNX
+    # The same MiniLM with int8 matrix kernels: the file `audio build` converts next to the
+    # routes file (agent/phrases/minilm_int8.py); load_encoder needs that folder.
+    "minilm-int8": MiniLMInt8Encoder,
 }
 
 
-def load_encoder(name: str, shared: ProcessCache | None = None) -> Encoder:
-    """The named encoder, built once per process when `shared` (BuildContext.shared) is given."""
+def load_encoder(
+    name: str, shared: ProcessCache | None = None, folder: Path | None = None
+) -> Encoder:
+    """The named encoder, built once per process when `shared` (BuildContext.shared) is given.
+    `a+b` is ConcatEncoder over `a` and `b` (each shared as itself); `folder`: where `audio
+    build` put the files of an encoder that needs one (minilm-int8)."""
+    if "+" in name:
+        return ConcatEncoder([load_encoder(part, shared, folder) for part in name.split("+")])
     if name not in ENCODERS:
         raise ValueError(f"unknown encoder {name!r}; known: {', '.join(sorted(ENCODERS))}")
+    factory = ENCODERS[name]
+    if name == "minilm-int8":
+        factory = functools.partial(MiniLMInt8Encoder, folder)
     if shared is None:
-        return ENCODERS[name]()
-    return shared.get_or_create(("intent", "encoder", name), ENCODERS[name])
+        return factory()
+    key = ("intent", "encoder", name) + ((str(folder),) if name == "minilm-int8" else ())
+    return shared.get_or_create(key, factory)
 
 
 _PUNCTUATION = re.compile(r"[^\w\s']+")

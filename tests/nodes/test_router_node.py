@@ -53,3 +53,49 @@ def test_each_call_gets_its_own_router_over_shared_models_and_audio(monkeypatch)
     names = [type(p).__name__ for p in second.chain]
     assert names.index("IntentRouter") == names.index("ResilientDeepgramSTTService") + 1
     assert names[names.index("IntentRouter") + 1] == "LLMUserAggregator"
+
+
+def test_a_router_with_a_training_file_learns_its_paraphrases(tmp_path):
+    # The receptionist's router, with a training file naming a paraphrase no example is near.
+    text = (ROOT / "graphs" / "receptionist.yaml").read_text()
+    assert "routes: ../audio_cache/routes.yaml," in text
+    training = tmp_path / "training.yaml"
+    training.write_text(
+        "match:\n  pricing:\n"
+        + "".join(
+            f"    - {s}\n"
+            for s in [
+                "is this gonna break the bank",
+                "will it break the bank",
+                "does it break the bank",
+                "break the bank or not",
+            ]
+        )  # fmt: skip
+        + "no_match: [the bank called me about my card]\n"
+    )
+    graphs = tmp_path / "graphs"
+    graphs.mkdir()
+    for f in (ROOT / "graphs").iterdir():
+        if f.is_file() and f.name != "receptionist.yaml":
+            (graphs / f.name).write_bytes(f.read_bytes())
+    (graphs / "prompts").symlink_to(ROOT / "graphs" / "prompts")
+    routes = str(ROOT / "audio_cache" / "routes.yaml")
+    (graphs / "receptionist.yaml").write_text(
+        text.replace(
+            "routes: ../audio_cache/routes.yaml,", f"routes: {routes}, training: {training},"
+        )
+    )
+    cfg = Config.load(env=KEYS, dotenv_path=None)
+    built = []
+    paths = (ROOT / "graphs" / "receptionist.yaml", graphs / "receptionist.yaml")
+    for path in (*paths, paths[1]):  # the trained one twice, each with its own ProcessCache
+        graph = load_graph(path, cfg, strict=True)
+        chain = build_graph(graph, BuildContext(cfg, graph, CallInfo("CA1", "MZ1"))).chain
+        [router] = [p for p in chain if isinstance(p, IntentRouter)]
+        built.append(router.matcher)
+    shipped, trained, again = built
+    assert again is trained  # seconds to train: once per process, not once per app
+    sentence = "so is this gonna break the bank"
+    assert shipped.match(sentence) is None
+    assert trained.match(sentence).route == "pricing"
+    assert trained.match("the bank called me about my card") is None

@@ -208,6 +208,26 @@ def test_cli_check_exit_codes(project, monkeypatch, capsys):
     assert main(["audio", "build", "--check", "--graph", "nope"]) == 2
 
 
+async def test_a_router_with_minilm_int8_gets_its_model_converted_once(project, monkeypatch):
+    import agent.phrases.minilm_int8 as int8
+
+    graph = project / "graphs" / "cachetest.yaml"
+    graph.write_text(GRAPH.replace("routes.yaml}", "routes.yaml, encoder: minilm-int8+wordllama}"))
+    write_wav(project / "cache" / "source" / "hours.wav", 8000)
+    write_wav(project / "cache" / "source" / "greeting.wav", 8000)
+    converted = []
+    monkeypatch.setattr(int8, "convert", lambda out: converted.append(out) or out.write_bytes(b"m"))
+    cfg = config(project)
+    code, out, _ = await run_build(project, cfg, check=True)
+    assert code == 1 and "missing minilm-int8.onnx" in out and not converted
+    code, out, err = await run_build(project, cfg)
+    assert code == 0, err
+    assert converted == [project / "cache" / "minilm-int8.onnx"]
+    assert "converted" in out and "minilm-int8.onnx" in out
+    assert (await run_build(project, cfg, check=True))[0] == 0
+    assert (await run_build(project, cfg))[0] == 0 and len(converted) == 1  # fresh: kept
+
+
 def test_the_phrase_book_holds_fresh_phrases_only(project):
     cfg = config(project)
     write_wav(project / "cache" / "source" / "hours.wav", 8000)

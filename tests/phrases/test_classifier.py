@@ -104,7 +104,7 @@ def test_minilm_gives_the_original_models_vector_within_int8_rounding():
 
 
 def test_minilm_runs_the_model_file_it_is_given(tmp_path):
-    # bench/minilm_quantize.py's candidate is the same encoder over another ONNX file.
+    # minilm-int8 (agent/phrases/minilm_int8.py) is the same encoder over another ONNX file.
     from agent.phrases.minilm import MiniLMEncoder
 
     with pytest.raises(Exception, match="other.onnx"):

@@ -66,9 +66,26 @@ def test_normalise():
 
 
 def test_encoder_names_match_the_params():
-    assert tuple(ENCODERS) == ROUTER_ENCODERS
+    assert {p for name in ROUTER_ENCODERS for p in name.split("+")} == set(ENCODERS)
     with pytest.raises(ValueError, match="unknown encoder"):
         load_encoder("bert")
+    with pytest.raises(ValueError, match="unknown encoder"):
+        load_encoder("minilm+bert")
+
+
+def test_two_encoders_side_by_side_average_their_similarities():
+    both = load_encoder("minilm+wordllama", SHARED)
+    assert both.name == "minilm+wordllama"
+    minilm, wordllama = both.encoders
+    assert minilm is load_encoder("minilm", SHARED)  # each part is shared as itself
+    assert wordllama is load_encoder("wordllama", SHARED)
+    texts = ["how much is it", "what's the damage"]
+    vectors = both.embed(texts)
+    assert vectors.shape == (2, 384 + 256)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    a, b = minilm.embed(texts), wordllama.embed(texts)
+    mean = (float(a[0] @ a[1]) + float(b[0] @ b[1])) / 2
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(mean, abs=1e-5)
 
 
 def test_wordllama_loads_offline_once_fast_and_leaves_logging_alone():
