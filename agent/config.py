@@ -337,6 +337,14 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_bool,
         group="providers",
     ),
+    Setting(
+        "TTS_FIRST_CLAUSE",
+        "the receptionist graph sends each answer's first clause (a comma or dash after 4 "
+        "words) to the TTS before the first sentence ends (`first_clause:` of cartesia_tts)",
+        "true",
+        _parse_bool,
+        group="providers",
+    ),
     Setting("GROQ_API_KEY", "Groq API key for the LLM", None, secret=True, group="providers"),
     Setting("GROQ_MODEL", "Groq chat model", "llama-3.3-70b-versatile", group="providers"),
     Setting(
@@ -521,6 +529,7 @@ class Config:
     use_deepgram_flux: bool
     speculative_answers: bool
     turn_end_by_words: bool
+    tts_first_clause: bool
     groq_api_key: Secret | None
     groq_model: str
     groq_base_url: str

@@ -1,11 +1,14 @@
 """Faster turns (issue 21): a turn's stages, speculation's waste and mid-sentence pauses.
 
     python -m bench.turns [--calls 1 10] [--modes standard deepgram] [--sides today words
-        speculative reference] [--sequential 5] [--json PATH]
+        speculative reference] [--sequential 5] [--json PATH] [--answer TEXT]
+        [--tokens-per-s 280] [--env KEY=VALUE ...] [--label TEXT]
 
 Each (fake mode, side, level) runs alone against fresh provider fakes in this process
 (`agent.sim.fakes`, the bench's latencies: Deepgram final 0.25 s after the finalize, Groq
-first token 0.2 s, Cartesia first audio 0.1 s) and a server in a subprocess
+first token 0.2 s then `--tokens-per-s` (default the fake's, Groq's published 280 tokens/s
+for llama-3.3-70b-versatile; 0: each answer in one burst, as before 2026-12-07), Cartesia
+first audio 0.1 s) and a server in a subprocess
 (bench/harness.py). The call: greeting; "I would like to book an appointment for
 tomorrow"; its one-sentence answer; then "I'm calling about", 1 s of silence, "my bill from
 March."; its answer; hang-up.
@@ -29,6 +32,9 @@ March."; its answer; hang-up.
   first token → the TTS request of the answer (when the turn is confirmed, for a
   speculative answer whose text came before: the gate releases it then) → first audio at
   the caller. The VAD and final columns are "–" with Flux. Higher levels start their calls over 2 s.
+- `--answer` replaces the question's answer (first-clause TTS: the default answer's first
+  clause, "Sure,", is one word, below `first_clause_min_words`); `--env` sets server
+  settings on every side (e.g. TTS_FIRST_CLAUSE=false); `--label` names such a run's rows.
 - columns: turn p50/p95 (the question's, speech end → first audio heard); LLM requests per
   caller sentence (two a call: 1.0 means nothing wasted and no half answered); speculative requests started / wasted (the server's
   /metrics); pause scene: calls whose agent spoke between the two halves (must be 0), and
@@ -50,6 +56,7 @@ import aiohttp
 
 from agent.sim.emulator import TwilioEmulator
 from agent.sim.fakes import ProviderFakes
+from agent.sim.fakes.groq import DEFAULT_TOKENS_PER_S
 from agent.sim.result import CallResult
 from agent.sim.script import (
     HangUp,
@@ -77,9 +84,10 @@ SPECULATION = "switchboard_speculative_llm_requests_total"
 MODES = ("standard", "deepgram", "flux")
 
 
-def configure(fakes: ProviderFakes, mode: str) -> None:
+def configure(fakes: ProviderFakes, mode: str, tokens_per_s: float) -> None:
     fakes.deepgram.final_latency_s = 0.25
     fakes.groq.first_token_latency_s = 0.2
+    fakes.groq.token_interval_s = 1.0 / tokens_per_s if tokens_per_s > 0 else 0.0
     fakes.cartesia.first_audio_latency_s = 0.1
     fakes.groq.replies = [("appointment", ANSWER), ("March", BILL_ANSWER)]
     fakes.flux.final_latency_s = 0.25
@@ -169,6 +177,7 @@ def stages(turn: CallTurn, fakes: ProviderFakes, groq_from: int) -> dict[str, fl
         "llm_request_s": request_at - turn.speech_end,
         "first_token_s": token_at - turn.speech_end,
         "tts_request_s": ctx.requested_at - turn.speech_end,
+        "tts_inputs": float(len(ctx.transcripts)),
         "first_audio_s": turn.first_audio - turn.speech_end,
         "llm_requests": float(len(asked)),
     }
@@ -190,6 +199,7 @@ class Row:
     mode: str
     side: str
     calls: int
+    label: str = ""
     ok: int = 0
     latencies: list[float] = field(default_factory=list)
     pause_wrong: int = 0
@@ -201,18 +211,18 @@ class Row:
     machine_speed_ms: float = 0.0
 
 
-async def run(mode: str, side: str, calls: int, sequential: int) -> Row:
-    row = Row(mode, side, calls, machine_speed_ms=machine_speed_ms())
+async def run(mode: str, side: str, calls: int, sequential: int, args) -> Row:
+    row = Row(mode, side, calls, label=args.label, machine_speed_ms=machine_speed_ms())
     started = time.monotonic()
     async with ProviderFakes() as fakes:
         server_side = "reference" if side == "reference" else "ours"
-        env = {**fakes.env(), **SIDES[side]}
+        env = {**fakes.env(), **SIDES[side], **dict(kv.split("=", 1) for kv in args.env)}
         if mode == "flux":
             env["USE_DEEPGRAM_FLUX"] = "true"
         server = await start_server(server_side, env, log_dir())
         try:
             emulator = TwilioEmulator(server.base_url, public_base_url=f"https://{PUBLIC_HOST}")
-            configure(fakes, mode)
+            configure(fakes, mode, args.tokens_per_s)
             await emulator.place_call(script(), max_duration=60)  # warm-up: first uses
             await server.wait_idle(10)
             groq_before = len(fakes.groq.requests)
@@ -269,6 +279,10 @@ def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
     return "–" if value is None or value < 0 else pattern.format(value)
 
 
+def side_of(row: Row) -> str:
+    return f"{row.side} ({row.label})" if row.label else row.side
+
+
 def markdown(rows: list[Row]) -> str:
     head = (
         "| fakes | side | calls | ok | turn p50 / p95 s | LLM requests per caller sentence "
@@ -287,7 +301,7 @@ def markdown(rows: list[Row]) -> str:
             else "–"
         )
         lines.append(
-            f"| {r.mode} | {r.side} | {r.calls if r.calls > 1 else f'1 (×{calls})'} "
+            f"| {r.mode} | {side_of(r)} | {r.calls if r.calls > 1 else f'1 (×{calls})'} "
             f"| {r.ok} | {fmt(quantile(r.latencies, 0.5))} / {fmt(quantile(r.latencies, 0.95))} "
             f"| {asked:.2f} | {spec_cell} | {r.pause_wrong} | {r.half_alone} |"
         )
@@ -297,18 +311,19 @@ def markdown(rows: list[Row]) -> str:
             "",
             "| fakes | side | speech end → VAD stop (Finalize) s | → final transcript s "
             "| → LLM request s | → first token s | → TTS request s "
-            "| → first audio heard s | LLM requests in the turn |",
-            "|" + " --- |" * 9,
+            "| → first audio heard s | LLM requests in the turn | TTS inputs of the answer |",
+            "|" + " --- |" * 10,
         ]
         for r in staged:
             med = {
                 k: statistics.median(s.get(k, -1.0) for s in r.stage_rows) for k in r.stage_rows[0]
             }
             lines.append(
-                f"| {r.mode} | {r.side} | {fmt(med.get('vad_stop_s'))} | {fmt(med.get('final_s'))} "
+                f"| {r.mode} | {side_of(r)} | {fmt(med.get('vad_stop_s'))} "
+                f"| {fmt(med.get('final_s'))} "
                 f"| {med['llm_request_s']:.2f} | {med['first_token_s']:.2f} "
                 f"| {med['tts_request_s']:.2f} | {med['first_audio_s']:.2f} "
-                f"| {med['llm_requests']:.1f} |"
+                f"| {med['llm_requests']:.1f} | {fmt(med.get('tts_inputs'), '{:.0f}')} |"
             )
     return "\n".join(lines)
 
@@ -318,7 +333,7 @@ async def main_async(args) -> int:
     for calls in args.calls:
         for mode in args.modes:
             for side in args.sides:
-                row = await run(mode, side, calls, args.sequential)
+                row = await run(mode, side, calls, args.sequential, args)
                 rows.append(row)
                 print(
                     f"{mode} {side} {calls}: ok {row.ok}, p50 {fmt(quantile(row.latencies, 0.5))}"
@@ -340,12 +355,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sides", nargs="+", default=list(SIDES), choices=list(SIDES))
     parser.add_argument("--sequential", type=int, default=5, help="calls at level 1")
     parser.add_argument("--json")
+    parser.add_argument(
+        "--answer", help="the question's answer (default: %(default)s)", default=ANSWER
+    )
+    parser.add_argument("--tokens-per-s", type=float, default=DEFAULT_TOKENS_PER_S)
+    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--label", default="", help="names this run's rows in the tables")
     parser.add_argument("--table", help="print the tables of an earlier run's --json and stop")
     args = parser.parse_args(argv)
     if args.table:
         with open(args.table) as saved:
             print(markdown([Row(**row) for row in json.load(saved)]))
         return 0
+    globals()["ANSWER"] = args.answer  # configure() and stages() read it
     return asyncio.run(main_async(args))
 
 

@@ -31,15 +31,25 @@ is full (processors/pacer/read_ahead.py says why), then reserves the chunk's len
 audio still between this service and the pacer counts too. The reader also carries
 Cartesia's other messages, which stay in order behind the audio. A chunk whose context was
 cancelled (a barge-in) while it waited is dropped, as pipecat drops one that arrives after.
+
+First clause (`first_clause`, on by default): the LLM's text reaches the service through
+pipecat's `LLMTextProcessor` with our `FirstClauseAggregator` (processors/first_clause.py),
+so each answer's first clause is sent as soon as it is complete and the rest by sentences,
+all in the turn's one Cartesia context (continuations). pipecat 1.14's TTS services take no
+aggregator of ours (Cartesia sets its own); `LLMTextProcessor(text_aggregator=...)` is the
+public hook, and the service speaks the `AggregatedTextFrame`s it makes as they come. Text
+that is not the LLM's (a `TTSSpeakFrame`) goes through as before.
 """
 
 from __future__ import annotations
 
+from pipecat.processors.aggregators.llm_text_processor import LLMTextProcessor
 from pipecat.services.cartesia.tts import GenerationConfig
 
 from agent.adapters.cartesia import ResilientCartesiaTTSService
 from agent.graph.build import BuildContext, NodeBuild
 from agent.nodes.params import CartesiaTTSParams
+from processors.first_clause import FirstClauseAggregator
 
 
 def build_tts(params: CartesiaTTSParams, ctx: BuildContext, node_name: str) -> NodeBuild:
@@ -59,4 +69,11 @@ def build_tts(params: CartesiaTTSParams, ctx: BuildContext, node_name: str) -> N
         container="raw",
         settings=settings,
     )
-    return NodeBuild(processors=[service], take_read_ahead=service.read_at_pace_of)
+    processors = [service]
+    if params.first_clause:
+        aggregator = FirstClauseAggregator(
+            min_words=params.first_clause_min_words, language=params.language
+        )
+        clauses = LLMTextProcessor(text_aggregator=aggregator, name=f"{node_name}-first-clause")
+        processors.insert(0, clauses)
+    return NodeBuild(processors=processors, take_read_ahead=service.read_at_pace_of)

@@ -180,8 +180,14 @@ class GroqLLMParams(NodeParams):
     )
 
 
+# The answer's first clause spoken before its first sentence ends (processors/first_clause.py,
+# docs/decisions/faster-turns.md "First clause"): on by default, 4 words at least.
+FIRST_CLAUSE_DEFAULT = True
+FIRST_CLAUSE_MIN_WORDS_DEFAULT = 4
+
+
 class CartesiaTTSParams(NodeParams):
-    """cartesia_tts: voice, model and output format."""
+    """cartesia_tts: voice, model, output format and when text goes to the TTS."""
 
     voice: str | None = Field(None, description="Cartesia voice id; default CARTESIA_VOICE_ID.")
     model: str = Field("sonic-3.6", description="Cartesia model (pipecat 1.14's default).")
@@ -193,6 +199,18 @@ class CartesiaTTSParams(NodeParams):
         8000,
         description="Rate Cartesia renders at; anything but 8000 is resampled per frame.",
         json_schema_extra={"enum": list(CARTESIA_SAMPLE_RATES)},
+    )
+    first_clause: bool = Field(
+        FIRST_CLAUSE_DEFAULT,
+        description="Send each answer's first clause (up to a comma, semicolon, colon or dash "
+        "after first_clause_min_words words) to Cartesia before its first sentence ends, as a "
+        "continuation in the same context; false: whole sentences only.",
+    )
+    first_clause_min_words: int = Field(
+        FIRST_CLAUSE_MIN_WORDS_DEFAULT,
+        ge=1,
+        le=20,
+        description="first_clause: the fewest words a first clause may have.",
     )
 
     @field_validator("sample_rate")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pipecat.processors.aggregators.llm_text_processor import LLMTextProcessor
+from pipecat.services.cartesia.tts import CartesiaTTSService
+from pydantic import ValidationError
 
 from agent.config import Config
 from agent.graph import BuildContext, CallInfo, build_graph, load_graph
 from agent.graph.build import ProcessCache
 from agent.nodes.deepgram import flux_url
+from agent.nodes.params import CartesiaTTSParams
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"DEEPGRAM_API_KEY": "dg", "GROQ_API_KEY": "gq", "CARTESIA_API_KEY": "ca"}
@@ -59,12 +63,26 @@ def test_flux_options():
 
 
 def test_cartesia_options():
-    [tts] = build(CARTESIA_BASE_URL="ws://127.0.0.1:9", CARTESIA_VOICE_ID="voice-1")[
+    _, tts = build(CARTESIA_BASE_URL="ws://127.0.0.1:9", CARTESIA_VOICE_ID="voice-1")[
         "tts"
     ].processors
     assert tts._url == "ws://127.0.0.1:9/tts/websocket"
     assert tts._settings.voice == "voice-1"
     assert tts._output_encoding == "pcm_s16le" and tts._init_sample_rate == 8000
+
+
+def test_cartesia_first_clause_goes_through_pipecats_llm_text_processor():
+    clauses, tts = build()["tts"].processors  # TTS_FIRST_CLAUSE defaults to true
+    assert isinstance(clauses, LLMTextProcessor) and isinstance(tts, CartesiaTTSService)
+    [tts] = build(TTS_FIRST_CLAUSE="false")["tts"].processors
+    assert isinstance(tts, CartesiaTTSService)
+
+
+@pytest.mark.parametrize("words", [0, 21, "many"])
+def test_cartesia_first_clause_min_words_is_checked(words):
+    with pytest.raises(ValidationError):
+        CartesiaTTSParams(first_clause_min_words=words)
+    assert CartesiaTTSParams(first_clause_min_words=2).first_clause_min_words == 2
 
 
 def test_vad_runs_at_8k():

@@ -1,5 +1,6 @@
 """The Groq fake, driven by the real clients: pipecat's GroqLLMService and openai's AsyncOpenAI."""
 
+import asyncio
 import json
 
 import openai
@@ -11,6 +12,7 @@ from pipecat.services.groq.llm import GroqLLMService
 from pipecat.tests.utils import run_test
 
 from agent.sim.fakes import ProviderFakes, ToolCall
+from agent.sim.fakes.groq import DEFAULT_TOKENS_PER_S, tokenize
 
 MODEL = "llama-3.3-70b-versatile"
 
@@ -156,3 +158,35 @@ async def test_hang_until_the_client_times_out(fakes):
         )
     # The fake is fine afterwards.
     assert (await client(fakes).models.list()).data
+
+
+async def test_stream_is_paced_like_groq_by_default(fakes):
+    """The answer's pieces follow the first token at DEFAULT_TOKENS_PER_S, not in one burst."""
+    reply = "We open at nine in the morning, and we close at five in the evening."
+    fakes.groq.replies = [("open", reply)]
+    assert fakes.groq.token_interval_s == pytest.approx(1 / DEFAULT_TOKENS_PER_S)
+    fakes.groq.token_interval_s = 0.02  # slow enough to see on a loaded machine
+
+    loop = asyncio.get_running_loop()
+    stream = await client(fakes).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "open?"}], stream=True
+    )
+    arrivals = []
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            arrivals.append(loop.time())
+    pieces = len(tokenize(reply))
+    assert len(arrivals) == pieces
+    # pieces - 1 gaps of 0.02 s: the last piece comes well after the first
+    assert arrivals[-1] - arrivals[0] >= 0.02 * (pieces - 1) * 0.9
+
+
+async def test_zero_interval_sends_the_answer_in_one_burst(fakes):
+    fakes.groq.token_interval_s = 0.0
+    fakes.groq.replies = [("open", "We open at nine, and close at five.")]
+    loop = asyncio.get_running_loop()
+    stream = await client(fakes).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "open?"}], stream=True
+    )
+    arrivals = [loop.time() async for c in stream if c.choices and c.choices[0].delta.content]
+    assert len(arrivals) > 5 and arrivals[-1] - arrivals[0] < 0.05

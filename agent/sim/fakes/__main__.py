@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import signal
 
+from .groq import DEFAULT_TOKENS_PER_S
 from .server import ProviderFakes
 
 
@@ -27,6 +28,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--final-latency", type=float, default=0.0, help="seconds before each STT final"
     )
+    parser.add_argument(
+        "--tokens-per-s",
+        type=float,
+        default=DEFAULT_TOKENS_PER_S,
+        help="pace of the Groq fake's streamed answers (0: each answer in one burst)",
+    )
     return parser.parse_args(argv)
 
 
@@ -36,6 +43,7 @@ async def _serve(args: argparse.Namespace) -> None:
             fakes.deepgram.set_script(args.say)
             fakes.flux.set_script(args.say)
         fakes.deepgram.final_latency_s = fakes.flux.final_latency_s = args.final_latency
+        fakes.groq.token_interval_s = 1.0 / args.tokens_per_s if args.tokens_per_s > 0 else 0.0
         for name, value in fakes.env().items():
             print(f"export {name}={value}")
         print(f"# provider fakes listening on {fakes.http_url} (Ctrl-C to stop)", flush=True)

@@ -53,6 +53,7 @@ class CartesiaContext:
     cancelled: bool = False
     error: str | None = None
     requested_at: float = 0.0  # the event loop's time of its first message (bench/turns.py)
+    transcript_times: list[float] = field(default_factory=list)  # ... of each transcript
     first_audio_at: float | None = None  # ... and of its first audio chunk
 
 
@@ -175,6 +176,7 @@ class _Session:
             self.workers[cid] = asyncio.create_task(self._worker(ctx, self.queues[cid], message))
         if message.get("transcript"):
             ctx.transcripts.append(message["transcript"])
+            ctx.transcript_times.append(asyncio.get_running_loop().time())
             self.queues[cid].put_nowait(message["transcript"])
         if not message.get("continue", False):
             self.queues[cid].put_nowait(_END)

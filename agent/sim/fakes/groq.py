@@ -5,7 +5,8 @@ so this speaks what ``openai.AsyncOpenAI`` sends and parses: ``Authorization:
 Bearer KEY``; ``GET /models``; ``POST /chat/completions`` answered either as
 one JSON ``chat.completion`` or, with ``stream: true``, as Server-Sent Events
 (``data: {chat.completion.chunk}`` ... ``data: [DONE]``): role delta first,
-content in small token pieces, ``finish_reason: "stop"`` and, when
+content in small token pieces (a word or a punctuation mark each) paced like Groq's
+(see :data:`DEFAULT_TOKENS_PER_S`), ``finish_reason: "stop"`` and, when
 ``stream_options.include_usage`` is set, a final usage chunk with no choices.
 Errors use the OpenAI envelope ``{"error": {"message", "type", "code"}}``.
 
@@ -35,7 +36,14 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["GroqFake", "ToolCall"]
+__all__ = ["DEFAULT_TOKENS_PER_S", "GroqFake", "ToolCall"]
+
+# How fast a streamed answer's pieces follow its first token. Groq's model pages give
+# llama-3.3-70b-versatile (GROQ_MODEL's default) ~280 tokens/s and llama-3.1-8b-instant
+# ~560 (the figures other guides repeat; not measured here). A piece here is a word or a
+# punctuation mark, about one token. 0 (``token_interval_s = 0``): the whole answer in one
+# burst right after the first token, as the fake did before 2026-12-07.
+DEFAULT_TOKENS_PER_S = 280.0
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class GroqFake:
     default_reply: str = "You said: {last_user_text}."
     tool_result_reply: str = "Done."  # answer once a tool result is in the context
     first_token_latency_s: float = 0.0
-    token_interval_s: float = 0.0
+    token_interval_s: float = 1.0 / DEFAULT_TOKENS_PER_S  # between streamed pieces; 0: burst
     fail_next: list[str] = field(default_factory=list)  # "500" | "429" | "hang" | "cut" | "ok"
     # The event loop's time at each request (aligned with `requests`), and when its first
     # token went out (time, index in `requests`): bench/turns.py's stages.
