@@ -82,6 +82,11 @@ MAX_OVERHEAD_CALL_S = 30.0
 def configure_fakes(fakes: ProviderFakes) -> None:
     fakes.deepgram.final_latency_s = 0.25
     fakes.groq.first_token_latency_s = 0.2
+    # The whole answer right after its first token, as the Groq fake sent every answer
+    # before it streamed at Groq's pace (2026-12-07): this bench's rows stay comparable
+    # across its history, and an alternation's two sides get the same fake whichever
+    # checkout's fake it is. bench.turns measures the streamed answer (and first_clause).
+    fakes.groq.token_interval_s = 0.0
     fakes.cartesia.first_audio_latency_s = 0.1
     fakes.deepgram.set_script([QUESTION, BARGE])  # every connection starts at the first line
     fakes.groq.replies = [
