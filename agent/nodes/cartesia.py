@@ -74,6 +74,10 @@ def build_tts(params: CartesiaTTSParams, ctx: BuildContext, node_name: str) -> N
         aggregator = FirstClauseAggregator(
             min_words=params.first_clause_min_words, language=params.language
         )
-        clauses = LLMTextProcessor(text_aggregator=aggregator, name=f"{node_name}-first-clause")
+        # Direct mode (processors/passthrough.py): every frame of the call crosses it, and
+        # its work is a few string checks; no queue and tasks of its own.
+        clauses = LLMTextProcessor(
+            text_aggregator=aggregator, name=f"{node_name}-first-clause", enable_direct_mode=True
+        )
         processors.insert(0, clauses)
     return NodeBuild(processors=processors, take_read_ahead=service.read_at_pace_of)

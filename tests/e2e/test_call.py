@@ -182,9 +182,11 @@ async def _greeting_call(server):
 
 
 async def test_processors_in_direct_mode_run_no_frame_tasks_of_their_own(fakes, start_server):
-    """The call controller, VAD, router, context window, pacer and heard-context editor handle
-    frames in the pushing task (pipecat's direct mode): caller audio crosses no queue and task
-    of theirs. Services that keep their queues (the STT) show the check can see such tasks."""
+    """The call controller, VAD, router, context window, pacer, heard-context editor and the
+    TTS's first-clause aggregator handle frames in the pushing task (pipecat's direct mode):
+    caller audio crosses no queue and task of theirs. Services that keep their queues (the
+    STT) show the check can see such tasks."""
+    from pipecat.processors.aggregators.llm_text_processor import LLMTextProcessor
     from pipecat.processors.audio.vad_processor import VADProcessor
 
     from processors.call_control import CallController
@@ -200,6 +202,7 @@ async def test_processors_in_direct_mode_run_no_frame_tasks_of_their_own(fakes, 
         ContextWindow,
         AudioPacer,
         HeardContextEditor,
+        LLMTextProcessor,
     )
     server = await start_server()
     call, session = await _greeting_call(server)
