@@ -28,9 +28,9 @@ passes the transcript on untouched.
   transcript passes on to the LLM), routes (name -> Route), phrases (PhraseBook)
 - events: on_route(router, hit: RouteHit), for every routed turn
 
-Which turns it answers: never one whose words leave the sentence open ("I'm calling about",
-"who am I talking to, and": `processors.turn_end.classify`; such a turn goes to the LLM,
-answered whole); only one that began while the agent was waiting for the caller
+Which turns it answers: a route that acts (hang up, transfer, messages) never on words that
+leave the sentence open ("I'm calling about": `processors.turn_end.classify`; such a turn goes
+to the LLM); only one that began while the agent was waiting for the caller
 (pipecat's user aggregator's rule for an "idle" turn: the agent had finished speaking, no
 reply or tool call pending), and only its first final transcript, and only if no earlier
 piece of the turn went to the LLM. A turn that barged in on the agent goes to the LLM:
@@ -167,11 +167,10 @@ class IntentRouter(PassThroughProcessor):
             self._turn_passed = True
             return None
         route = self._routes[hit.route]
-        if classify(frame.text) == "unfinished":
+        if route.action not in ("", "none") and classify(frame.text) == "unfinished":
             # Half a sentence ("I'm calling about", then a pause) that looks like a route
-            # ("stop calling me": hang up; "who am I talking to, and": the answer to a
-            # question not yet asked): never answered on a first half. The turn goes on to
-            # the LLM, answered whole once it ends (processors/turn_end.py).
+            # that acts ("stop calling me": hang up): not on a first half. The turn goes on
+            # to the LLM, answered whole once it ends (processors/turn_end.py).
             self._turn_passed = True
             return None
         self._turn_routed = True

@@ -221,14 +221,3 @@ async def test_no_turn_is_routed_while_a_message_is_taken(matcher):
         ],
     )
     assert [hit.route for hit in r.hits] == ["pricing"]
-
-
-async def test_half_a_sentence_is_never_routed_even_to_a_route_that_only_answers(matcher):
-    """ "Who am I talking to, and" then a pause: the who-are-you phrase would answer half a
-    sentence (the caller goes on); the turn goes to the LLM, answered whole."""
-    r = router(matcher)
-    half = said("Who am I talking to, and")
-    assert matcher.match(half.text).route == "who_are_you"  # what it would have answered
-    down, _ = await run_test(r, frames_to_send=[*IDLE_TURN, half])
-    assert of(down, TranscriptionFrame) == [half]
-    assert not of(down, OutputAudioRawFrame) and not r.hits
