@@ -135,6 +135,16 @@ def context_audio(fakes, needle: str) -> bytes:
     )
 
 
+def heard_seconds_of(heard: bytes, audio: bytes) -> float:
+    """How much of `audio` (mu-law, 8 kHz) the caller heard in `heard`, from its start: the
+    length of the run of `heard` that matches it byte for byte (a barge-in cuts it)."""
+    start = heard.index(audio[:1600])
+    n = 0
+    while start + n < len(heard) and n < len(audio) and heard[start + n] == audio[n]:
+        n += 1
+    return n / 8000
+
+
 def graph_variants(tmp_path: Path, **variants: dict) -> str:
     """A GRAPHS_DIR holding graphs/ plus copies of the receptionist graph, one per keyword:
     the name, then the top-level keys given (numbers, hours, call updates under `call`)."""

@@ -28,7 +28,6 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
     LLMUserAggregatorParams,
 )
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import LLMService
 from pipecat.tests.utils import SleepFrame, run_test
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies, UserTurnStrategies
@@ -36,7 +35,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies, UserT
 from agent.adapters.flux_turns import ListeningFluxTurnStop
 from processors.clock import FakeClock
 from processors.turn_end import SpeculationStats
-from tests.caller_frames import final, interim
+from tests.caller_frames import Heard, final, interim
 from tests.processors.clocked import run_steps
 
 WAIT_S = 1.2  # the groq_llm node's unfinished_turn_wait_s
@@ -59,18 +58,6 @@ class AnswerLLM(LLMService):
             await self.push_frame(LLMFullResponseEndFrame())
         else:
             await self.push_frame(frame, direction)
-
-
-class Heard(FrameProcessor):
-    def __init__(self):
-        super().__init__()
-        self.texts: list[str] = []
-
-    async def process_frame(self, frame, direction):
-        await super().process_frame(frame, direction)
-        if isinstance(frame, LLMTextFrame) and direction == FrameDirection.DOWNSTREAM:
-            self.texts.append(frame.text)
-        await self.push_frame(frame, direction)
 
 
 class Scene:

@@ -22,7 +22,6 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
     LLMUserAggregatorParams,
 )
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import LLMService
 from pipecat.tests.utils import SleepFrame, run_test
 from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
@@ -31,7 +30,7 @@ from agent.adapters.listening_turns import ListeningTurnStop
 from agent.nodes.conversation import ListeningTurn, turn_strategies
 from processors.turn_end import SpeculationStats, TurnEndTiming
 from tests.adapters.contract import assert_callable, assert_has_attrs
-from tests.caller_frames import final, interim, start, stop
+from tests.caller_frames import Heard, final, interim, start, stop
 
 TIMING = TurnEndTiming(complete_s=0.05, open_s=0.3, unfinished_s=0.9)
 ANSWER_DELAY_S = 0.1  # the fake LLM's first token
@@ -65,18 +64,6 @@ class EchoLLM(LLMService):
                 raise
         else:
             await self.push_frame(frame, direction)
-
-
-class Heard(FrameProcessor):
-    def __init__(self):
-        super().__init__()
-        self.texts: list[str] = []
-
-    async def process_frame(self, frame, direction):
-        await super().process_frame(frame, direction)
-        if isinstance(frame, LLMTextFrame) and direction == FrameDirection.DOWNSTREAM:
-            self.texts.append(frame.text)
-        await self.push_frame(frame, direction)
 
 
 async def scene(frames, *, speculate=True, ttfs=1.0):

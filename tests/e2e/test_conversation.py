@@ -20,7 +20,7 @@ from agent.sim.script import (
     WaitForAgentAudio,
     WaitForAgentSilence,
 )
-from tests.conftest import caller_audio, context_audio, custom_graphs
+from tests.conftest import caller_audio, context_audio, custom_graphs, heard_seconds_of
 from tests.e2e.conftest import call_record, rest_hangups
 
 # Not "how much does it cost": the receptionist's router answers that from its audio cache
@@ -82,15 +82,7 @@ async def test_barge_in_clears_twilio_and_context_keeps_only_heard_words(fakes, 
 
     # What the caller heard of the long answer: its audio's prefix, right before the clear.
     answer_audio = context_audio(fakes, "twenty dollars")
-    start = result.heard.index(answer_audio[:1600])
-    heard_bytes = 0
-    while (
-        start + heard_bytes < len(result.heard)
-        and heard_bytes < len(answer_audio)
-        and result.heard[start + heard_bytes] == answer_audio[heard_bytes]
-    ):
-        heard_bytes += 1
-    heard_s = heard_bytes / 8000
+    heard_s = heard_seconds_of(result.heard, answer_audio)
     assert 0.5 < heard_s < len(answer_audio) / 8000 - 1  # really cut off mid-answer
 
     # The LLM's next request holds only the words the caller heard, flagged interrupted.

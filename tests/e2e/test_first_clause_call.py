@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from agent.sim.script import BargeIn, HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
 from agent.sim.turns import turn_latencies
-from tests.conftest import caller_audio, context_audio
+from tests.conftest import caller_audio, context_audio, heard_seconds_of
 
 QUESTION = "what are your opening hours"
 CHAR_S = 0.070  # the Cartesia fake's voice: 70 ms per character
@@ -84,15 +84,7 @@ async def test_a_barge_in_during_the_second_part_keeps_exactly_the_heard_words(f
 
     # What the caller heard of the answer: its audio's prefix, up to the clear.
     answer_audio = context_audio(fakes, "twenty dollars")
-    start = result.heard.index(answer_audio[:1600])
-    heard_bytes = 0
-    while (
-        start + heard_bytes < len(result.heard)
-        and heard_bytes < len(answer_audio)
-        and result.heard[start + heard_bytes] == answer_audio[heard_bytes]
-    ):
-        heard_bytes += 1
-    heard_s = heard_bytes / 8000
+    heard_s = heard_seconds_of(result.heard, answer_audio)
     assert clause_s + 0.5 < heard_s < len(ANSWER) * CHAR_S - 1  # cut in the second part
 
     messages = fakes.groq.requests[-1]["messages"]
