@@ -135,6 +135,19 @@ def context_audio(fakes, needle: str) -> bytes:
     )
 
 
+CHAR_S = 0.070  # the Cartesia fake's voice: 70 ms per character
+
+
+def words_started_before(text: str, seconds: float) -> int:
+    """How many words of `text` start before `seconds` of the Cartesia fake's audio."""
+    count, position = 0, 0
+    for word in text.split(" "):
+        if position * CHAR_S < seconds:
+            count += 1
+        position += len(word) + 1
+    return count
+
+
 def heard_seconds_of(heard: bytes, audio: bytes) -> float:
     """How much of `audio` (mu-law, 8 kHz) the caller heard in `heard`, from its start: the
     length of the run of `heard` that matches it byte for byte (a barge-in cuts it)."""

@@ -20,7 +20,13 @@ from agent.sim.script import (
     WaitForAgentAudio,
     WaitForAgentSilence,
 )
-from tests.conftest import caller_audio, context_audio, custom_graphs, heard_seconds_of
+from tests.conftest import (
+    caller_audio,
+    context_audio,
+    custom_graphs,
+    heard_seconds_of,
+    words_started_before,
+)
 from tests.e2e.conftest import call_record, rest_hangups
 
 # Not "how much does it cost": the receptionist's router answers that from its audio cache
@@ -31,19 +37,8 @@ LONG_ANSWER = (
     "The premium plan adds call recording, analytics and a dedicated account manager for you."
 )
 STOPPED = "Okay, I will stop."
-CHAR_S = 0.070  # the Cartesia fake's voice: 70 ms per character
 LEAD_S = AudioPacerParams.model_fields["lead_ms"].default / 1000  # the pacer's default
 STALL_S = 0.15
-
-
-def _words_started_before(text: str, seconds: float) -> int:
-    """How many words of `text` start before `seconds` of the fake voice's audio."""
-    count, position = 0, 0
-    for word in text.split(" "):
-        if position * CHAR_S < seconds:
-            count += 1
-        position += len(word) + 1
-    return count
 
 
 def _greeting_then(*steps):
@@ -95,8 +90,8 @@ async def test_barge_in_clears_twilio_and_context_keeps_only_heard_words(fakes, 
     words = LONG_ANSWER.split()
     assert kept == words[: len(kept)], "the kept text is not a prefix of the answer"
     # Marks come every 250 ms: the kept words lag what was played by at most ~half a second.
-    assert _words_started_before(LONG_ANSWER, heard_s - 0.6) <= len(kept)
-    assert len(kept) <= _words_started_before(LONG_ANSWER, heard_s)
+    assert words_started_before(LONG_ANSWER, heard_s - 0.6) <= len(kept)
+    assert len(kept) <= words_started_before(LONG_ANSWER, heard_s)
 
     # Both answers were timed from the caller's silence (the turn latency histogram).
     metrics = server.services.metrics

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from agent.sim.script import BargeIn, HangUp, Say, WaitForAgentAudio, WaitForAgentSilence
 from agent.sim.turns import turn_latencies
-from tests.conftest import caller_audio, context_audio, heard_seconds_of
+from tests.conftest import (
+    CHAR_S,
+    caller_audio,
+    context_audio,
+    heard_seconds_of,
+    words_started_before,
+)
 
 QUESTION = "what are your opening hours"
-CHAR_S = 0.070  # the Cartesia fake's voice: 70 ms per character
 CLAUSE = "Our basic plan costs twenty dollars a month, "
 REST = "and it includes unlimited calls, voicemail and call recording for every line you have."
 ANSWER = CLAUSE + REST
@@ -21,16 +26,6 @@ ANSWER = CLAUSE + REST
 
 def _greeting_then(*steps):
     return [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.2, timeout=10), *steps]
-
-
-def _words_started_before(text: str, seconds: float) -> int:
-    """How many words of `text` start before `seconds` of the fake voice's audio."""
-    count, position = 0, 0
-    for word in text.split(" "):
-        if position * CHAR_S < seconds:
-            count += 1
-        position += len(word) + 1
-    return count
 
 
 def _answer_context(fakes, needle: str):
@@ -98,5 +93,5 @@ async def test_a_barge_in_during_the_second_part_keeps_exactly_the_heard_words(f
     assert len(kept) > len(CLAUSE.split())  # the whole clause and words of the second part
     # Words placed on the context's one timeline across both inputs: the kept words are
     # those that started before the heard audio ended, give or take the marks' 250 ms.
-    assert _words_started_before(ANSWER, heard_s - 0.6) <= len(kept)
-    assert len(kept) <= _words_started_before(ANSWER, heard_s)
+    assert words_started_before(ANSWER, heard_s - 0.6) <= len(kept)
+    assert len(kept) <= words_started_before(ANSWER, heard_s)

@@ -32,6 +32,21 @@ PAUSE_S = 1.0
 TOKEN = "admin-token-for-tests"
 
 
+def _paused_sentences() -> list:
+    """REPEATS times: the first half, a pause, the second half, then the agent's answer."""
+    return [
+        step
+        for _ in range(REPEATS)
+        for step in (
+            Say(caller_audio("who_are_you"), FIRST),
+            Pause(PAUSE_S),
+            Say(caller_audio("how_much_does_it_cost"), SECOND),
+            WaitForAgentAudio(timeout=10),
+            WaitForAgentSilence(pause=0.3, timeout=15),
+        )
+    ]
+
+
 async def test_a_pause_mid_sentence_is_never_answered_on_the_first_half(fakes, start_server):
     server = await start_server(ADMIN_TOKEN=TOKEN)
     fakes.deepgram.final_latency_s = 0.25
@@ -42,15 +57,7 @@ async def test_a_pause_mid_sentence_is_never_answered_on_the_first_half(fakes, s
     fakes.deepgram.catch_up_interim_ms = 150
     fakes.deepgram.set_script([FIRST, SECOND] * REPEATS)
     fakes.groq.replies = [("March", ANSWER)]
-    scene = []
-    for _ in range(REPEATS):
-        scene += [
-            Say(caller_audio("who_are_you"), FIRST),
-            Pause(PAUSE_S),
-            Say(caller_audio("how_much_does_it_cost"), SECOND),
-            WaitForAgentAudio(timeout=10),
-            WaitForAgentSilence(pause=0.3, timeout=15),
-        ]
+    scene = _paused_sentences()
     script = [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.2, timeout=10)]
     result = await server.emulator().place_call([*script, *scene, HangUp()], max_duration=90)
     assert not result.timeouts, result.timeouts
@@ -107,14 +114,7 @@ async def test_with_flux_a_pause_mid_sentence_is_never_answered_on_the_first_hal
         WaitForAgentAudio(timeout=10),
         WaitForAgentSilence(pause=0.3, timeout=15),
     ]
-    for _ in range(REPEATS):
-        scene += [
-            Say(caller_audio("who_are_you"), FIRST),
-            Pause(PAUSE_S),
-            Say(caller_audio("how_much_does_it_cost"), SECOND),
-            WaitForAgentAudio(timeout=10),
-            WaitForAgentSilence(pause=0.3, timeout=15),
-        ]
+    scene += _paused_sentences()
     script = [WaitForAgentAudio(timeout=10), WaitForAgentSilence(pause=0.2, timeout=10)]
     result = await server.emulator().place_call([*script, *scene, HangUp()], max_duration=90)
     assert not result.timeouts, result.timeouts
