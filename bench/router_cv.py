@@ -36,6 +36,9 @@ FOLDS = {
     "set2": HERE / "router_heldout2.yaml",
     "set3": HERE / "router_heldout3.yaml",
     "set4": HERE / "router_heldout4.yaml",
+    "set5": HERE / "router_heldout5.yaml",
+    # Round six: training sentences by four more authors, each a fold of its own.
+    **{f"author-{p.stem}": p for p in sorted((HERE / "router_authors").glob("*.yaml"))},
 }
 ROUTES = ROOT / "audio_cache" / "routes.yaml"
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)

@@ -228,19 +228,22 @@ class RouteMatcher:
                 else (self.encoder.embed(others))
             )
             labels += [NONE] * len(others)
+        grams = None
         if self.ngram_weight > 0:
             words = [strip_openers(normalise(self._rows[i][1])) for i in keep] + others
             self._ngrams = NgramFeatures(words)
-            vectors = self._features(vectors, words)
-        return RouteClassifier(list(routes), vectors, labels)
+            vectors = vectors * (1 - self.ngram_weight)
+            grams = self._ngrams.rows(words, self.ngram_weight)
+        return RouteClassifier(list(routes), vectors, labels, grams)
 
-    def _features(self, vectors: np.ndarray, words: list[str]) -> np.ndarray:
-        """The classifier's inputs: the embeddings, with the weighted n-gram features appended
-        (agent/phrases/ngrams.py) when the matcher has them."""
+    def _probabilities(self, vector: np.ndarray, words: str) -> dict[str, float]:
+        """The classifier's probabilities for one sentence: its embedding, and with n-grams
+        (agent/phrases/ngrams.py) the weighted embedding beside the weighted gram features."""
         if self._ngrams is None:
-            return vectors
-        grams = self._ngrams.matrix(words) * self.ngram_weight
-        return np.hstack([vectors * (1 - self.ngram_weight), grams]).astype(np.float32)
+            return self.classifier.probabilities(vector)
+        return self.classifier.probabilities(
+            vector * (1 - self.ngram_weight), self._ngrams.rows([words], self.ngram_weight)
+        )
 
     @property
     def routes(self) -> list[str]:
@@ -256,8 +259,7 @@ class RouteMatcher:
             vector = self.encoder.embed([words])[0]
             sims = self._matrix @ vector
             if self.classifier is not None:
-                features = self._features(vector[None, :], [words])[0]
-                probability = self.classifier.probabilities(features)
+                probability = self._probabilities(vector, words)
             for (route, example, negative), sim in zip(self._rows, sims.tolist(), strict=True):
                 table = guard if negative else best
                 if sim > table[route][0] or not table[route][1]:

@@ -64,3 +64,14 @@ def test_the_classifier_picks_only_among_routes_that_pass_their_threshold():
         rank_by_classifier=True,
     )
     assert matcher.match("put on") is None
+
+
+def test_sparse_rows_are_the_dense_features_times_the_weight():
+    features = NgramFeatures(["put me through", "are you real", "how much is it"])
+    sentences = ["put me through please", "are you", "nothing known here"]
+    dense = features.matrix(sentences) * 0.3
+    rows = features.rows(sentences, 0.3)
+    weights = np.arange(features.size * 3, dtype=np.float32).reshape(features.size, 3) / 7
+    assert np.allclose(rows.dot(weights), dense @ weights, atol=1e-5)
+    grad = np.arange(9, dtype=np.float32).reshape(3, 3) - 4
+    assert np.allclose(rows.tdot(grad), dense.T @ grad, atol=1e-5)
