@@ -46,9 +46,34 @@ PROBABILITIES = (0.5, 0.6, 0.7, 0.8, 0.9)
 NGRAM_WEIGHTS = (0.0, 0.3, 0.5)
 
 
+RELABEL = HERE / "router_relabel.yaml"
+
+
+def relabels() -> dict[str, str]:
+    """Normalised sentence -> its round-six label (a route, `none` or `drop`)."""
+    from agent.phrases.intent import normalise
+
+    data = yaml.safe_load(RELABEL.read_text())["relabel"]
+    return {normalise(text): label for text, label in data.items()}
+
+
 def load_fold(path: Path) -> dict:
+    """A development set's sentences, with bench/router_relabel.yaml's labels applied."""
+    from agent.phrases.intent import normalise
+
     data = yaml.safe_load(path.read_text())
-    return _merge(data, data.get("holdout") or {})
+    merged = _merge(data, data.get("holdout") or {})
+    labels = relabels()
+    pairs = [(route, t) for route, ts in merged["match"].items() for t in ts]
+    pairs += [("none", t) for t in merged["no_match"]]
+    fold: dict = {"match": {}, "no_match": []}
+    for route, text in pairs:
+        label = labels.get(normalise(text), route)
+        if label == "none":
+            fold["no_match"].append(text)
+        elif label != "drop":
+            fold["match"].setdefault(label, []).append(text)
+    return fold
 
 
 def augmented(routes_file, folds: list[dict]):
@@ -105,7 +130,10 @@ def decide(scores, threshold: float, probability: float, own: dict) -> str | Non
     return None
 
 
-def run(encoder_name, augment: bool, weights=NGRAM_WEIGHTS, folds=None, routes=None, **clf):
+def run(
+    encoder_name, augment: bool, weights=NGRAM_WEIGHTS, folds=None, routes=None, scale=10.0, guard=False,
+    **clf,
+):  # fmt: skip
     """{(threshold, probability, weight): {fold: (right, paraphrases, errors)}}; `encoder_name`
     may be an encoder already loaded; `folds`: name -> path (FOLDS), `routes`: routes file."""
     import functools
@@ -135,6 +163,8 @@ def run(encoder_name, augment: bool, weights=NGRAM_WEIGHTS, folds=None, routes=N
                 min_probability=0.5,
                 ngram_weight=w,
                 rank_by_classifier=w > 0,
+                classifier_scale=scale,
+                negatives_guard=guard,
             )
             rows = ranked_scores(matcher, fold)
             for t in THRESHOLDS:
@@ -157,18 +187,33 @@ def run(encoder_name, augment: bool, weights=NGRAM_WEIGHTS, folds=None, routes=N
     return results
 
 
-def summary(results) -> list[tuple]:
-    """Settings best first by the rule: fewest errors over the folds, then highest recall,
-    then the stricter (higher threshold, then higher probability)."""
+# Round six's rule allows errors on at most this share of the development sentences: with ten
+# folds (~2,850 sentences, ~1,400 near misses) a setting with no error at all was ~14 points
+# of recall stricter than one with two (docs/decisions/router-encoder.md, round six).
+ERROR_SHARE = 0.001
+
+
+def summary(results, allowed: int = 0) -> list[tuple]:
+    """Settings best first by the rule: errors over the folds within `allowed` (else fewest),
+    then highest recall, then the stricter (higher threshold, then higher probability)."""
     rows = []
     for setting, per_fold in results.items():
         right = sum(r for r, _, _ in per_fold.values())
         total = sum(n for _, n, _ in per_fold.values())
         errors = sum(len(e) for _, _, e in per_fold.values())
         worst = min(r / n for r, n, _ in per_fold.values())
-        rows.append((errors, -right / total, -setting[0], -setting[1], setting, right / total,
-                     worst, per_fold))  # fmt: skip
+        rows.append((max(errors - allowed, 0), -right / total, -setting[0], -setting[1],
+                     setting, right / total, worst, per_fold, errors))  # fmt: skip
     return sorted(rows, key=lambda r: r[:4])
+
+
+def allowed_errors(folds: dict[str, Path]) -> int:
+    """ERROR_SHARE of the folds' sentences, rounded down."""
+    total = 0
+    for path in folds.values():
+        fold = load_fold(path)
+        total += sum(len(ts) for ts in fold["match"].values()) + len(fold["no_match"])
+    return int(ERROR_SHARE * total)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,15 +223,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--clf", default="", help="classifier options, e.g. scale=20,l2=0.01")
     parser.add_argument("--weights", default="0,0.3,0.5", help="n-gram weights to try")
+    parser.add_argument("--scale", type=float, default=10.0, help="the classifier's scale")
+    parser.add_argument("--guard", action="store_true", help="the negatives guard every route")
     parser.add_argument("--show", action="store_true", help="print the chosen setting's misses")
     args = parser.parse_args(argv)
     clf = {k: (int if k == "steps" else float)(v)
            for k, v in (kv.split("=") for kv in args.clf.split(",") if kv)}  # fmt: skip
     weights = tuple(float(w) for w in args.weights.split(","))
-    results = run(args.encoder, not args.no_augment, weights, **clf)
-    rows = summary(results)
+    results = run(
+        args.encoder, not args.no_augment, weights, scale=args.scale, guard=args.guard, **clf
+    )
+    rows = summary(results, allowed_errors(FOLDS))
     print(f"encoder {args.encoder}, augment {not args.no_augment}, {clf}")
-    for errors, _, _, _, setting, recall, worst, per_fold in rows[: args.top]:
+    for _, _, _, _, setting, recall, worst, per_fold, errors in rows[: args.top]:
         folds = " ".join(f"{n}:{r}/{t}" for n, (r, t, _) in per_fold.items())
         print(f"{setting} errors {errors} recall {100 * recall:.1f}% worst fold "
               f"{100 * worst:.1f}%  {folds}")  # fmt: skip

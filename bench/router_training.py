@@ -56,7 +56,7 @@ def gathered() -> dict:
 
 
 def main() -> int:
-    sets = "\n".join(f"#   bench/{p.name}" for p in FOLDS.values())
+    sets = "\n".join(f"#   {p.relative_to(ROOT)}" for p in FOLDS.values())
     body = yaml.safe_dump(gathered(), sort_keys=False, allow_unicode=True, width=100)
     OUT.write_text(HEADER.format(sets=sets) + body, encoding="utf-8")
     print(f"wrote {OUT.relative_to(ROOT)}")

@@ -308,6 +308,20 @@ class IntentRouterParams(NodeParams):
         "class), which must still pass its threshold and near misses; false: the nearest "
         "example picks it and the classifier only confirms.",
     )
+    classifier_scale: float = Field(
+        10.0,
+        gt=0,
+        le=50,
+        description="With min_probability: the classifier's temperature over cosine-scale "
+        "inputs; higher fits its training sentences more sharply (round six chose 20 with a "
+        "training file, docs/decisions/router-encoder.md).",
+    )
+    negatives_guard: bool = Field(
+        False,
+        description="The routes file's negatives and the training file's near misses guard "
+        "every route as its not_examples do: a route answers only words closer to one of its "
+        "examples than to every negative (round six, docs/decisions/router-encoder.md).",
+    )
 
     @field_validator("encoder")
     @classmethod

@@ -43,6 +43,8 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
             params.min_probability,
             params.ngram_weight,
             params.classifier_picks,
+            params.classifier_scale,
+            params.negatives_guard,
             str(training),
             tuple(active),
         ),

@@ -182,6 +182,8 @@ class RouteMatcher:
         min_probability: float | None = None,
         ngram_weight: float = 0.0,
         rank_by_classifier: bool = False,
+        classifier_scale: float = 10.0,
+        negatives_guard: bool = False,
     ):
         self.encoder = encoder
         self.threshold = threshold
@@ -206,9 +208,13 @@ class RouteMatcher:
         self.classifier: RouteClassifier | None = None
         self.ngram_weight = ngram_weight
         self.rank_by_classifier = rank_by_classifier
+        self.classifier_scale = classifier_scale
         self._ngrams: NgramFeatures | None = None
+        self._negatives: tuple[list[str], np.ndarray] | None = None
         if min_probability is not None:
             self.classifier = self._train(routes, negatives)
+        if negatives_guard:
+            self._negatives = self._guarding(negatives)
 
     def _train(self, routes: Mapping[str, Route], negatives: Sequence[str]) -> RouteClassifier:
         """The route-or-none classifier, from the examples already embedded and the negatives."""
@@ -234,7 +240,15 @@ class RouteMatcher:
             self._ngrams = NgramFeatures(words)
             vectors = vectors * (1 - self.ngram_weight)
             grams = self._ngrams.rows(words, self.ngram_weight)
-        return RouteClassifier(list(routes), vectors, labels, grams)
+        return RouteClassifier(list(routes), vectors, labels, grams, scale=self.classifier_scale)
+
+    def _guarding(self, negatives: Sequence[str]) -> tuple[list[str], np.ndarray] | None:
+        """The negatives that are no route's example, embedded: each guards every route as
+        its not_examples do (round six: the near misses of a training file then keep a route
+        from answering a sentence closer to one of them than to any of its examples)."""
+        examples = {normalise(t) for _, t, negative in self._rows if not negative}
+        texts = [strip_openers(normalise(t)) for t in negatives if normalise(t) not in examples]
+        return (texts, self.encoder.embed(texts)) if texts else None
 
     def _probabilities(self, vector: np.ndarray, words: str) -> dict[str, float]:
         """The classifier's probabilities for one sentence: its embedding, and with n-grams
@@ -264,6 +278,13 @@ class RouteMatcher:
                 table = guard if negative else best
                 if sim > table[route][0] or not table[route][1]:
                     table[route] = (sim, example)
+            if self._negatives is not None:
+                texts, matrix = self._negatives
+                near = matrix @ vector
+                j = int(near.argmax())
+                for route in self._routes:
+                    if near[j] > guard[route][0]:
+                        guard[route] = (float(near[j]), texts[j])
         ranked = [
             RouteScore(
                 r,

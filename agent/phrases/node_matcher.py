@@ -34,6 +34,8 @@ def node_matcher(params: IntentRouterParams, active: dict, routes_file, encoder,
         min_probability=params.min_probability,
         ngram_weight=params.ngram_weight,
         rank_by_classifier=params.classifier_picks,
+        classifier_scale=params.classifier_scale,
+        negatives_guard=params.negatives_guard,
     )
 
 
@@ -48,7 +50,8 @@ def trained_matcher(
     key = (
         str(routes_path), routes_path.stat().st_mtime_ns, str(training),
         training.stat().st_mtime_ns, params.encoder, params.threshold, params.min_probability,
-        params.ngram_weight, params.classifier_picks, tuple(active),
+        params.ngram_weight, params.classifier_picks, params.classifier_scale,
+        params.negatives_guard, tuple(active),
     )  # fmt: skip
     if key not in _TRAINED:
         _TRAINED[key] = build()

@@ -116,3 +116,29 @@ def test_blank_negatives_are_refused():
 
     with pytest.raises(ValueError, match="negatives must not be blank"):
         RoutesFile.model_validate({"negatives": ["hello", "  "]})
+
+
+def test_with_the_guard_a_negative_closer_than_every_example_keeps_a_route_quiet():
+    # "much cost back" is as near the negative "cost back" as the pricing example "how much
+    # cost"; the guard turns the negatives into every route's near misses, and a route must
+    # be nearer its example than any of them.
+    negatives = ["cost back", "call back"]
+    plain = RouteMatcher(ROUTES, BagOfWords(), threshold=0.5, negatives=negatives)
+    guarded = RouteMatcher(
+        ROUTES, BagOfWords(), threshold=0.5, negatives=negatives, negatives_guard=True
+    )
+    assert plain.match("much cost back").route == "pricing"
+    refused = guarded.scores("much cost back")[0]
+    assert refused.route == "pricing" and refused.near_miss == "cost back"
+    assert refused.guard >= refused.score and not refused.passes
+    assert guarded.match("much cost back") is None
+    # words nearer an example than any negative still route
+    assert guarded.match("how much cost").route == "pricing"
+
+
+def test_a_higher_scale_makes_the_classifier_surer_of_what_it_learnt():
+    vectors = unit([1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0.9, 0.1], [0, 0, 1], [0.1, 0, 0.9])
+    labels = ["a", "a", "b", "b", NONE, NONE]
+    soft = RouteClassifier(["a", "b"], vectors, labels, scale=10.0)
+    sharp = RouteClassifier(["a", "b"], vectors, labels, scale=30.0)
+    assert sharp.probabilities(vectors[1])["a"] > soft.probabilities(vectors[1])["a"] > 0.5
