@@ -211,6 +211,7 @@ class RouteMatcher:
         self.classifier_scale = classifier_scale
         self._ngrams: NgramFeatures | None = None
         self._negatives: tuple[list[str], np.ndarray] | None = None
+        self._embedded_negatives: tuple[list[str], np.ndarray] | None = None
         if min_probability is not None:
             self.classifier = self._train(routes, negatives)
         if negatives_guard:
@@ -228,11 +229,9 @@ class RouteMatcher:
         vectors = self._matrix[keep] if keep else np.zeros((0, 1), dtype=np.float32)
         others = [strip_openers(normalise(t)) for t in negatives if normalise(t) not in examples]
         if others:
-            vectors = (
-                np.vstack([vectors, self.encoder.embed(others)])
-                if keep
-                else (self.encoder.embed(others))
-            )
+            embedded = self.encoder.embed(others)
+            self._embedded_negatives = (others, embedded)  # the guard's too
+            vectors = np.vstack([vectors, embedded]) if keep else embedded
             labels += [NONE] * len(others)
         grams = None
         if self.ngram_weight > 0:
@@ -246,6 +245,8 @@ class RouteMatcher:
         """The negatives that are no route's example, embedded: each guards every route as
         its not_examples do (round six: the near misses of a training file then keep a route
         from answering a sentence closer to one of them than to any of its examples)."""
+        if self._embedded_negatives is not None:  # the classifier's, embedded already
+            return self._embedded_negatives
         examples = {normalise(t) for _, t, negative in self._rows if not negative}
         texts = [strip_openers(normalise(t)) for t in negatives if normalise(t) not in examples]
         return (texts, self.encoder.embed(texts)) if texts else None
