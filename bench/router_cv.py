@@ -188,7 +188,7 @@ def run(
 
 
 # Round six's rule allows errors on at most this share of the development sentences: with ten
-# folds (~2,850 sentences, ~1,400 near misses) a setting with no error at all was ~14 points
+# folds (2,244 sentences, 580 near misses) a setting with no error at all was ~14 points
 # of recall stricter than one with two (docs/decisions/router-encoder.md, round six).
 ERROR_SHARE = 0.001
 
