@@ -7,9 +7,11 @@ weights (folded to float32 by onnxruntime's basic optimisation) as MatMulNBits n
 symmetric blocks of 128, accuracy level 4: int8 compute), which onnxruntime runs with int8
 kernels: about half the CPU per sentence, vectors within cosine 0.99 of the shipped ones
 (docs/decisions/router-encoder.md, rounds four and five). Converting needs onnx and onnx-ir
-(the `router-int8` extra of pyproject.toml, Apache-2.0; build time only): `python -m agent
-audio build` writes `minilm-int8.onnx` next to the routes file of a graph whose router uses
-this encoder; calls only read it (onnxruntime, tokenizers, as for `minilm`). Nothing downloads.
+(dependencies, Apache-2.0): `python -m agent audio build` writes `minilm-int8.onnx` next to
+the routes file of a graph whose router uses this encoder, and the first load converts it when
+it is missing (the server's warm-up, before any call: ~3-6 s once), so a fresh clone serves
+and tests without a build step. Calls only read it (onnxruntime, tokenizers, as for `minilm`).
+Nothing downloads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from loguru import logger
+
 from agent.phrases.minilm import MiniLMEncoder
 
 FILE = "minilm-int8.onnx"
@@ -25,7 +29,7 @@ BLOCK = 128
 
 
 class MiniLMInt8Error(RuntimeError):
-    """The converted file is missing: `audio build` has not run for this routes folder."""
+    """The converted file is missing and could not be made (say why)."""
 
 
 def int8_path(folder: Path | None) -> Path:
@@ -40,10 +44,14 @@ class MiniLMInt8Encoder(MiniLMEncoder):
     def __init__(self, folder: Path | None = None, threads: int = 1) -> None:
         path = int8_path(folder)
         if not path.is_file():
-            raise MiniLMInt8Error(
-                f"{path}: missing; `python -m agent audio build` converts it "
-                "(needs the router-int8 extra: pip install -e '.[router-int8]')"
-            )
+            logger.info(f"{path}: missing; converting MiniLM to int8 kernels (once)")
+            try:
+                convert(path)
+            except (ImportError, OSError) as exc:
+                raise MiniLMInt8Error(
+                    f"{path}: missing, and converting it failed ({type(exc).__name__}: {exc}); "
+                    "`python -m agent audio build` converts it"
+                ) from None
         super().__init__(threads=threads, model=path)
 
 
@@ -69,6 +77,8 @@ def convert(out: Path) -> None:
         partial = Path(tmp) / FILE
         quantizer.model.save_model_to_file(str(partial), False)
         out.parent.mkdir(parents=True, exist_ok=True)
-        staged = out.with_suffix(".tmp")
-        staged.write_bytes(partial.read_bytes())
+        # A name of its own: two processes converting at once each replace the file whole.
+        fd, staged = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(partial.read_bytes())
         os.replace(staged, out)

@@ -17,9 +17,17 @@ SENTENCES = [
 ]
 
 
-def test_a_missing_file_says_to_run_audio_build(tmp_path):
-    with pytest.raises(MiniLMInt8Error, match="audio build"):
-        load_encoder("minilm-int8", folder=tmp_path)
+def test_a_missing_file_is_converted_at_the_first_load(tmp_path):
+    encoder = load_encoder("minilm-int8", folder=tmp_path)
+    assert (tmp_path / FILE).is_file() and not list(tmp_path.glob("*.tmp"))
+    assert encoder.embed(SENTENCES[:1]).shape == (1, 384)
+
+
+def test_a_file_that_cannot_be_written_is_a_clear_error(tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    with pytest.raises(MiniLMInt8Error, match="not-a-folder.*converting it failed"):
+        load_encoder("minilm-int8", folder=blocked)
 
 
 def test_the_converted_model_gives_minilms_vectors_and_is_shared(tmp_path):
