@@ -163,7 +163,9 @@ class IntentRouter(PassThroughProcessor):
             self._turn_passed = self._turn_passed or self._in_turn
             return None
         hit = self._matcher.match(frame.text)
-        if hit is None:
+        if hit is None or hit.route not in self._routes:
+            # No route, or one this call has off (a transfer without its number or after
+            # hours): the LLM answers.
             self._turn_passed = True
             return None
         route = self._routes[hit.route]

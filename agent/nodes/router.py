@@ -46,9 +46,13 @@ def build_router(params: IntentRouterParams, ctx: BuildContext, node_name: str) 
             params.classifier_scale,
             params.negatives_guard,
             str(training),
-            tuple(active),
         ),
-        lambda: _built(params, path, active, routes, encoder, training),
+        # Over every route: one matcher per file and settings, whichever routes this call
+        # has on (a transfer route is off without its number or after hours). The router
+        # passes a turn whose route is off to the LLM. A trained matcher takes seconds to
+        # build; built per set of active routes, a scenario with another TRANSFER_NUMBER
+        # built it again mid-call, on the event loop every call shares.
+        lambda: _built(params, path, routes.routes, routes, encoder, training),
     )
     return NodeBuild(processors=[IntentRouter(matcher, active, phrases, name=node_name)])
 

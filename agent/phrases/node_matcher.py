@@ -22,8 +22,9 @@ from agent.phrases.training import load_training, with_training
 
 
 def node_matcher(params: IntentRouterParams, active: dict, routes_file, encoder, training):
-    """The node's RouteMatcher, over its active routes plus its training file, if any (the
-    paraphrases of an inactive route are left out, as its examples are)."""
+    """The node's RouteMatcher over `active` (calls pass every route of the file, and the
+    router passes a hit on a route its call has off to the LLM) plus its training file, if
+    any (the paraphrases of a route not in `active` are left out, as its examples are)."""
     extra = load_training(training, list(routes_file.routes)) if training is not None else None
     routes, negatives = with_training(active, routes_file.negatives, extra)
     return RouteMatcher(

@@ -56,9 +56,12 @@ def test_each_call_gets_its_own_router_over_shared_models_and_audio(monkeypatch)
 
 
 def test_a_router_with_a_training_file_learns_its_paraphrases(tmp_path):
-    # The receptionist's router, with a training file naming a paraphrase no example is near.
+    # The receptionist's router with its training file replaced by one naming a paraphrase
+    # no example is near, against the same router with no training file.
     text = (ROOT / "graphs" / "receptionist.yaml").read_text()
-    assert "routes: ../audio_cache/routes.yaml," in text
+    shipped_training = "training: ../audio_cache/router_training.yaml, "
+    assert "routes: ../audio_cache/routes.yaml, " + shipped_training in text
+    text = text.replace(shipped_training, "")
     training = tmp_path / "training.yaml"
     training.write_text(
         "match:\n  pricing:\n"
@@ -85,9 +88,13 @@ def test_a_router_with_a_training_file_learns_its_paraphrases(tmp_path):
             "routes: ../audio_cache/routes.yaml,", f"routes: {routes}, training: {training},"
         )
     )
+    untrained = text.replace("name: receptionist", "name: untrained")
+    (graphs / "untrained.yaml").write_text(
+        untrained.replace("routes: ../audio_cache/routes.yaml,", f"routes: {routes},")
+    )
     cfg = Config.load(env=KEYS, dotenv_path=None)
     built = []
-    paths = (ROOT / "graphs" / "receptionist.yaml", graphs / "receptionist.yaml")
+    paths = (graphs / "untrained.yaml", graphs / "receptionist.yaml")
     for path in (*paths, paths[1]):  # the trained one twice, each with its own ProcessCache
         graph = load_graph(path, cfg, strict=True)
         chain = build_graph(graph, BuildContext(cfg, graph, CallInfo("CA1", "MZ1"))).chain

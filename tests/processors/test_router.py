@@ -110,6 +110,20 @@ async def test_miss_passes_the_transcript_on_untouched(matcher):
     assert not r.hits and not of(up, EndCallFrame)
 
 
+async def test_a_hit_on_a_route_the_call_has_off_goes_to_the_llm(matcher):
+    # The matcher knows every route (one per file and settings); this call has the transfer
+    # route off (no TRANSFER_NUMBER, or after hours), so "a person" is the LLM's to answer.
+    assert matcher.match("Can I talk to a real person?").route == "human"
+    active = {n: r for n, r in ROUTES.routes.items() if n != "human"}
+    book = PhraseBook(pcm={n: pcm_for(n) for n in ROUTES.all_phrases()},
+                      texts=ROUTES.all_phrases(), problems={})  # fmt: skip
+    r = IntentRouter(matcher, active, book, name="router")
+    question = said("Can I talk to a real person?")
+    down, _ = await run_test(r, frames_to_send=[*IDLE_TURN, question])
+    assert of(down, TranscriptionFrame) == [question]
+    assert not of(down, OutputAudioRawFrame) and not r.hits
+
+
 async def test_stop_route_lists_the_number_then_ends_the_call_after_its_phrase(matcher):
     r = router(matcher)
     down, up = await run_test(r, frames_to_send=[*IDLE_TURN, said("Please stop calling me.")])
