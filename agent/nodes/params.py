@@ -283,9 +283,9 @@ class IntentRouterParams(NodeParams):
         description="With a value, a route is answered only if the route-or-none classifier "
         "trained on the routes file (examples, not_examples, negatives) also gives it at least "
         "this probability (agent/phrases/classifier.py); unset: nearest example only. "
-        "The shipped graphs: 0.9 with wordllama at 0.65 (round three); with encoder minilm, "
-        "0.6 at threshold 0.4 with ngram_weight 0.3 and classifier_picks (round four, "
-        "docs/decisions/router-encoder.md).",
+        "The shipped graphs (round six, docs/decisions/router-encoder.md): 0.8 at threshold "
+        "0.4 with encoder minilm-int8+wordllama, a training file, ngram_weight 0.5, "
+        "classifier_picks, classifier_scale 30 and negatives_guard.",
     )
     ngram_weight: float = Field(
         0.0,

@@ -61,7 +61,7 @@ def _int8_model(graph, cache_dir: Path, check: bool, out: TextIO, err: TextIO) -
     try:
         convert(path)
     except ImportError as exc:
-        print(f"cannot convert {path.name}: {exc} (pip install -e '.[router-int8]')", file=err)
+        print(f"cannot convert {path.name}: {exc} (onnx and onnx-ir: pip install -e .)", file=err)
         return 1
     print(f"converted {display_path(path)} (MiniLM with int8 kernels)", file=out)
     return 0
