@@ -41,8 +41,10 @@ go to the LLM, which then answers them knowing the cached phrase was said.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from loguru import logger
@@ -74,6 +76,17 @@ from processors.frames import (
 from processors.passthrough import CONSUMED, PassThroughProcessor
 from processors.turn_end import classify
 
+_MATCHING: ThreadPoolExecutor | None = None
+
+
+def _matching() -> ThreadPoolExecutor:
+    """The process's one thread for matching: matches run one at a time, as they did on the
+    event loop (the encoders are not asked from two threads at once), but off it."""
+    global _MATCHING
+    if _MATCHING is None:
+        _MATCHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="router-match")
+    return _MATCHING
+
 
 @dataclass(frozen=True)
 class RouteHit:
@@ -91,10 +104,11 @@ class RouteHit:
 class IntentRouter(PassThroughProcessor):
     """Answers matching caller turns with cached audio; passes everything else on."""
 
-    # Matching a transcript embeds one sentence inline: ~0.1 ms with wordllama, ~5-8 ms of CPU
-    # with minilm, once per final transcript of a routable turn. Simultaneous routed turns of
-    # many calls therefore queue on the event loop (bench/RESULTS.md, router latency); a
-    # worker thread measured no better (docs/decisions/router-encoder.md).
+    # Matching a transcript embeds one sentence: ~0.1 ms with wordllama, ~3.4 ms of CPU with
+    # the shipped minilm-int8+wordllama, once per final transcript of a routable turn. It runs
+    # on the process's one matching thread (`_matching`), where onnxruntime and numpy let go of
+    # the GIL: inline, the coinciding turns of 50 calls held the event loop every call's pacer
+    # shares (docs/decisions/router-encoder.md, round six).
     DIRECT = True
 
     def __init__(self, matcher, routes: Mapping, phrases, **kwargs):
@@ -162,7 +176,9 @@ class IntentRouter(PassThroughProcessor):
         if not routable or self._turn_passed:
             self._turn_passed = self._turn_passed or self._in_turn
             return None
-        hit = self._matcher.match(frame.text)
+        hit = await asyncio.get_running_loop().run_in_executor(
+            _matching(), self._matcher.match, frame.text
+        )
         if hit is None or hit.route not in self._routes:
             # No route, or one this call has off (a transfer without its number or after
             # hours): the LLM answers.
