@@ -39,8 +39,8 @@ def test_a_hit_shows_scores_best_first_and_the_winner(capsys):
     assert probabilities == sorted(probabilities, reverse=True)
     assert float(rows[0][1]) == max(float(r[1]) for r in rows)
     thresholds = {r[0]: r[2] for r in rows}
-    assert thresholds["pricing"] == "0.40" and thresholds["stop"] == "0.60"  # node's, stop's own
-    assert out[7].startswith("-> pricing (1.000 >= 0.40, then offer_message): 'Our plans start")
+    assert thresholds["pricing"] == "0.60" == thresholds["stop"]  # the node's and stop's own
+    assert out[7].startswith("-> pricing (1.000 >= 0.60, then offer_message): 'Our plans start")
 
 
 def test_the_stop_route_says_its_action_and_a_miss_goes_to_the_llm(capsys):
