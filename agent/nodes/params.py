@@ -283,9 +283,9 @@ class IntentRouterParams(NodeParams):
         description="With a value, a route is answered only if the route-or-none classifier "
         "trained on the routes file (examples, not_examples, negatives) also gives it at least "
         "this probability (agent/phrases/classifier.py); unset: nearest example only. "
-        "The shipped graphs (round six, docs/decisions/router-encoder.md): 0.8 at threshold "
-        "0.4 with encoder minilm-int8+wordllama, a training file, ngram_weight 0.5, "
-        "classifier_picks, classifier_scale 30 and negatives_guard.",
+        "The shipped graphs (round six, docs/decisions/router-encoder.md): 0.85 at threshold "
+        "0.6 with wordllama, a training file, ngram_weight 0.5, classifier_picks, "
+        "classifier_scale 30 and negatives_guard; with minilm-int8+wordllama, 0.8 at 0.4.",
     )
     ngram_weight: float = Field(
         0.0,
