@@ -160,8 +160,12 @@ class Narrator:
 
     async def _print_run(self, index: int, start: float, end: float, clears: list[float]):
         notes = []
-        if not self._answered and self._last_caller_end is not None:
-            notes.append(f"answered in {start - self._last_caller_end:.2f} s")
+        # The first run that starts after the caller's last words answers them. A run that
+        # started before (an answer the caller talked over) is not, even when this printer
+        # sees it only after those words ended (a slow poll under load).
+        ended = self._last_caller_end
+        if not self._answered and ended is not None and start >= ended:
+            notes.append(f"answered in {start - ended:.2f} s")
             self._answered = True
         if any(start <= c <= end + 0.05 for c in clears):
             notes.append("cut off by clear")
