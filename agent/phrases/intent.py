@@ -222,15 +222,26 @@ class RouteMatcher:
         self.rank_by_classifier = rank_by_classifier
         self.classifier_scale = classifier_scale
         self._ngrams: NgramFeatures | None = None
-        self._negatives: tuple[list[str], np.ndarray] | None = None
-        self._embedded_negatives: tuple[list[str], np.ndarray] | None = None
+        # The negatives that are no route's example, embedded once: the classifier learns
+        # them as none; with the guard, each also guards every route as its not_examples do
+        # (round six: a route then never answers words closer to a near miss of the training
+        # file than to any of its examples).
+        wanted = min_probability is not None or negatives_guard
+        embedded = self._embedded_negatives(negatives) if wanted else None
+        self._negatives = embedded if negatives_guard else None
         if min_probability is not None:
-            self.classifier = self._train(routes, negatives)
-        if negatives_guard:
-            self._negatives = self._guarding(negatives)
+            self.classifier = self._train(routes, embedded)
 
-    def _train(self, routes: Mapping[str, Route], negatives: Sequence[str]) -> RouteClassifier:
-        """The route-or-none classifier, from the examples already embedded and the negatives."""
+    def _embedded_negatives(self, negatives: Sequence[str]) -> tuple[list[str], np.ndarray] | None:
+        """(texts, vectors) of the negatives that are no route's example; None without any."""
+        examples = {normalise(t) for _, t, negative in self._rows if not negative}
+        texts = [strip_openers(normalise(t)) for t in negatives if normalise(t) not in examples]
+        return (texts, self.encoder.embed(texts)) if texts else None
+
+    def _train(
+        self, routes: Mapping[str, Route], negatives: tuple[list[str], np.ndarray] | None
+    ) -> RouteClassifier:
+        """The route-or-none classifier, from the examples and the negatives, both embedded."""
         examples = {normalise(t) for _, t, negative in self._rows if not negative}
         keep = [
             i
@@ -239,10 +250,9 @@ class RouteMatcher:
         ]
         labels = [NONE if self._rows[i][2] else self._rows[i][0] for i in keep]
         vectors = self._matrix[keep] if keep else np.zeros((0, 1), dtype=np.float32)
-        others = [strip_openers(normalise(t)) for t in negatives if normalise(t) not in examples]
-        if others:
-            embedded = self.encoder.embed(others)
-            self._embedded_negatives = (others, embedded)  # the guard's too
+        others: list[str] = []
+        if negatives is not None:
+            others, embedded = negatives
             vectors = np.vstack([vectors, embedded]) if keep else embedded
             labels += [NONE] * len(others)
         grams = None
@@ -252,16 +262,6 @@ class RouteMatcher:
             vectors = vectors * (1 - self.ngram_weight)
             grams = self._ngrams.rows(words, self.ngram_weight)
         return RouteClassifier(list(routes), vectors, labels, grams, scale=self.classifier_scale)
-
-    def _guarding(self, negatives: Sequence[str]) -> tuple[list[str], np.ndarray] | None:
-        """The negatives that are no route's example, embedded: each guards every route as
-        its not_examples do (round six: the near misses of a training file then keep a route
-        from answering a sentence closer to one of them than to any of its examples)."""
-        if self._embedded_negatives is not None:  # the classifier's, embedded already
-            return self._embedded_negatives
-        examples = {normalise(t) for _, t, negative in self._rows if not negative}
-        texts = [strip_openers(normalise(t)) for t in negatives if normalise(t) not in examples]
-        return (texts, self.encoder.embed(texts)) if texts else None
 
     def _probabilities(self, vector: np.ndarray, words: str) -> dict[str, float]:
         """The classifier's probabilities for one sentence: its embedding, and with n-grams

@@ -42,25 +42,19 @@ class GramRows:
 
     def dot(self, weights: np.ndarray) -> np.ndarray:
         """(rows, k): these rows times `weights` (size, k)."""
-        contributions = weights[self.index] * self.value[:, None]
-        return np.stack(
-            [
-                np.bincount(self.row, contributions[:, c], minlength=self.rows)
-                for c in range(weights.shape[1])
-            ],
-            axis=1,
-        ).astype(np.float32)
+        return _summed(self.row, weights[self.index] * self.value[:, None], self.rows)
 
     def tdot(self, grad: np.ndarray) -> np.ndarray:
         """(size, k): these rows transposed times `grad` (rows, k)."""
-        per_entry = grad[self.row] * self.value[:, None]
-        return np.stack(
-            [
-                np.bincount(self.index, per_entry[:, c], minlength=self.size)
-                for c in range(grad.shape[1])
-            ],
-            axis=1,
-        ).astype(np.float32)
+        return _summed(self.index, grad[self.row] * self.value[:, None], self.size)
+
+
+def _summed(keys: np.ndarray, per_entry: np.ndarray, length: int) -> np.ndarray:
+    """(length, k): each column of `per_entry` summed by `keys`."""
+    columns = [
+        np.bincount(keys, per_entry[:, c], minlength=length) for c in range(per_entry.shape[1])
+    ]
+    return np.stack(columns, axis=1).astype(np.float32)
 
 
 class NgramFeatures:
